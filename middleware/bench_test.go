@@ -1,0 +1,127 @@
+package middleware_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelostest"
+)
+
+// The hot-path benchmarks. Compare BenchmarkHandlerValidPair with
+// BenchmarkBaselineJWTVerify from the same run: a warm request must cost at
+// most a quarter of verifying its access token once, and at most 10
+// allocations.
+//
+//	go test -run '^$' -bench 'Handler|Baseline' -benchmem ./middleware
+
+// discard is a ResponseWriter that keeps nothing.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+var sink *middleware.User
+
+// benchSetup returns a middleware in front of a handler that reads the
+// user, a request carrying a valid sealed pair, and the raw access token.
+func benchSetup(b *testing.B) (http.Handler, *http.Request, string, string) {
+	b.Helper()
+	q := qelostest.NewHandler(qelostest.Options{})
+	mw, err := middleware.New(middleware.Config{
+		AppURL:     "http://127.0.0.1:1", // never called on the warm path
+		CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	access, refreshTok, err := q.IssuePair(qelostest.AdminEmail, "6b08ed31a15f3cecd2836587")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sa, sr := middleware.SealPair(mw, access, refreshTok, nil)
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sink, _ = middleware.UserFrom(r.Context())
+	}))
+	req, _ := http.NewRequest(http.MethodGet, "http://app.example/dashboard", nil)
+	req.Header.Set("Cookie", "theme=dark; "+middleware.DefaultAccessCookieName+"="+sa+"; "+middleware.DefaultRefreshCookieName+"="+sr)
+	return h, req, access, q.Secret()
+}
+
+func BenchmarkHandlerValidPair(b *testing.B) {
+	h, req, _, _ := benchSetup(b)
+	w := &discard{h: http.Header{}}
+	h.ServeHTTP(w, req) // warm the cache
+	if sink == nil {
+		b.Fatal("the valid pair did not authenticate")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}
+
+func BenchmarkHandlerValidPairParallel(b *testing.B) {
+	h, req, _, _ := benchSetup(b)
+	h.ServeHTTP(&discard{h: http.Header{}}, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := &discard{h: http.Header{}}
+		for pb.Next() {
+			h.ServeHTTP(w, req)
+		}
+	})
+}
+
+func BenchmarkHandlerAnonymous(b *testing.B) {
+	h, _, _, _ := benchSetup(b)
+	req, _ := http.NewRequest(http.MethodGet, "http://app.example/dashboard", nil)
+	req.Header.Set("Cookie", "theme=dark")
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkHandlerColdPair measures the first request of a session: open
+// the sealed cookie (HMAC + AES) and parse the JWT, with the cache off.
+func BenchmarkHandlerColdPair(b *testing.B) {
+	q := qelostest.NewHandler(qelostest.Options{})
+	mw, _ := middleware.New(middleware.Config{
+		AppURL:     "http://127.0.0.1:1",
+		CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
+		CacheSize:  -1,
+	})
+	access, refreshTok, _ := q.IssuePair(qelostest.AdminEmail, "")
+	sa, sr := middleware.SealPair(mw, access, refreshTok, nil)
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sink, _ = middleware.UserFrom(r.Context()) }))
+	req, _ := http.NewRequest(http.MethodGet, "http://app.example/", nil)
+	req.Header.Set("Cookie", middleware.DefaultAccessCookieName+"="+sa+"; "+middleware.DefaultRefreshCookieName+"="+sr)
+	w := &discard{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkBaselineJWTVerify verifies the same access token with jwt/v5
+// HS256 directly: the cost a middleware that verifies on every request pays.
+func BenchmarkBaselineJWTVerify(b *testing.B) {
+	_, _, access, secret := benchSetup(b)
+	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}))
+	key := []byte(secret)
+	keyFunc := func(*jwt.Token) (any, error) { return key, nil }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := parser.Parse(access, keyFunc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

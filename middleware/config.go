@@ -1,0 +1,213 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/qelos-io/integrator-go/refresh"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultAccessCookieName  = "q_access_token"
+	DefaultRefreshCookieName = "q_refresh_token"
+	DefaultRefreshMargin     = 10 * time.Second
+	DefaultUpstreamTimeout   = 5 * time.Second
+	DefaultCacheSize         = 10_000
+)
+
+// CookieSecurity chooses the Secure attribute of the session cookies.
+type CookieSecurity int
+
+const (
+	// SecureAuto sets Secure unless AppURL is plain http (local development).
+	SecureAuto CookieSecurity = iota
+	// SecureAlways always sets Secure.
+	SecureAlways
+	// SecureNever never sets Secure. Only for plain-http development.
+	SecureNever
+)
+
+// Config configures a [Middleware]. Only AppURL and CookieKeys are required;
+// every other field has a default chosen to be safe.
+type Config struct {
+	// AppURL is the Qelos app URL, such as "https://app.qelos.example":
+	// sign-in, refresh and sign-out are sent there. Required.
+	AppURL string
+
+	// CookieKeys seal the session cookies (HMAC, and AES when a key set has
+	// a Block key). The first set seals; all of them open, so keys rotate
+	// by putting the new set first and keeping the old one until the old
+	// cookies have expired. Required: see GenerateCookieKey and
+	// ParseCookieKeys.
+	CookieKeys []CookieKey
+
+	// JWTSecret is Qelos's JWT_SECRET. When set, access tokens are also
+	// verified as HS256 signatures. When empty, the sealed cookie's MAC is
+	// the proof: a cookie that opens was written by this app from tokens
+	// Qelos returned. Default: empty.
+	JWTSecret string
+
+	// AccessCookieName and RefreshCookieName name the session cookies.
+	// Defaults: "q_access_token" and "q_refresh_token", the names Qelos's
+	// first integrators used.
+	AccessCookieName  string
+	RefreshCookieName string
+	// CookiePath is the cookies' Path. Default: "/", so every page route
+	// sees the session.
+	CookiePath string
+	// CookieDomain is the cookies' Domain. Default: empty, a host-only
+	// cookie, which no sibling subdomain receives.
+	CookieDomain string
+	// CookieSecure chooses the Secure attribute. Default: SecureAuto
+	// (Secure unless AppURL is plain http).
+	CookieSecure CookieSecurity
+	// CookieSameSite is the cookies' SameSite attribute. Default:
+	// http.SameSiteLaxMode, which withholds them from cross-site
+	// subrequests and POSTs (a CSRF defence) but keeps top-level
+	// navigation signed in.
+	CookieSameSite http.SameSite
+
+	// SkipPaths are path prefixes the middleware does not touch: no cookie
+	// is read or written and no Auth is attached. Matched against the
+	// request's URL path with strings.HasPrefix. Default: none.
+	SkipPaths []string
+	// RequireAuth answers every anonymous request (outside SkipPaths) with
+	// 401 {"code":"UNAUTHORIZED"}, or 503 {"code":"QELOS_UNAVAILABLE"} when
+	// Qelos could not be reached to refresh. Default: false (anonymous
+	// requests reach the handler; guard routes with RequireUser).
+	RequireAuth bool
+
+	// ResolveWorkspace, when set, chooses the active workspace of each
+	// request (nil for none), for example from a header or a path segment.
+	// It runs on every request. Default: the workspace recorded in the
+	// session at sign-in or last switch, else the one the token names —
+	// never simply the first of the user's workspaces.
+	ResolveWorkspace func(r *http.Request, u *User) *Workspace
+
+	// RefreshMargin refreshes a pair this long before the access token
+	// expires, so a request never reaches Qelos with a token that expires
+	// on the way. Default: 10 s.
+	RefreshMargin time.Duration
+	// UpstreamTimeout bounds each call to Qelos (sign-in, refresh,
+	// sign-out). Default: 5 s.
+	UpstreamTimeout time.Duration
+	// RefreshGrace is how long a refresh's outcome is remembered, so that a
+	// request still carrying the old pair gets the new one instead of a
+	// sign-out. Default: refresh.DefaultGrace (30 s).
+	RefreshGrace time.Duration
+	// RefreshStore keeps refresh outcomes for the grace window. Default: an
+	// in-memory store. For several replicas use refresh/redisstore, so that
+	// only one replica spends each single-use refresh token.
+	RefreshStore refresh.Store
+
+	// CacheSize bounds the cache of already-opened cookies, which lets a
+	// warm request skip decryption and JWT parsing. Entries still honour
+	// the token's expiry. Each entry is about 4 KiB, so the default of
+	// 10,000 costs at most about 40 MiB. Negative disables the cache.
+	CacheSize int
+
+	// HTTPClient sends requests to Qelos. Default: a client that does not
+	// follow redirects (credentials are never replayed to another URL).
+	HTTPClient *http.Client
+	// Logger receives refresh, rejection and fault records. No token or
+	// cookie value is ever logged. Default: slog.Default().
+	Logger *slog.Logger
+	// OnEvent, when set, is called synchronously for each Event (a refresh,
+	// a failed refresh, a rejected cookie, a sign-in, a sign-out). Keep it
+	// fast. Default: none.
+	OnEvent func(Event)
+}
+
+func (c *Config) cookieSecure() bool {
+	switch c.CookieSecure {
+	case SecureAlways:
+		return true
+	case SecureNever:
+		return false
+	}
+	return !strings.HasPrefix(strings.ToLower(c.AppURL), "http://")
+}
+
+// withDefaults returns a copy of c with every zero field defaulted, or an
+// error that says which field to fix.
+func (c Config) withDefaults() (Config, error) {
+	c.AppURL = strings.TrimRight(strings.TrimSpace(c.AppURL), "/")
+	if c.AppURL == "" {
+		return c, errors.New("middleware: Config.AppURL is required: set it to your Qelos app URL, such as https://app.qelos.example")
+	}
+	u, err := url.Parse(c.AppURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("middleware: Config.AppURL %q is not an absolute http(s) URL, such as https://app.qelos.example", c.AppURL)
+	}
+	if len(c.CookieKeys) == 0 {
+		return c, errors.New("middleware: Config.CookieKeys is required: generate a key set with middleware.GenerateCookieKey() and keep it (QELOS_COOKIE_KEYS), or sessions will not survive a restart")
+	}
+	for i, k := range c.CookieKeys {
+		if err := k.validate(); err != nil {
+			return c, fmt.Errorf("middleware: Config.CookieKeys[%d]: %w", i, err)
+		}
+	}
+	if c.AccessCookieName == "" {
+		c.AccessCookieName = DefaultAccessCookieName
+	}
+	if c.RefreshCookieName == "" {
+		c.RefreshCookieName = DefaultRefreshCookieName
+	}
+	for _, n := range []string{c.AccessCookieName, c.RefreshCookieName} {
+		if !validCookieName(n) {
+			return c, fmt.Errorf("middleware: cookie name %q is not a valid cookie token", n)
+		}
+	}
+	if c.AccessCookieName == c.RefreshCookieName {
+		return c, errors.New("middleware: AccessCookieName and RefreshCookieName must differ")
+	}
+	if c.CookiePath == "" {
+		c.CookiePath = "/"
+	}
+	if c.CookieSameSite == 0 {
+		c.CookieSameSite = http.SameSiteLaxMode
+	}
+	if c.CookieSameSite == http.SameSiteNoneMode && !c.cookieSecure() {
+		return c, errors.New("middleware: CookieSameSite None requires Secure cookies (browsers drop them otherwise)")
+	}
+	for i, p := range c.SkipPaths {
+		if !strings.HasPrefix(p, "/") {
+			return c, fmt.Errorf("middleware: SkipPaths[%d] %q must start with /", i, p)
+		}
+	}
+	if c.RefreshMargin == 0 {
+		c.RefreshMargin = DefaultRefreshMargin
+	}
+	if c.UpstreamTimeout <= 0 {
+		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = DefaultCacheSize
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+func validCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,101 @@
+package middleware
+
+import (
+	"context"
+	"time"
+)
+
+// Mode says which kind of credential identified a request.
+type Mode int
+
+const (
+	// ModeAnonymous: no credential, or none that could be used.
+	ModeAnonymous Mode = iota
+	// ModeCookiePair: the app's own sealed access/refresh cookie pair.
+	ModeCookiePair
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeCookiePair:
+		return "cookie-pair"
+	}
+	return "anonymous"
+}
+
+// Auth is what the middleware learned about a request. Handlers read it with
+// [FromContext], or its parts with [UserFrom] and [WorkspaceFrom].
+//
+// An Auth may be shared by every request of a session: treat it, and the
+// User and Workspace it points to, as read-only.
+type Auth struct {
+	// User is the signed-in user, or nil.
+	User *User
+	// Workspace is the request's active workspace, or nil.
+	Workspace *Workspace
+	// Mode is the credential that identified the user.
+	Mode Mode
+	// Err is non-nil when the user could not be identified because Qelos
+	// was unavailable (a transient fault while refreshing). The user's
+	// credentials were kept; guards answer 503, not 401.
+	Err error
+
+	accessToken string    // the access token in force for this request
+	expires     time.Time // the access token's expiry
+}
+
+// AccessToken returns the Qelos access token in force for the request (the
+// refreshed one if the middleware just refreshed), for calling Qelos on the
+// user's behalf. Never log it.
+func (a *Auth) AccessToken() string {
+	if a == nil {
+		return ""
+	}
+	return a.accessToken
+}
+
+// Expires returns when the access token expires (zero if unknown). The
+// middleware refreshes the pair shortly before then.
+func (a *Auth) Expires() time.Time {
+	if a == nil {
+		return time.Time{}
+	}
+	return a.expires
+}
+
+// contextKey is unexported and unique: only this package can set the Auth.
+type contextKey struct{}
+
+// NewContext returns a copy of ctx carrying a. Adapters and tests use it;
+// applications normally let the middleware set it.
+func NewContext(ctx context.Context, a *Auth) context.Context {
+	return context.WithValue(ctx, contextKey{}, a)
+}
+
+// FromContext returns the Auth the middleware attached to the request
+// context, and false when the middleware did not run for it (a skipped path,
+// or no middleware at all) or the request is anonymous.
+func FromContext(ctx context.Context) (*Auth, bool) {
+	a, ok := ctx.Value(contextKey{}).(*Auth)
+	return a, ok && a != nil
+}
+
+// UserFrom returns the signed-in user of the request, and false when there
+// is none.
+func UserFrom(ctx context.Context) (*User, bool) {
+	a, _ := FromContext(ctx)
+	if a == nil || a.User == nil {
+		return nil, false
+	}
+	return a.User, true
+}
+
+// WorkspaceFrom returns the request's active workspace, and false when there
+// is none.
+func WorkspaceFrom(ctx context.Context) (*Workspace, bool) {
+	a, _ := FromContext(ctx)
+	if a == nil || a.Workspace == nil {
+		return nil, false
+	}
+	return a.Workspace, true
+}

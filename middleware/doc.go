@@ -1,0 +1,46 @@
+// Package middleware authenticates the users of a Go web app against Qelos.
+//
+// The app is the browser's only origin. It keeps the user's Qelos OAuth
+// token pair in two cookies of its own, sealed with gorilla/securecookie,
+// refreshes the pair when the access token expires, and hands every handler
+// the signed-in user and the active workspace through the request context:
+//
+//	browser ──cookie pair──▶ Handler: open cookies → claims → (expiring? refresh) → context
+//	                                                  └──▶ POST {AppURL}/api/token/refresh
+//	                         your handlers: middleware.UserFrom(r.Context())
+//
+// A warm request costs no upstream call and no cryptography: a cookie that
+// opened once is remembered (bounded, and never past its token's expiry).
+// Refreshes are coalesced by package refresh, so the single-use Qelos
+// refresh token is spent once however many requests carry it. A transient
+// Qelos fault never clears a session; only Qelos rejecting the refresh token
+// does.
+//
+// # Quick start
+//
+//	mw, err := middleware.New(middleware.Config{
+//		AppURL:     "https://app.qelos.example",
+//		CookieKeys: keys, // middleware.ParseCookieKeys(os.Getenv("QELOS_COOKIE_KEYS"))
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("POST /auth/signin", mw.SignInHandler())
+//	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+//	mux.Handle("/private", middleware.RequireUser(private))
+//	http.ListenAndServe(":8080", mw.Handler(mux))
+//
+// In a handler:
+//
+//	u, ok := middleware.UserFrom(r.Context())       // *middleware.User
+//	ws, ok := middleware.WorkspaceFrom(r.Context()) // *middleware.Workspace
+//
+// Unauthenticated requests to guarded routes are answered 401
+// {"code":"UNAUTHORIZED"}, as every Qelos integrator answers; a request
+// whose session could not be confirmed because Qelos was down is answered
+// 503 {"code":"QELOS_UNAVAILABLE"} and keeps its cookies.
+//
+// Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
+// they translate, and all behaviour is here.
+package middleware

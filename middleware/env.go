@@ -1,0 +1,65 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ConfigFromEnv reads a Config from the environment, with the variable names
+// the Node and Python Qelos integrators use plus this package's own:
+//
+//	QELOS_APP_URL       Config.AppURL (required)
+//	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys (required)
+//	QELOS_JWT_SECRET    Config.JWTSecret
+//	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
+//	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
+//
+// The errors name the variable and the expected format. Fields the
+// environment does not cover keep their zero value, for New to default.
+func ConfigFromEnv() (Config, error) {
+	var c Config
+	var errs []error
+	c.AppURL = strings.TrimSpace(os.Getenv("QELOS_APP_URL"))
+	if c.AppURL == "" {
+		errs = append(errs, errors.New("QELOS_APP_URL is required: set it to your Qelos app URL, such as https://app.qelos.example"))
+	}
+	if v := os.Getenv("QELOS_COOKIE_KEYS"); strings.TrimSpace(v) == "" {
+		errs = append(errs, errors.New(`QELOS_COOKIE_KEYS is required: "HASH[:BLOCK][,…]" in base64 (generate one with middleware.GenerateCookieKey().String())`))
+	} else if keys, err := ParseCookieKeys(v); err != nil {
+		errs = append(errs, fmt.Errorf("QELOS_COOKIE_KEYS: %w", err))
+	} else {
+		c.CookieKeys = keys
+	}
+	c.JWTSecret = os.Getenv("QELOS_JWT_SECRET")
+	var err error
+	if c.RequireAuth, err = envBool("QELOS_REQUIRE_AUTH"); err != nil {
+		errs = append(errs, err)
+	}
+	c.SkipPaths = splitList(os.Getenv("QELOS_SKIP_PATHS"))
+	return c, errors.Join(errs...)
+}
+
+func envBool(name string) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(name))); v {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: expected true, 1, false or 0", name, v)
+	}
+}
+
+// splitList splits a comma-separated list, trimming items and dropping
+// empty ones.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

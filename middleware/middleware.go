@@ -1,0 +1,250 @@
+package middleware
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qelos-io/integrator-go/refresh"
+)
+
+// Middleware authenticates requests against Qelos. Create it once with
+// [New] and wrap your router with [Middleware.Handler]. It is safe for
+// concurrent use.
+type Middleware struct {
+	cfg       Config
+	jar       *cookieJar
+	tokens    *tokenReader
+	refresher *refresh.Coordinator
+	cache     *openedCache
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// New validates cfg, applies the defaults, and returns a Middleware. Its
+// errors say which field to fix.
+func New(cfg Config) (*Middleware, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	client := &refresh.Client{BaseURL: cfg.AppURL, HTTPClient: cfg.HTTPClient, Timeout: cfg.UpstreamTimeout}
+	return &Middleware{
+		cfg:    cfg,
+		jar:    newCookieJar(cfg.CookieKeys, &cfg),
+		tokens: newTokenReader(cfg.JWTSecret),
+		refresher: refresh.NewCoordinator(client, refresh.Options{
+			Store:  cfg.RefreshStore,
+			Grace:  cfg.RefreshGrace,
+			Logger: cfg.Logger,
+			// A refresh may wait on another replica, then call Qelos.
+			CallTimeout: 2 * cfg.UpstreamTimeout,
+		}),
+		cache: newOpenedCache(cfg.CacheSize),
+		log:   cfg.Logger,
+		now:   time.Now,
+	}, nil
+}
+
+// Handler wraps next. For each request outside SkipPaths it opens the
+// session cookies, refreshes an expiring pair (writing the new pair back),
+// and attaches the [Auth] to the request context, where [UserFrom],
+// [WorkspaceFrom] and [FromContext] find it.
+//
+// A rejected cookie or a session Qelos ended is cleared and the request
+// continues anonymous. When Qelos is unavailable the cookies are kept and
+// the request continues with Auth.Err set; with RequireAuth it is answered
+// 503, never 401.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.skipped(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		a := m.authenticate(w, r)
+		switch {
+		case a == nil && m.cfg.RequireAuth:
+			Unauthorized(w)
+		case a == nil:
+			next.ServeHTTP(w, r)
+		case a.User == nil && m.cfg.RequireAuth:
+			Unavailable(w)
+		default:
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), a)))
+		}
+	})
+}
+
+func (m *Middleware) skipped(path string) bool {
+	for _, p := range m.cfg.SkipPaths {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate identifies the request by its cookie pair, and returns nil
+// when it is anonymous. The warm path is a cache hit on the sealed access
+// cookie; everything else is in openSession.
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
+	access := cookieValue(r, m.cfg.AccessCookieName)
+	now := m.now()
+	if a, ok := m.cache.get(access, now); ok {
+		return m.resolveWorkspace(r, a)
+	}
+	return m.openSession(w, r, access, now)
+}
+
+// openSession opens the cookie pair, refreshing it when the access token is
+// missing or expiring.
+func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access string, now time.Time) *Auth {
+	refreshCookie := cookieValue(r, m.cfg.RefreshCookieName)
+	if access == "" && refreshCookie == "" {
+		return nil
+	}
+	var current *Auth
+	if access != "" {
+		s, err := m.jar.open(m.cfg.AccessCookieName, access)
+		if err != nil {
+			m.reject(w, r, err)
+			return nil
+		}
+		t, err := m.tokens.readAccess(s.Token)
+		if err != nil {
+			m.reject(w, r, err)
+			return nil
+		}
+		current = newAuth(t, s)
+		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
+			m.cache.put(access, current, refreshAt)
+			return m.resolveWorkspace(r, current)
+		}
+	}
+	if refreshCookie == "" {
+		if current != nil && now.Before(current.expires) {
+			return m.resolveWorkspace(r, current) // expiring, but nothing to refresh with yet
+		}
+		m.reject(w, r, errors.New("access token expired and no refresh cookie"))
+		return nil
+	}
+	return m.refresh(w, r, refreshCookie, current, now)
+}
+
+// refresh exchanges the pair in the refresh cookie for a new one, writes it
+// back, and returns the refreshed Auth. current is the Auth from the
+// expiring access cookie, if there was one.
+func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCookie string, current *Auth, now time.Time) *Auth {
+	s, err := m.jar.open(m.cfg.RefreshCookieName, refreshCookie)
+	if err != nil {
+		m.reject(w, r, err)
+		return nil
+	}
+	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !now.Before(exp)) {
+		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
+		return nil
+	}
+	pair, err := m.refresher.Refresh(r.Context(), s.Token)
+	if err != nil {
+		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
+		switch {
+		case refresh.IsDefinitive(err):
+			m.jar.clear(w)
+			return nil
+		case current != nil && now.Before(current.expires):
+			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
+		}
+		return &Auth{Mode: ModeCookiePair, Err: err}
+	}
+	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace}
+	t, err := m.tokens.readAccess(fresh.Token)
+	if err != nil {
+		// Qelos answered with a token this app cannot read: a configuration
+		// error (JWTSecret?) that no retry will fix.
+		m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
+		m.reject(w, r, err)
+		return nil
+	}
+	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace}, now)
+	if err != nil {
+		return &Auth{Mode: ModeCookiePair, Err: err}
+	}
+	a := newAuth(t, fresh)
+	m.cache.put(sealedAccess, a, m.refreshAt(t))
+	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
+	return m.resolveWorkspace(r, a)
+}
+
+// writePair seals both tokens and sets the cookies, living as long as the
+// refresh token. It returns the sealed access cookie.
+func (m *Middleware) writePair(w http.ResponseWriter, access, refreshTok sealed, now time.Time) (string, error) {
+	sa, err := m.jar.seal(m.cfg.AccessCookieName, access)
+	if err != nil {
+		return "", err
+	}
+	sr, err := m.jar.seal(m.cfg.RefreshCookieName, refreshTok)
+	if err != nil {
+		return "", err
+	}
+	expires, _ := m.tokens.readExpiry(refreshTok.Token)
+	if expires.IsZero() {
+		expires = now.Add(30 * 24 * time.Hour) // Qelos's refresh lifetime
+	}
+	m.jar.write(w, sa, sr, expires, now)
+	return sa, nil
+}
+
+// refreshAt is when a session needs a refresh: RefreshMargin before the
+// access token expires, but never sooner than halfway through its life, so
+// a short-lived token is not refreshed on every request.
+func (m *Middleware) refreshAt(t accessToken) time.Time {
+	margin := m.cfg.RefreshMargin
+	if !t.issued.IsZero() {
+		if half := t.expires.Sub(t.issued) / 2; half < margin {
+			margin = half
+		}
+	}
+	return t.expires.Add(-margin)
+}
+
+// resolveWorkspace applies Config.ResolveWorkspace. A cached Auth is shared,
+// so a resolved workspace goes on a copy.
+func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
+	if m.cfg.ResolveWorkspace == nil || a.User == nil {
+		return a
+	}
+	c := *a
+	c.Workspace = m.cfg.ResolveWorkspace(r, a.User)
+	return &c
+}
+
+// reject clears a session whose cookies cannot be used.
+func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
+	m.jar.clear(w)
+	m.emit(Event{Kind: EventCookieRejected, Err: err, Request: r})
+}
+
+// newAuth builds the Auth of a cookie-pair session. The workspace recorded
+// in the session wins over the token's, which Qelos thins to an id after
+// one refresh and drops after two.
+func newAuth(t accessToken, s sealed) *Auth {
+	if s.Workspace != nil {
+		t.user.Workspace = s.Workspace
+	}
+	return &Auth{
+		User:        t.user,
+		Workspace:   t.user.Workspace,
+		Mode:        ModeCookiePair,
+		accessToken: s.Token,
+		expires:     t.expires,
+	}
+}
+
+func (a *Auth) userID() string {
+	if a == nil || a.User == nil {
+		return ""
+	}
+	return a.User.ID
+}

@@ -1,0 +1,409 @@
+package middleware_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelostest"
+)
+
+func TestAnonymous(t *testing.T) {
+	tests := []struct {
+		name        string
+		requireAuth bool
+		path        string
+		wantStatus  int
+		wantBody    string
+	}{
+		{"no cookies reach the handler as anonymous", false, "/whoami", 200, `{"user":null,"workspace":null}`},
+		{"RequireUser answers 401 with the integrators' body", false, "/private", 401, `{"code":"UNAUTHORIZED"}`},
+		{"RequireAuth answers 401 everywhere", true, "/whoami", 401, `{"code":"UNAUTHORIZED"}`},
+		{"RequireAuth leaves skip paths alone", true, "/health", 200, `{"hasAuth":false}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.RequireAuth = tt.requireAuth })
+			r := h.get(tt.path)
+			if r.status != tt.wantStatus || strings.TrimSpace(string(r.body)) != tt.wantBody {
+				t.Fatalf("got %d %s, want %d %s", r.status, r.body, tt.wantStatus, tt.wantBody)
+			}
+			if len(r.cookies) != 0 {
+				t.Fatalf("anonymous request got cookies %v", r.cookies)
+			}
+			if n := h.qelos.Calls(qelostest.EndpointRefresh) + h.qelos.Calls(qelostest.EndpointMe); n != 0 {
+				t.Fatalf("anonymous request made %d upstream calls", n)
+			}
+		})
+	}
+}
+
+func TestValidPairNeedsNoUpstreamCall(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, nil)
+	cookies := h.pair(qelostest.AdminEmail, acmeID, false)
+	for i := 0; i < 3; i++ {
+		r := h.get("/private", cookies...)
+		if r.status != 200 {
+			t.Fatalf("status %d %s", r.status, r.body)
+		}
+		w := r.whoami(t)
+		if w.User == nil || w.User.Email != qelostest.AdminEmail || !w.User.HasRole("admin") {
+			t.Fatalf("user %+v", w.User)
+		}
+		if w.Workspace == nil || w.Workspace.ID != acmeID || w.Workspace.Name != acmeName {
+			t.Fatalf("workspace %+v", w.Workspace)
+		}
+		if len(r.cookies) != 0 {
+			t.Fatalf("a valid pair was rewritten: %v", r.cookies)
+		}
+	}
+	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 0 {
+		t.Fatalf("%d refresh calls for a valid pair", n)
+	}
+	if n := middleware.CacheLen(h.mw); n != 1 {
+		t.Fatalf("cache holds %d entries, want 1", n)
+	}
+}
+
+func TestSignInSetsAHardenedPair(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.CookieSecure = middleware.SecureAlways })
+	body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
+	r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
+	if r.status != 200 {
+		t.Fatalf("status %d %s", r.status, r.body)
+	}
+	w := r.whoami(t)
+	if w.User == nil || w.User.ID == "" || w.User.FullName != "Ada Admin" || w.Workspace == nil || w.Workspace.Name != acmeName {
+		t.Fatalf("sign-in answer %s", r.body)
+	}
+	for _, name := range []string{middleware.DefaultAccessCookieName, middleware.DefaultRefreshCookieName} {
+		c := r.cookies[name]
+		if c == nil {
+			t.Fatalf("no %s cookie", name)
+		}
+		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+			t.Errorf("%s attributes: HttpOnly=%v Secure=%v SameSite=%v Path=%q", name, c.HttpOnly, c.Secure, c.SameSite, c.Path)
+		}
+		// Max-Age follows the refresh token: 30 days.
+		if want := int((30 * 24 * time.Hour).Seconds()); c.MaxAge < want-60 || c.MaxAge > want {
+			t.Errorf("%s Max-Age %d, want about %d", name, c.MaxAge, want)
+		}
+	}
+	if strings.Contains(r.header.Get("Set-Cookie"), "ey") {
+		t.Fatal("a raw JWT is visible in Set-Cookie; the pair must be sealed")
+	}
+}
+
+func TestSecureFollowsAppURL(t *testing.T) {
+	// qelostest serves plain http, so SecureAuto leaves Secure off (local development).
+	h := newHarness(t, qelostest.Options{}, nil)
+	body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
+	r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
+	if c := r.cookies[middleware.DefaultAccessCookieName]; c == nil || c.Secure || !c.HttpOnly {
+		t.Fatalf("cookie %+v: want HttpOnly without Secure on an http AppURL", c)
+	}
+}
+
+func TestExpiredAccessTokenIsRefreshed(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, nil)
+	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+	r := h.get("/private", cookies...)
+	if r.status != 200 || r.whoami(t).User == nil {
+		t.Fatalf("status %d %s", r.status, r.body)
+	}
+	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 1 {
+		t.Fatalf("%d refresh calls, want 1", n)
+	}
+	newCookies := h.sessionCookies(r)
+	oldAccess, oldRefresh := h.tokens(map[string]*http.Cookie{cookies[0].Name: cookies[0], cookies[1].Name: cookies[1]})
+	newAccess, newRefresh := h.tokens(r.cookies)
+	if newAccess == oldAccess || newRefresh == oldRefresh {
+		t.Fatal("the pair was not rotated")
+	}
+	// The new pair is warm: no further refresh.
+	if r := h.get("/private", newCookies...); r.status != 200 || len(r.cookies) != 0 {
+		t.Fatalf("new pair: status %d cookies %v", r.status, r.cookies)
+	}
+	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 1 {
+		t.Fatalf("%d refresh calls after using the new pair, want 1", n)
+	}
+	if h.eventCount(middleware.EventRefreshed) != 1 {
+		t.Fatal("no refreshed event")
+	}
+}
+
+// TestRefreshStorm is the heart of the product: a browser fires many
+// requests at once with one expired pair; the single-use refresh token must
+// be spent exactly once and every request must see the user.
+func TestRefreshStorm(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, nil)
+	h.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 100 * time.Millisecond, Times: 1}) // hold the door open
+	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+
+	const n = 200
+	replies := make([]reply, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replies[i] = h.get("/private", cookies...)
+		}()
+	}
+	wg.Wait()
+
+	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 1 {
+		t.Fatalf("%d upstream refreshes for %d concurrent requests, want exactly 1", got, n)
+	}
+	var firstAccess, firstRefresh string
+	for i, r := range replies {
+		if r.status != 200 || r.whoami(t).User == nil {
+			t.Fatalf("request %d: status %d %s", i, r.status, r.body)
+		}
+		a, rf := h.tokens(r.cookies)
+		if i == 0 {
+			firstAccess, firstRefresh = a, rf
+		} else if a != firstAccess || rf != firstRefresh {
+			t.Fatalf("request %d received a different pair", i)
+		}
+	}
+
+	t.Run("a straggler inside the grace window gets the same pair", func(t *testing.T) {
+		r := h.get("/private", cookies...)
+		if r.status != 200 {
+			t.Fatalf("status %d %s", r.status, r.body)
+		}
+		if a, rf := h.tokens(r.cookies); a != firstAccess || rf != firstRefresh {
+			t.Fatal("straggler received a different pair")
+		}
+		if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 1 {
+			t.Fatalf("straggler caused an upstream refresh (%d)", got)
+		}
+	})
+}
+
+func TestStragglerAfterGraceIsSignedOutCleanly(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.RefreshGrace = 150 * time.Millisecond })
+	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+	if r := h.get("/private", cookies...); r.status != 200 {
+		t.Fatalf("first refresh: %d %s", r.status, r.body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	r := h.get("/private", cookies...)
+	if r.status != 401 || !strings.Contains(string(r.body), "UNAUTHORIZED") {
+		t.Fatalf("spent pair after grace: %d %s, want 401", r.status, r.body)
+	}
+	if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+		t.Fatalf("spent pair not cleared: %v", r.cookies)
+	}
+	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 2 {
+		t.Fatalf("%d refresh calls, want 2 (the second rejected by Qelos)", got)
+	}
+}
+
+func TestCancelledFirstCallerDoesNotFailOthers(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, nil)
+	h.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 300 * time.Millisecond, Times: 1})
+	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	first := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.app.URL+"/private", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		first <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the first caller has started the refresh
+	r := h.get("/private", cookies...)
+	if r.status != 200 || r.whoami(t).User == nil {
+		t.Fatalf("second caller: %d %s", r.status, r.body)
+	}
+	if err := <-first; err == nil {
+		t.Fatal("the first caller was expected to give up")
+	}
+	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 1 {
+		t.Fatalf("%d refresh calls, want 1", got)
+	}
+}
+
+func TestAbandonedRefreshIsStillRecorded(t *testing.T) {
+	// The only caller gives up, but the detached refresh completes and its
+	// rotation is kept: the next request with the old pair gets the new one
+	// rather than a sign-out.
+	h := newHarness(t, qelostest.Options{}, nil)
+	h.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 200 * time.Millisecond, Times: 1})
+	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.app.URL+"/private", nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("expected the caller to give up")
+	}
+	cancel()
+	time.Sleep(300 * time.Millisecond)
+	r := h.get("/private", cookies...)
+	if r.status != 200 {
+		t.Fatalf("after the abandoned refresh: %d %s", r.status, r.body)
+	}
+	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 1 {
+		t.Fatalf("%d refresh calls, want 1", got)
+	}
+}
+
+// TestTransientRefreshFaultsKeepTheSession: whatever goes wrong on the way
+// to Qelos, the cookies stay and a guarded route answers 503, never 401.
+func TestTransientRefreshFaultsKeepTheSession(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault qelostest.Fault
+	}{
+		{"500", qelostest.Fault{Status: 500, Body: `{"message":"boom"}`}},
+		{"502 from a proxy", qelostest.Fault{Status: 502, Body: "<html>bad gateway</html>"}},
+		{"timeout", qelostest.Fault{Delay: 2 * time.Second}},
+		{"connection reset", qelostest.Fault{Drop: true}},
+		{"garbage body", qelostest.Fault{Garbage: true}},
+		{"404 (misrouted)", qelostest.Fault{Status: 404}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.UpstreamTimeout = 200 * time.Millisecond })
+			h.qelos.InjectFault(qelostest.EndpointRefresh, tt.fault)
+			cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+
+			start := time.Now()
+			r := h.get("/private", cookies...)
+			if r.status != 503 || !strings.Contains(string(r.body), "QELOS_UNAVAILABLE") {
+				t.Fatalf("guarded route: %d %s, want 503 QELOS_UNAVAILABLE", r.status, r.body)
+			}
+			if len(r.cookies) != 0 {
+				t.Fatalf("a transient fault touched the cookies: %v", r.cookies)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("answer took %v; the upstream timeout is 200ms", d)
+			}
+			if r := h.get("/whoami", cookies...); r.status != 200 || r.whoami(t).User != nil || len(r.cookies) != 0 {
+				t.Fatalf("open route: %d %s %v", r.status, r.body, r.cookies)
+			}
+
+			// Qelos recovers: the very same cookies still work.
+			h.qelos.ClearFaults()
+			if r := h.get("/private", cookies...); r.status != 200 {
+				t.Fatalf("after recovery: %d %s", r.status, r.body)
+			}
+		})
+	}
+}
+
+func TestRequireAuthAnswers503OnTransientFault(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.RequireAuth = true })
+	h.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Status: 503})
+	r := h.get("/whoami", h.pair(qelostest.AdminEmail, acmeID, true)...)
+	if r.status != 503 || len(r.cookies) != 0 {
+		t.Fatalf("got %d %s %v, want 503 and no cookie change", r.status, r.body, r.cookies)
+	}
+}
+
+func TestRejectedRefreshClearsTheSession(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault qelostest.Fault
+	}{
+		{"401 from Qelos", qelostest.Fault{Status: 401}},
+		{"403 from Qelos", qelostest.Fault{Status: 403}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, qelostest.Options{}, nil)
+			h.qelos.InjectFault(qelostest.EndpointRefresh, tt.fault)
+			r := h.get("/private", h.pair(qelostest.AdminEmail, acmeID, true)...)
+			if r.status != 401 {
+				t.Fatalf("status %d %s", r.status, r.body)
+			}
+			if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+				t.Fatalf("cookies not cleared: %v", r.cookies)
+			}
+			c := r.cookies[middleware.DefaultAccessCookieName]
+			if !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode {
+				t.Fatalf("clearing cookie lacks the session's attributes: %+v", c)
+			}
+		})
+	}
+}
+
+func TestWorkspaceSurvivesRefreshes(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, nil)
+	clock := time.Now()
+	var mu sync.Mutex
+	middleware.SetClock(h.mw, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
+	cookies := h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)
+	for i := 1; i <= 3; i++ {
+		mu.Lock()
+		clock = clock.Add(6 * time.Hour) // past the 5 h access lifetime
+		mu.Unlock()
+		r := h.get("/private", cookies...)
+		if r.status != 200 {
+			t.Fatalf("refresh %d: %d %s", i, r.status, r.body)
+		}
+		w := r.whoami(t)
+		if w.Workspace == nil || w.Workspace.ID != acmeID || w.Workspace.Name != acmeName {
+			t.Fatalf("after refresh %d the workspace is %+v", i, w.Workspace)
+		}
+		if w.User.Workspace == nil || w.User.Workspace.Name != acmeName {
+			t.Fatalf("after refresh %d the user's workspace is %+v", i, w.User.Workspace)
+		}
+		cookies = h.sessionCookies(r)
+	}
+	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 3 {
+		t.Fatalf("%d refreshes, want 3", got)
+	}
+}
+
+func TestSkipPathsAreUntouched(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, nil)
+	r := h.get("/health", h.pair(qelostest.AdminEmail, acmeID, true)...)
+	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"hasAuth":false}` || len(r.cookies) != 0 {
+		t.Fatalf("skip path: %d %s %v", r.status, r.body, r.cookies)
+	}
+	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 0 {
+		t.Fatalf("skip path refreshed (%d)", n)
+	}
+}
+
+func TestResolveWorkspace(t *testing.T) {
+	other := &middleware.Workspace{ID: "ws-2", Name: "Other"}
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) {
+		c.ResolveWorkspace = func(r *http.Request, u *middleware.User) *middleware.Workspace {
+			if r.Header.Get("X-Workspace") == "ws-2" {
+				return other
+			}
+			return nil
+		}
+	})
+	cookies := h.pair(qelostest.AdminEmail, acmeID, false)
+	req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/whoami", nil)
+	req.Header.Set("X-Workspace", "ws-2")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	if w := h.send(req).whoami(t); w.Workspace == nil || w.Workspace.ID != "ws-2" {
+		t.Fatalf("resolved workspace %+v, want ws-2", w.Workspace)
+	}
+	// Without the header the resolver says none: never a default pick.
+	if w := h.get("/whoami", cookies...).whoami(t); w.Workspace != nil {
+		t.Fatalf("workspace %+v, want none", w.Workspace)
+	}
+}

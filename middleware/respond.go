@@ -1,0 +1,54 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Error codes in the JSON bodies the middleware answers with.
+const (
+	CodeUnauthorized       = "UNAUTHORIZED"
+	CodeForbidden          = "FORBIDDEN"
+	CodeQelosUnavailable   = "QELOS_UNAVAILABLE"
+	CodeInvalidCredentials = "INVALID_CREDENTIALS"
+	CodeInvalidInput       = "INVALID_INPUT"
+	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
+)
+
+// errorBody is the body of every error answer: a stable machine-readable
+// code, and a message for humans when there is more to say.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, errorBody{Code: code, Message: message})
+}
+
+// Unauthorized answers 401 {"code":"UNAUTHORIZED"}, as every Qelos
+// integrator does.
+func Unauthorized(w http.ResponseWriter) {
+	writeError(w, http.StatusUnauthorized, CodeUnauthorized, "")
+}
+
+// Unavailable answers 503 {"code":"QELOS_UNAVAILABLE"}: the user may well be
+// signed in, but Qelos could not be reached to confirm it. The session
+// cookies are untouched; the client may retry.
+func Unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, CodeQelosUnavailable, "Qelos is unavailable; your session is kept, try again shortly")
+}
+
+// Forbidden answers 403 {"code":"FORBIDDEN"}.
+func Forbidden(w http.ResponseWriter) {
+	writeError(w, http.StatusForbidden, CodeForbidden, "")
+}

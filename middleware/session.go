@@ -1,0 +1,224 @@
+package middleware
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// maxFormBody caps a sign-in or sign-up body.
+const maxFormBody = 64 << 10
+
+// SignInHandler returns a handler that signs a user in. It takes a POST with
+// a JSON or form body holding "username" (or "email") and "password", signs
+// in against Qelos in OAuth mode, seals the token pair into the session
+// cookies and answers 200 {"user":…,"workspace":…}.
+//
+// Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
+// field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
+// {"code":"QELOS_UNAVAILABLE"}. When the body or the query has a "returnTo"
+// that is a same-origin path (see SafeRedirect), success answers 303 to it
+// instead, which suits a plain HTML form.
+func (m *Middleware) SignInHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowPost(w, r) {
+			return
+		}
+		in, err := readInput(w, r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+			return
+		}
+		username := strings.TrimSpace(in.get("username"))
+		if username == "" {
+			username = strings.TrimSpace(in.get("email"))
+		}
+		password := in.get("password")
+		if username == "" || password == "" {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, "username and password are required")
+			return
+		}
+		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin",
+			map[string]string{"username": username, "password": password, "authType": "oauth"}, "")
+		switch {
+		case err != nil:
+			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
+			Unavailable(w)
+			return
+		case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
+			writeError(w, http.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
+			return
+		case resp.Status != http.StatusOK:
+			m.log.Warn("qelos sign-in: unexpected answer", "status", resp.Status)
+			Unavailable(w)
+			return
+		}
+		a, err := m.startSession(w, r, resp.Body)
+		if err != nil {
+			m.log.Warn("qelos sign-in: unusable answer", "err", err)
+			Unavailable(w)
+			return
+		}
+		m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
+		if to := in.get("returnTo"); SafeRedirect(to) {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
+	})
+}
+
+// sessionBody is the answer of the session handlers.
+type sessionBody struct {
+	User      *User      `json:"user"`
+	Workspace *Workspace `json:"workspace"`
+}
+
+// startSession reads an OAuth sign-in (or sign-up) answer, seals its pair
+// into the session cookies and returns the new session's Auth.
+func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte) (*Auth, error) {
+	var answer struct {
+		Payload struct {
+			Token        string     `json:"token"`
+			RefreshToken string     `json:"refreshToken"`
+			Workspace    *Workspace `json:"workspace"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return nil, errors.New("sign-in answer is not JSON")
+	}
+	p := answer.Payload
+	if p.Token == "" || p.RefreshToken == "" {
+		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
+	}
+	if p.Workspace != nil && p.Workspace.ID == "" {
+		p.Workspace = nil
+	}
+	t, err := m.tokens.readAccess(p.Token)
+	if err != nil {
+		return nil, err
+	}
+	access := sealed{Token: p.Token, Workspace: p.Workspace}
+	sa, err := m.writePair(w, access, sealed{Token: p.RefreshToken, Workspace: p.Workspace}, m.now())
+	if err != nil {
+		return nil, err
+	}
+	a := newAuth(t, access)
+	m.cache.put(sa, a, m.refreshAt(t))
+	return a, nil
+}
+
+// SignOutHandler returns a handler that signs the user out: it asks Qelos to
+// revoke the session's refresh token (POST /api/logout with the access
+// token, refreshing first if the access token has expired), then clears the
+// session cookies whatever Qelos answered — even when Qelos is down. It
+// answers 204, or 303 to a same-origin "returnTo".
+//
+// Qelos access tokens are stateless: one copied before sign-out stays valid
+// at Qelos until it expires. The sealed cookies are cleared from the browser.
+func (m *Middleware) SignOutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowPost(w, r) {
+			return
+		}
+		access := cookieValue(r, m.cfg.AccessCookieName)
+		userID := m.revoke(r, access)
+		m.cache.remove(access)
+		m.jar.clear(w)
+		m.emit(Event{Kind: EventSignedOut, UserID: userID, Request: r})
+		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// revoke asks Qelos to end the session named by the request's cookies, as
+// far as it can, and returns the user id it found. Failures are logged, not
+// returned: signing out locally never depends on Qelos.
+func (m *Middleware) revoke(r *http.Request, access string) string {
+	var token, userID string
+	if s, err := m.jar.open(m.cfg.AccessCookieName, access); err == nil {
+		if t, err := m.tokens.readAccess(s.Token); err == nil {
+			userID = t.user.ID
+			if m.now().Before(t.expires) {
+				token = s.Token
+			}
+		}
+	}
+	if token == "" {
+		// Qelos revokes a refresh token through its paired access token; an
+		// expired one is refused, so exchange the pair first.
+		if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
+			if pair, err := m.refresher.Refresh(r.Context(), s.Token); err == nil {
+				token = pair.AccessToken
+			}
+		}
+	}
+	if token == "" {
+		return userID
+	}
+	resp, err := m.call(r.Context(), http.MethodPost, "/api/logout", nil, token)
+	if err != nil || resp.Status != http.StatusOK {
+		status := 0
+		if resp != nil {
+			status = resp.Status
+		}
+		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the cookies are cleared anyway", "status", status, "err", err)
+	}
+	return userID
+}
+
+func allowPost(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST")
+	return false
+}
+
+// input is a request's fields, from a JSON object or a form, plus the
+// query string for fields the body lacks.
+type input struct {
+	fields map[string]string
+	r      *http.Request
+}
+
+func (in input) get(name string) string {
+	if v, ok := in.fields[name]; ok {
+		return v
+	}
+	return in.r.URL.Query().Get(name)
+}
+
+// readInput reads a JSON object of string fields or a form, at most 64 KiB.
+func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
+	in := input{fields: map[string]string{}, r: r}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		var raw map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+			return in, errors.New("body is not a JSON object")
+		}
+		for k, v := range raw {
+			if s, ok := v.(string); ok {
+				in.fields[k] = s
+			}
+		}
+		return in, nil
+	}
+	if err := r.ParseForm(); err != nil {
+		return in, errors.New("body is not a form")
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 0 {
+			in.fields[k] = v[0]
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,65 @@
+package middleware
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// maxUpstreamBody caps what is read of a Qelos answer.
+const maxUpstreamBody = 1 << 20
+
+// errUpstream marks a failure to get a usable answer from Qelos (transport
+// error, timeout, unreadable body): transient, never a reason to sign out.
+var errUpstream = errors.New("qelos unavailable")
+
+// upstreamResponse is a fully read Qelos answer.
+type upstreamResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// call sends one request to Qelos with the configured client and timeout and
+// reads the whole answer (at most 1 MiB). bearer, when set, is sent as
+// Authorization. body, when non-nil, is sent as JSON.
+func (m *Middleware) call(ctx context.Context, method, path string, body any, bearer string) (*upstreamResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, m.cfg.AppURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := m.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: %w", errUpstream, method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", errUpstream, method, path, err)
+	}
+	if len(data) > maxUpstreamBody {
+		return nil, fmt.Errorf("%w: %s %s: answer larger than 1 MiB", errUpstream, method, path)
+	}
+	return &upstreamResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}

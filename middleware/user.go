@@ -1,0 +1,98 @@
+package middleware
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// User is the signed-in Qelos user, shaped like Qelos's GET /api/me answer.
+// In cookie-pair mode it is read from the access token's claims, which carry
+// everything /api/me does except Metadata and BirthDate.
+//
+// A *User reached through the request context is shared by every request
+// of the same session: treat it as read-only.
+type User struct {
+	ID           string         `json:"_id"`
+	Tenant       string         `json:"tenant,omitempty"`
+	Username     string         `json:"username,omitempty"`
+	Email        string         `json:"email,omitempty"`
+	Phone        string         `json:"phone,omitempty"`
+	Name         string         `json:"name,omitempty"`
+	FirstName    string         `json:"firstName,omitempty"`
+	LastName     string         `json:"lastName,omitempty"`
+	FullName     string         `json:"fullName,omitempty"`
+	ProfileImage string         `json:"profileImage,omitempty"`
+	BirthDate    string         `json:"birthDate,omitempty"`
+	Roles        []string       `json:"roles"`
+	Metadata     map[string]any `json:"metadata,omitempty"`
+	// Workspace is the workspace Qelos's token names, if any. The active
+	// workspace of a request is WorkspaceFrom(ctx), which may differ (see
+	// Config.ResolveWorkspace).
+	Workspace *Workspace `json:"workspace,omitempty"`
+}
+
+// HasRole reports whether the user holds the tenant role.
+func (u *User) HasRole(role string) bool { return u != nil && slices.Contains(u.Roles, role) }
+
+// DisplayName is the best human name Qelos gave the user: FullName, else
+// first and last name, else Name, else Username, else Email.
+func (u *User) DisplayName() string {
+	switch {
+	case u == nil:
+		return ""
+	case u.FullName != "":
+		return u.FullName
+	case u.FirstName != "" || u.LastName != "":
+		return strings.TrimSpace(u.FirstName + " " + u.LastName)
+	case u.Name != "":
+		return u.Name
+	case u.Username != "":
+		return u.Username
+	}
+	return u.Email
+}
+
+// Workspace is a Qelos workspace as it appears in a session: its id, its
+// name, and the roles the user holds in it.
+type Workspace struct {
+	ID     string   `json:"_id"`
+	Name   string   `json:"name"`
+	Roles  []string `json:"roles,omitempty"`
+	Labels []string `json:"labels,omitempty"`
+}
+
+// HasRole reports whether the user holds the role in this workspace.
+func (w *Workspace) HasRole(role string) bool { return w != nil && slices.Contains(w.Roles, role) }
+
+// decodeIfNeeded undoes Qelos's encodeIfNeeded on name fields, by the SDK's
+// rule: decode only when encoding the decoded value gives the input back, so
+// a literal "100%" or "a b" is left alone.
+func decodeIfNeeded(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	d, err := url.PathUnescape(s)
+	if err != nil || encodeURIComponent(d) != s {
+		return s
+	}
+	return d
+}
+
+// encodeURIComponent is JavaScript's: everything but A–Z a–z 0–9 - _ . ! ~ * ' ( ) is
+// percent-encoded as UTF-8.
+func encodeURIComponent(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}

@@ -1,0 +1,58 @@
+package refresh
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrRejected reports that Qelos refused the refresh token (401 or 403): it is
+// unknown, expired, already used, or its session was logged out. The session
+// is over; clear the user's credentials.
+var ErrRejected = errors.New("refresh: Qelos rejected the refresh token")
+
+// ErrUnavailable reports a transient failure: a timeout, a refused or reset
+// connection, a 5xx or other unexpected status, or a body that is not a token
+// pair. The session may still be valid; keep the user's credentials and try
+// again later.
+var ErrUnavailable = errors.New("refresh: Qelos is unavailable")
+
+// Error describes a failed refresh. It matches [ErrRejected] or
+// [ErrUnavailable] with errors.Is, and unwraps to its cause. It never holds a
+// token.
+type Error struct {
+	// Kind is ErrRejected or ErrUnavailable.
+	Kind error
+	// Status is the HTTP status Qelos answered, or 0 when there was no answer.
+	Status int
+	// Err is the underlying cause, if any (a net error, a JSON error).
+	Err error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Status != 0 && e.Err != nil:
+		return fmt.Sprintf("%v: status %d: %v", e.Kind, e.Status, e.Err)
+	case e.Status != 0:
+		return fmt.Sprintf("%v: status %d", e.Kind, e.Status)
+	case e.Err != nil:
+		return fmt.Sprintf("%v: %v", e.Kind, e.Err)
+	}
+	return e.Kind.Error()
+}
+
+// Unwrap returns the kind and the cause, so errors.Is matches both.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// IsDefinitive reports whether err means the session is over (Qelos rejected
+// the refresh token), as opposed to a transient fault after which the
+// credentials must be kept.
+func IsDefinitive(err error) bool { return errors.Is(err, ErrRejected) }
+
+func unavailable(status int, cause error) error {
+	return &Error{Kind: ErrUnavailable, Status: status, Err: cause}
+}
