@@ -11,13 +11,16 @@ import (
 // the Node and Python Qelos integrators use plus this package's own:
 //
 //	QELOS_APP_URL       Config.AppURL (required)
-//	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys (required)
+//	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
 //
 // The errors name the variable and the expected format. Fields the
 // environment does not cover keep their zero value, for New to default.
+// An unset QELOS_COOKIE_KEYS leaves CookieKeys empty, which New refuses:
+// a development server may fill in GenerateCookieKey() instead, at the cost
+// of signing everybody out on restart.
 func ConfigFromEnv() (Config, error) {
 	var c Config
 	var errs []error
@@ -26,7 +29,7 @@ func ConfigFromEnv() (Config, error) {
 		errs = append(errs, errors.New("QELOS_APP_URL is required: set it to your Qelos app URL, such as https://app.qelos.example"))
 	}
 	if v := os.Getenv("QELOS_COOKIE_KEYS"); strings.TrimSpace(v) == "" {
-		errs = append(errs, errors.New(`QELOS_COOKIE_KEYS is required: "HASH[:BLOCK][,…]" in base64 (generate one with middleware.GenerateCookieKey().String())`))
+		// left to the caller: see above
 	} else if keys, err := ParseCookieKeys(v); err != nil {
 		errs = append(errs, fmt.Errorf("QELOS_COOKIE_KEYS: %w", err))
 	} else {

@@ -6,6 +6,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/qelos-io/integrator-go/refresh"
 )
 
 // maxFormBody caps a sign-in or sign-up body.
@@ -55,7 +57,7 @@ func (m *Middleware) SignInHandler() http.Handler {
 			Unavailable(w)
 			return
 		}
-		a, err := m.startSession(w, r, resp.Body)
+		a, err := m.startSession(w, resp.Body)
 		if err != nil {
 			m.log.Warn("qelos sign-in: unusable answer", "err", err)
 			Unavailable(w)
@@ -76,9 +78,9 @@ type sessionBody struct {
 	Workspace *Workspace `json:"workspace"`
 }
 
-// startSession reads an OAuth sign-in (or sign-up) answer, seals its pair
-// into the session cookies and returns the new session's Auth.
-func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte) (*Auth, error) {
+// startSession reads an OAuth sign-in (or sign-up) answer and starts a
+// session from its pair.
+func (m *Middleware) startSession(w http.ResponseWriter, body []byte) (*Auth, error) {
 	var answer struct {
 		Payload struct {
 			Token        string     `json:"token"`
@@ -93,15 +95,24 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 	if p.Token == "" || p.RefreshToken == "" {
 		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
 	}
-	if p.Workspace != nil && p.Workspace.ID == "" {
-		p.Workspace = nil
+	return m.StartSession(w, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace)
+}
+
+// StartSession seals pair into the session cookies on w, recording ws (which
+// may be nil) as the session's active workspace, and returns the new
+// session's Auth. The sign-in handler uses it; use it too for pairs obtained
+// another way (a custom sign-in form, an OAuth callback, a migration from
+// another cookie format). It fails when the access token is unreadable.
+func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *Workspace) (*Auth, error) {
+	if ws != nil && ws.ID == "" {
+		ws = nil
 	}
-	t, err := m.tokens.readAccess(p.Token)
+	t, err := m.tokens.readAccess(pair.AccessToken)
 	if err != nil {
 		return nil, err
 	}
-	access := sealed{Token: p.Token, Workspace: p.Workspace}
-	sa, err := m.writePair(w, access, sealed{Token: p.RefreshToken, Workspace: p.Workspace}, m.now())
+	access := sealed{Token: pair.AccessToken, Workspace: ws}
+	sa, err := m.writePair(w, access, sealed{Token: pair.RefreshToken, Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}

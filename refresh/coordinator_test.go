@@ -1,0 +1,189 @@
+package refresh_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qelos-io/integrator-go/refresh"
+)
+
+// upstream stands in for Qelos's token endpoint: it counts calls, can be
+// held open, and rotates tokens.
+type upstream struct {
+	calls atomic.Int32
+	delay time.Duration
+	err   error
+}
+
+func (u *upstream) Refresh(ctx context.Context, rt string) (refresh.Pair, error) {
+	n := u.calls.Add(1)
+	select {
+	case <-time.After(u.delay):
+	case <-ctx.Done():
+		return refresh.Pair{}, &refresh.Error{Kind: refresh.ErrUnavailable, Err: ctx.Err()}
+	}
+	if u.err != nil {
+		return refresh.Pair{}, u.err
+	}
+	return refresh.Pair{AccessToken: fmt.Sprintf("access-%d", n), RefreshToken: fmt.Sprintf("%s-next-%d", rt, n)}, nil
+}
+
+func TestCoordinatorCoalesces(t *testing.T) {
+	u := &upstream{delay: 50 * time.Millisecond}
+	c := refresh.NewCoordinator(u, refresh.Options{})
+	const n = 500
+	pairs := make([]refresh.Pair, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pairs[i], errs[i] = c.Refresh(context.Background(), "rt-1")
+		}()
+	}
+	wg.Wait()
+	if got := u.calls.Load(); got != 1 {
+		t.Fatalf("%d upstream calls for %d callers, want 1", got, n)
+	}
+	for i := range n {
+		if errs[i] != nil || pairs[i] != pairs[0] {
+			t.Fatalf("caller %d: %+v %v", i, pairs[i], errs[i])
+		}
+	}
+	// Different tokens are independent.
+	if _, err := c.Refresh(context.Background(), "rt-2"); err != nil || u.calls.Load() != 2 {
+		t.Fatalf("second token: %v, %d calls", err, u.calls.Load())
+	}
+}
+
+func TestCoordinatorGraceWindow(t *testing.T) {
+	u := &upstream{}
+	c := refresh.NewCoordinator(u, refresh.Options{Grace: 100 * time.Millisecond})
+	first, err := c.Refresh(context.Background(), "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.Refresh(context.Background(), "rt")
+	if err != nil || again != first || u.calls.Load() != 1 {
+		t.Fatalf("inside the grace window: %+v %v, %d calls", again, err, u.calls.Load())
+	}
+	time.Sleep(150 * time.Millisecond)
+	if _, err := c.Refresh(context.Background(), "rt"); err != nil || u.calls.Load() != 2 {
+		t.Fatalf("after the grace window: %v, %d calls (want a new upstream call)", err, u.calls.Load())
+	}
+}
+
+func TestCoordinatorWaiterLeavesOnItsOwnContext(t *testing.T) {
+	u := &upstream{delay: 200 * time.Millisecond}
+	c := refresh.NewCoordinator(u, refresh.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	other := make(chan error, 1)
+	go func() {
+		_, err := c.Refresh(context.Background(), "rt")
+		other <- err
+	}()
+	start := time.Now()
+	_, err := c.Refresh(ctx, "rt")
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, refresh.ErrUnavailable) || refresh.IsDefinitive(err) {
+		t.Fatalf("cancelled waiter: %v", err)
+	}
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Fatalf("cancelled waiter returned after %v", d)
+	}
+	if err := <-other; err != nil {
+		t.Fatalf("the other waiter failed: %v", err)
+	}
+	if u.calls.Load() != 1 {
+		t.Fatalf("%d calls", u.calls.Load())
+	}
+}
+
+func TestCoordinatorRecordsAnAbandonedRefresh(t *testing.T) {
+	u := &upstream{delay: 100 * time.Millisecond}
+	c := refresh.NewCoordinator(u, refresh.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Refresh(ctx, "rt"); err == nil {
+		t.Fatal("a cancelled caller got a pair")
+	}
+	time.Sleep(200 * time.Millisecond)
+	p, err := c.Refresh(context.Background(), "rt")
+	if err != nil || p.AccessToken != "access-1" || u.calls.Load() != 1 {
+		t.Fatalf("%+v %v, %d calls: the detached refresh was not recorded", p, err, u.calls.Load())
+	}
+}
+
+func TestCoordinatorBoundsTheDetachedCall(t *testing.T) {
+	u := &upstream{delay: time.Hour}
+	c := refresh.NewCoordinator(u, refresh.Options{CallTimeout: 50 * time.Millisecond})
+	start := time.Now()
+	_, err := c.Refresh(context.Background(), "rt")
+	if !errors.Is(err, refresh.ErrUnavailable) {
+		t.Fatalf("%v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("took %v with a 50ms call timeout", d)
+	}
+}
+
+func TestCoordinatorFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		definitive bool
+	}{
+		{"rejected", &refresh.Error{Kind: refresh.ErrRejected, Status: 401}, true},
+		{"unavailable", &refresh.Error{Kind: refresh.ErrUnavailable, Status: 500}, false},
+		{"unclassified is never definitive", errors.New("boom"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := &upstream{err: tt.err}
+			c := refresh.NewCoordinator(u, refresh.Options{})
+			_, err := c.Refresh(context.Background(), "rt")
+			if refresh.IsDefinitive(err) != tt.definitive {
+				t.Fatalf("%v: IsDefinitive = %v", err, !tt.definitive)
+			}
+			// Failures are not remembered: the next caller asks again.
+			c.Refresh(context.Background(), "rt")
+			if u.calls.Load() != 2 {
+				t.Fatalf("%d calls, want 2", u.calls.Load())
+			}
+		})
+	}
+}
+
+func TestMemoryStore(t *testing.T) {
+	s := refresh.NewMemoryStore(3)
+	ctx := context.Background()
+	for i := range 5 {
+		s.Put(ctx, fmt.Sprint(i), refresh.Pair{AccessToken: fmt.Sprint(i)}, time.Minute)
+	}
+	if s.Len() != 3 {
+		t.Fatalf("%d entries, want at most 3", s.Len())
+	}
+	for key, want := range map[string]bool{"0": false, "1": false, "2": true, "4": true} {
+		if _, ok, _ := s.Get(ctx, key); ok != want {
+			t.Errorf("Get(%s) found = %v, want %v (oldest evicted first)", key, ok, want)
+		}
+	}
+	s.Put(ctx, "short", refresh.Pair{}, 10*time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	if _, ok, _ := s.Get(ctx, "short"); ok {
+		t.Fatal("an expired entry was returned")
+	}
+}
+
+func TestKeyHidesTheToken(t *testing.T) {
+	k := refresh.Key("secret-refresh-token")
+	if len(k) != 64 || k == refresh.Key("other") {
+		t.Fatalf("key %q", k)
+	}
+}
