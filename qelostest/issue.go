@@ -1,0 +1,74 @@
+package qelostest
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// sessionFor resolves the user and workspace claim of a test-minted
+// session. An empty workspaceID means no workspace claim; otherwise the user
+// must be a member. The caller holds s.mu.
+func (s *Server) sessionFor(userEmail, workspaceID string) (*userRecord, json.RawMessage, error) {
+	u := s.userByLogin(userEmail)
+	if u == nil {
+		return nil, nil, fmt.Errorf("qelostest: unknown user %q", userEmail)
+	}
+	if workspaceID == "" {
+		return u, nil, nil
+	}
+	ws := s.workspaceByID(workspaceID)
+	if ws == nil {
+		return nil, nil, fmt.Errorf("qelostest: unknown workspace %q", workspaceID)
+	}
+	m := ws.member(u.ID)
+	if m == nil {
+		return nil, nil, fmt.Errorf("qelostest: user %q is not a member of workspace %q", userEmail, workspaceID)
+	}
+	return u, workspaceClaim(ws, m.roles), nil
+}
+
+// IssuePair mints an OAuth access/refresh pair for the user whose email or
+// username is userEmail, exactly as an OAuth sign-in would: the refresh
+// record is stored, so the refresh token is accepted once by
+// POST /api/token/refresh, and logout with the access token revokes it.
+// A non-empty workspaceID puts that workspace (which the user must belong
+// to) in both tokens; an empty one issues a pair without a workspace.
+func (s *Server) IssuePair(userEmail, workspaceID string) (access, refresh string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ws, err := s.sessionFor(userEmail, workspaceID)
+	if err != nil {
+		return "", "", err
+	}
+	return s.mintOAuth(u, workspaceID, claimOptions{workspace: ws})
+}
+
+// IssueAccessToken mints an OAuth access token for userEmail living ttl,
+// without a refresh token. A zero or negative ttl gives an already expired
+// token.
+// See [Options.AccessTTL] for how ttl is encoded in exp. workspaceID is as
+// for [Server.IssuePair].
+func (s *Server) IssueAccessToken(userEmail, workspaceID string, ttl time.Duration) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ws, err := s.sessionFor(userEmail, workspaceID)
+	if err != nil {
+		return "", err
+	}
+	return sign(s.sessionClaims(u, claimOptions{workspace: ws, ttl: ttl}), s.opts.JWTSecret)
+}
+
+// IssueCookie mints a cookie-mode session token for userEmail, exactly as a
+// cookie sign-in would (its record is stored, so it can be refreshed,
+// rotated and logged out). Send it as the cookie named [Server.CookieName].
+// workspaceID is as for [Server.IssuePair].
+func (s *Server) IssueCookie(userEmail, workspaceID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ws, err := s.sessionFor(userEmail, workspaceID)
+	if err != nil {
+		return "", err
+	}
+	return s.mintCookie(u, claimOptions{workspace: ws}, s.opts.CookieTTL)
+}

@@ -1,0 +1,292 @@
+package qelostest
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Defaults of [Options], equal to the real auth service's config defaults.
+const (
+	DefaultJWTSecret         = "abcddddd"
+	DefaultRefreshSecret     = "a secret 2 phrase!!"
+	DefaultAccessTTL         = 300 * time.Minute
+	DefaultRefreshTTL        = 30 * 24 * time.Hour
+	DefaultCookieTTL         = 30 * 24 * time.Hour
+	DefaultCookieRotateAfter = 30 * time.Minute
+	DefaultTenant            = "0"
+)
+
+// Options configures a [Server]. The zero value gives a server that behaves
+// like a freshly installed Qelos with the demo users.
+type Options struct {
+	// JWTSecret signs access and cookie tokens (HS256). Default:
+	// DefaultJWTSecret, the Qelos default, so tokens verify with the same
+	// secret a default Qelos install uses.
+	JWTSecret string
+	// RefreshSecret signs refresh tokens. Default: DefaultRefreshSecret.
+	RefreshSecret string
+	// AccessTTL is the lifetime of OAuth access tokens. Default: 300
+	// minutes. A whole number of seconds gives exp = iat + AccessTTL as the
+	// real server does (iat is rounded down to the second, so the token
+	// lives up to a second less than AccessTTL). Any other value, e.g.
+	// 50*time.Millisecond, gives exp = now + AccessTTL encoded as a
+	// fractional NumericDate with millisecond precision
+	// (e.g. 1795747241.25). The server honours the fraction; note that
+	// golang-jwt parses it but truncates it to whole seconds unless its
+	// TimePrecision is changed.
+	AccessTTL time.Duration
+	// RefreshTTL is the lifetime of refresh tokens (same encoding rules as
+	// AccessTTL). Default: 30 days.
+	RefreshTTL time.Duration
+	// CookieTTL is the lifetime of cookie-mode session tokens and the
+	// Max-Age of the session cookie. Default: 30 days.
+	CookieTTL time.Duration
+	// CookieRotateAfter is the age of a session cookie's identifier after
+	// which any authenticated request rotates it (sets a new cookie).
+	// Default: 30 minutes (Qelos's COOKIE_TOKEN_VERIFICATION_TIME).
+	CookieRotateAfter time.Duration
+	// Tenant is the tenant id put in tokens; the session cookie is named
+	// "qlt_" + its first 8 characters. Default: "0".
+	Tenant string
+	// Now is the server's clock, used for every iat, exp, cookie Expires,
+	// identifier timestamp and API-token expiry. Default: time.Now. It may
+	// be called from many goroutines at once.
+	Now func() time.Time
+	// Users are the users the server starts with. Nil means DefaultUsers();
+	// an empty non-nil slice means none.
+	Users []User
+	// Workspaces are the workspaces the server starts with. Nil means
+	// DefaultWorkspaces(); an empty non-nil slice means none.
+	Workspaces []Workspace
+	// Logger, when set, receives one Info record per request (method,
+	// path, endpoint, status, duration) and a Warn record per injected
+	// fault. Token values, query strings and credentials are never logged.
+	Logger *slog.Logger
+}
+
+// Server is a Qelos-compatible auth service in memory. It is safe for
+// concurrent use.
+type Server struct {
+	// URL is the base URL of the listening server, e.g.
+	// "http://127.0.0.1:41234", with no trailing slash. It is empty for a
+	// server made by NewHandler.
+	URL string
+
+	opts    Options
+	handler http.Handler
+	srv     *http.Server
+	done    chan struct{} // closed by Close; releases hanging handlers
+	close   sync.Once
+
+	flightMu sync.Mutex     // guards closed and Adds to flight
+	closed   bool           // set by Close
+	flight   sync.WaitGroup // handlers in flight
+
+	mu         sync.Mutex // guards the fields below
+	users      []*userRecord
+	workspaces []*workspaceRecord
+	apiTokens  []*apiTokenRecord
+
+	faultMu sync.Mutex // guards calls, faults and cleared
+	calls   map[string]int
+	faults  map[string]*Fault
+	cleared chan struct{} // closed and replaced by ClearFaults
+}
+
+// New starts a Server on a free loopback port (127.0.0.1:0), like
+// httptest.NewServer, and returns it with URL set. Call [Server.Close] when
+// done. New panics if it cannot listen on the loopback interface, as
+// httptest.NewServer does.
+func New(opts Options) *Server {
+	s := NewHandler(opts)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("qelostest: failed to listen on a port: " + err.Error())
+	}
+	s.URL = "http://" + l.Addr().String()
+	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(l) }()
+	return s
+}
+
+// NewHandler returns a Server that does not listen: serve [Server.Handler]
+// behind a listener of your own. URL is empty. Call [Server.Close] to release
+// requests that are hanging (invalid authType, Delay faults).
+func NewHandler(opts Options) *Server {
+	if opts.JWTSecret == "" {
+		opts.JWTSecret = DefaultJWTSecret
+	}
+	if opts.RefreshSecret == "" {
+		opts.RefreshSecret = DefaultRefreshSecret
+	}
+	if opts.AccessTTL == 0 {
+		opts.AccessTTL = DefaultAccessTTL
+	}
+	if opts.RefreshTTL == 0 {
+		opts.RefreshTTL = DefaultRefreshTTL
+	}
+	if opts.CookieTTL == 0 {
+		opts.CookieTTL = DefaultCookieTTL
+	}
+	if opts.CookieRotateAfter == 0 {
+		opts.CookieRotateAfter = DefaultCookieRotateAfter
+	}
+	if opts.Tenant == "" {
+		opts.Tenant = DefaultTenant
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Users == nil {
+		opts.Users = DefaultUsers()
+	}
+	if opts.Workspaces == nil {
+		opts.Workspaces = DefaultWorkspaces()
+	}
+	s := &Server{
+		opts:    opts,
+		done:    make(chan struct{}),
+		calls:   make(map[string]int),
+		faults:  make(map[string]*Fault),
+		cleared: make(chan struct{}),
+	}
+	s.seed(opts.Users, opts.Workspaces)
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler. Every response carries
+// X-API-Version: v1, as behind the Qelos gateway.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Secret returns the JWT secret that signs access and cookie tokens, for
+// HS256 verification in other tests.
+func (s *Server) Secret() string { return s.opts.JWTSecret }
+
+// RefreshSecret returns the secret that signs refresh tokens.
+func (s *Server) RefreshSecret() string { return s.opts.RefreshSecret }
+
+// Close releases hanging requests (invalid authType, Delay faults) and, for
+// a server made by New, stops listening, closes every connection and waits
+// for the handlers in flight to return. Close is idempotent. A handler from
+// NewHandler keeps serving after Close, but never hangs again.
+func (s *Server) Close() {
+	s.close.Do(func() {
+		s.flightMu.Lock()
+		s.closed = true
+		s.flightMu.Unlock()
+		close(s.done)
+		if s.srv != nil {
+			_ = s.srv.Close()
+		}
+		s.flight.Wait()
+	})
+}
+
+// track counts the handlers in flight so Close can wait for them.
+func (s *Server) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.flightMu.Lock()
+		if s.closed {
+			s.flightMu.Unlock()
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.flight.Add(1)
+		s.flightMu.Unlock()
+		defer s.flight.Done()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) now() time.Time { return s.opts.Now() }
+
+// routes builds the handler tree.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for name, h := range map[string]http.HandlerFunc{
+		EndpointSignIn:         s.handleSignIn,
+		EndpointSignUp:         s.handleSignUp,
+		EndpointRefresh:        s.handleRefresh,
+		EndpointCookieRefresh:  s.handleCookieRefresh,
+		EndpointMe:             s.handleMe,
+		EndpointWorkspaces:     s.handleWorkspaces,
+		EndpointWorkspace:      s.handleWorkspace,
+		EndpointLogout:         s.handleLogout,
+		EndpointAuthCallback:   s.handleAuthCallback,
+		EndpointActivate:       s.handleActivate,
+		EndpointAPITokens:      s.handleListAPITokens,
+		EndpointCreateAPIToken: s.handleCreateAPIToken,
+		EndpointDeleteAPIToken: s.handleDeleteAPIToken,
+	} {
+		mux.Handle(name, s.endpoint(name, h))
+	}
+	mux.HandleFunc("/", writeNotFound)
+	return s.track(s.gateway(mux))
+}
+
+// gateway does what the Qelos gateway adds to every answer: the
+// X-API-Version header and the Accept-Version check. It also logs.
+func (s *Server) gateway(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-API-Version", "v1")
+		if v := r.Header.Get("Accept-Version"); v != "" && v != "v1" {
+			writeMessage(w, http.StatusBadRequest, "Unsupported API version: "+v)
+			return
+		}
+		if s.opts.Logger == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		s.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "qelostest request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("endpoint", r.Pattern),
+			slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)),
+		)
+	})
+}
+
+func (s *Server) logFault(r *http.Request, f Fault) {
+	if s.opts.Logger == nil {
+		return
+	}
+	s.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "qelostest fault",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", f.Status),
+		slog.Duration("delay", f.Delay),
+		slog.Bool("drop", f.Drop),
+		slog.Bool("garbage", f.Garbage),
+	)
+}
+
+// statusRecorder remembers the status written through it. Unwrap lets
+// http.ResponseController reach the connection (for Drop faults).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
