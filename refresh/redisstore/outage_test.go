@@ -1,0 +1,143 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/qelos-io/integrator-go/internal/redistest"
+	"github.com/qelos-io/integrator-go/refresh"
+	"github.com/qelos-io/integrator-go/refresh/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestRedisOutage takes a private Redis down (killed, then frozen) under
+// three replicas: every Store method fails within its OpTimeout, the
+// Coordinators keep answering from memory, and once Redis is back they
+// coordinate through it again.
+func TestRedisOutage(t *testing.T) {
+	srv := redistest.Start(t) // its own server: the shared one must stay up
+	const opTimeout = 100 * time.Millisecond
+	opts := redisstore.Options{Secret: secret, Prefix: testPrefix(t), OpTimeout: opTimeout, Lease: time.Second}
+
+	// Replica 0 uses a client made by the app with stock go-redis timeouts
+	// (3 s reads, context deadlines ignored): OpTimeout must hold anyway.
+	appClient := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { appClient.Close() })
+	s0, err := redisstore.New(appClient, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := []*redisstore.Store{s0, newStore(t, srv.URL(), opts), newStore(t, srv.URL(), opts)}
+	var warnings atomic.Int64
+	logger := slog.New(countingHandler{&warnings})
+	up := &upstream{delay: 30 * time.Millisecond}
+	cs := coordinators([]refresh.Store{stores[0], stores[1], stores[2]}, up, refresh.Options{Logger: logger, CallTimeout: 5 * time.Second})
+	ctx := context.Background()
+
+	// phase runs a 30-request storm for a fresh token and returns how many
+	// upstream calls it cost.
+	phase := func(name string, wantCalls func(int64) bool) {
+		t.Helper()
+		before := up.calls.Load()
+		r := storm(ctx, cs, newToken(), 30)
+		calls := up.calls.Load() - before
+		t.Logf("%-18s %d upstream call(s) for 1 token, %d distinct pair(s), %d errors, p50 %v p99 %v",
+			name+":", calls, len(r.pairs), len(r.errs), r.percentile(.5).Round(time.Millisecond), r.percentile(.99).Round(time.Millisecond))
+		if len(r.errs) > 0 {
+			t.Fatalf("%s: %d of 30 calls failed, first: %v", name, len(r.errs), r.errs[0])
+		}
+		if !wantCalls(calls) {
+			t.Fatalf("%s: %d upstream calls", name, calls)
+		}
+	}
+	exactlyOne := func(n int64) bool { return n == 1 }
+	atMostOnePerReplica := func(n int64) bool { return n >= 1 && n <= int64(len(cs)) }
+
+	// down checks that every Store method fails, and promptly.
+	down := func(name string, bound time.Duration) {
+		t.Helper()
+		key := refresh.Key(newToken())
+		for i, s := range stores {
+			ops := []struct {
+				op  string
+				run func() error
+			}{
+				{"Get", func() error { _, _, err := s.Get(ctx, key); return err }},
+				{"Put", func() error { return s.Put(ctx, key, refresh.Pair{AccessToken: "a", RefreshToken: "r"}, time.Minute) }},
+				{"TryLock", func() error {
+					release, ok, err := s.TryLock(ctx, key)
+					if ok {
+						release()
+						return errors.New("TryLock succeeded")
+					}
+					return err
+				}},
+				{"Wait", func() error { _, _, err := s.Wait(ctx, key); return err }},
+			}
+			for _, o := range ops {
+				t0 := time.Now()
+				err := o.run()
+				d := time.Since(t0)
+				if err == nil {
+					t.Fatalf("%s: replica %d: %s succeeded with Redis down", name, i, o.op)
+				}
+				if d > bound {
+					t.Fatalf("%s: replica %d: %s took %v, want under %v (%v)", name, i, o.op, d, bound, err)
+				}
+				if i == 0 {
+					t.Logf("%-18s %-7s failed in %6v: %v", name+":", o.op, d.Round(time.Millisecond), err)
+				}
+			}
+		}
+	}
+	back := func() {
+		t.Helper()
+		for _, s := range stores {
+			eventually(t, 5*time.Second, func() bool {
+				_, _, err := s.Get(ctx, refresh.Key("probe"))
+				return err == nil
+			})
+		}
+	}
+
+	phase("healthy", exactlyOne)
+
+	srv.Stop()
+	down("stopped", opTimeout+50*time.Millisecond)
+	phase("stopped", atMostOnePerReplica)
+
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	back()
+	phase("restarted", exactlyOne)
+
+	if err := srv.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait may spend one OpTimeout subscribing and one looking.
+	down("frozen", 2*opTimeout+100*time.Millisecond)
+	phase("frozen", atMostOnePerReplica)
+	if err := srv.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	back()
+	phase("thawed", exactlyOne)
+
+	t.Logf("store warnings logged by the Coordinators: %d (one per replica per outage, plus recoveries)", warnings.Load())
+}
+
+// countingHandler counts the Coordinators' log records.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
