@@ -19,6 +19,7 @@ const (
 	DefaultRefreshMargin     = 10 * time.Second
 	DefaultUpstreamTimeout   = 5 * time.Second
 	DefaultCacheSize         = 10_000
+	DefaultIdentityTTL       = 30 * time.Second
 )
 
 // CookieSecurity chooses the Secure attribute of the session cookies.
@@ -37,8 +38,17 @@ const (
 // every other field has a default chosen to be safe.
 type Config struct {
 	// AppURL is the Qelos app URL, such as "https://app.qelos.example":
-	// sign-in, refresh and sign-out are sent there. Required.
+	// every call to Qelos goes there, unless QELOS_PROXY_TARGET, QELOS_IP or
+	// QELOS_API_IP overrides it when New runs (see ResolveProxyTarget).
+	// Required.
 	AppURL string
+
+	// APIToken is the app's own Qelos API token (ql_…), for service calls
+	// through ServiceClient and for request-scoped clients of requests that
+	// carry no credential. It never identifies an inbound request: an
+	// anonymous visitor is not signed in as the token's owner.
+	// Default: none.
+	APIToken string
 
 	// CookieKeys seal the session cookies (HMAC, and AES when a key set has
 	// a Block key). The first set seals; all of them open, so keys rotate
@@ -83,6 +93,31 @@ type Config struct {
 	// requests reach the handler; guard routes with RequireUser).
 	RequireAuth bool
 
+	// DisableProxy turns off the /api/** proxy (Proxy answers 404) and,
+	// with it, the automatic skip of /api/: set it when the app serves
+	// /api/ routes of its own that need the user. Default: false, as the
+	// Node integrators: /api/ is skipped by Handler and left to Proxy.
+	DisableProxy bool
+	// DisablePassthrough ignores Qelos's own session cookie (qlt_<tenant>
+	// or token). By default a request that carries one, and not the app's
+	// pair, is identified by Qelos's GET /api/me, as the Node integrators
+	// do. Default: false.
+	DisablePassthrough bool
+	// PassthroughCookiePath rewrites "Path=/api" to "Path=/" on the Qelos
+	// session cookies relayed to the browser, so page routes receive them
+	// too. Qelos scopes its cookie to /api, where Handler does not look.
+	// Default: false (relayed byte for byte but for Domain).
+	PassthroughCookiePath bool
+	// IdentityTTL is how long Qelos's answer about a bearer token, an API
+	// key or a Qelos session cookie is reused (never past the credential's
+	// own expiry), so those modes cost at most one upstream call per
+	// credential per TTL. Revocations take up to this long to be seen.
+	// Default: 30 s.
+	IdentityTTL time.Duration
+	// PrivilegedRoles are the tenant roles that make Auth.Privileged true
+	// and pass RequirePrivileged. Default: ["admin"], as Qelos.
+	PrivilegedRoles []string
+
 	// ResolveWorkspace, when set, chooses the active workspace of each
 	// request (nil for none), for example from a header or a path segment.
 	// It runs on every request. Default: the workspace recorded in the
@@ -94,8 +129,10 @@ type Config struct {
 	// expires, so a request never reaches Qelos with a token that expires
 	// on the way. Default: 10 s.
 	RefreshMargin time.Duration
-	// UpstreamTimeout bounds each call to Qelos (sign-in, refresh,
-	// sign-out). Default: 5 s.
+	// UpstreamTimeout bounds how long a request waits on Qelos (sign-in,
+	// refresh, sign-out, identity). A refresh that takes longer goes on in
+	// the background, so its rotation is still recorded for the next
+	// request. Default: 5 s.
 	UpstreamTimeout time.Duration
 	// RefreshGrace is how long a refresh's outcome is remembered, so that a
 	// request still carrying the old pair gets the new one instead of a
@@ -141,9 +178,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.AppURL == "" {
 		return c, errors.New("middleware: Config.AppURL is required: set it to your Qelos app URL, such as https://app.qelos.example")
 	}
-	u, err := url.Parse(c.AppURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, fmt.Errorf("middleware: Config.AppURL %q is not an absolute http(s) URL, such as https://app.qelos.example", c.AppURL)
+	if err := checkURL(c.AppURL); err != nil {
+		return c, fmt.Errorf("middleware: Config.AppURL %q %w", c.AppURL, err)
+	}
+	if t := ResolveProxyTarget(c.AppURL); t != c.AppURL {
+		if err := checkURL(t); err != nil {
+			return c, fmt.Errorf("middleware: Qelos target %q (from QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP) %w", t, err)
+		}
 	}
 	if len(c.CookieKeys) == 0 {
 		return c, errors.New("middleware: Config.CookieKeys is required: generate a key set with middleware.GenerateCookieKey() and keep it (QELOS_COOKIE_KEYS), or sessions will not survive a restart")
@@ -187,6 +228,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
 	}
+	if c.IdentityTTL <= 0 {
+		c.IdentityTTL = DefaultIdentityTTL
+	}
+	if c.PrivilegedRoles == nil {
+		c.PrivilegedRoles = []string{"admin"}
+	}
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
 	}
@@ -197,6 +244,14 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.Default()
 	}
 	return c, nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("is not an absolute http(s) URL, such as https://app.qelos.example")
+	}
+	return nil
 }
 
 func validCookieName(s string) bool {

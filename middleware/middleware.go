@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,13 +15,16 @@ import (
 // [New] and wrap your router with [Middleware.Handler]. It is safe for
 // concurrent use.
 type Middleware struct {
-	cfg       Config
-	jar       *cookieJar
-	tokens    *tokenReader
-	refresher *refresh.Coordinator
-	cache     *openedCache
-	log       *slog.Logger
-	now       func() time.Time
+	cfg        Config
+	target     string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
+	skipPaths  []string // SkipPaths, plus /api/ when the proxy is on
+	jar        *cookieJar
+	tokens     *tokenReader
+	refresher  *refresh.Coordinator
+	cache      *openedCache
+	identities *identityCache
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -30,22 +34,42 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := &refresh.Client{BaseURL: cfg.AppURL, HTTPClient: cfg.HTTPClient, Timeout: cfg.UpstreamTimeout}
+	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
+	// Requests wait at most UpstreamTimeout for a refresh; the refresh itself
+	// runs detached for up to refresh.DefaultCallTimeout, so that a rotation
+	// Qelos completes late is recorded instead of burning the token.
+	client := &refresh.Client{BaseURL: target, HTTPClient: cfg.HTTPClient, Timeout: refresh.DefaultCallTimeout}
 	return &Middleware{
-		cfg:    cfg,
-		jar:    newCookieJar(cfg.CookieKeys, &cfg),
-		tokens: newTokenReader(cfg.JWTSecret),
+		cfg:       cfg,
+		target:    target,
+		skipPaths: effectiveSkipPaths(cfg),
+		jar:       newCookieJar(cfg.CookieKeys, &cfg),
+		tokens:    newTokenReader(cfg.JWTSecret),
 		refresher: refresh.NewCoordinator(client, refresh.Options{
 			Store:  cfg.RefreshStore,
 			Grace:  cfg.RefreshGrace,
 			Logger: cfg.Logger,
-			// A refresh may wait on another replica, then call Qelos.
-			CallTimeout: 2 * cfg.UpstreamTimeout,
 		}),
-		cache: newOpenedCache(cfg.CacheSize),
-		log:   cfg.Logger,
-		now:   time.Now,
+		cache:      newOpenedCache(cfg.CacheSize),
+		identities: newIdentityCache(cfg.CacheSize),
+		log:        cfg.Logger,
+		now:        time.Now,
 	}, nil
+}
+
+// effectiveSkipPaths adds "/api/" to SkipPaths when the proxy is on, unless
+// a prefix already covers it, as the Node integrators do: /api/ belongs to
+// Proxy, which authenticates on its own.
+func effectiveSkipPaths(c Config) []string {
+	if c.DisableProxy {
+		return c.SkipPaths
+	}
+	for _, p := range c.SkipPaths {
+		if strings.HasPrefix("/api/", p) {
+			return c.SkipPaths
+		}
+	}
+	return append([]string{"/api/"}, c.SkipPaths...)
 }
 
 // Handler wraps next. For each request outside SkipPaths it opens the
@@ -53,12 +77,19 @@ func New(cfg Config) (*Middleware, error) {
 // and attaches the [Auth] to the request context, where [UserFrom],
 // [WorkspaceFrom] and [FromContext] find it.
 //
+// Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
+// integrators use to pass identity downstream, are removed.
+//
 // A rejected cookie or a session Qelos ended is cleared and the request
 // continues anonymous. When Qelos is unavailable the cookies are kept and
 // the request continues with Auth.Err set; with RequireAuth it is answered
 // 503, never 401.
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Identity travels in the context, never in headers: drop any a
+		// client made up, so no handler can be fooled by them.
+		delete(r.Header, "X-Qelos-User-Id")
+		delete(r.Header, "X-Qelos-Workspace-Id")
 		if m.skipped(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
@@ -78,7 +109,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) skipped(path string) bool {
-	for _, p := range m.cfg.SkipPaths {
+	for _, p := range m.skipPaths {
 		if strings.HasPrefix(path, p) {
 			return true
 		}
@@ -86,25 +117,35 @@ func (m *Middleware) skipped(path string) bool {
 	return false
 }
 
-// authenticate identifies the request by its cookie pair, and returns nil
-// when it is anonymous. The warm path is a cache hit on the sealed access
-// cookie; everything else is in openSession.
+// authenticate identifies the request, and returns nil when it is
+// anonymous. It follows Qelos's own precedence: an x-api-key, then cookies
+// (the app's pair, else Qelos's session cookie), then a bearer token; a
+// credential that fails does not fall through to the next. The warm path is
+// a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
+	if key := r.Header["X-Api-Key"]; len(key) > 0 && key[0] != "" {
+		return m.identify(w, r, apiKeyCredential(key[0]))
+	}
 	access := cookieValue(r, m.cfg.AccessCookieName)
 	now := m.now()
 	if a, ok := m.cache.get(access, now); ok {
 		return m.resolveWorkspace(r, a)
 	}
-	return m.openSession(w, r, access, now)
+	if refreshCookie := cookieValue(r, m.cfg.RefreshCookieName); access != "" || refreshCookie != "" {
+		return m.openSession(w, r, access, refreshCookie, now)
+	}
+	if cred, ok := m.passthroughCredential(r); ok {
+		return m.identify(w, r, cred)
+	}
+	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" {
+		return m.bearer(w, r, authz[0])
+	}
+	return nil
 }
 
 // openSession opens the cookie pair, refreshing it when the access token is
 // missing or expiring.
-func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access string, now time.Time) *Auth {
-	refreshCookie := cookieValue(r, m.cfg.RefreshCookieName)
-	if access == "" && refreshCookie == "" {
-		return nil
-	}
+func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
 	var current *Auth
 	if access != "" {
 		s, err := m.jar.open(m.cfg.AccessCookieName, access)
@@ -117,7 +158,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access 
 			m.reject(w, r, err)
 			return nil
 		}
-		current = newAuth(t, s)
+		current = m.newAuth(t, s)
 		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
 			m.cache.put(access, current, refreshAt)
 			return m.resolveWorkspace(r, current)
@@ -146,7 +187,9 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
 		return nil
 	}
-	pair, err := m.refresher.Refresh(r.Context(), s.Token)
+	wait, cancel := context.WithTimeout(r.Context(), m.cfg.UpstreamTimeout)
+	pair, err := m.refresher.Refresh(wait, s.Token)
+	cancel()
 	if err != nil {
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
@@ -171,7 +214,7 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 	if err != nil {
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
-	a := newAuth(t, fresh)
+	a := m.newAuth(t, fresh)
 	m.cache.put(sealedAccess, a, m.refreshAt(t))
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
@@ -229,7 +272,7 @@ func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 // newAuth builds the Auth of a cookie-pair session. The workspace recorded
 // in the session wins over the token's, which Qelos thins to an id after
 // one refresh and drops after two.
-func newAuth(t accessToken, s sealed) *Auth {
+func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
 	if s.Workspace != nil {
 		t.user.Workspace = s.Workspace
 	}
@@ -237,9 +280,21 @@ func newAuth(t accessToken, s sealed) *Auth {
 		User:        t.user,
 		Workspace:   t.user.Workspace,
 		Mode:        ModeCookiePair,
+		Privileged:  m.privileged(t.user),
+		mw:          m,
 		accessToken: s.Token,
 		expires:     t.expires,
 	}
+}
+
+// privileged reports whether u holds one of Config.PrivilegedRoles.
+func (m *Middleware) privileged(u *User) bool {
+	for _, r := range m.cfg.PrivilegedRoles {
+		if u.HasRole(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Auth) userID() string {

@@ -407,3 +407,24 @@ func TestResolveWorkspace(t *testing.T) {
 		t.Fatalf("workspace %+v, want none", w.Workspace)
 	}
 }
+
+// TestLateRotationIsCaptured: Qelos completes a refresh after the request
+// stopped waiting. The single-use token is spent by then, so the rotation
+// must be kept, or the user's next request would be signed out.
+func TestLateRotationIsCaptured(t *testing.T) {
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.UpstreamTimeout = 100 * time.Millisecond })
+	h.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 400 * time.Millisecond, Times: 1})
+	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
+	if r := h.get("/private", cookies...); r.status != 503 || len(r.cookies) != 0 {
+		t.Fatalf("slow refresh: %d %v, want 503 with the cookies kept", r.status, r.cookies)
+	}
+	time.Sleep(600 * time.Millisecond) // Qelos has rotated the pair by now
+	r := h.get("/private", cookies...)
+	if r.status != 200 || r.whoami(t).User == nil {
+		t.Fatalf("after the late rotation: %d %s", r.status, r.body)
+	}
+	h.sessionCookies(r) // the new pair is delivered
+	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 1 {
+		t.Fatalf("%d refresh calls, want 1", got)
+	}
+}

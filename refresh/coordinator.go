@@ -13,8 +13,10 @@ const (
 	// DefaultGrace is how long a refresh's outcome is kept for stragglers.
 	DefaultGrace = 30 * time.Second
 	// DefaultCallTimeout bounds a detached refresh, waiting on other
-	// replicas included.
-	DefaultCallTimeout = 10 * time.Second
+	// replicas included. It is long on purpose: callers stop waiting much
+	// sooner (on their own contexts), but a rotation Qelos completes late
+	// must still be recorded, or the single-use token is burnt.
+	DefaultCallTimeout = 30 * time.Second
 )
 
 // Options configure a [Coordinator]. The zero value is usable.
@@ -31,7 +33,8 @@ type Options struct {
 	// CallTimeout bounds the detached refresh, including any wait for
 	// another replica. It may outlive the callers that started it, so that a
 	// rotation Qelos completes late is still recorded rather than lost.
-	// Default: DefaultCallTimeout (10 s).
+	// Default: DefaultCallTimeout (30 s). Give the Refresher a timeout at
+	// least this long, or it, not the Coordinator, decides when to give up.
 	CallTimeout time.Duration
 	// Logger receives a warning when the Store fails and the Coordinator
 	// falls back to memory (once per outage). Default: slog.Default().
@@ -127,17 +130,18 @@ func (c *Coordinator) join(key, refreshToken string) *flight {
 	return f
 }
 
-// fly performs the refresh detached from every caller, records the outcome
-// in the store, and only then lets go of the flight, so a caller arriving
-// in between finds one or the other.
+// fly performs the refresh detached from every caller. A success is in the
+// store before the flight is let go, so a caller arriving afterwards finds
+// it there; a failure is shared only by the callers already waiting.
 func (c *Coordinator) fly(f *flight, key, refreshToken string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	f.pair, f.err = c.spend(ctx, key, refreshToken)
-	close(f.done)
+	pair, err := c.spend(ctx, key, refreshToken)
 	c.mu.Lock()
 	delete(c.flights, key)
 	c.mu.Unlock()
+	f.pair, f.err = pair, err
+	close(f.done)
 }
 
 // spend refreshes once across every process sharing the store. Without a
