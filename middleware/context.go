@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -13,12 +14,26 @@ const (
 	ModeAnonymous Mode = iota
 	// ModeCookiePair: the app's own sealed access/refresh cookie pair.
 	ModeCookiePair
+	// ModeBearer: an Authorization: Bearer access token from a native or
+	// SPA client, which owns (and refreshes) its pair.
+	ModeBearer
+	// ModeAPIToken: an x-api-key: ql_… Qelos API token.
+	ModeAPIToken
+	// ModePassthrough: Qelos's own session cookie (qlt_<tenant>), checked
+	// with Qelos as the Node integrators do.
+	ModePassthrough
 )
 
 func (m Mode) String() string {
 	switch m {
 	case ModeCookiePair:
 		return "cookie-pair"
+	case ModeBearer:
+		return "bearer"
+	case ModeAPIToken:
+		return "api-token"
+	case ModePassthrough:
+		return "passthrough"
 	}
 	return "anonymous"
 }
@@ -35,13 +50,18 @@ type Auth struct {
 	Workspace *Workspace
 	// Mode is the credential that identified the user.
 	Mode Mode
+	// Privileged reports whether the user holds one of
+	// Config.PrivilegedRoles (default "admin"), as Qelos's isPrivileged.
+	Privileged bool
 	// Err is non-nil when the user could not be identified because Qelos
 	// was unavailable (a transient fault while refreshing). The user's
 	// credentials were kept; guards answer 503, not 401.
 	Err error
 
-	accessToken string    // the access token in force for this request
-	expires     time.Time // the access token's expiry
+	mw          *Middleware // for the request-scoped client
+	accessToken string      // cookie-pair mode: the access token in force
+	cred        http.Header // other modes: the headers that identify the user to Qelos
+	expires     time.Time   // the credential's expiry, when known
 }
 
 // AccessToken returns the Qelos access token in force for the request (the

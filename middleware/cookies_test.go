@@ -47,7 +47,7 @@ func TestBadCookiesAreRejected(t *testing.T) {
 		access, refresh string
 	}{
 		{"tampered access cookie", flip(access, len(access)/2), refreshCookie},
-		{"tampered MAC", flip(access, len(access)-3), refreshCookie},
+		{"tampered MAC", flip(access, len(access)-12), refreshCookie},
 		{"truncated access cookie", access[:len(access)/2], refreshCookie},
 		{"sealed with another app's keys", foreign[0].Value, foreign[1].Value},
 		{"access and refresh cookies swapped", refreshCookie, access},

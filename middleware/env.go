@@ -13,8 +13,13 @@ import (
 //	QELOS_APP_URL       Config.AppURL (required)
 //	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
+//	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
+//	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
+//
+// QELOS_PROXY_TARGET, QELOS_IP and QELOS_API_IP are read by New (see
+// ResolveProxyTarget).
 //
 // The errors name the variable and the expected format. Fields the
 // environment does not cover keep their zero value, for New to default.
@@ -36,8 +41,12 @@ func ConfigFromEnv() (Config, error) {
 		c.CookieKeys = keys
 	}
 	c.JWTSecret = os.Getenv("QELOS_JWT_SECRET")
+	c.APIToken = strings.TrimSpace(os.Getenv("QELOS_API_TOKEN"))
 	var err error
 	if c.RequireAuth, err = envBool("QELOS_REQUIRE_AUTH"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DisableProxy, err = envBool("QELOS_DISABLE_PROXY"); err != nil {
 		errs = append(errs, err)
 	}
 	c.SkipPaths = splitList(os.Getenv("QELOS_SKIP_PATHS"))

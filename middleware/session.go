@@ -116,7 +116,7 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 	if err != nil {
 		return nil, err
 	}
-	a := newAuth(t, access)
+	a := m.newAuth(t, access)
 	m.cache.put(sa, a, m.refreshAt(t))
 	return a, nil
 }

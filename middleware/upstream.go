@@ -28,6 +28,15 @@ type upstreamResponse struct {
 // reads the whole answer (at most 1 MiB). bearer, when set, is sent as
 // Authorization. body, when non-nil, is sent as JSON.
 func (m *Middleware) call(ctx context.Context, method, path string, body any, bearer string) (*upstreamResponse, error) {
+	var h http.Header
+	if bearer != "" {
+		h = http.Header{"Authorization": {"Bearer " + bearer}}
+	}
+	return m.send(ctx, method, path, body, h)
+}
+
+// send is call with arbitrary credential headers.
+func (m *Middleware) send(ctx context.Context, method, path string, body any, header http.Header) (*upstreamResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
 	defer cancel()
 	var rd io.Reader
@@ -38,7 +47,7 @@ func (m *Middleware) call(ctx context.Context, method, path string, body any, be
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, m.cfg.AppURL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, m.target+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -46,8 +55,8 @@ func (m *Middleware) call(ctx context.Context, method, path string, body any, be
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := m.cfg.HTTPClient.Do(req)
 	if err != nil {

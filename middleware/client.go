@@ -1,0 +1,220 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"net/http"
+	"strings"
+)
+
+// Errors an APIError matches with errors.Is, by status.
+var (
+	// ErrUnauthorized: Qelos did not accept the credentials (401).
+	ErrUnauthorized = errors.New("qelos: unauthorized")
+	// ErrForbidden: Qelos refused the operation to this user (403).
+	ErrForbidden = errors.New("qelos: forbidden")
+	// ErrNotFound: no such resource, or not visible to this user (404).
+	ErrNotFound = errors.New("qelos: not found")
+	// ErrInvalid: Qelos refused the input (400).
+	ErrInvalid = errors.New("qelos: invalid request")
+	// ErrUnavailable: Qelos could not be reached or failed (5xx, timeout,
+	// unreadable answer). Transient: try again later.
+	ErrUnavailable = errors.New("qelos: unavailable")
+)
+
+// APIError is a Qelos answer that was not a success. It matches the error
+// variables above with errors.Is, and carries Qelos's own message.
+type APIError struct {
+	// Status is the HTTP status Qelos answered.
+	Status int
+	// Message is Qelos's "message" (or "error") field, if any.
+	Message string
+	// Body is the raw answer, at most 1 MiB.
+	Body []byte
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = strings.TrimSpace(string(e.Body))
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+	}
+	if msg == "" {
+		return fmt.Sprintf("qelos: status %d", e.Status)
+	}
+	return fmt.Sprintf("qelos: status %d: %s", e.Status, msg)
+}
+
+// Is matches the error variables by status.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrInvalid:
+		return e.Status == http.StatusBadRequest
+	case ErrUnavailable:
+		return e.Status >= 500 || e.Status == 0
+	}
+	return false
+}
+
+func newAPIError(resp *upstreamResponse) *APIError {
+	e := &APIError{Status: resp.Status, Body: resp.Body}
+	var m struct {
+		Message string `json:"message"`
+		Error   string `json:"error"`
+	}
+	if json.Unmarshal(resp.Body, &m) == nil {
+		e.Message = m.Message
+		if e.Message == "" {
+			e.Message = m.Error
+		}
+	}
+	return e
+}
+
+// Client calls Qelos with the credentials of one request: the (refreshed)
+// access token of a cookie-pair session, the request's own bearer token, API
+// key or Qelos session cookie, or the app's Config.APIToken when the request
+// carries none. Get one with ClientFrom or Middleware.ServiceClient. A
+// Client is cheap, safe for concurrent use, and may outlive its request, but
+// a cookie-pair token it holds is not refreshed after the request ends.
+type Client struct {
+	mw   *Middleware
+	auth *Auth // nil for a service client
+}
+
+// ClientFrom returns the request-scoped client of a request the middleware
+// identified, and false for an anonymous request or one it did not see.
+// For calls on behalf of the app itself use Middleware.ServiceClient.
+func ClientFrom(ctx context.Context) (*Client, bool) {
+	a, ok := FromContext(ctx)
+	if !ok || a.mw == nil || a.User == nil {
+		return nil, false
+	}
+	return &Client{mw: a.mw, auth: a}, true
+}
+
+// ServiceClient returns a client that calls Qelos with Config.APIToken (or
+// with no credential when there is none).
+func (m *Middleware) ServiceClient() *Client { return &Client{mw: m} }
+
+// credentials returns the headers that identify the client's user to Qelos.
+func (c *Client) credentials() http.Header {
+	switch {
+	case c.auth != nil && c.auth.accessToken != "":
+		return http.Header{"Authorization": {"Bearer " + c.auth.accessToken}}
+	case c.auth != nil && c.auth.cred != nil:
+		return c.auth.cred
+	case c.mw.cfg.APIToken != "":
+		return http.Header{"X-Api-Key": {c.mw.cfg.APIToken}}
+	}
+	return nil
+}
+
+// Do sends req to Qelos with the client's credentials. req.URL may be a
+// path such as "/api/blueprints": it is resolved against the Qelos URL. The
+// caller closes the response body. No redirect is followed.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == "" {
+		u, err := req.URL.Parse(c.mw.target + req.URL.RequestURI())
+		if err != nil {
+			return nil, err
+		}
+		req.URL, req.Host = u, u.Host
+	}
+	for k, v := range c.credentials() {
+		req.Header[k] = v
+	}
+	return c.mw.cfg.HTTPClient.Do(req)
+}
+
+// getJSON calls Qelos with the client's credentials and decodes a 2xx JSON
+// answer into v; any other answer is an *APIError.
+func (c *Client) getJSON(ctx context.Context, method, path string, body, v any) error {
+	resp, err := c.mw.send(ctx, method, path, body, c.credentials())
+	if err != nil {
+		return errors.Join(ErrUnavailable, err)
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return newAPIError(resp)
+	}
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, v); err != nil {
+		return errors.Join(ErrUnavailable, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err))
+	}
+	return nil
+}
+
+// Me returns the user as Qelos's GET /api/me describes it now, metadata and
+// birth date included.
+func (c *Client) Me(ctx context.Context) (*User, error) {
+	var u User
+	if err := c.getJSON(ctx, http.MethodGet, "/api/me", nil, &u); err != nil {
+		return nil, err
+	}
+	normalizeUser(&u)
+	return &u, nil
+}
+
+// Workspaces returns the workspaces the user belongs to, each with the
+// roles the user holds in it (GET /api/workspaces). The answer is kept for
+// Config.IdentityTTL per credential, so calling it on every request costs
+// one upstream call per session per TTL; it is loaded only when called,
+// never on every request.
+func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
+	key := "w\x00" + credentialKey(c.credentials())
+	now := c.mw.now()
+	if e, ok := c.mw.identities.get(key, now); ok && e.workspaces != nil {
+		return e.workspaces, nil
+	}
+	v, err, _ := c.mw.identities.group.Do(key, func() (any, error) {
+		var raw []struct {
+			ID      string   `json:"_id"`
+			Name    string   `json:"name"`
+			Labels  []string `json:"labels"`
+			Members []struct {
+				Roles []string `json:"roles"`
+			} `json:"members"`
+		}
+		if err := c.getJSON(context.WithoutCancel(ctx), http.MethodGet, "/api/workspaces", nil, &raw); err != nil {
+			return nil, err
+		}
+		list := make([]Workspace, 0, len(raw))
+		for _, w := range raw {
+			ws := Workspace{ID: w.ID, Name: decodeIfNeeded(w.Name), Labels: w.Labels}
+			if len(w.Members) > 0 {
+				ws.Roles = w.Members[0].Roles
+			}
+			list = append(list, ws)
+		}
+		c.mw.identities.put(key, identityEntry{workspaces: list, expires: now.Add(c.mw.cfg.IdentityTTL).UnixNano()})
+		return list, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]Workspace), nil
+}
+
+// credentialKey names a set of credential headers in the identity cache.
+func credentialKey(h http.Header) string {
+	var b strings.Builder
+	for _, k := range []string{"Authorization", "X-Api-Key", "Cookie"} {
+		for _, v := range h[k] {
+			b.WriteString(k + ":" + v + "\n")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,252 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// A credential is what identifies a request that does not carry the app's
+// own cookie pair: an API key, a Qelos session cookie, or a bearer token.
+// Such a request is identified by Qelos's GET /api/me, once per credential
+// per Config.IdentityTTL.
+type credential struct {
+	mode Mode
+	// key names the credential in the identity cache: its mode and the
+	// secret that identifies it (never logged).
+	key string
+	// header is what the probe sends: x-api-key, or the inbound Cookie and
+	// Authorization verbatim.
+	header http.Header
+	// expires is when the credential expires, if it says (a JWT's exp).
+	expires time.Time
+}
+
+// identityCache remembers what /api/me said about each credential, good or
+// bad, and lets concurrent misses for one credential share one call.
+type identityCache struct {
+	mu    sync.RWMutex
+	m     map[string]identityEntry
+	max   int
+	group singleflight.Group
+}
+
+type identityEntry struct {
+	auth       *Auth // nil: Qelos rejected the credential (anonymous)
+	expires    int64 // unix nanoseconds
+	cookies    []string
+	workspaces []Workspace // for the client's Workspaces
+}
+
+func newIdentityCache(max int) *identityCache {
+	if max < 0 {
+		max = 0
+	}
+	return &identityCache{m: make(map[string]identityEntry), max: max}
+}
+
+func (c *identityCache) get(key string, now time.Time) (identityEntry, bool) {
+	c.mu.RLock()
+	e, ok := c.m[key]
+	c.mu.RUnlock()
+	return e, ok && now.UnixNano() < e.expires
+}
+
+func (c *identityCache) put(key string, e identityEntry) {
+	if c.max == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		now := time.Now().UnixNano()
+		n := c.max/8 + 1
+		for k, old := range c.m { // expired first, then arbitrary (random map order)
+			if n > 0 && now >= old.expires {
+				delete(c.m, k)
+				n--
+			}
+		}
+		for k := range c.m {
+			if n <= 0 {
+				break
+			}
+			delete(c.m, k)
+			n--
+		}
+	}
+	c.m[key] = e
+}
+
+// identify returns what Qelos says about cred, from the cache when it can,
+// else from one /api/me call shared by every concurrent request with the
+// same credential. Set-Cookie headers Qelos sent with the answer (a rotated
+// Qelos session) are relayed to w, Domain rewritten to the request's host.
+func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred credential) *Auth {
+	now := m.now()
+	e, ok := m.identities.get(cred.key, now)
+	if !ok {
+		v, err, _ := m.identities.group.Do(cred.key, func() (any, error) {
+			if e, ok := m.identities.get(cred.key, m.now()); ok {
+				return e, nil // filled while this call queued
+			}
+			return m.probe(r.Context(), cred)
+		})
+		if err != nil {
+			m.log.Warn("qelos identity: Qelos unavailable", "mode", cred.mode.String(), "err", err)
+			return &Auth{Mode: cred.mode, Err: err}
+		}
+		e = v.(identityEntry)
+	}
+	m.relayCookies(w, r, e.cookies)
+	if e.auth == nil {
+		return nil
+	}
+	return m.resolveWorkspace(r, e.auth)
+}
+
+// probe asks Qelos who cred belongs to. A 401 or 403 is an answer (the
+// credential is no good) and is cached like a success; anything else that
+// is not a user is a transient error.
+func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry, error) {
+	// Detached from the request that happened to go first: its waiters
+	// must not fail because it left.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.UpstreamTimeout)
+	defer cancel()
+	resp, err := m.send(ctx, http.MethodGet, "/api/me", nil, cred.header)
+	if err != nil {
+		return identityEntry{}, err
+	}
+	e := identityEntry{cookies: resp.Header.Values("Set-Cookie")}
+	expires := m.now().Add(m.cfg.IdentityTTL)
+	if !cred.expires.IsZero() && cred.expires.Before(expires) {
+		expires = cred.expires
+	}
+	e.expires = expires.UnixNano()
+	switch {
+	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
+		m.identities.put(cred.key, e)
+		return e, nil
+	case resp.Status < 200 || resp.Status > 299:
+		return identityEntry{}, newAPIError(resp)
+	}
+	var u User
+	if err := json.Unmarshal(resp.Body, &u); err != nil || u.ID == "" {
+		return identityEntry{}, errors.Join(errUpstream, errors.New("GET /api/me: answer is not a user"))
+	}
+	normalizeUser(&u)
+	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
+	m.identities.put(cred.key, e)
+	return e, nil
+}
+
+// normalizeUser decodes name fields the way the Qelos SDK does (/api/me
+// leaves the workspace name encoded) and never leaves Roles nil.
+func normalizeUser(u *User) {
+	u.Name, u.FirstName, u.LastName, u.FullName = decodeIfNeeded(u.Name), decodeIfNeeded(u.FirstName), decodeIfNeeded(u.LastName), decodeIfNeeded(u.FullName)
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	if u.Workspace != nil {
+		if u.Workspace.ID == "" {
+			u.Workspace = nil
+		} else {
+			u.Workspace.Name = decodeIfNeeded(u.Workspace.Name)
+		}
+	}
+}
+
+// apiKeyCredential is an inbound x-api-key.
+func apiKeyCredential(key string) credential {
+	return credential{mode: ModeAPIToken, key: "k\x00" + key, header: http.Header{"X-Api-Key": {key}}}
+}
+
+// bearerCredential is an inbound Authorization header.
+func (m *Middleware) bearerCredential(authorization string) credential {
+	c := credential{mode: ModeBearer, key: "b\x00" + authorization, header: http.Header{"Authorization": {authorization}}}
+	if _, tok, ok := strings.Cut(authorization, " "); ok {
+		c.expires, _ = m.tokens.readExpiry(strings.TrimSpace(tok))
+	}
+	return c
+}
+
+// passthroughCredential is a Qelos session cookie (qlt_<tenant> or token)
+// on the inbound request, with the Cookie and Authorization headers the
+// probe forwards verbatim. ok is false when there is no such cookie.
+func (m *Middleware) passthroughCredential(r *http.Request) (credential, bool) {
+	if m.cfg.DisablePassthrough {
+		return credential{}, false
+	}
+	var key strings.Builder
+	var expires time.Time
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if !strings.HasPrefix(name, "qlt_") && name != "token" {
+				continue
+			}
+			key.WriteString(name + "=" + value + ";")
+			if exp, err := m.tokens.readExpiry(value); err == nil && !exp.IsZero() && (expires.IsZero() || exp.Before(expires)) {
+				expires = exp
+			}
+		}
+	}
+	if key.Len() == 0 {
+		return credential{}, false
+	}
+	h := http.Header{"Cookie": r.Header["Cookie"]}
+	if a := r.Header["Authorization"]; len(a) > 0 {
+		h["Authorization"] = a
+		key.WriteString(a[0])
+	}
+	return credential{mode: ModePassthrough, key: "p\x00" + key.String(), header: h, expires: expires}, true
+}
+
+// relayCookies appends Qelos's Set-Cookie headers to w, with Domain
+// rewritten to the request's host and, when configured, Path=/api widened
+// to Path=/.
+func (m *Middleware) relayCookies(w http.ResponseWriter, r *http.Request, cookies []string) {
+	for _, c := range cookies {
+		c = RewriteSetCookieDomain(c, r.Host)
+		if m.cfg.PassthroughCookiePath {
+			c = rewriteSetCookiePath(c)
+		}
+		w.Header().Add("Set-Cookie", c)
+	}
+}
+
+// bearer identifies a request by its Authorization header. With JWTSecret
+// set, a Qelos access token is verified here with no upstream call;
+// otherwise Qelos's /api/me decides. Bearer tokens are never refreshed:
+// their client owns the pair.
+func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorization string) *Auth {
+	if m.tokens.secret != nil {
+		// The opened-cookie cache doubles as the verified-token cache: a
+		// sealed cookie is base64url, so it never equals "Bearer …".
+		now := m.now()
+		if a, ok := m.cache.get(authorization, now); ok {
+			return m.resolveWorkspace(r, a)
+		}
+		scheme, tok, _ := strings.Cut(authorization, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return nil
+		}
+		t, err := m.tokens.readAccess(strings.TrimSpace(tok))
+		if err != nil || !now.Before(t.expires) {
+			return nil
+		}
+		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),
+			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
+		m.cache.put(authorization, a, t.expires)
+		return m.resolveWorkspace(r, a)
+	}
+	return m.identify(w, r, m.bearerCredential(authorization))
+}

@@ -1,0 +1,142 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+)
+
+// Proxy error codes.
+const (
+	CodeProxyNotConfigured = "QELOS_PROXY_NOT_CONFIGURED"
+	CodeProxyBadTarget     = "QELOS_PROXY_BAD_TARGET"
+	CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
+)
+
+// identityHeaders are request headers a client must never set: Qelos's
+// gateway and Next integrator use them to pass an identity downstream.
+var identityHeaders = []string{"X-Qelos-User-Id", "X-Qelos-Workspace-Id", "User", "Tenanthost"}
+
+// Proxy returns the same-origin reverse proxy to Qelos, for the browser's
+// /api/** calls, so a single-page app talks only to this app's origin:
+//
+//	mux.Handle("/api/", mw.Proxy())
+//
+// It forwards the method, the full path and raw query and the streamed body
+// to the Qelos target, and copies the answer back with every Set-Cookie's
+// Domain rewritten to this app's host. Hop-by-hop headers are dropped, no
+// X-Forwarded-* header is added, and client-sent identity headers
+// (x-qelos-user-id, user, tenanthost…) are stripped. A request carrying the
+// app's cookie pair is sent with its access token as the bearer — refreshed
+// first if it expired — and without the pair's cookies.
+//
+// Mount it before anything that reads request bodies. With DisableProxy it
+// answers 404. Errors: 502 {"code":"QELOS_PROXY_UPSTREAM_ERROR"} when Qelos
+// cannot be reached; 503 {"code":"QELOS_UNAVAILABLE"} when the pair needed a
+// refresh and Qelos could not give one.
+func (m *Middleware) Proxy() http.Handler {
+	if m.cfg.DisableProxy {
+		return http.NotFoundHandler()
+	}
+	target, err := url.Parse(m.target)
+	if err != nil || target.Host == "" {
+		// New validated the target; this is only reachable through a zero Middleware.
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusBadGateway, CodeProxyBadTarget, "invalid Qelos proxy target URL")
+		})
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			st := pr.In.Context().Value(proxyKey{}).(*proxyState)
+			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
+			pr.Out.Host = target.Host
+			for _, h := range identityHeaders {
+				pr.Out.Header.Del(h)
+			}
+			if st.bearer != "" {
+				pr.Out.Header.Set("Authorization", "Bearer "+st.bearer)
+				m.dropPairCookies(pr.Out.Header)
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			st := resp.Request.Context().Value(proxyKey{}).(*proxyState)
+			if cookies := resp.Header.Values("Set-Cookie"); len(cookies) > 0 {
+				resp.Header.Del("Set-Cookie")
+				for _, c := range cookies {
+					resp.Header.Add("Set-Cookie", RewriteSetCookieDomain(c, st.host))
+				}
+			}
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			m.log.Warn("qelos proxy: upstream error", "method", r.Method, "path", r.URL.Path, "err", scrubURL(err))
+			writeError(w, http.StatusBadGateway, CodeProxyUpstreamError, scrubURL(err).Error())
+		},
+		Transport: m.cfg.HTTPClient.Transport,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &proxyState{host: r.Host}
+		if len(r.Header["X-Api-Key"]) == 0 {
+			access, refreshCookie := cookieValue(r, m.cfg.AccessCookieName), cookieValue(r, m.cfg.RefreshCookieName)
+			if access != "" || refreshCookie != "" {
+				now := m.now()
+				a, ok := m.cache.get(access, now)
+				if !ok {
+					a = m.openSession(w, r, access, refreshCookie, now)
+				}
+				if a != nil && a.User == nil {
+					Unavailable(w) // a refresh was needed and Qelos could not give one
+					return
+				}
+				if a != nil {
+					st.bearer = a.accessToken
+				}
+			}
+		}
+		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyKey{}, st)))
+	})
+}
+
+type proxyKey struct{}
+
+// proxyState is what the proxy's hooks need to know of the inbound request.
+type proxyState struct {
+	host   string // inbound Host, for the Set-Cookie Domain rewrite
+	bearer string // the pair's access token, if the request had a pair
+}
+
+// dropPairCookies removes the app's own session cookies from a Cookie
+// header bound for Qelos, which has no use for them.
+func (m *Middleware) dropPairCookies(h http.Header) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	var kept []string
+	for _, line := range lines {
+		for _, part := range strings.Split(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name != m.cfg.AccessCookieName && name != m.cfg.RefreshCookieName && strings.TrimSpace(part) != "" {
+				kept = append(kept, strings.TrimSpace(part))
+			}
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Cookie")
+		return
+	}
+	h.Set("Cookie", strings.Join(kept, "; "))
+}
+
+// scrubURL drops the URL from a transport error: its query may hold a
+// credential (a social callback's rt).
+func scrubURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return errors.New(ue.Op + ": " + ue.Err.Error())
+	}
+	return err
+}
