@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelostest"
+)
+
+// startQuickstart runs the quickstart with the embedded Qelos, as
+// `go run ./examples/quickstart` does, on a free port.
+func startQuickstart(t *testing.T, accessTTL string) (string, *qelostest.Server) {
+	t.Helper()
+	t.Setenv("QELOS_APP_URL", "")
+	t.Setenv("QELOS_COOKIE_KEYS", "")
+	t.Setenv("ADDR", "127.0.0.1:0")
+	t.Setenv("QELOS_DEMO_ACCESS_TTL", accessTTL)
+	ctx, cancel := context.WithCancel(context.Background())
+	type started struct {
+		url  string
+		demo *qelostest.Server
+	}
+	ready := make(chan started, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, io.Discard, func(url string, demo *qelostest.Server) { ready <- started{url, demo} })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case s := <-ready:
+		if s.demo == nil {
+			t.Fatal("no embedded Qelos was started")
+		}
+		return s.url, s.demo
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("quickstart did not start")
+	}
+	return "", nil
+}
+
+type whoamiBody struct {
+	User      *middleware.User      `json:"user"`
+	Workspace *middleware.Workspace `json:"workspace"`
+}
+
+func getWhoami(t *testing.T, c *http.Client, url string) (whoamiBody, *http.Response) {
+	t.Helper()
+	resp, err := c.Get(url + "/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var w whoamiBody
+	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
+		t.Fatal(err)
+	}
+	return w, resp
+}
+
+// TestQuickstartSessionOutlivesTheAccessToken is the README's curl session:
+// sign in, see the user, wait past the access token's lifetime, and still
+// see the user, with a rotated pair in the answer.
+func TestQuickstartSessionOutlivesTheAccessToken(t *testing.T) {
+	url, demo := startQuickstart(t, "2s")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+
+	resp, err := c.Post(url+"/auth/signin", "application/json",
+		strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	w, _ := getWhoami(t, c, url)
+	if w.User == nil || w.User.Email != qelostest.AdminEmail || w.Workspace == nil || w.Workspace.Name != "Acme Team" {
+		t.Fatalf("whoami after sign-in: %+v %+v", w.User, w.Workspace)
+	}
+
+	time.Sleep(2500 * time.Millisecond)
+	w, resp = getWhoami(t, c, url)
+	if w.User == nil || w.Workspace == nil || w.Workspace.Name != "Acme Team" {
+		t.Fatalf("whoami after the access token expired: %+v %+v", w.User, w.Workspace)
+	}
+	rotated := map[string]bool{}
+	for _, ck := range resp.Cookies() {
+		rotated[ck.Name] = ck.MaxAge > 0
+	}
+	if !rotated[middleware.DefaultAccessCookieName] || !rotated[middleware.DefaultRefreshCookieName] {
+		t.Fatalf("no rotated pair in the answer: %v", resp.Cookies())
+	}
+	if n := demo.Calls(qelostest.EndpointRefresh); n != 1 {
+		t.Fatalf("%d refreshes, want 1", n)
+	}
+}
+
+func TestQuickstartPage(t *testing.T) {
+	url, _ := startQuickstart(t, "30s")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	body := func() string {
+		resp, err := c.Get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if p := body(); !strings.Contains(p, `id="signin"`) {
+		t.Fatalf("anonymous page has no sign-in form:\n%s", p)
+	}
+	resp, _ := c.Post(url+"/auth/signin", "application/json",
+		strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
+	resp.Body.Close()
+	p := body()
+	for _, want := range []string{"Ada Admin", "admin", "Acme Team", `id="expires-in"`, `id="signout"`} {
+		if !strings.Contains(p, want) {
+			t.Fatalf("signed-in page lacks %q:\n%s", want, p)
+		}
+	}
+}
+
+func TestQuickstartRejectsBadSettings(t *testing.T) {
+	tests := []struct{ name, key, value, want string }{
+		{"malformed cookie keys", "QELOS_COOKIE_KEYS", "not-base64!", "QELOS_COOKIE_KEYS"},
+		{"bad demo TTL", "QELOS_DEMO_ACCESS_TTL", "soon", "QELOS_DEMO_ACCESS_TTL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("QELOS_APP_URL", "")
+			t.Setenv("ADDR", "127.0.0.1:0")
+			t.Setenv("QELOS_COOKIE_KEYS", "")
+			t.Setenv("QELOS_DEMO_ACCESS_TTL", "")
+			t.Setenv(tt.key, tt.value)
+			err := run(context.Background(), io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
