@@ -138,10 +138,19 @@ type Config struct {
 	// request still carrying the old pair gets the new one instead of a
 	// sign-out. Default: refresh.DefaultGrace (30 s).
 	RefreshGrace time.Duration
-	// RefreshStore keeps refresh outcomes for the grace window. Default: an
-	// in-memory store. For several replicas use refresh/redisstore, so that
-	// only one replica spends each single-use refresh token.
+	// RefreshStore keeps refresh outcomes for the grace window and, when it
+	// is a refresh.Locker, coordinates replicas. Default: RedisURL's store
+	// if set, else an in-memory store (right for a single replica).
 	RefreshStore refresh.Store
+	// RedisURL, such as "redis://:password@10.0.0.5:6379/0", makes New use
+	// a refresh/redisstore on that Redis as the RefreshStore, so replicas
+	// behind a load balancer spend each single-use refresh token once.
+	// Stored pairs are encrypted with a key derived from the first
+	// CookieKeys hash key, so every replica needs the same QELOS_COOKIE_KEYS.
+	// If Redis is unreachable, requests are still served: each replica then
+	// coordinates alone, and two replicas refreshing the same pair at that
+	// moment sign that user out. Default: none.
+	RedisURL string
 
 	// CacheSize bounds the cache of already-opened cookies, which lets a
 	// warm request skip decryption and JWT parsing. Entries still honour

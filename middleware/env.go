@@ -14,6 +14,7 @@ import (
 //	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
 //	QELOS_API_TOKEN     Config.APIToken
+//	QELOS_REDIS_URL     Config.RedisURL (refresh coordination across replicas)
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
 //	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
@@ -42,6 +43,7 @@ func ConfigFromEnv() (Config, error) {
 	}
 	c.JWTSecret = os.Getenv("QELOS_JWT_SECRET")
 	c.APIToken = strings.TrimSpace(os.Getenv("QELOS_API_TOKEN"))
+	c.RedisURL = strings.TrimSpace(os.Getenv("QELOS_REDIS_URL"))
 	var err error
 	if c.RequireAuth, err = envBool("QELOS_REQUIRE_AUTH"); err != nil {
 		errs = append(errs, err)
