@@ -22,6 +22,7 @@ var (
 	errTokenTooLarge  = errors.New("token larger than 8 KiB")
 	errTokenNoExpiry  = errors.New("token has no exp claim")
 	errTokenNoSubject = errors.New("token has no sub claim")
+	errTokenNotYet    = errors.New("token is not valid yet (nbf)")
 )
 
 // accessClaims is the claim set of a Qelos access (and cookie) token.
@@ -53,10 +54,12 @@ type claimWorkspace struct {
 type tokenReader struct {
 	secret []byte // nil: do not verify signatures
 	parser *jwt.Parser
+	leeway time.Duration
+	now    func() time.Time
 }
 
-func newTokenReader(secret string) *tokenReader {
-	tr := &tokenReader{parser: jwt.NewParser(
+func newTokenReader(secret string, leeway time.Duration, now func() time.Time) *tokenReader {
+	tr := &tokenReader{leeway: leeway, now: now, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{qelosAlg}),
 		jwt.WithoutClaimsValidation(), // expiry is decided by the caller: expired means refresh
 		jwt.WithJSONNumber(),
@@ -88,6 +91,9 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 	}
 	if c.Subject == "" {
 		return accessToken{}, errTokenNoSubject
+	}
+	if c.NotBefore != nil && tr.now().Add(tr.leeway).Before(c.NotBefore.Time) {
+		return accessToken{}, errTokenNotYet
 	}
 	u := &User{
 		ID:           c.Subject,

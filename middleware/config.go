@@ -125,6 +125,21 @@ type Config struct {
 	// never simply the first of the user's workspaces.
 	ResolveWorkspace func(r *http.Request, u *User) *Workspace
 
+	// CrossOriginProtection rejects state-changing (non-GET/HEAD/OPTIONS)
+	// cross-origin browser requests with 403 {"code":"CROSS_ORIGIN_REQUEST"},
+	// using Go's http.CrossOriginProtection (Sec-Fetch-Site, else Origin
+	// against Host). It protects the session cookies beyond SameSite=Lax:
+	// from sibling subdomains, and when SameSite is None. Default: false;
+	// the examples turn it on.
+	CrossOriginProtection bool
+	// TrustedOrigins are origins ("https://admin.example.com") allowed to
+	// make cross-origin requests despite CrossOriginProtection.
+	TrustedOrigins []string
+	// Leeway tolerates clock skew between Qelos and this app when checking
+	// a token's nbf (and, for bearer tokens verified with JWTSecret, its
+	// exp). Default: 0.
+	Leeway time.Duration
+
 	// RefreshMargin refreshes a pair this long before the access token
 	// expires, so a request never reaches Qelos with a token that expires
 	// on the way. Default: 10 s.
@@ -230,6 +245,9 @@ func (c Config) withDefaults() (Config, error) {
 		if !strings.HasPrefix(p, "/") {
 			return c, fmt.Errorf("middleware: SkipPaths[%d] %q must start with /", i, p)
 		}
+	}
+	if c.Leeway < 0 {
+		return c, errors.New("middleware: Leeway must not be negative")
 	}
 	if c.RefreshMargin == 0 {
 		c.RefreshMargin = DefaultRefreshMargin

@@ -240,12 +240,12 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			return nil
 		}
 		t, err := m.tokens.readAccess(strings.TrimSpace(tok))
-		if err != nil || !now.Before(t.expires) {
+		if err != nil || !now.Before(t.expires.Add(m.cfg.Leeway)) {
 			return nil
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
-		m.cache.put(authorization, a, t.expires)
+		m.cache.put(authorization, a, t.expires.Add(m.cfg.Leeway))
 		return m.resolveWorkspace(r, a)
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))

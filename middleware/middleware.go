@@ -27,7 +27,8 @@ type Middleware struct {
 	identities *identityCache
 	log        *slog.Logger
 	now        func() time.Time
-	closeStore func() error // closes the store New created from RedisURL
+	closeStore func() error                // closes the store New created from RedisURL
+	csrf       *http.CrossOriginProtection // nil unless Config.CrossOriginProtection
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -50,12 +51,11 @@ func New(cfg Config) (*Middleware, error) {
 	// runs detached for up to refresh.DefaultCallTimeout, so that a rotation
 	// Qelos completes late is recorded instead of burning the token.
 	client := &refresh.Client{BaseURL: target, HTTPClient: cfg.HTTPClient, Timeout: refresh.DefaultCallTimeout}
-	return &Middleware{
+	m := &Middleware{
 		cfg:       cfg,
 		target:    target,
 		skipPaths: effectiveSkipPaths(cfg),
 		jar:       newCookieJar(cfg.CookieKeys, &cfg),
-		tokens:    newTokenReader(cfg.JWTSecret),
 		refresher: refresh.NewCoordinator(client, refresh.Options{
 			Store:  cfg.RefreshStore,
 			Grace:  cfg.RefreshGrace,
@@ -66,7 +66,17 @@ func New(cfg Config) (*Middleware, error) {
 		log:        cfg.Logger,
 		now:        time.Now,
 		closeStore: closeStore,
-	}, nil
+	}
+	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Leeway, func() time.Time { return m.now() })
+	if cfg.CrossOriginProtection {
+		m.csrf = http.NewCrossOriginProtection()
+		for _, o := range cfg.TrustedOrigins {
+			if err := m.csrf.AddTrustedOrigin(o); err != nil {
+				return nil, fmt.Errorf("middleware: TrustedOrigins: %w", err)
+			}
+		}
+	}
+	return m, nil
 }
 
 // Close releases what New opened: the Redis connection of Config.RedisURL.
@@ -111,6 +121,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		// client made up, so no handler can be fooled by them.
 		delete(r.Header, "X-Qelos-User-Id")
 		delete(r.Header, "X-Qelos-Workspace-Id")
+		if m.csrf != nil {
+			if err := m.csrf.Check(r); err != nil {
+				writeError(w, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused")
+				return
+			}
+		}
 		if m.skipped(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return

@@ -13,6 +13,7 @@ const (
 	CodeInvalidCredentials = "INVALID_CREDENTIALS"
 	CodeInvalidInput       = "INVALID_INPUT"
 	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
+	CodeCrossOrigin        = "CROSS_ORIGIN_REQUEST"
 )
 
 // errorBody is the body of every error answer: a stable machine-readable
