@@ -58,10 +58,11 @@ type Auth struct {
 	// credentials were kept; guards answer 503, not 401.
 	Err error
 
-	mw          *Middleware // for the request-scoped client
-	accessToken string      // cookie-pair mode: the access token in force
-	cred        http.Header // other modes: the headers that identify the user to Qelos
-	expires     time.Time   // the credential's expiry, when known
+	mw           *Middleware // for the request-scoped client
+	accessToken  string      // cookie-pair mode: the access token in force
+	refreshToken string      // cookie-pair mode, when this process just issued the pair
+	cred         http.Header // other modes: the headers that identify the user to Qelos
+	expires      time.Time   // the credential's expiry, when known
 }
 
 // AccessToken returns the Qelos access token in force for the request (the

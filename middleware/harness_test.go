@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,8 +102,22 @@ func appMux(mw *middleware.Middleware) *http.ServeMux {
 	})
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("POST /auth/signup", mw.SignUpHandler())
+	mux.Handle("POST /auth/workspace", mw.SwitchWorkspaceHandler())
+	mux.Handle("GET /workspace-only", middleware.RequireWorkspace(whoami))
+	mux.HandleFunc("POST /test/client", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := middleware.ClientFrom(r.Context())
+		if !ok {
+			middleware.Unauthorized(w)
+			return
+		}
+		clientCalls.Load().(func(*middleware.Client, http.ResponseWriter, *http.Request))(c, w, r)
+	})
 	return mux
 }
+
+// clientCalls is what POST /test/client runs with the request's client.
+var clientCalls atomic.Value
 
 type whoami struct {
 	User      *middleware.User      `json:"user"`

@@ -84,6 +84,17 @@ func (c *identityCache) put(key string, e identityEntry) {
 	c.m[key] = e
 }
 
+// forget drops the cached identities of one user in one mode.
+func (c *identityCache) forget(mode Mode, userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID {
+			delete(c.m, k)
+		}
+	}
+}
+
 // identify returns what Qelos says about cred, from the cache when it can,
 // else from one /api/me call shared by every concurrent request with the
 // same credential. Set-Cookie headers Qelos sent with the answer (a rotated

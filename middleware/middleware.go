@@ -252,6 +252,7 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
 	a := m.newAuth(t, fresh)
+	a.refreshToken = pair.RefreshToken
 	m.cache.put(sealedAccess, a, m.refreshAt(t))
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)

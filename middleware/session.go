@@ -117,6 +117,7 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 		return nil, err
 	}
 	a := m.newAuth(t, access)
+	a.refreshToken = pair.RefreshToken
 	m.cache.put(sa, a, m.refreshAt(t))
 	return a, nil
 }

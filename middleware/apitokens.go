@@ -1,0 +1,134 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ErrTooManyTokens is returned (with ErrInvalid) when Qelos refuses to
+// create an API token because the user has ten already, expired ones
+// included: revoke one first.
+var ErrTooManyTokens = errors.New("qelos: the user already has the maximum of 10 API tokens")
+
+// ErrTokenManagementByToken is returned (with ErrForbidden) when a request
+// authenticated by an API token tries to manage API tokens, which Qelos
+// allows only to a signed-in user.
+var ErrTokenManagementByToken = errors.New("qelos: API tokens cannot be managed with an API token")
+
+// APIToken describes one of the user's Qelos API tokens. The secret itself
+// is only ever returned once, by CreateAPIToken.
+type APIToken struct {
+	ID          string     `json:"_id"`
+	Nickname    string     `json:"nickname"`
+	TokenPrefix string     `json:"tokenPrefix"` // the first characters, to recognise it
+	ExpiresAt   time.Time  `json:"expiresAt"`
+	LastUsedAt  *time.Time `json:"lastUsedAt,omitempty"`
+	Created     time.Time  `json:"created"`
+	UsageCount  int        `json:"usageCount"`
+	// Workspace is the workspace the token is scoped to, or nil.
+	Workspace *Workspace `json:"workspace,omitempty"`
+}
+
+// UnmarshalJSON reads Qelos's token records, whose workspace is an id
+// string when created and an {_id, name} object when listed.
+func (t *APIToken) UnmarshalJSON(b []byte) error {
+	type plain APIToken
+	var raw struct {
+		plain
+		Workspace json.RawMessage `json:"workspace"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*t = APIToken(raw.plain)
+	t.Workspace = nil
+	var id string
+	var ws Workspace
+	switch {
+	case json.Unmarshal(raw.Workspace, &id) == nil && id != "":
+		t.Workspace = &Workspace{ID: id}
+	case json.Unmarshal(raw.Workspace, &ws) == nil && ws.ID != "":
+		t.Workspace = &ws
+	}
+	return nil
+}
+
+// NewAPIToken describes an API token to create.
+type NewAPIToken struct {
+	// Nickname names the token in lists. Required.
+	Nickname string
+	// ExpiresAt is when the token stops working; it must be in the future.
+	// Required: Qelos issues no token that never expires.
+	ExpiresAt time.Time
+	// WorkspaceID, when set, scopes the token to that workspace: requests
+	// made with it act in that workspace.
+	WorkspaceID string
+}
+
+// APITokens lists the user's API tokens, newest first
+// (GET /api/me/api-tokens).
+func (c *Client) APITokens(ctx context.Context) ([]APIToken, error) {
+	var list []APIToken
+	if err := c.getJSON(ctx, http.MethodGet, "/api/me/api-tokens", nil, &list); err != nil {
+		return nil, tokenError(err)
+	}
+	return list, nil
+}
+
+// CreateAPIToken creates an API token for the user and returns its secret
+// ("ql_…"), which Qelos shows only this once, and its record. Use the
+// secret as the x-api-key header.
+func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret string, token *APIToken, err error) {
+	if strings.TrimSpace(t.Nickname) == "" || t.ExpiresAt.IsZero() {
+		return "", nil, &APIError{Status: http.StatusBadRequest, Message: "nickname and expiresAt are required"}
+	}
+	body := map[string]string{"nickname": t.Nickname, "expiresAt": t.ExpiresAt.UTC().Format(time.RFC3339Nano)}
+	if t.WorkspaceID != "" {
+		body["workspace"] = t.WorkspaceID
+	}
+	var answer struct {
+		Token    string   `json:"token"`
+		APIToken APIToken `json:"apiToken"`
+	}
+	if err := c.getJSON(ctx, http.MethodPost, "/api/me/api-tokens", body, &answer); err != nil {
+		return "", nil, tokenError(err)
+	}
+	if !strings.HasPrefix(answer.Token, "ql_") {
+		return "", nil, errors.Join(ErrUnavailable, errors.New("create API token: the answer holds no token"))
+	}
+	return answer.Token, &answer.APIToken, nil
+}
+
+// RevokeAPIToken revokes the user's API token with the given id. This
+// replica refuses it at once (the user's cached API-key identities are
+// dropped); other replicas within Config.IdentityTTL. An unknown id is
+// ErrNotFound.
+func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
+	if err := c.getJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
+		return tokenError(err)
+	}
+	if c.auth != nil && c.auth.User != nil {
+		c.mw.identities.forget(ModeAPIToken, c.auth.User.ID)
+	}
+	return nil
+}
+
+// tokenError adds the specific refusals Qelos words in its messages.
+func tokenError(err error) error {
+	var e *APIError
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "Maximum"):
+		return errors.Join(ErrTooManyTokens, err)
+	case e.Status == http.StatusForbidden && strings.Contains(e.Message, "via token authentication"):
+		return errors.Join(ErrTokenManagementByToken, err)
+	}
+	return err
+}

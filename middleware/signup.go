@@ -1,0 +1,137 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// Sign-up error codes.
+const (
+	CodeAlreadyExists = "ALREADY_EXISTS"
+)
+
+// signUpError is the body of a refused sign-up: the stable code, and for
+// invalid input the code of each offending field, as Qelos names them
+// ("email": "INVALID_EMAIL", "password": "INVALID_PASSWORD", …).
+type signUpError struct {
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Errors  map[string]string `json:"errors,omitempty"`
+}
+
+// SignUpHandler returns a handler that creates a Qelos account and signs it
+// in. It takes a POST with a JSON or form body: "username" (or "email"),
+// "password", "firstName", "lastName", and optionally "email" when the
+// username is not one. On success it seals the new pair exactly like
+// SignInHandler and answers 200 {"user":…,"workspace":null} (or 303 to a
+// same-origin "returnTo").
+//
+// Qelos answers sign-up errors with status 200 and an "errors" object; they
+// are mapped to proper statuses and stable codes:
+//
+//	400 {"code":"INVALID_INPUT","errors":{"firstName":"INVALID_NAME",…}}
+//	409 {"code":"ALREADY_EXISTS"}      the username is taken
+//	503 {"code":"QELOS_UNAVAILABLE"}   Qelos could not be reached
+//
+// Qelos reports a taken username as FORM_SUBMISSION_FAILED, the same code it
+// uses for any failure to store the user, so a 409 can, rarely, stand for
+// another storage failure.
+func (m *Middleware) SignUpHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowPost(w, r) {
+			return
+		}
+		in, err := readInput(w, r)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+			return
+		}
+		username := strings.TrimSpace(in.get("username"))
+		email := strings.TrimSpace(in.get("email"))
+		if username == "" {
+			username = email
+		}
+		if email == "" && strings.Contains(username, "@") {
+			email = username
+		}
+		body := map[string]string{
+			"username":  username,
+			"email":     email,
+			"password":  in.get("password"),
+			"firstName": strings.TrimSpace(in.get("firstName")),
+			"lastName":  strings.TrimSpace(in.get("lastName")),
+			"authType":  "oauth",
+		}
+		if username == "" || body["password"] == "" {
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "username and password are required",
+				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
+			return
+		}
+		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
+		if err != nil || resp.Status >= 500 || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
+			m.log.Warn("qelos sign-up: Qelos unavailable", "err", err)
+			Unavailable(w)
+			return
+		}
+		var answer struct {
+			Errors map[string]json.RawMessage `json:"errors"`
+		}
+		if json.Unmarshal(resp.Body, &answer) == nil && len(answer.Errors) > 0 {
+			writeSignUpRefusal(w, answer.Errors)
+			return
+		}
+		a, err := m.startSession(w, resp.Body)
+		if err != nil {
+			m.log.Warn("qelos sign-up: unusable answer", "err", err)
+			Unavailable(w)
+			return
+		}
+		m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
+		if to := in.get("returnTo"); SafeRedirect(to) {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
+	})
+}
+
+// writeSignUpRefusal maps Qelos's sign-up "errors" object to an answer.
+// Field errors come as {"field":{"code":"X"}} or {"field":"X"}.
+func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) {
+	fields := map[string]string{}
+	for field, raw := range errs {
+		var code string
+		var obj struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		switch {
+		case json.Unmarshal(raw, &code) == nil:
+		case json.Unmarshal(raw, &obj) == nil:
+			code = obj.Code
+			if code == "" {
+				code = obj.Message
+			}
+		}
+		if code == "FORM_SUBMISSION_FAILED" || strings.HasPrefix(code, "DUPLICATED") {
+			writeJSON(w, http.StatusConflict, signUpError{Code: CodeAlreadyExists, Message: "an account with this username already exists"})
+			return
+		}
+		if field == "" {
+			field = "general"
+		}
+		fields[field] = code
+	}
+	writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
+}
+
+func missing(fields map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range fields {
+		if v == "" {
+			out[k] = "REQUIRED"
+		}
+	}
+	return out
+}

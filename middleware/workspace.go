@@ -1,0 +1,126 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Workspace error codes.
+const (
+	CodeNoWorkspace                = "NO_WORKSPACE"
+	CodeWorkspaceSwitchUnsupported = "WORKSPACE_SWITCH_UNSUPPORTED"
+)
+
+// SwitchWorkspaceHandler returns a handler that makes another workspace the
+// active one of a cookie-pair session. It takes a POST with a JSON or form
+// "id", checks with Qelos (GET /api/workspaces, cached for IdentityTTL) that
+// the user belongs to it, and records it in the sealed pair, so every later
+// request — and every refresh — sees it as the active workspace, with the
+// roles the user holds there. It answers 200 {"workspace":…}.
+//
+// A workspace the user does not belong to is 403 {"code":"FORBIDDEN"} and
+// changes nothing. Mount it behind Handler; an anonymous request is 401.
+//
+// The choice is this app's record. Qelos's own activation endpoint serves
+// only Qelos cookie sessions, so in OAuth mode the access token Qelos
+// issued keeps the workspace of the sign-in (thinned to its id after one
+// refresh, gone after two): calls made to Qelos with the token (Proxy,
+// Client) are judged by Qelos without it. Bearer and API-token requests
+// choose their workspace at sign-in or token creation and get 409
+// {"code":"WORKSPACE_SWITCH_UNSUPPORTED"}.
+func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowPost(w, r) {
+			return
+		}
+		a, _ := FromContext(r.Context())
+		if status := Allowed(a, func(*Auth) bool { return true }); status != 0 {
+			WriteDenied(w, status)
+			return
+		}
+		if a.Mode != ModeCookiePair {
+			writeError(w, http.StatusConflict, CodeWorkspaceSwitchUnsupported, "only a cookie-pair session can switch workspace; "+a.Mode.String()+" requests choose it at sign-in or token creation")
+			return
+		}
+		in, err := readInput(w, r)
+		id := strings.TrimSpace(in.get("id"))
+		if err != nil || id == "" {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, "the workspace id is required")
+			return
+		}
+		list, err := (&Client{mw: m, auth: a}).Workspaces(r.Context())
+		switch {
+		case errors.Is(err, ErrUnauthorized):
+			Unauthorized(w)
+			return
+		case err != nil:
+			m.log.Warn("qelos workspace switch: Qelos unavailable", "err", err)
+			Unavailable(w)
+			return
+		}
+		var ws *Workspace
+		for i := range list {
+			if list[i].ID == id {
+				ws = &list[i]
+			}
+		}
+		if ws == nil {
+			writeError(w, http.StatusForbidden, CodeForbidden, "you are not a member of that workspace")
+			return
+		}
+		b, err := m.recordWorkspace(w, r, a, ws)
+		if err != nil {
+			m.log.Warn("qelos workspace switch: session unusable", "err", err)
+			m.reject(w, r, err)
+			Unauthorized(w)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]*Workspace{"workspace": b.Workspace})
+	})
+}
+
+// recordWorkspace reseals the session pair of a with ws as its workspace
+// and returns the session's new Auth.
+func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *Auth, ws *Workspace) (*Auth, error) {
+	refreshTok := a.refreshToken
+	if refreshTok == "" {
+		s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName))
+		if err != nil {
+			return nil, err
+		}
+		refreshTok = s.Token
+	}
+	t, err := m.tokens.readAccess(a.accessToken)
+	if err != nil {
+		return nil, err
+	}
+	access := sealed{Token: a.accessToken, Workspace: ws}
+	sa, err := m.writePair(w, access, sealed{Token: refreshTok, Workspace: ws}, m.now())
+	if err != nil {
+		return nil, err
+	}
+	m.cache.remove(cookieValue(r, m.cfg.AccessCookieName))
+	b := m.newAuth(t, access)
+	b.refreshToken = refreshTok
+	m.cache.put(sa, b, m.refreshAt(t))
+	return b, nil
+}
+
+// RequireWorkspace wraps h so that only requests with an active workspace
+// reach it; a signed-in user without one gets 403 {"code":"NO_WORKSPACE"},
+// so the front end can ask them to pick one. Others are answered as by
+// RequireUser.
+func RequireWorkspace(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, _ := FromContext(r.Context())
+		switch status := Allowed(a, func(a *Auth) bool { return a.Workspace != nil }); status {
+		case 0:
+			h.ServeHTTP(w, r)
+		case http.StatusForbidden:
+			writeError(w, http.StatusForbidden, CodeNoWorkspace, "choose a workspace first")
+		default:
+			WriteDenied(w, status)
+		}
+	})
+}
