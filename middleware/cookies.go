@@ -65,15 +65,15 @@ func ParseCookieKeys(s string) ([]CookieKey, error) {
 		var k CookieKey
 		var err error
 		if k.Hash, err = decodeKey(hashPart); err != nil {
-			return nil, fmt.Errorf("cookie key set %d: hash key: %w", i+1, err)
+			return nil, fmt.Errorf("cookie key set %d: hash key: %w (expected HASH[:BLOCK][,…] in base64)", i+1, err)
 		}
 		if blockPart != "" {
 			if k.Block, err = decodeKey(blockPart); err != nil {
-				return nil, fmt.Errorf("cookie key set %d: block key: %w", i+1, err)
+				return nil, fmt.Errorf("cookie key set %d: block key: %w (expected HASH[:BLOCK][,…] in base64)", i+1, err)
 			}
 		}
 		if err := k.validate(); err != nil {
-			return nil, fmt.Errorf("cookie key set %d: %w", i+1, err)
+			return nil, fmt.Errorf("cookie key set %d: %w (expected HASH[:BLOCK] in base64)", i+1, err)
 		}
 		keys = append(keys, k)
 	}

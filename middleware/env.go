@@ -27,36 +27,40 @@ import (
 // An unset QELOS_COOKIE_KEYS leaves CookieKeys empty, which New refuses:
 // a development server may fill in GenerateCookieKey() instead, at the cost
 // of signing everybody out on restart.
-func ConfigFromEnv() (Config, error) {
+func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.Getenv) }
+
+// ConfigFromLookup is ConfigFromEnv reading the variables through getenv
+// (such as os.Getenv, or a map's lookup in a test).
+func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	var c Config
 	var errs []error
-	c.AppURL = strings.TrimSpace(os.Getenv("QELOS_APP_URL"))
+	c.AppURL = strings.TrimSpace(getenv("QELOS_APP_URL"))
 	if c.AppURL == "" {
 		errs = append(errs, errors.New("QELOS_APP_URL is required: set it to your Qelos app URL, such as https://app.qelos.example"))
 	}
-	if v := os.Getenv("QELOS_COOKIE_KEYS"); strings.TrimSpace(v) == "" {
+	if v := getenv("QELOS_COOKIE_KEYS"); strings.TrimSpace(v) == "" {
 		// left to the caller: see above
 	} else if keys, err := ParseCookieKeys(v); err != nil {
 		errs = append(errs, fmt.Errorf("QELOS_COOKIE_KEYS: %w", err))
 	} else {
 		c.CookieKeys = keys
 	}
-	c.JWTSecret = os.Getenv("QELOS_JWT_SECRET")
-	c.APIToken = strings.TrimSpace(os.Getenv("QELOS_API_TOKEN"))
-	c.RedisURL = strings.TrimSpace(os.Getenv("QELOS_REDIS_URL"))
+	c.JWTSecret = getenv("QELOS_JWT_SECRET")
+	c.APIToken = strings.TrimSpace(getenv("QELOS_API_TOKEN"))
+	c.RedisURL = strings.TrimSpace(getenv("QELOS_REDIS_URL"))
 	var err error
-	if c.RequireAuth, err = envBool("QELOS_REQUIRE_AUTH"); err != nil {
+	if c.RequireAuth, err = envBool(getenv, "QELOS_REQUIRE_AUTH"); err != nil {
 		errs = append(errs, err)
 	}
-	if c.DisableProxy, err = envBool("QELOS_DISABLE_PROXY"); err != nil {
+	if c.DisableProxy, err = envBool(getenv, "QELOS_DISABLE_PROXY"); err != nil {
 		errs = append(errs, err)
 	}
-	c.SkipPaths = splitList(os.Getenv("QELOS_SKIP_PATHS"))
+	c.SkipPaths = splitList(getenv("QELOS_SKIP_PATHS"))
 	return c, errors.Join(errs...)
 }
 
-func envBool(name string) (bool, error) {
-	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(name))); v {
+func envBool(getenv func(string) string, name string) (bool, error) {
+	switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {
 	case "", "false", "0":
 		return false, nil
 	case "true", "1":

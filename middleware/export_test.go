@@ -30,3 +30,24 @@ func SetClock(m *Middleware, now func() time.Time) { m.now = now }
 
 // CacheLen reports how many opened cookies are cached.
 func CacheLen(m *Middleware) int { return m.cache.len() }
+
+// PutOpened inserts an opened session into the opened-cookie cache, as the
+// warm path would after opening cookie: the memory test measures the cache
+// with it, without sealing a million real cookies.
+func PutOpened(m *Middleware, cookie, accessToken string, u *User, refreshAt time.Time) {
+	a := &Auth{User: u, Workspace: u.Workspace, Mode: ModeCookiePair, mw: m, accessToken: accessToken, expires: refreshAt}
+	m.cache.put(cookie, a, refreshAt)
+}
+
+// PutIdentity inserts what /api/me said about a credential into the
+// identity cache, as probe would.
+func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
+	m.identities.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: ModeBearer, mw: m}, expires: expires.UnixNano()})
+}
+
+// IdentityCacheLen reports how many credentials the identity cache holds.
+func IdentityCacheLen(m *Middleware) int {
+	m.identities.mu.RLock()
+	defer m.identities.mu.RUnlock()
+	return len(m.identities.m)
+}

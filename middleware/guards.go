@@ -2,73 +2,98 @@ package middleware
 
 import "net/http"
 
+// A Rule is what a guard asks of a request: a signed-in user, and maybe a
+// role or an active workspace. Build one with SignedIn, HasRole,
+// HasWorkspaceRole, Privileged or HasWorkspace, and apply it with Require
+// (net/http) or an adapter's Require (gin, echo).
+type Rule struct {
+	allow func(*Auth) bool
+	code  string // the code of the 403 answer when a signed-in user fails it
+}
+
+// SignedIn asks only for a signed-in user.
+func SignedIn() Rule { return Rule{allow: func(*Auth) bool { return true }, code: CodeForbidden} }
+
+// HasRole asks for a user holding at least one of the tenant roles.
+func HasRole(roles ...string) Rule {
+	return Rule{allow: func(a *Auth) bool { return anyRole(a.User.HasRole, roles) }, code: CodeForbidden}
+}
+
+// HasWorkspaceRole asks for a user holding at least one of the roles in the
+// request's active workspace (so an active workspace too).
+func HasWorkspaceRole(roles ...string) Rule {
+	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) }, code: CodeForbidden}
+}
+
+// Privileged asks for a privileged user: one holding a role of
+// Config.PrivilegedRoles (default "admin").
+func Privileged() Rule {
+	return Rule{allow: func(a *Auth) bool { return a.Privileged }, code: CodeForbidden}
+}
+
+// HasWorkspace asks for an active workspace; its refusal's code is
+// NO_WORKSPACE, so a front end can ask the user to pick one.
+func HasWorkspace() Rule {
+	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil }, code: CodeNoWorkspace}
+}
+
+// Deny answers a request that rule refuses, and reports whether it did:
+// 401 {"code":"UNAUTHORIZED"} when it is anonymous, 503
+// {"code":"QELOS_UNAVAILABLE"} when Qelos could not be reached to confirm
+// its session (whose cookies are kept), and 403 with the rule's code when
+// the signed-in user does not qualify. It writes nothing and reports false
+// for a request the rule allows. Adapters build their guards on it.
+func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
+	a, _ := FromContext(r.Context())
+	switch {
+	case a != nil && a.User != nil && rule.allow(a):
+		return false
+	case a != nil && a.User != nil:
+		writeError(w, http.StatusForbidden, rule.code, "")
+	case a != nil && a.Err != nil:
+		Unavailable(w)
+	default:
+		Unauthorized(w)
+	}
+	return true
+}
+
+// Require wraps h so that only requests rule allows reach it; Deny answers
+// the others.
+func Require(h http.Handler, rule Rule) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !Deny(w, r, rule) {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
 // RequireUser wraps h so that only signed-in requests reach it. Anonymous
 // requests get 401 {"code":"UNAUTHORIZED"}; requests whose session could not
 // be confirmed because Qelos was unavailable get 503
 // {"code":"QELOS_UNAVAILABLE"}, with their cookies untouched.
-func RequireUser(h http.Handler) http.Handler {
-	return require(h, func(*Auth) bool { return true })
-}
+func RequireUser(h http.Handler) http.Handler { return Require(h, SignedIn()) }
 
 // RequireRoles wraps h so that only users holding at least one of the
-// tenant roles reach it. A signed-in user without them gets 403
-// {"code":"FORBIDDEN"}; others are answered as by RequireUser.
-func RequireRoles(h http.Handler, roles ...string) http.Handler {
-	return require(h, func(a *Auth) bool { return anyRole(a.User.HasRole, roles) })
-}
+// tenant roles reach it; a signed-in user without them gets 403
+// {"code":"FORBIDDEN"}, others are answered as by RequireUser.
+func RequireRoles(h http.Handler, roles ...string) http.Handler { return Require(h, HasRole(roles...)) }
 
 // RequireWorkspaceRoles wraps h so that only users holding at least one of
 // the roles in the request's active workspace reach it; 403
 // {"code":"FORBIDDEN"} otherwise (also when no workspace is active).
 func RequireWorkspaceRoles(h http.Handler, roles ...string) http.Handler {
-	return require(h, func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) })
+	return Require(h, HasWorkspaceRole(roles...))
 }
 
-// RequirePrivileged wraps h so that only privileged users (holding one of
-// Config.PrivilegedRoles, default "admin") reach it; 403
+// RequirePrivileged wraps h so that only privileged users reach it; 403
 // {"code":"FORBIDDEN"} otherwise.
-func RequirePrivileged(h http.Handler) http.Handler {
-	return require(h, func(a *Auth) bool { return a.Privileged })
-}
+func RequirePrivileged(h http.Handler) http.Handler { return Require(h, Privileged()) }
 
-// Allowed reports how a guard answers a request: 0 when it may proceed,
-// else the status the guard answers with (401, 403 or 503). Adapters use
-// it to express the guards in their framework's idiom.
-func Allowed(a *Auth, permit func(*Auth) bool) int {
-	switch {
-	case a != nil && a.User != nil && permit(a):
-		return 0
-	case a != nil && a.User != nil:
-		return http.StatusForbidden
-	case a != nil && a.Err != nil:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusUnauthorized
-}
-
-// WriteDenied answers a request a guard refused, with the body for status
-// (401, 403 or 503) that every guard uses.
-func WriteDenied(w http.ResponseWriter, status int) {
-	switch status {
-	case http.StatusForbidden:
-		Forbidden(w)
-	case http.StatusServiceUnavailable:
-		Unavailable(w)
-	default:
-		Unauthorized(w)
-	}
-}
-
-func require(h http.Handler, permit func(*Auth) bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, _ := FromContext(r.Context())
-		if status := Allowed(a, permit); status != 0 {
-			WriteDenied(w, status)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
+// RequireWorkspace wraps h so that only requests with an active workspace
+// reach it; a signed-in user without one gets 403 {"code":"NO_WORKSPACE"},
+// so the front end can ask them to pick one.
+func RequireWorkspace(h http.Handler) http.Handler { return Require(h, HasWorkspace()) }
 
 func anyRole(has func(string) bool, roles []string) bool {
 	for _, r := range roles {

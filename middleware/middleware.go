@@ -108,6 +108,9 @@ func effectiveSkipPaths(c Config) []string {
 // and attaches the [Auth] to the request context, where [UserFrom],
 // [WorkspaceFrom] and [FromContext] find it.
 //
+// next receives the ResponseWriter Handler was given, unchanged (adapters
+// rely on it), and the request with the Auth in its context.
+//
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
 //

@@ -34,11 +34,10 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 		if !allowPost(w, r) {
 			return
 		}
-		a, _ := FromContext(r.Context())
-		if status := Allowed(a, func(*Auth) bool { return true }); status != 0 {
-			WriteDenied(w, status)
+		if Deny(w, r, SignedIn()) {
 			return
 		}
+		a, _ := FromContext(r.Context())
 		if a.Mode != ModeCookiePair {
 			writeError(w, http.StatusConflict, CodeWorkspaceSwitchUnsupported, "only a cookie-pair session can switch workspace; "+a.Mode.String()+" requests choose it at sign-in or token creation")
 			return
@@ -105,22 +104,4 @@ func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *
 	b.refreshToken = refreshTok
 	m.cache.put(sa, b, m.refreshAt(t))
 	return b, nil
-}
-
-// RequireWorkspace wraps h so that only requests with an active workspace
-// reach it; a signed-in user without one gets 403 {"code":"NO_WORKSPACE"},
-// so the front end can ask them to pick one. Others are answered as by
-// RequireUser.
-func RequireWorkspace(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a, _ := FromContext(r.Context())
-		switch status := Allowed(a, func(a *Auth) bool { return a.Workspace != nil }); status {
-		case 0:
-			h.ServeHTTP(w, r)
-		case http.StatusForbidden:
-			writeError(w, http.StatusForbidden, CodeNoWorkspace, "choose a workspace first")
-		default:
-			WriteDenied(w, status)
-		}
-	})
 }

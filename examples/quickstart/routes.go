@@ -3,6 +3,7 @@ package main
 import (
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"time"
@@ -18,7 +19,73 @@ func routes(mw *middleware.Middleware) http.Handler {
 	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("POST /auth/signup", mw.SignUpHandler())
+	mux.Handle("POST /auth/workspace", mw.SwitchWorkspaceHandler())
+	mux.Handle("GET /tokens", middleware.RequireUser(http.HandlerFunc(listTokens)))
+	mux.Handle("POST /tokens", middleware.RequireUser(http.HandlerFunc(createToken)))
+	mux.Handle("DELETE /tokens/{id}", middleware.RequireUser(http.HandlerFunc(revokeToken)))
 	return mux
+}
+
+// The API-token demo: a signed-in user creates a token (shown once), uses
+// it as x-api-key against /whoami, and revokes it. ClientFrom calls Qelos
+// with the user's own (refreshed) credentials.
+
+func listTokens(w http.ResponseWriter, r *http.Request) {
+	c, _ := middleware.ClientFrom(r.Context())
+	list, err := c.APITokens(r.Context())
+	if err != nil {
+		writeClientError(w, err)
+		return
+	}
+	writeJSONBody(w, http.StatusOK, map[string]any{"tokens": list})
+}
+
+func createToken(w http.ResponseWriter, r *http.Request) {
+	c, _ := middleware.ClientFrom(r.Context())
+	nickname := r.FormValue("nickname")
+	if nickname == "" {
+		nickname = "quickstart demo"
+	}
+	secret, token, err := c.CreateAPIToken(r.Context(), middleware.NewAPIToken{Nickname: nickname, ExpiresAt: time.Now().Add(24 * time.Hour)})
+	if err != nil {
+		writeClientError(w, err)
+		return
+	}
+	writeJSONBody(w, http.StatusCreated, map[string]any{"token": secret, "apiToken": token})
+}
+
+func revokeToken(w http.ResponseWriter, r *http.Request) {
+	c, _ := middleware.ClientFrom(r.Context())
+	if err := c.RevokeAPIToken(r.Context(), r.PathValue("id")); err != nil {
+		writeClientError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeClientError turns Qelos's refusals into answers with stable codes.
+func writeClientError(w http.ResponseWriter, err error) {
+	status, code := http.StatusServiceUnavailable, "QELOS_UNAVAILABLE"
+	switch {
+	case errors.Is(err, middleware.ErrTooManyTokens):
+		status, code = http.StatusConflict, "TOO_MANY_TOKENS"
+	case errors.Is(err, middleware.ErrInvalid):
+		status, code = http.StatusBadRequest, "INVALID_INPUT"
+	case errors.Is(err, middleware.ErrForbidden):
+		status, code = http.StatusForbidden, "FORBIDDEN"
+	case errors.Is(err, middleware.ErrNotFound):
+		status, code = http.StatusNotFound, "NOT_FOUND"
+	case errors.Is(err, middleware.ErrUnauthorized):
+		status, code = http.StatusUnauthorized, "UNAUTHORIZED"
+	}
+	writeJSONBody(w, status, map[string]string{"code": code, "message": err.Error()})
+}
+
+func writeJSONBody(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
 }
 
 // whoami answers {"user": …, "workspace": …}, nulls when anonymous.
@@ -36,17 +103,21 @@ var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
 
 // pageData is what the page shows.
 type pageData struct {
-	User      *middleware.User
-	Workspace *middleware.Workspace
-	ExpiresIn time.Duration
-	Expires   time.Time
+	User       *middleware.User
+	Workspace  *middleware.Workspace
+	Workspaces []middleware.Workspace
+	ExpiresIn  time.Duration
+	Expires    time.Time
 }
 
 func page(w http.ResponseWriter, r *http.Request) {
 	var d pageData
-	if a, ok := middleware.FromContext(r.Context()); ok {
+	if a, ok := middleware.FromContext(r.Context()); ok && a.User != nil {
 		d.User, d.Workspace, d.Expires = a.User, a.Workspace, a.Expires()
 		d.ExpiresIn = time.Until(d.Expires).Round(time.Second)
+		if c, ok := middleware.ClientFrom(r.Context()); ok {
+			d.Workspaces, _ = c.Workspaces(r.Context()) // cached per session; none on error
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")

@@ -1,0 +1,95 @@
+package qelosgin
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/qelos-io/integrator-go/middleware"
+)
+
+// New returns a gin middleware that runs mw around the rest of the chain.
+// Register it before the routes it protects, usually with Engine.Use.
+//
+// Handlers after it see the request as mw left it: the [middleware.Auth] is
+// in c.Request.Context(), and a refreshed cookie pair is already in the
+// response headers, so it reaches the client whatever the handler writes,
+// and also when it aborts. When mw answers the request itself (401 or 503
+// with Config.RequireAuth), the chain is aborted.
+func New(mw *middleware.Middleware) gin.HandlerFunc {
+	h := mw.Handler(http.HandlerFunc(next)) // built once: the warm path allocates only w
+	return func(c *gin.Context) {
+		w := &writer{ResponseWriter: c.Writer, c: c}
+		h.ServeHTTP(w, c.Request)
+		if !w.reached {
+			c.Abort() // mw answered the request itself
+		}
+	}
+}
+
+// writer is c.Writer carrying c through mw.Handler, which hands its
+// ResponseWriter on to next unchanged, to next.
+type writer struct {
+	gin.ResponseWriter
+	c       *gin.Context
+	reached bool
+}
+
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// next runs the rest of the gin chain with the request mw passes on.
+func next(w http.ResponseWriter, r *http.Request) {
+	gw := w.(*writer)
+	gw.reached = true
+	gw.c.Request = r
+	gw.c.Next()
+}
+
+// Auth returns what the middleware learned about the request; see
+// [middleware.FromContext].
+func Auth(c *gin.Context) (*middleware.Auth, bool) {
+	return middleware.FromContext(c.Request.Context())
+}
+
+// User returns the signed-in user, and false when there is none; see
+// [middleware.UserFrom].
+func User(c *gin.Context) (*middleware.User, bool) {
+	return middleware.UserFrom(c.Request.Context())
+}
+
+// Workspace returns the request's active workspace, and false when there is
+// none; see [middleware.WorkspaceFrom].
+func Workspace(c *gin.Context) (*middleware.Workspace, bool) {
+	return middleware.WorkspaceFrom(c.Request.Context())
+}
+
+// Require returns a gin middleware that lets through only the requests
+// rule allows and aborts the others with [middleware.Deny]'s answers: 401
+// {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}
+// when Qelos could not confirm the session, 403 when the user does not
+// qualify. It must run after [New].
+func Require(rule middleware.Rule) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if middleware.Deny(c.Writer, c.Request, rule) {
+			c.Abort()
+		}
+	}
+}
+
+// RequireUser lets through signed-in requests only ([middleware.RequireUser]).
+func RequireUser() gin.HandlerFunc { return Require(middleware.SignedIn()) }
+
+// RequireRoles lets through users holding one of the tenant roles.
+func RequireRoles(roles ...string) gin.HandlerFunc { return Require(middleware.HasRole(roles...)) }
+
+// RequireWorkspaceRoles lets through users holding one of the roles in the
+// active workspace.
+func RequireWorkspaceRoles(roles ...string) gin.HandlerFunc {
+	return Require(middleware.HasWorkspaceRole(roles...))
+}
+
+// RequirePrivileged lets through privileged users (Config.PrivilegedRoles).
+func RequirePrivileged() gin.HandlerFunc { return Require(middleware.Privileged()) }
+
+// RequireWorkspace lets through requests with an active workspace; others
+// get 403 {"code":"NO_WORKSPACE"}.
+func RequireWorkspace() gin.HandlerFunc { return Require(middleware.HasWorkspace()) }

@@ -1,0 +1,113 @@
+// Command echo is an echo app whose users sign in through Qelos, with the
+// adapter package qelosecho. It serves the examples contract:
+//
+//	GET  /whoami        {"user": …, "workspace": …}, nulls when signed out
+//	GET  /private       the same, or 401 {"code":"UNAUTHORIZED"}
+//	POST /auth/signin   JSON or form "username", "password"
+//	POST /auth/signout  204
+//
+// Run it against a Qelos app:
+//
+//	QELOS_APP_URL=https://app.qelos.example go run ./examples/echo
+//
+// Environment: QELOS_APP_URL (required), QELOS_COOKIE_KEYS (see
+// middleware.ParseCookieKeys; without it sessions end on restart),
+// QELOS_JWT_SECRET (optional), ADDR (default 127.0.0.1:8080).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/qelos-io/integrator-go/adapters/qelosecho"
+	"github.com/qelos-io/integrator-go/middleware"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ready := func(url string) { slog.Info("listening", "url", url) }
+	if err := run(ctx, os.Getenv, ready); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the app until ctx is done. It reads its settings with getenv
+// and calls ready with the app's URL once it listens.
+func run(ctx context.Context, getenv func(string) string, ready func(url string)) error {
+	cfg, err := configFrom(getenv)
+	if err != nil {
+		return err
+	}
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer mw.Close()
+
+	e := echo.New()
+	e.Use(qelosecho.New(mw))
+	e.GET("/whoami", whoami)
+	e.GET("/private", whoami, qelosecho.RequireUser())
+	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
+	e.POST("/auth/signout", echo.WrapHandler(mw.SignOutHandler()))
+
+	return serve(ctx, getenv("ADDR"), e, ready)
+}
+
+// whoami answers the signed-in user and the active workspace, or nulls.
+func whoami(c echo.Context) error {
+	u, _ := qelosecho.User(c)
+	ws, _ := qelosecho.Workspace(c)
+	return c.JSON(http.StatusOK, map[string]any{"user": u, "workspace": ws})
+}
+
+// configFrom reads the middleware's settings from the environment
+// (QELOS_APP_URL, QELOS_COOKIE_KEYS, QELOS_JWT_SECRET, and the other
+// variables of middleware.ConfigFromEnv), and protects the session cookies
+// from cross-origin form posts.
+func configFrom(getenv func(string) string) (middleware.Config, error) {
+	cfg, err := middleware.ConfigFromLookup(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if len(cfg.CookieKeys) == 0 {
+		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
+	}
+	cfg.CrossOriginProtection = true
+	return cfg, nil
+}
+
+// serve listens on addr (default 127.0.0.1:8080) and serves h until ctx is
+// done, then shuts down gracefully.
+func serve(ctx context.Context, addr string, h http.Handler, ready func(url string)) error {
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	ready("http://" + ln.Addr().String())
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
