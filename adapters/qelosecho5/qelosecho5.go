@@ -1,0 +1,104 @@
+package qelosecho5
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+	"github.com/qelos-io/integrator-go/middleware"
+)
+
+// New returns an echo middleware that runs mw around the next handler.
+// Register it with Echo.Use (or on a group) before the routes it protects.
+//
+// Handlers after it see the request as mw left it: the [middleware.Auth] is
+// in c.Request().Context(), and a refreshed cookie pair is already in the
+// response headers, so it reaches the client whatever the handler writes,
+// and also when it returns an error. When mw answers the request itself
+// (401 or 503 with Config.RequireAuth), next is not called.
+//
+// echo v5 pools its [echo.Context]: New keeps c only for the duration of
+// the request, as every echo handler must.
+func New(mw *middleware.Middleware) echo.MiddlewareFunc {
+	h := mw.Handler(http.HandlerFunc(callNext)) // built once: the warm path allocates only w
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			w := &writer{ResponseWriter: c.Response(), c: c, next: next}
+			h.ServeHTTP(w, c.Request())
+			return w.err // nil when mw answered the request itself
+		}
+	}
+}
+
+// writer is c.Response() carrying c and next through mw.Handler, which
+// hands its ResponseWriter on to next unchanged, to callNext. It is never
+// installed with c.SetResponse: echo's error handler, which looks for the
+// committed [echo.Response] by unwrapping c.Response(), keeps seeing echo's
+// own writer.
+type writer struct {
+	http.ResponseWriter
+	c    *echo.Context
+	next echo.HandlerFunc
+	err  error
+}
+
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// callNext runs the next echo handler with the request mw passes on.
+func callNext(w http.ResponseWriter, r *http.Request) {
+	ew := w.(*writer)
+	ew.c.SetRequest(r)
+	ew.err = ew.next(ew.c)
+}
+
+// Auth returns what the middleware learned about the request; see
+// [middleware.FromContext].
+func Auth(c *echo.Context) (*middleware.Auth, bool) {
+	return middleware.FromContext(c.Request().Context())
+}
+
+// User returns the signed-in user, and false when there is none; see
+// [middleware.UserFrom].
+func User(c *echo.Context) (*middleware.User, bool) {
+	return middleware.UserFrom(c.Request().Context())
+}
+
+// Workspace returns the request's active workspace, and false when there is
+// none; see [middleware.WorkspaceFrom].
+func Workspace(c *echo.Context) (*middleware.Workspace, bool) {
+	return middleware.WorkspaceFrom(c.Request().Context())
+}
+
+// Require returns an echo middleware that lets through only the requests
+// rule allows and answers the others with [middleware.Deny]'s answers: 401
+// {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}
+// when Qelos could not confirm the session, 403 when the user does not
+// qualify. It must run after [New].
+func Require(rule middleware.Rule) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			if middleware.Deny(c.Response(), c.Request(), rule) {
+				return nil
+			}
+			return next(c)
+		}
+	}
+}
+
+// RequireUser lets through signed-in requests only ([middleware.RequireUser]).
+func RequireUser() echo.MiddlewareFunc { return Require(middleware.SignedIn()) }
+
+// RequireRoles lets through users holding one of the tenant roles.
+func RequireRoles(roles ...string) echo.MiddlewareFunc { return Require(middleware.HasRole(roles...)) }
+
+// RequireWorkspaceRoles lets through users holding one of the roles in the
+// active workspace.
+func RequireWorkspaceRoles(roles ...string) echo.MiddlewareFunc {
+	return Require(middleware.HasWorkspaceRole(roles...))
+}
+
+// RequirePrivileged lets through privileged users (Config.PrivilegedRoles).
+func RequirePrivileged() echo.MiddlewareFunc { return Require(middleware.Privileged()) }
+
+// RequireWorkspace lets through requests with an active workspace; others
+// get 403 {"code":"NO_WORKSPACE"}.
+func RequireWorkspace() echo.MiddlewareFunc { return Require(middleware.HasWorkspace()) }
