@@ -17,6 +17,9 @@ const (
 	// sooner (on their own contexts), but a rotation Qelos completes late
 	// must still be recorded, or the single-use token is burnt.
 	DefaultCallTimeout = 30 * time.Second
+	// DefaultPatience is how long a failing Locker is retried before the
+	// Coordinator coordinates in its own process only.
+	DefaultPatience = 2 * time.Second
 )
 
 // Options configure a [Coordinator]. The zero value is usable.
@@ -36,6 +39,13 @@ type Options struct {
 	// Default: DefaultCallTimeout (30 s). Give the Refresher a timeout at
 	// least this long, or it, not the Coordinator, decides when to give up.
 	CallTimeout time.Duration
+	// Patience is how long the Coordinator keeps retrying a Locker that
+	// fails (every 50 ms) before it gives up on it and refreshes within
+	// its own process. A store that answers slowly for a moment — a busy
+	// machine, a failover — must not make two replicas spend one token and
+	// sign the user out; one that stays down this long is treated as down.
+	// Default: DefaultPatience (2 s).
+	Patience time.Duration
 	// Logger receives a warning when the Store fails and the Coordinator
 	// falls back to memory (once per outage). Default: slog.Default().
 	Logger *slog.Logger
@@ -51,13 +61,14 @@ type Coordinator struct {
 	locker    Locker // nil unless store is one
 	grace     time.Duration
 	timeout   time.Duration
+	patience  time.Duration
 	log       *slog.Logger
 
 	mu      sync.Mutex
 	flights map[string]*flight
 
-	storeDown sync.Mutex // guards outage
-	outage    bool       // a store failure was logged and has not recovered
+	storeDown   sync.Mutex // guards outageSince
+	outageSince time.Time  // when the store started failing; zero while it works
 }
 
 type flight struct {
@@ -73,6 +84,7 @@ func NewCoordinator(r Refresher, opts Options) *Coordinator {
 		store:     opts.Store,
 		grace:     opts.Grace,
 		timeout:   opts.CallTimeout,
+		patience:  opts.Patience,
 		log:       opts.Logger,
 		flights:   make(map[string]*flight),
 	}
@@ -85,6 +97,9 @@ func NewCoordinator(r Refresher, opts Options) *Coordinator {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultCallTimeout
+	}
+	if c.patience <= 0 {
+		c.patience = DefaultPatience
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -145,8 +160,9 @@ func (c *Coordinator) fly(f *flight, key, refreshToken string) {
 }
 
 // spend refreshes once across every process sharing the store. Without a
-// Locker, or when the Locker fails, the in-process flight is the only
-// coordination.
+// Locker the in-process flight is the only coordination. With one, a
+// failing Locker is retried for the patience window before this process
+// refreshes on its own: a slow answer is not an outage.
 func (c *Coordinator) spend(ctx context.Context, key, refreshToken string) (Pair, error) {
 	// A caller that missed the store just before the previous flight
 	// recorded its outcome, and joined just after that flight ended, starts
@@ -154,23 +170,39 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string) (Pair
 	if p, ok := c.recorded(ctx, key); ok {
 		return p, nil
 	}
+	// One patience window covers the whole coordination, lock and record;
+	// a store already known to be down gets a quarter of it (enough to ride
+	// over the reconnection when it returns).
+	patience := c.patience
+	if c.longOutage() {
+		patience /= 4
+	}
+	giveUp := time.Now().Add(patience)
 	if c.locker == nil {
-		return c.refreshAndRecord(ctx, key, refreshToken)
+		return c.refreshAndRecord(ctx, key, refreshToken, giveUp)
 	}
 	for {
 		release, owned, err := c.locker.TryLock(ctx, key)
-		c.noteStore(err)
 		if err != nil {
-			return c.refreshAndRecord(ctx, key, refreshToken)
+			c.noteStore(err)
+			if c.retry(ctx, giveUp) {
+				continue
+			}
+			return c.refreshAndRecord(ctx, key, refreshToken, giveUp)
 		}
 		if owned {
 			defer release()
 			// Another replica may have finished between our first look and
-			// the lock.
-			if p, ok := c.recorded(ctx, key); ok {
+			// the lock: make sure, patiently, before spending the token.
+			p, ok, err := c.store.Get(ctx, key)
+			for err != nil && c.retry(ctx, giveUp) {
+				c.noteStore(err)
+				p, ok, err = c.store.Get(ctx, key)
+			}
+			if ok && err == nil {
 				return p, nil
 			}
-			return c.refreshAndRecord(ctx, key, refreshToken)
+			return c.refreshAndRecord(ctx, key, refreshToken, giveUp)
 		}
 		p, ok, err := c.locker.Wait(ctx, key)
 		switch {
@@ -180,13 +212,32 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string) (Pair
 			return Pair{}, unavailable(0, ctx.Err())
 		case err != nil:
 			c.noteStore(err)
-			return c.refreshAndRecord(ctx, key, refreshToken)
+			if !c.retry(ctx, giveUp) {
+				return c.refreshAndRecord(ctx, key, refreshToken, giveUp)
+			}
 		}
-		// The owner let go without an outcome: take over.
+		// The owner let go without an outcome, or the store hiccupped:
+		// look again.
 	}
 }
 
-func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken string) (Pair, error) {
+// retry waits a moment before another try at a failing store, and reports
+// false once giveUp has passed or ctx is done.
+func (c *Coordinator) retry(ctx context.Context, giveUp time.Time) bool {
+	if !time.Now().Before(giveUp) {
+		return false
+	}
+	select {
+	case <-time.After(50 * time.Millisecond):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// refreshAndRecord spends the token and records the new pair, retrying a
+// failing store until giveUp.
+func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken string, giveUp time.Time) (Pair, error) {
 	p, err := c.refresher.Refresh(ctx, refreshToken)
 	if err != nil {
 		var e *Error
@@ -195,7 +246,14 @@ func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken st
 		}
 		return Pair{}, err
 	}
-	c.noteStore(c.store.Put(ctx, key, p, c.grace))
+	// The token is spent: the new pair must reach the store, or waiting
+	// replicas would spend the old token again and sign the user out.
+	for err := c.store.Put(ctx, key, p, c.grace); err != nil; err = c.store.Put(ctx, key, p, c.grace) {
+		c.noteStore(err)
+		if !c.retry(ctx, giveUp) {
+			break
+		}
+	}
 	return p, nil
 }
 
@@ -207,11 +265,20 @@ func (c *Coordinator) noteStore(err error) {
 	c.storeDown.Lock()
 	defer c.storeDown.Unlock()
 	switch {
-	case err != nil && !c.outage:
-		c.outage = true
+	case err != nil && c.outageSince.IsZero():
+		c.outageSince = time.Now()
 		c.log.Warn("qelos refresh: store unavailable, coordinating in this process only until it returns", "err", err)
-	case err == nil && c.outage:
-		c.outage = false
+	case err == nil && !c.outageSince.IsZero():
+		c.outageSince = time.Time{}
 		c.log.Info("qelos refresh: store available again")
 	}
+}
+
+// longOutage reports whether the store has been failing for longer than
+// the patience window: then it is down, and waiting on it again would only
+// slow every refresh.
+func (c *Coordinator) longOutage() bool {
+	c.storeDown.Lock()
+	defer c.storeDown.Unlock()
+	return !c.outageSince.IsZero() && time.Since(c.outageSince) > c.patience
 }

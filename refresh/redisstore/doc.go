@@ -46,8 +46,11 @@
 // default), whether or not the client has its own timeouts, and every method
 // returns an error instead of hanging or panicking. The Coordinator then
 // logs once and coordinates within each process only, so users keep being
-// served. A refresh during an outage is slower by at most about four
-// OpTimeouts (two reads, the lock, the write: about 1 s at the defaults);
+// served. The Coordinator first retries a failing store for its Patience
+// (refresh.Options, 2 s by default), so that a Redis that is only slow for a
+// moment never makes two replicas spend one token; a refresh during an outage
+// is therefore slower by about the Patience plus a few OpTimeouts (about 3 s
+// at the defaults), and by about a quarter of that once the outage is known;
 // requests that need no refresh never touch Redis.
 //
 // The residual risk: during an outage (or a partition between one replica
