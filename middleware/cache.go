@@ -5,44 +5,48 @@ import (
 	"time"
 )
 
-// openedCache remembers cookies that already opened, keyed by the sealed
-// cookie value itself: only a value that opened with the app's keys gets in,
-// so a hit is as good as opening it again. Entries carry the time at which
-// the session needs a refresh; past it they are misses.
-type openedCache struct {
+// expiring is a bounded map whose entries expire. It backs the cache of
+// opened cookies (the warm path: a hit on the sealed cookie value means the
+// cookie already opened with the app's keys) and the cache of identities
+// Qelos vouched for. A nil *expiring is a disabled cache: every get misses
+// and put does nothing.
+type expiring[V any] struct {
 	mu  sync.RWMutex
-	m   map[string]cacheEntry
+	m   map[string]expiringEntry[V]
 	max int
 }
 
-type cacheEntry struct {
-	auth      *Auth
-	refreshAt int64 // unix nanoseconds
+type expiringEntry[V any] struct {
+	v     V
+	until int64 // unix nanoseconds
 }
 
-func newOpenedCache(max int) *openedCache {
-	if max < 0 {
+// newExpiring returns a cache of at most max entries, or nil (disabled)
+// when max is not positive.
+func newExpiring[V any](max int) *expiring[V] {
+	if max <= 0 {
 		return nil
 	}
-	return &openedCache{m: make(map[string]cacheEntry), max: max}
+	return &expiring[V]{m: make(map[string]expiringEntry[V]), max: max}
 }
 
-// get returns the Auth for a sealed access cookie that does not yet need a
-// refresh at now.
-func (c *openedCache) get(cookie string, now time.Time) (*Auth, bool) {
+// get returns the value kept for key, if it has not expired at now.
+func (c *expiring[V]) get(key string, now time.Time) (V, bool) {
+	var zero V
 	if c == nil {
-		return nil, false
+		return zero, false
 	}
 	c.mu.RLock()
-	e, ok := c.m[cookie]
+	e, ok := c.m[key]
 	c.mu.RUnlock()
-	if !ok || now.UnixNano() >= e.refreshAt {
-		return nil, false
+	if !ok || now.UnixNano() >= e.until {
+		return zero, false
 	}
-	return e.auth, true
+	return e.v, true
 }
 
-func (c *openedCache) put(cookie string, a *Auth, refreshAt time.Time) {
+// put keeps v for key until the given time.
+func (c *expiring[V]) put(key string, v V, until time.Time) {
 	if c == nil {
 		return
 	}
@@ -51,28 +55,42 @@ func (c *openedCache) put(cookie string, a *Auth, refreshAt time.Time) {
 	if len(c.m) >= c.max {
 		c.evict()
 	}
-	c.m[cookie] = cacheEntry{auth: a, refreshAt: refreshAt.UnixNano()}
+	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano()}
 }
 
-func (c *openedCache) remove(cookie string) {
+func (c *expiring[V]) remove(key string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	delete(c.m, cookie)
+	delete(c.m, key)
 	c.mu.Unlock()
+}
+
+// removeIf drops every entry whose value matches.
+func (c *expiring[V]) removeIf(match func(V) bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if match(e.v) {
+			delete(c.m, k)
+		}
+	}
 }
 
 // evict drops about an eighth of the entries, expired ones first, else
 // arbitrary ones (map order is random), so eviction is amortised O(1).
-func (c *openedCache) evict() {
+func (c *expiring[V]) evict() {
 	now := time.Now().UnixNano()
 	target := len(c.m) - c.max + c.max/8 + 1
 	for k, e := range c.m {
 		if target <= 0 {
 			return
 		}
-		if now >= e.refreshAt {
+		if now >= e.until {
 			delete(c.m, k)
 			target--
 		}
@@ -86,7 +104,7 @@ func (c *openedCache) evict() {
 	}
 }
 
-func (c *openedCache) len() int {
+func (c *expiring[V]) len() int {
 	if c == nil {
 		return 0
 	}

@@ -199,7 +199,7 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 			}
 			list = append(list, ws)
 		}
-		c.mw.identities.put(key, identityEntry{workspaces: list, expires: now.Add(c.mw.cfg.IdentityTTL).UnixNano()})
+		c.mw.identities.put(key, identityEntry{workspaces: list}, now.Add(c.mw.cfg.IdentityTTL))
 		return list, nil
 	})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -31,68 +30,19 @@ type credential struct {
 // identityCache remembers what /api/me said about each credential, good or
 // bad, and lets concurrent misses for one credential share one call.
 type identityCache struct {
-	mu    sync.RWMutex
-	m     map[string]identityEntry
-	max   int
+	*expiring[identityEntry]
 	group singleflight.Group
 }
 
 type identityEntry struct {
 	auth       *Auth // nil: Qelos rejected the credential (anonymous)
-	expires    int64 // unix nanoseconds
 	cookies    []string
 	workspaces []Workspace // for the client's Workspaces
 }
 
-func newIdentityCache(max int) *identityCache {
-	if max < 0 {
-		max = 0
-	}
-	return &identityCache{m: make(map[string]identityEntry), max: max}
-}
-
-func (c *identityCache) get(key string, now time.Time) (identityEntry, bool) {
-	c.mu.RLock()
-	e, ok := c.m[key]
-	c.mu.RUnlock()
-	return e, ok && now.UnixNano() < e.expires
-}
-
-func (c *identityCache) put(key string, e identityEntry) {
-	if c.max == 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		now := time.Now().UnixNano()
-		n := c.max/8 + 1
-		for k, old := range c.m { // expired first, then arbitrary (random map order)
-			if n > 0 && now >= old.expires {
-				delete(c.m, k)
-				n--
-			}
-		}
-		for k := range c.m {
-			if n <= 0 {
-				break
-			}
-			delete(c.m, k)
-			n--
-		}
-	}
-	c.m[key] = e
-}
-
 // forget drops the cached identities of one user in one mode.
 func (c *identityCache) forget(mode Mode, userID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, e := range c.m {
-		if e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID {
-			delete(c.m, k)
-		}
-	}
+	c.removeIf(func(e identityEntry) bool { return e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID })
 }
 
 // identify returns what Qelos says about cred, from the cache when it can,
@@ -135,14 +85,13 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		return identityEntry{}, err
 	}
 	e := identityEntry{cookies: resp.Header.Values("Set-Cookie")}
-	expires := m.now().Add(m.cfg.IdentityTTL)
-	if !cred.expires.IsZero() && cred.expires.Before(expires) {
-		expires = cred.expires
+	until := m.now().Add(m.cfg.IdentityTTL)
+	if !cred.expires.IsZero() && cred.expires.Before(until) {
+		until = cred.expires
 	}
-	e.expires = expires.UnixNano()
 	switch {
 	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-		m.identities.put(cred.key, e)
+		m.identities.put(cred.key, e, until)
 		return e, nil
 	case resp.Status < 200 || resp.Status > 299:
 		return identityEntry{}, newAPIError(resp)
@@ -153,7 +102,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	normalizeUser(&u)
 	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
-	m.identities.put(cred.key, e)
+	m.identities.put(cred.key, e, until)
 	return e, nil
 }
 

@@ -23,7 +23,7 @@ type Middleware struct {
 	jar        *cookieJar
 	tokens     *tokenReader
 	refresher  *refresh.Coordinator
-	cache      *openedCache
+	cache      *expiring[*Auth] // opened cookies (and verified bearers), until they need a refresh
 	identities *identityCache
 	log        *slog.Logger
 	now        func() time.Time
@@ -61,8 +61,8 @@ func New(cfg Config) (*Middleware, error) {
 			Grace:  cfg.RefreshGrace,
 			Logger: cfg.Logger,
 		}),
-		cache:      newOpenedCache(cfg.CacheSize),
-		identities: newIdentityCache(cfg.CacheSize),
+		cache:      newExpiring[*Auth](cfg.CacheSize),
+		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
 		log:        cfg.Logger,
 		now:        time.Now,
 		closeStore: closeStore,

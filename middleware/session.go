@@ -57,19 +57,26 @@ func (m *Middleware) SignInHandler() http.Handler {
 			Unavailable(w)
 			return
 		}
-		a, err := m.startSession(w, resp.Body)
-		if err != nil {
-			m.log.Warn("qelos sign-in: unusable answer", "err", err)
-			Unavailable(w)
-			return
-		}
-		m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
-		if to := in.get("returnTo"); SafeRedirect(to) {
-			http.Redirect(w, r, to, http.StatusSeeOther)
-			return
-		}
-		writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
+		m.finishSignIn(w, r, in, resp.Body)
 	})
+}
+
+// finishSignIn starts the session an OAuth sign-in or sign-up answer
+// carries and answers the browser: 303 to a same-origin "returnTo", else
+// 200 {"user":…,"workspace":…}; 503 when the answer holds no usable pair.
+func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte) {
+	a, err := m.startSession(w, answer)
+	if err != nil {
+		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
+		Unavailable(w)
+		return
+	}
+	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
+	if to := in.get("returnTo"); SafeRedirect(to) {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
 }
 
 // sessionBody is the answer of the session handlers.

@@ -81,18 +81,7 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			writeSignUpRefusal(w, answer.Errors)
 			return
 		}
-		a, err := m.startSession(w, resp.Body)
-		if err != nil {
-			m.log.Warn("qelos sign-up: unusable answer", "err", err)
-			Unavailable(w)
-			return
-		}
-		m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
-		if to := in.get("returnTo"); SafeRedirect(to) {
-			http.Redirect(w, r, to, http.StatusSeeOther)
-			return
-		}
-		writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
+		m.finishSignIn(w, r, in, resp.Body)
 	})
 }
 

@@ -1,9 +1,10 @@
 package middleware
 
 import (
-	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/qelos-io/integrator-go/internal/jsuri"
 )
 
 // User is the signed-in Qelos user, shaped like Qelos's GET /api/me answer.
@@ -72,27 +73,9 @@ func decodeIfNeeded(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
 	}
-	d, err := url.PathUnescape(s)
-	if err != nil || encodeURIComponent(d) != s {
+	d, ok := jsuri.Decode(s)
+	if !ok || jsuri.Encode(d) != s {
 		return s
 	}
 	return d
-}
-
-// encodeURIComponent is JavaScript's: everything but A–Z a–z 0–9 - _ . ! ~ * ' ( ) is
-// percent-encoded as UTF-8.
-func encodeURIComponent(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }

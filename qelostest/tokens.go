@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/qelos-io/integrator-go/internal/jsuri"
 )
 
 // errInvalidToken is returned by verify for every unusable token; callers
@@ -240,63 +240,17 @@ func nonNil(s []string) []string {
 // encodeIfNeeded URI-encodes s unless it already decodes to something
 // different (i.e. is already encoded), like Qelos's encodeIfNeeded.
 func encodeIfNeeded(s string) string {
-	if d, ok := decodeURIComponent(s); ok && d != s {
+	if d, ok := jsuri.Decode(s); ok && d != s {
 		return s
 	}
-	return encodeURIComponent(s)
+	return jsuri.Encode(s)
 }
 
 // decodeIfNeeded URI-decodes s, or returns it unchanged when it isn't a
 // valid encoding.
 func decodeIfNeeded(s string) string {
-	if d, ok := decodeURIComponent(s); ok {
+	if d, ok := jsuri.Decode(s); ok {
 		return d
 	}
 	return s
-}
-
-// encodeURIComponent has JavaScript's semantics: everything but
-// A-Z a-z 0-9 - _ . ! ~ * ' ( ) is percent-encoded as UTF-8.
-func encodeURIComponent(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
-	}
-	return b.String()
-}
-
-// decodeURIComponent has JavaScript's semantics: it fails on a malformed
-// escape or on escapes that do not form valid UTF-8.
-func decodeURIComponent(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-		if err != nil {
-			return "", false
-		}
-		b = append(b, byte(v))
-		i += 2
-	}
-	if !utf8.Valid(b) {
-		return "", false
-	}
-	return string(b), true
 }
