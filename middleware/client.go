@@ -62,7 +62,9 @@ func (e *APIError) Is(target error) bool {
 	case ErrInvalid:
 		return e.Status == http.StatusBadRequest
 	case ErrUnavailable:
-		return e.Status >= 500 || e.Status == 0
+		// 5xx, no answer, or a redirect (never followed with credentials:
+		// Qelos's API does not redirect, so one means a misconfigured target).
+		return e.Status >= 500 || e.Status == 0 || (e.Status >= 300 && e.Status < 400)
 	}
 	return false
 }
@@ -174,7 +176,7 @@ func (c *Client) Me(ctx context.Context) (*User, error) {
 // one upstream call per session per TTL; it is loaded only when called,
 // never on every request.
 func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
-	key := "w\x00" + credentialKey(c.credentials())
+	key := credentialKey(c.credentials())
 	now := c.mw.now()
 	if e, ok := c.mw.identities.get(key, now); ok && e.workspaces != nil {
 		return e.workspaces, nil
@@ -208,13 +210,13 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 	return v.([]Workspace), nil
 }
 
-// credentialKey names a set of credential headers in the identity cache.
+// credentialKey names the workspaces of a set of credential headers in the
+// identity cache.
 func credentialKey(h http.Header) string {
-	var b strings.Builder
+	var parts []string
 	for _, k := range []string{"Authorization", "X-Api-Key", "Cookie"} {
-		for _, v := range h[k] {
-			b.WriteString(k + ":" + v + "\n")
-		}
+		parts = append(parts, k)
+		parts = append(parts, h[k]...)
 	}
-	return b.String()
+	return hashKey('w', parts...)
 }

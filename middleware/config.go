@@ -20,6 +20,7 @@ const (
 	DefaultUpstreamTimeout   = 5 * time.Second
 	DefaultCacheSize         = 10_000
 	DefaultIdentityTTL       = 30 * time.Second
+	DefaultProxyTimeout      = 60 * time.Second
 )
 
 // CookieSecurity chooses the Secure attribute of the session cookies.
@@ -149,6 +150,12 @@ type Config struct {
 	// the background, so its rotation is still recorded for the next
 	// request. Default: 5 s.
 	UpstreamTimeout time.Duration
+	// ProxyTimeout bounds how long Proxy waits for Qelos to start
+	// answering (its response headers); the body then streams for as long
+	// as it takes. A Qelos that does not answer in time gets the browser a
+	// 502 {"code":"QELOS_PROXY_UPSTREAM_ERROR"}. Generous by default
+	// because some Qelos endpoints (plugins, AI) are slow to start: 60 s.
+	ProxyTimeout time.Duration
 	// RefreshGrace is how long a refresh's outcome is remembered, so that a
 	// request still carrying the old pair gets the new one instead of a
 	// sign-out. Default: refresh.DefaultGrace (30 s).
@@ -254,6 +261,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.UpstreamTimeout <= 0 {
 		c.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if c.ProxyTimeout <= 0 {
+		c.ProxyTimeout = DefaultProxyTimeout
 	}
 	if c.IdentityTTL <= 0 {
 		c.IdentityTTL = DefaultIdentityTTL

@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -122,14 +123,25 @@ func normalizeUser(u *User) {
 	}
 }
 
+// hashKey names a credential in a cache by its SHA-256: keys stay small
+// however large the credential, and the cache holds no secret.
+func hashKey(kind byte, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return string(h.Sum([]byte{kind}))
+}
+
 // apiKeyCredential is an inbound x-api-key.
 func apiKeyCredential(key string) credential {
-	return credential{mode: ModeAPIToken, key: "k\x00" + key, header: http.Header{"X-Api-Key": {key}}}
+	return credential{mode: ModeAPIToken, key: hashKey('k', key), header: http.Header{"X-Api-Key": {key}}}
 }
 
 // bearerCredential is an inbound Authorization header.
 func (m *Middleware) bearerCredential(authorization string) credential {
-	c := credential{mode: ModeBearer, key: "b\x00" + authorization, header: http.Header{"Authorization": {authorization}}}
+	c := credential{mode: ModeBearer, key: hashKey('b', authorization), header: http.Header{"Authorization": {authorization}}}
 	if _, tok, ok := strings.Cut(authorization, " "); ok {
 		c.expires, _ = m.tokens.readExpiry(strings.TrimSpace(tok))
 	}
@@ -150,7 +162,7 @@ func (m *Middleware) passthroughCredential(r *http.Request) (credential, bool) {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if !strings.HasPrefix(name, "qlt_") && name != "token" {
+			if !strings.HasPrefix(name, "qlt_") && name != "token" || len(value) > maxCookieSize {
 				continue
 			}
 			key.WriteString(name + "=" + value + ";")
@@ -167,7 +179,7 @@ func (m *Middleware) passthroughCredential(r *http.Request) (credential, bool) {
 		h["Authorization"] = a
 		key.WriteString(a[0])
 	}
-	return credential{mode: ModePassthrough, key: "p\x00" + key.String(), header: h, expires: expires}, true
+	return credential{mode: ModePassthrough, key: hashKey('p', key.String()), header: h, expires: expires}, true
 }
 
 // relayCookies appends Qelos's Set-Cookie headers to w, with Domain
@@ -190,9 +202,10 @@ func (m *Middleware) relayCookies(w http.ResponseWriter, r *http.Request, cookie
 func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorization string) *Auth {
 	if m.tokens.secret != nil {
 		// The opened-cookie cache doubles as the verified-token cache: a
-		// sealed cookie is base64url, so it never equals "Bearer …".
+		// sealed cookie is base64url text, never a 'b' and 32 raw bytes.
 		now := m.now()
-		if a, ok := m.cache.get(authorization, now); ok {
+		key := hashKey('b', authorization)
+		if a, ok := m.cache.get(key, now); ok {
 			return m.resolveWorkspace(r, a)
 		}
 		scheme, tok, _ := strings.Cut(authorization, " ")
@@ -205,7 +218,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
-		m.cache.put(authorization, a, t.expires.Add(m.cfg.Leeway))
+		m.cache.put(key, a, t.expires.Add(m.cfg.Leeway))
 		return m.resolveWorkspace(r, a)
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))

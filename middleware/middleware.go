@@ -122,8 +122,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Identity travels in the context, never in headers: drop any a
 		// client made up, so no handler can be fooled by them.
-		delete(r.Header, "X-Qelos-User-Id")
-		delete(r.Header, "X-Qelos-Workspace-Id")
+		for _, h := range spoofable {
+			//lint:ignore S1033 delete writes the map even for an absent key; the guard keeps the warm path read-only
+			if _, ok := r.Header[h]; ok {
+				delete(r.Header, h)
+			}
+		}
 		if m.csrf != nil {
 			if err := m.csrf.Check(r); err != nil {
 				writeError(w, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused")
@@ -148,6 +152,10 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	})
 }
 
+// spoofable are the identity headers other integrators pass downstream;
+// Handler removes them from every request.
+var spoofable = []string{"X-Qelos-User-Id", "X-Qelos-Workspace-Id"}
+
 func (m *Middleware) skipped(path string) bool {
 	for _, p := range m.skipPaths {
 		if strings.HasPrefix(path, p) {
@@ -164,6 +172,9 @@ func (m *Middleware) skipped(path string) bool {
 // a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
 	if key := r.Header["X-Api-Key"]; len(key) > 0 && key[0] != "" {
+		if len(key[0]) > maxTokenSize {
+			return nil // no Qelos credential is that large; never cached, never sent
+		}
 		return m.identify(w, r, apiKeyCredential(key[0]))
 	}
 	access := cookieValue(r, m.cfg.AccessCookieName)
@@ -177,7 +188,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 	if cred, ok := m.passthroughCredential(r); ok {
 		return m.identify(w, r, cred)
 	}
-	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" {
+	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxTokenSize {
 		return m.bearer(w, r, authz[0])
 	}
 	return nil
@@ -227,9 +238,7 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
 		return nil
 	}
-	wait, cancel := context.WithTimeout(r.Context(), m.cfg.UpstreamTimeout)
-	pair, err := m.refresher.Refresh(wait, s.Token)
-	cancel()
+	pair, err := m.refreshWithin(r.Context(), s.Token)
 	if err != nil {
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
@@ -259,6 +268,15 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 	m.cache.put(sealedAccess, a, m.refreshAt(t))
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
+}
+
+// refreshWithin exchanges a refresh token through the coordinator, waiting
+// at most UpstreamTimeout: the refresh itself goes on detached, so a
+// rotation Qelos completes late is still recorded for the next request.
+func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	defer cancel()
+	return m.refresher.Refresh(ctx, refreshToken)
 }
 
 // writePair seals both tokens and sets the cookies, living as long as the

@@ -3,10 +3,13 @@ package middleware
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Proxy error codes.
@@ -56,9 +59,11 @@ func (m *Middleware) Proxy() http.Handler {
 			for _, h := range identityHeaders {
 				pr.Out.Header.Del(h)
 			}
+			// The pair is this app's: Qelos gets its access token as the
+			// bearer, never the sealed cookies (readable without a block key).
+			m.dropPairCookies(pr.Out.Header)
 			if st.bearer != "" {
 				pr.Out.Header.Set("Authorization", "Bearer "+st.bearer)
-				m.dropPairCookies(pr.Out.Header)
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
@@ -75,7 +80,8 @@ func (m *Middleware) Proxy() http.Handler {
 			m.log.Warn("qelos proxy: upstream error", "method", r.Method, "path", r.URL.Path, "err", scrubURL(err))
 			writeError(w, http.StatusBadGateway, CodeProxyUpstreamError, scrubURL(err).Error())
 		},
-		Transport: m.cfg.HTTPClient.Transport,
+		Transport: m.proxyTransport(),
+		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &proxyState{host: r.Host}
@@ -98,6 +104,54 @@ func (m *Middleware) Proxy() http.Handler {
 		}
 		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyKey{}, st)))
 	})
+}
+
+// proxyTransport is the configured transport, with ProxyTimeout bounding
+// the wait for Qelos's response headers.
+func (m *Middleware) proxyTransport() http.RoundTripper {
+	rt := m.cfg.HTTPClient.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return headerTimeout{rt: rt, d: m.cfg.ProxyTimeout}
+}
+
+// headerTimeout gives up a round trip whose response headers take longer
+// than d; once they have come, the body streams for as long as it takes.
+// It wraps any RoundTripper and shares its connections.
+type headerTimeout struct {
+	rt http.RoundTripper
+	d  time.Duration
+}
+
+var errProxyTimeout = errors.New("qelos proxy: no answer within Config.ProxyTimeout")
+
+func (h headerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(h.d, func() { cancel(errProxyTimeout) })
+	resp, err := h.rt.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
+	if err != nil {
+		if context.Cause(ctx) == errProxyTimeout {
+			err = errProxyTimeout
+		}
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a proxied round trip's context with its body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel(nil)
+	return err
 }
 
 type proxyKey struct{}

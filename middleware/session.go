@@ -172,7 +172,7 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		// Qelos revokes a refresh token through its paired access token; an
 		// expired one is refused, so exchange the pair first.
 		if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
-			if pair, err := m.refresher.Refresh(r.Context(), s.Token); err == nil {
+			if pair, err := m.refreshWithin(r.Context(), s.Token); err == nil {
 				token = pair.AccessToken
 			}
 		}

@@ -18,7 +18,9 @@ var domainAttr = regexp.MustCompile(`(?i)(;\s*domain\s*=\s*)[^;]+`)
 //   - newDomain loses its port ("app.example:8080" → "app.example",
 //     "[::1]:8080" → "::1");
 //   - an empty newDomain removes the whole "; Domain=…" segment (a
-//     host-only cookie);
+//     host-only cookie), and so does one that is not a host name (a Host
+//     header carrying ";" or spaces, say), where the integrators would
+//     paste it in verbatim;
 //   - otherwise only the value of the first Domain attribute changes: the
 //     attribute's casing and every other byte (Path, Expires with its
 //     commas, Max-Age, Secure, SameSite, HttpOnly) are kept as they are.
@@ -47,16 +49,25 @@ func RewriteSetCookieDomains(setCookies []string, newDomain string) []string {
 
 // stripPort returns host without its port, and an IPv6 literal without its
 // brackets. A bare IPv6 address (several colons, no brackets) is kept whole.
+// What is left must be a host name or an IP address — letters, digits, '.',
+// '-' and ':' — or stripPort gives "" (no Domain at all), so a crafted Host
+// header cannot smuggle attributes such as ";SameSite=None" into a cookie.
 func stripPort(host string) string {
 	host = strings.TrimSpace(host)
-	if strings.HasPrefix(host, "[") {
-		if end := strings.IndexByte(host, ']'); end > 0 {
-			return host[1:end]
+	switch {
+	case strings.HasPrefix(host, "["):
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return ""
 		}
-		return host
-	}
-	if strings.Count(host, ":") == 1 {
+		host = host[1:end]
+	case strings.Count(host, ":") == 1:
 		host, _, _ = strings.Cut(host, ":")
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-:", c) >= 0) {
+			return ""
+		}
 	}
 	return host
 }

@@ -96,7 +96,7 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 			return
 		}
 		http.SetCookie(w, m.jar.cookie(socialStateCookie, "", -1))
-		pair, err := m.refresher.Refresh(r.Context(), rt)
+		pair, err := m.refreshWithin(r.Context(), rt)
 		switch {
 		case refresh.IsDefinitive(err):
 			writeError(w, http.StatusUnauthorized, CodeUnauthorized, "the sign-in link is invalid or was already used")

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
-# (redis-server and chromium, from Debian), checks formatting and vet, then
-# runs every test with the race detector. The tests start their own
-# services (Qelos-compatible server, redis-server, headless Chromium) on
-# loopback and stop them when done.
+# (redis-server and chromium, from Debian), checks formatting, vet and
+# staticcheck, runs every test with the race detector, then fuzzes every
+# fuzz target for a bounded time (FUZZTIME, default 15s each; FUZZTIME=0
+# skips it). The tests start their own services (Qelos-compatible server,
+# redis-server, headless Chromium) on loopback and stop them when done.
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh -run Storm # extra flags go to `go test`
@@ -33,5 +34,13 @@ fi
 echo "==> go vet"
 go vet ./...
 
+echo "==> staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
 echo "==> go test -race"
 go test -race -count=1 "$@" ./...
+
+if [ "${FUZZTIME:-15s}" != "0" ]; then
+  echo "==> fuzz"
+  bash scripts/fuzz.sh
+fi

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time (FUZZTIME each, default 15s).
+# A crash fails the run with a non-zero exit; Go keeps the failing input
+# under <package>/testdata/fuzz/<Target>/ so that plain `go test` replays it
+# as a regression case from then on. Every target is run even after one
+# fails, so one run reports them all.
+#
+#   bash scripts/fuzz.sh                       # every target, 15s each
+#   FUZZTIME=2m bash scripts/fuzz.sh           # longer
+#   bash scripts/fuzz.sh FuzzSafeRedirect      # only the targets named
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime="${FUZZTIME:-15s}"
+# package and target, one per line: every Fuzz function of the module, so a
+# new target is fuzzed without being listed here.
+targets=$(go list ./... | while read -r pkg; do
+  go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' | sed "s|^|$pkg |"
+done)
+
+failed=()
+ran=0
+while read -r pkg target; do
+  [ -z "$pkg" ] && continue
+  if [ $# -gt 0 ] && [[ " $* " != *" $target "* ]]; then
+    continue
+  fi
+  echo "==> $target ($pkg, $fuzztime)"
+  if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"; then
+    failed+=("$target")
+  fi
+  ran=$((ran + 1))
+done <<<"$targets"
+
+if [ "$ran" -eq 0 ]; then
+  echo "no fuzz target matched: $*" >&2
+  exit 2
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: ${#failed[@]} of $ran targets failed: ${failed[*]}" >&2
+  echo "the failing inputs are under <package>/testdata/fuzz/<Target>/; commit them as regression cases once fixed" >&2
+  exit 1
+fi
+echo "fuzz: $ran targets passed, $fuzztime each"
