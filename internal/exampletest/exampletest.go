@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -276,4 +277,30 @@ func sameJSON(a, b string) bool {
 	xb, _ := json.Marshal(x)
 	yb, _ := json.Marshal(y)
 	return string(xb) == string(yb)
+}
+
+// Suite is every example's test: the contract with persistent keys and a
+// JWT secret, the contract with ephemeral keys (QELOS_COOKIE_KEYS unset),
+// and the startup errors, each against its own qelostest server.
+func Suite(t *testing.T, run RunFunc) {
+	t.Run("contract", func(t *testing.T) {
+		q := qelostest.New(qelostest.Options{})
+		t.Cleanup(q.Close)
+		url := Start(t, run, map[string]string{
+			"QELOS_APP_URL":     q.URL,
+			"QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String(),
+			"QELOS_JWT_SECRET":  q.Secret(),
+		})
+		Contract(t, url, q)
+	})
+	t.Run("contract with ephemeral keys", func(t *testing.T) {
+		q := qelostest.New(qelostest.Options{})
+		t.Cleanup(q.Close)
+		Contract(t, Start(t, run, map[string]string{"QELOS_APP_URL": q.URL}), q)
+	})
+	t.Run("startup errors", func(t *testing.T) {
+		q := qelostest.New(qelostest.Options{})
+		t.Cleanup(q.Close)
+		StartupErrors(t, run, q.URL)
+	})
 }
