@@ -492,3 +492,46 @@ func TestCases35To41ResolveProxyTarget(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestCase03CookieRelayOnA401(t *testing.T) {
+	// Qelos clearing its cookie while refusing the session: the clearing
+	// Set-Cookie must still reach the browser, Domain rewritten.
+	up := newUpstream(t, qelostest.Options{})
+	up.override("/api/me", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "qlt_0=; Max-Age=-1; Domain=qelos.internal; Path=/api; HttpOnly; Secure; SameSite=None")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"message":"you are not authorized. must be logged in."}`))
+	})
+	a := newApp(t, up, nil)
+	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/private", nil)
+	req.Host = "app.example.com:8443"
+	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: "stale"})
+	r := a.send(req)
+	want := "qlt_0=; Max-Age=-1; Domain=app.example.com; Path=/api; HttpOnly; Secure; SameSite=None"
+	if r.status != 401 || r.header.Get("Set-Cookie") != want {
+		t.Fatalf("%d Set-Cookie %q, want 401 and %q", r.status, r.header.Get("Set-Cookie"), want)
+	}
+}
+
+func TestProxyDropsHopByHopHeaders(t *testing.T) {
+	up := newUpstream(t, qelostest.Options{})
+	a := newApp(t, up, nil)
+	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/api/echo", nil)
+	req.Header.Set("Connection", "X-Per-Hop")
+	req.Header.Set("X-Per-Hop", "1")
+	req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
+	req.Header.Set("Te", "gzip") // "Te: trailers" alone is passed on by httputil, so trailers work end to end
+	req.Header.Set("X-End-To-End", "kept")
+	if r := a.send(req); r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	seen := up.requests("/api/echo")[0].header
+	for _, h := range []string{"X-Per-Hop", "Proxy-Authorization", "Te"} {
+		if seen.Get(h) != "" {
+			t.Errorf("the proxy forwarded the hop-by-hop header %s", h)
+		}
+	}
+	if seen.Get("X-End-To-End") != "kept" {
+		t.Error("the proxy dropped an end-to-end header")
+	}
+}

@@ -12,7 +12,10 @@
 //
 // Environment: QELOS_APP_URL (required), QELOS_COOKIE_KEYS (see
 // middleware.ParseCookieKeys; without it sessions end on restart),
-// QELOS_JWT_SECRET (optional), ADDR (default 127.0.0.1:8080).
+// QELOS_JWT_SECRET (optional), ADDR (default 127.0.0.1:8080), and the
+// rest of middleware.ConfigFromEnv's variables. Running several replicas?
+// Give them the same QELOS_COOKIE_KEYS and a QELOS_REDIS_URL
+// (redis://host:6379/0), so they spend each refresh token once between them.
 package main
 
 import (
