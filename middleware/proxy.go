@@ -19,9 +19,9 @@ const (
 	CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
 )
 
-// identityHeaders are request headers a client must never set: Qelos's
-// gateway and Next integrator use them to pass an identity downstream.
-var identityHeaders = []string{"X-Qelos-User-Id", "X-Qelos-Workspace-Id", "User", "Tenanthost"}
+// identityHeaders are request headers a client must never send Qelos: the
+// ones Handler strips for every handler, plus those Qelos's gateway sets.
+var identityHeaders = append([]string{"User", "Tenanthost"}, spoofable...)
 
 // Proxy returns the same-origin reverse proxy to Qelos, for the browser's
 // /api/** calls, so a single-page app talks only to this app's origin:

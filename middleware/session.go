@@ -25,12 +25,8 @@ const maxFormBody = 64 << 10
 // instead, which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowPost(w, r) {
-			return
-		}
-		in, err := readInput(w, r)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+		in, ok := postInput(w, r)
+		if !ok {
 			return
 		}
 		username := strings.TrimSpace(in.get("username"))
@@ -189,6 +185,21 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the cookies are cleared anyway", "status", status, "err", err)
 	}
 	return userID
+}
+
+// postInput reads the fields of a POST (see readInput), answering 405 to
+// another method and 400 to an unreadable body; ok is false when it has
+// answered.
+func postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
+	if !allowPost(w, r) {
+		return in, false
+	}
+	in, err := readInput(w, r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+		return in, false
+	}
+	return in, true
 }
 
 func allowPost(w http.ResponseWriter, r *http.Request) bool {

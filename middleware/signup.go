@@ -39,12 +39,8 @@ type signUpError struct {
 // another storage failure.
 func (m *Middleware) SignUpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowPost(w, r) {
-			return
-		}
-		in, err := readInput(w, r)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+		in, ok := postInput(w, r)
+		if !ok {
 			return
 		}
 		username := strings.TrimSpace(in.get("username"))
