@@ -13,6 +13,7 @@ import (
 //	QELOS_APP_URL       Config.AppURL (required)
 //	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
+//	QELOS_TENANT        Config.Tenant (default "0")
 //	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REDIS_URL     Config.RedisURL (refresh coordination across replicas)
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
@@ -46,6 +47,7 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		c.CookieKeys = keys
 	}
 	c.JWTSecret = getenv("QELOS_JWT_SECRET")
+	c.Tenant = strings.TrimSpace(getenv("QELOS_TENANT"))
 	c.APIToken = strings.TrimSpace(getenv("QELOS_API_TOKEN"))
 	c.RedisURL = strings.TrimSpace(getenv("QELOS_REDIS_URL"))
 	var err error

@@ -83,7 +83,7 @@ func FuzzCookieOpen(f *testing.F) {
 	sealers := []*Middleware{fuzzMiddleware(f, true, nil), fuzzMiddleware(f, false, nil)}
 	for _, m := range sealers {
 		for _, tok := range seedTokens()[:3] {
-			v, _ := m.jar.seal(DefaultAccessCookieName, sealed{Token: tok, Workspace: &Workspace{ID: "w", Name: "W"}})
+			v, _ := m.jar.seal(m.jar.access, sealed{Token: tok, Workspace: &Workspace{ID: "w", Name: "W"}})
 			f.Add(v)
 			f.Add(v[:len(v)/2])
 		}
@@ -93,14 +93,14 @@ func FuzzCookieOpen(f *testing.F) {
 	f.Add(strings.Repeat("A", maxCookieSize+1))
 	f.Fuzz(func(t *testing.T, value string) {
 		for _, m := range sealers {
-			s, errAccess := m.jar.open(DefaultAccessCookieName, value)
+			s, errAccess := m.jar.open(m.jar.access, value)
 			if errAccess == nil && s.Token == "" {
 				t.Fatal("opened to an empty token")
 			}
 			if errAccess == nil && len(value) > maxCookieSize {
 				t.Fatalf("a %d-byte cookie opened", len(value))
 			}
-			if _, errRefresh := m.jar.open(DefaultRefreshCookieName, value); errAccess == nil && errRefresh == nil {
+			if _, errRefresh := m.jar.open(m.jar.refresh, value); errAccess == nil && errRefresh == nil {
 				t.Fatal("one value opened as both the access and the refresh cookie")
 			}
 		}
@@ -122,7 +122,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 			ws = &Workspace{ID: wsID, Name: wsName, Roles: []string{"admin"}, Labels: []string{"l"}}
 		}
 		for _, m := range sealers {
-			v, err := m.jar.seal(DefaultAccessCookieName, sealed{Token: token, Workspace: ws})
+			v, err := m.jar.seal(m.jar.access, sealed{Token: token, Workspace: ws})
 			if err != nil {
 				if len(token)+len(wsID)+len(wsName) < 1024 {
 					t.Fatalf("sealing %d bytes failed: %v", len(token)+len(wsID)+len(wsName), err)
@@ -134,7 +134,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 					t.Fatalf("sealed value has byte %q, not a cookie-octet", c)
 				}
 			}
-			got, err := m.jar.open(DefaultAccessCookieName, v)
+			got, err := m.jar.open(m.jar.access, v)
 			if token == "" {
 				if err == nil {
 					t.Fatal("a cookie without a token opened")
@@ -151,7 +151,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 			if (ws == nil) != (got.Workspace == nil) || ws != nil && utf8.ValidString(wsID+wsName) && (got.Workspace.ID != ws.ID || got.Workspace.Name != ws.Name) {
 				t.Fatalf("workspace %+v opened as %+v", ws, got.Workspace)
 			}
-			if _, err := m.jar.open(DefaultRefreshCookieName, v); err == nil {
+			if _, err := m.jar.open(m.jar.refresh, v); err == nil {
 				t.Fatal("an access cookie opened as a refresh cookie")
 			}
 		}

@@ -28,7 +28,7 @@ type Middleware struct {
 	log        *slog.Logger
 	now        func() time.Time
 	closeStore func() error                // closes the store New created from RedisURL
-	csrf       *http.CrossOriginProtection // nil unless Config.CrossOriginProtection
+	csrf       *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -67,8 +67,8 @@ func New(cfg Config) (*Middleware, error) {
 		now:        time.Now,
 		closeStore: closeStore,
 	}
-	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Leeway, func() time.Time { return m.now() })
-	if cfg.CrossOriginProtection {
+	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
+	if !cfg.DisableCrossOriginProtection {
 		m.csrf = http.NewCrossOriginProtection()
 		for _, o := range cfg.TrustedOrigins {
 			if err := m.csrf.AddTrustedOrigin(o); err != nil {
@@ -77,6 +77,14 @@ func New(cfg Config) (*Middleware, error) {
 		}
 	}
 	return m, nil
+}
+
+// CookieNames returns the names the session cookies have in the browser:
+// the configured names, with the __Host- prefix unless
+// Config.DisableCookieHostPrefix or the cookie attributes rule it out. A
+// session too large for one cookie is sent as name_0, name_1, ….
+func (m *Middleware) CookieNames() (access, refresh string) {
+	return m.jar.access.wire, m.jar.refresh.wire
 }
 
 // Close releases what New opened: the Redis connection of Config.RedisURL.
@@ -109,7 +117,12 @@ func effectiveSkipPaths(c Config) []string {
 // [WorkspaceFrom] and [FromContext] find it.
 //
 // next receives the ResponseWriter Handler was given, unchanged (adapters
-// rely on it), and the request with the Auth in its context.
+// rely on it), and the request with the Auth in its context. A multipart
+// form next parses on that request is removed from disk when next returns
+// (net/http cleans up only the request it created; Go issue 58809).
+//
+// State-changing cross-origin browser requests are refused with 403
+// {"code":"CROSS_ORIGIN_REQUEST"} unless Config.DisableCrossOriginProtection.
 //
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
@@ -147,9 +160,19 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case a.User == nil && m.cfg.RequireAuth:
 			Unavailable(w)
 		default:
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), a)))
+			r2 := r.WithContext(NewContext(r.Context(), a))
+			defer removeMultipart(r, r2)
+			next.ServeHTTP(w, r2)
 		}
 	})
+}
+
+// removeMultipart removes the temporary files of a multipart form parsed on
+// the copy r2 of r: the server removes only those of r.
+func removeMultipart(r, r2 *http.Request) {
+	if f := r2.MultipartForm; f != nil && f != r.MultipartForm {
+		f.RemoveAll()
+	}
 }
 
 // spoofable are the identity headers other integrators pass downstream;
@@ -172,23 +195,25 @@ func (m *Middleware) skipped(path string) bool {
 // a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
 	if key := r.Header["X-Api-Key"]; len(key) > 0 && key[0] != "" {
-		if len(key[0]) > maxTokenSize {
-			return nil // no Qelos credential is that large; never cached, never sent
+		if !apiKeyShape(key[0]) {
+			return nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
 		return m.identify(w, r, apiKeyCredential(key[0]))
 	}
-	access := cookieValue(r, m.cfg.AccessCookieName)
+	access := m.jar.value(r, m.jar.access)
 	now := m.now()
 	if a, ok := m.cache.get(access, now); ok {
 		return m.resolveWorkspace(r, a)
 	}
-	if refreshCookie := cookieValue(r, m.cfg.RefreshCookieName); access != "" || refreshCookie != "" {
+	if refreshCookie := m.jar.value(r, m.jar.refresh); access != "" || refreshCookie != "" {
 		return m.openSession(w, r, access, refreshCookie, now)
 	}
-	if cred, ok := m.passthroughCredential(r); ok {
+	if cred, ok, checked := m.passthroughCredential(r); checked {
 		return m.identify(w, r, cred)
+	} else if ok {
+		return nil // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 	}
-	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxTokenSize {
+	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
 		return m.bearer(w, r, authz[0])
 	}
 	return nil
@@ -199,7 +224,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
 	var current *Auth
 	if access != "" {
-		s, err := m.jar.open(m.cfg.AccessCookieName, access)
+		s, err := m.jar.open(m.jar.access, access)
 		if err != nil {
 			m.reject(w, r, err)
 			return nil
@@ -229,7 +254,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 // back, and returns the refreshed Auth. current is the Auth from the
 // expiring access cookie, if there was one.
 func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCookie string, current *Auth, now time.Time) *Auth {
-	s, err := m.jar.open(m.cfg.RefreshCookieName, refreshCookie)
+	s, err := m.jar.open(m.jar.refresh, refreshCookie)
 	if err != nil {
 		m.reject(w, r, err)
 		return nil
@@ -243,23 +268,24 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
 		case refresh.IsDefinitive(err):
-			m.jar.clear(w)
+			m.jar.clear(w, r)
 			return nil
 		case current != nil && now.Before(current.expires):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
-	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace}
-	t, err := m.tokens.readAccess(fresh.Token)
+	t, err := m.tokens.readAccess(pair.AccessToken)
 	if err != nil {
 		// Qelos answered with a token this app cannot read: a configuration
-		// error (JWTSecret?) that no retry will fix.
-		m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
+		// error (JWTSecret? Tenant?) that no retry will fix.
+		m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
 		m.reject(w, r, err)
 		return nil
 	}
-	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace}, now)
+	ws := m.recheckWorkspace(r.Context(), pair.AccessToken, s.Workspace)
+	fresh := sealed{Token: pair.AccessToken, Workspace: ws}
+	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws}, now)
 	if err != nil {
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
@@ -279,14 +305,43 @@ func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (re
 	return m.refresher.Refresh(ctx, refreshToken)
 }
 
+// recheckWorkspace checks the workspace recorded in a session against the
+// user's memberships as Qelos lists them now (GET /api/workspaces with the
+// fresh access token), so roles follow a demotion and a removed member
+// loses the workspace within one access-token lifetime. It runs once per
+// refresh: concurrent requests carrying the same pair share one call, and
+// its answer is kept per token. When Qelos cannot answer, the recorded
+// workspace is kept: a transient fault never changes a session.
+func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, ws *Workspace) *Workspace {
+	if ws == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	defer cancel()
+	list, err := (&Client{mw: m, auth: &Auth{accessToken: accessToken}}).Workspaces(ctx)
+	if err != nil {
+		m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)
+		return ws
+	}
+	for i := range list {
+		if list[i].ID == ws.ID {
+			fresh := list[i]
+			return &fresh
+		}
+	}
+	m.log.Info("qelos session: the user is no longer a member of the recorded workspace; dropped it", "workspace", ws.ID)
+	return nil
+}
+
 // writePair seals both tokens and sets the cookies, living as long as the
-// refresh token. It returns the sealed access cookie.
-func (m *Middleware) writePair(w http.ResponseWriter, access, refreshTok sealed, now time.Time) (string, error) {
-	sa, err := m.jar.seal(m.cfg.AccessCookieName, access)
+// refresh token. It returns the sealed access cookie. r is the request
+// being answered, whose stale cookie chunks are cleared (nil: unknown).
+func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, refreshTok sealed, now time.Time) (string, error) {
+	sa, err := m.jar.seal(m.jar.access, access)
 	if err != nil {
 		return "", err
 	}
-	sr, err := m.jar.seal(m.cfg.RefreshCookieName, refreshTok)
+	sr, err := m.jar.seal(m.jar.refresh, refreshTok)
 	if err != nil {
 		return "", err
 	}
@@ -294,7 +349,9 @@ func (m *Middleware) writePair(w http.ResponseWriter, access, refreshTok sealed,
 	if expires.IsZero() {
 		expires = now.Add(30 * 24 * time.Hour) // Qelos's refresh lifetime
 	}
-	m.jar.write(w, sa, sr, expires, now)
+	if err := m.jar.write(w, r, sa, sr, expires, now); err != nil {
+		return "", err
+	}
 	return sa, nil
 }
 
@@ -324,7 +381,7 @@ func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
 
 // reject clears a session whose cookies cannot be used.
 func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
-	m.jar.clear(w)
+	m.jar.clear(w, r)
 	m.emit(Event{Kind: EventCookieRejected, Err: err, Request: r})
 }
 

@@ -80,7 +80,7 @@ func TestSignInSetsAHardenedPair(t *testing.T) {
 	if w.User == nil || w.User.ID == "" || w.User.FullName != "Ada Admin" || w.Workspace == nil || w.Workspace.Name != acmeName {
 		t.Fatalf("sign-in answer %s", r.body)
 	}
-	for _, name := range []string{middleware.DefaultAccessCookieName, middleware.DefaultRefreshCookieName} {
+	for _, name := range []string{accessCookie, refreshCookie} {
 		c := r.cookies[name]
 		if c == nil {
 			t.Fatalf("no %s cookie", name)
@@ -98,13 +98,29 @@ func TestSignInSetsAHardenedPair(t *testing.T) {
 	}
 }
 
-func TestSecureFollowsAppURL(t *testing.T) {
-	// qelostest serves plain http, so SecureAuto leaves Secure off (local development).
-	h := newHarness(t, qelostest.Options{}, nil)
-	body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
-	r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
-	if c := r.cookies[middleware.DefaultAccessCookieName]; c == nil || c.Secure || !c.HttpOnly {
-		t.Fatalf("cookie %+v: want HttpOnly without Secure on an http AppURL", c)
+// TestCookiesAreSecureByDefault: the app decides, not AppURL's scheme:
+// with a plain-http Qelos (qelostest) the cookies are still Secure, and
+// only SecureNever turns it off (and with it the __Host- prefix).
+func TestCookiesAreSecureByDefault(t *testing.T) {
+	tests := []struct {
+		name       string
+		mutate     func(*middleware.Config)
+		cookie     string
+		wantSecure bool
+	}{
+		{"default on an http AppURL", nil, accessCookie, true},
+		{"SecureNever for plain-http development", func(c *middleware.Config) { c.CookieSecure = middleware.SecureNever }, middleware.DefaultAccessCookieName, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, qelostest.Options{}, tt.mutate)
+			body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
+			r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
+			c := r.cookies[tt.cookie]
+			if c == nil || c.Secure != tt.wantSecure || !c.HttpOnly {
+				t.Fatalf("cookie %s = %+v: want HttpOnly and Secure=%v (cookies set: %v)", tt.cookie, c, tt.wantSecure, r.cookies)
+			}
+		})
 	}
 }
 
@@ -197,7 +213,7 @@ func TestStragglerAfterGraceIsSignedOutCleanly(t *testing.T) {
 	if r.status != 401 || !strings.Contains(string(r.body), "UNAUTHORIZED") {
 		t.Fatalf("spent pair after grace: %d %s, want 401", r.status, r.body)
 	}
-	if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+	if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 		t.Fatalf("spent pair not cleared: %v", r.cookies)
 	}
 	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 2 {
@@ -333,10 +349,10 @@ func TestRejectedRefreshClearsTheSession(t *testing.T) {
 			if r.status != 401 {
 				t.Fatalf("status %d %s", r.status, r.body)
 			}
-			if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+			if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 				t.Fatalf("cookies not cleared: %v", r.cookies)
 			}
-			c := r.cookies[middleware.DefaultAccessCookieName]
+			c := r.cookies[accessCookie]
 			if !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode {
 				t.Fatalf("clearing cookie lacks the session's attributes: %+v", c)
 			}

@@ -20,9 +20,11 @@ const maxFormBody = 64 << 10
 //
 // Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
 // field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
-// {"code":"QELOS_UNAVAILABLE"}. When the body or the query has a "returnTo"
-// that is a same-origin path (see SafeRedirect), success answers 303 to it
-// instead, which suits a plain HTML form.
+// {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
+// never from the URL query, which ends up in logs, history and Referer
+// headers. When the body or the query has a "returnTo" that is a
+// same-origin path (see SafeRedirect), success answers 303 to it instead,
+// which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, ok := postInput(w, r)
@@ -68,7 +70,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in inp
 		return
 	}
 	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
-	if to := in.get("returnTo"); SafeRedirect(to) {
+	if to := in.orQuery("returnTo"); SafeRedirect(to) {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
@@ -115,7 +117,7 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 		return nil, err
 	}
 	access := sealed{Token: pair.AccessToken, Workspace: ws}
-	sa, err := m.writePair(w, access, sealed{Token: pair.RefreshToken, Workspace: ws}, m.now())
+	sa, err := m.writePair(w, nil, access, sealed{Token: pair.RefreshToken, Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}
@@ -138,10 +140,10 @@ func (m *Middleware) SignOutHandler() http.Handler {
 		if !allowPost(w, r) {
 			return
 		}
-		access := cookieValue(r, m.cfg.AccessCookieName)
+		access := m.jar.value(r, m.jar.access)
 		userID := m.revoke(r, access)
 		m.cache.remove(access)
-		m.jar.clear(w)
+		m.jar.clear(w, r)
 		m.emit(Event{Kind: EventSignedOut, UserID: userID, Request: r})
 		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
 			http.Redirect(w, r, to, http.StatusSeeOther)
@@ -156,7 +158,7 @@ func (m *Middleware) SignOutHandler() http.Handler {
 // returned: signing out locally never depends on Qelos.
 func (m *Middleware) revoke(r *http.Request, access string) string {
 	var token, userID string
-	if s, err := m.jar.open(m.cfg.AccessCookieName, access); err == nil {
+	if s, err := m.jar.open(m.jar.access, access); err == nil {
 		if t, err := m.tokens.readAccess(s.Token); err == nil {
 			userID = t.user.ID
 			if m.now().Before(t.expires) {
@@ -167,7 +169,7 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 	if token == "" {
 		// Qelos revokes a refresh token through its paired access token; an
 		// expired one is refused, so exchange the pair first.
-		if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
+		if s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh)); err == nil {
 			if pair, err := m.refreshWithin(r.Context(), s.Token); err == nil {
 				token = pair.AccessToken
 			}
@@ -211,14 +213,19 @@ func allowPost(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// input is a request's fields, from a JSON object or a form, plus the
-// query string for fields the body lacks.
+// input is a request's fields, from a JSON object or a form body.
 type input struct {
 	fields map[string]string
 	r      *http.Request
 }
 
-func (in input) get(name string) string {
+// get returns a field of the body. Credentials are read with get only: a
+// password in a URL is logged by every proxy on the way.
+func (in input) get(name string) string { return in.fields[name] }
+
+// orQuery returns a field of the body, else of the URL query: for fields
+// that are no secret, such as returnTo or a workspace id.
+func (in input) orQuery(name string) string {
 	if v, ok := in.fields[name]; ok {
 		return v
 	}
@@ -241,6 +248,9 @@ func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
 			}
 		}
 		return in, nil
+	}
+	if mt == "multipart/form-data" {
+		return in, errors.New("send the fields as JSON or application/x-www-form-urlencoded")
 	}
 	if err := r.ParseForm(); err != nil {
 		return in, errors.New("body is not a form")

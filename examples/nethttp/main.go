@@ -75,8 +75,8 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 
 // configFrom reads the middleware's settings from the environment
 // (QELOS_APP_URL, QELOS_COOKIE_KEYS, QELOS_JWT_SECRET, and the other
-// variables of middleware.ConfigFromEnv), and protects the session cookies
-// from cross-origin form posts.
+// variables of middleware.ConfigFromEnv). The middleware's defaults refuse
+// cross-origin form posts and keep the cookies Secure and __Host- prefixed.
 func configFrom(getenv func(string) string) (middleware.Config, error) {
 	cfg, err := middleware.ConfigFromLookup(getenv)
 	if err != nil {
@@ -86,7 +86,6 @@ func configFrom(getenv func(string) string) (middleware.Config, error) {
 		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
 		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
-	cfg.CrossOriginProtection = true
 	return cfg, nil
 }
 

@@ -71,7 +71,6 @@ func run(ctx context.Context, out io.Writer, ready func(url string, demo *qelost
 		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	cfg.Logger = logger
-	cfg.CrossOriginProtection = true
 	mw, err := middleware.New(cfg)
 	if err != nil {
 		return err
