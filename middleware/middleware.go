@@ -11,24 +11,27 @@ import (
 
 	"github.com/qelos-io/integrator-go/refresh"
 	"github.com/qelos-io/integrator-go/refresh/redisstore"
+	"golang.org/x/sync/singleflight"
 )
 
 // Middleware authenticates requests against Qelos. Create it once with
 // [New] and wrap your router with [Middleware.Handler]. It is safe for
 // concurrent use.
 type Middleware struct {
-	cfg        Config
-	target     string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
-	skipPaths  []string // SkipPaths, plus /api/ when the proxy is on
-	jar        *cookieJar
-	tokens     *tokenReader
-	refresher  *refresh.Coordinator
-	cache      *expiring[*Auth] // opened cookies (and verified bearers), until they need a refresh
-	identities *identityCache
-	log        *slog.Logger
-	now        func() time.Time
-	closeStore func() error                // closes the store New created from RedisURL
-	csrf       *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
+	cfg          Config
+	target       string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
+	skipPaths    []string // SkipPaths, plus /api/ when the proxy is on
+	jar          *cookieJar
+	tokens       *tokenReader
+	refresher    *refresh.Coordinator
+	cache        *expiring[*Auth] // opened cookies (and verified bearers), until they need a refresh
+	identities   *identityCache
+	rechecks     *expiring[recheck] // workspace re-checks, per refreshed access token
+	recheckGroup singleflight.Group
+	log          *slog.Logger
+	now          func() time.Time
+	closeStore   func() error                // closes the store New created from RedisURL
+	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -63,6 +66,7 @@ func New(cfg Config) (*Middleware, error) {
 		}),
 		cache:      newExpiring[*Auth](cfg.CacheSize),
 		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
+		rechecks:   newExpiring[recheck](cfg.CacheSize),
 		log:        cfg.Logger,
 		now:        time.Now,
 		closeStore: closeStore,
@@ -283,9 +287,16 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.reject(w, r, err)
 		return nil
 	}
-	ws := m.recheckWorkspace(r.Context(), pair.AccessToken, s.Workspace)
-	fresh := sealed{Token: pair.AccessToken, Workspace: ws}
-	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws}, now)
+	ws, none := s.Workspace, s.NoWorkspace
+	if ws == nil && !none {
+		ws = t.user.Workspace // the one the token names: Qelos does not re-check it either
+	}
+	if ws != nil {
+		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
+		none = ws == nil
+	}
+	fresh := sealed{Token: pair.AccessToken, Workspace: ws, NoWorkspace: none}
+	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws, NoWorkspace: none}, now)
 	if err != nil {
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
@@ -313,25 +324,41 @@ func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (re
 // its answer is kept per token. When Qelos cannot answer, the recorded
 // workspace is kept: a transient fault never changes a session.
 func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, ws *Workspace) *Workspace {
-	if ws == nil {
-		return nil
+	key := hashKey('r', accessToken, ws.ID)
+	if e, ok := m.rechecks.get(key, m.now()); ok {
+		return e.ws
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
-	defer cancel()
-	list, err := (&Client{mw: m, auth: &Auth{accessToken: accessToken}}).Workspaces(ctx)
-	if err != nil {
-		m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)
-		return ws
-	}
-	for i := range list {
-		if list[i].ID == ws.ID {
-			fresh := list[i]
-			return &fresh
+	v, _, _ := m.recheckGroup.Do(key, func() (any, error) {
+		if e, ok := m.rechecks.get(key, m.now()); ok {
+			return e, nil
 		}
-	}
-	m.log.Info("qelos session: the user is no longer a member of the recorded workspace; dropped it", "workspace", ws.ID)
-	return nil
+		e := recheck{ws: ws} // kept when Qelos cannot answer
+		list, err := (&Client{mw: m, auth: &Auth{accessToken: accessToken}}).Workspaces(ctx)
+		switch {
+		case err != nil:
+			m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)
+		default:
+			e.ws = nil
+			for i := range list {
+				if list[i].ID == ws.ID {
+					fresh := list[i]
+					e.ws = &fresh
+				}
+			}
+			if e.ws == nil {
+				m.log.Info("qelos session: the user is no longer a member of the recorded workspace; dropped it", "workspace", ws.ID)
+			}
+		}
+		// Failures too are remembered, so the requests sharing this refresh
+		// make one call between them.
+		m.rechecks.put(key, e, m.now().Add(m.cfg.IdentityTTL))
+		return e, nil
+	})
+	return v.(recheck).ws
 }
+
+// recheck is the outcome of one workspace re-check.
+type recheck struct{ ws *Workspace }
 
 // writePair seals both tokens and sets the cookies, living as long as the
 // refresh token. It returns the sealed access cookie. r is the request
@@ -389,7 +416,10 @@ func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 // in the session wins over the token's, which Qelos thins to an id after
 // one refresh and drops after two.
 func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
-	if s.Workspace != nil {
+	switch {
+	case s.NoWorkspace:
+		t.user.Workspace = nil
+	case s.Workspace != nil:
 		t.user.Workspace = s.Workspace
 	}
 	return &Auth{

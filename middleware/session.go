@@ -63,7 +63,7 @@ func (m *Middleware) SignInHandler() http.Handler {
 // carries and answers the browser: 303 to a same-origin "returnTo", else
 // 200 {"user":…,"workspace":…}; 503 when the answer holds no usable pair.
 func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte) {
-	a, err := m.startSession(w, answer)
+	a, err := m.startSession(w, r, answer)
 	if err != nil {
 		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
 		Unavailable(w)
@@ -85,7 +85,7 @@ type sessionBody struct {
 
 // startSession reads an OAuth sign-in (or sign-up) answer and starts a
 // session from its pair.
-func (m *Middleware) startSession(w http.ResponseWriter, body []byte) (*Auth, error) {
+func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte) (*Auth, error) {
 	var answer struct {
 		Payload struct {
 			Token        string     `json:"token"`
@@ -100,7 +100,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, body []byte) (*Auth, er
 	if p.Token == "" || p.RefreshToken == "" {
 		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
 	}
-	return m.StartSession(w, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace)
+	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace)
 }
 
 // StartSession seals pair into the session cookies on w, recording ws (which
@@ -109,6 +109,12 @@ func (m *Middleware) startSession(w http.ResponseWriter, body []byte) (*Auth, er
 // another way (a custom sign-in form, an OAuth callback, a migration from
 // another cookie format). It fails when the access token is unreadable.
 func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *Workspace) (*Auth, error) {
+	return m.startSessionFor(w, nil, pair, ws)
+}
+
+// startSessionFor is StartSession answering r, whose stale cookie chunks it
+// clears (nil: unknown).
+func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace) (*Auth, error) {
 	if ws != nil && ws.ID == "" {
 		ws = nil
 	}
@@ -117,7 +123,7 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 		return nil, err
 	}
 	access := sealed{Token: pair.AccessToken, Workspace: ws}
-	sa, err := m.writePair(w, nil, access, sealed{Token: pair.RefreshToken, Workspace: ws}, m.now())
+	sa, err := m.writePair(w, r, access, sealed{Token: pair.RefreshToken, Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,7 @@ func TestSocialCallback(t *testing.T) {
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/dashboard" {
 			t.Fatalf("%d Location %q %s", r.status, r.header.Get("Location"), r.body)
 		}
-		if !r.cleared(middleware.HostPrefix+"q_social_state") {
+		if !r.cleared(middleware.HostPrefix + "q_social_state") {
 			t.Fatal("the state cookie was not cleared")
 		}
 		if w := h.get("/private", h.sessionCookies(r)...).whoami(t); w.User == nil || w.User.Email != qelostest.AdminEmail {
