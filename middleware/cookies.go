@@ -27,8 +27,9 @@ const maxCookieSize = 24 << 10
 const maxSetCookie = 4000
 
 // maxChunks bounds how many cookies one sealed value may be split into:
-// 6 × ~3.9 KB holds maxCookieSize.
-const maxChunks = 6
+// 7 chunks of about 3.9 KB hold maxCookieSize; one more is headroom for
+// long cookie attributes (a Domain).
+const maxChunks = 8
 
 // HostPrefix is the cookie-name prefix browsers reserve for cookies that
 // are Secure, Path=/ and host-only: a sibling subdomain (or a plain-http
@@ -241,8 +242,9 @@ func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refres
 	if maxAge <= 0 {
 		maxAge = 1
 	}
-	if len(access) > maxCookieSize || len(refresh) > maxCookieSize {
-		return errors.New("the sealed session is larger than 24 KiB: the user's profile is too large for a cookie")
+	if len(access) > maxCookieSize || len(refresh) > maxCookieSize ||
+		j.chunksFor(j.access, access) > maxChunks || j.chunksFor(j.refresh, refresh) > maxChunks {
+		return errors.New("the sealed session is larger than 24 KiB: the user's profile is too large for cookies")
 	}
 	noStoreCookies(w)
 	j.set(w, r, j.access, access, maxAge)
@@ -269,13 +271,12 @@ func noStoreCookies(w http.ResponseWriter) {
 // cookie) are cleared; without a request, the shape not written is cleared
 // blindly where it matters (a whole cookie would win over new chunks).
 func (j *cookieJar) set(w http.ResponseWriter, r *http.Request, n cookieName, value string, maxAge int) {
-	whole := j.cookie(n.wire, value, maxAge)
-	if len(whole.String()) <= maxSetCookie {
-		http.SetCookie(w, whole)
+	if j.chunksFor(n, value) <= 1 {
+		http.SetCookie(w, j.cookie(n.wire, value, maxAge))
 		j.clearChunks(w, r, n, 0)
 		return
 	}
-	size := maxSetCookie - len(j.cookie(n.chunks[0], "", maxAge).String())
+	size := j.chunkSize(n)
 	k := 0
 	for ; value != ""; k++ {
 		part := value[:min(size, len(value))]
@@ -287,6 +288,24 @@ func (j *cookieJar) set(w http.ResponseWriter, r *http.Request, n cookieName, va
 	}
 	j.clearChunks(w, r, n, k)
 }
+
+// chunksFor is how many cookies value needs: 1 when it fits whole.
+func (j *cookieJar) chunksFor(n cookieName, value string) int {
+	if len(j.cookie(n.wire, value, maxCookieMaxAge).String()) <= maxSetCookie {
+		return 1
+	}
+	size := j.chunkSize(n)
+	return (len(value) + size - 1) / size
+}
+
+// chunkSize is how much of a value one chunk cookie holds.
+func (j *cookieJar) chunkSize(n cookieName) int {
+	return maxSetCookie - len(j.cookie(n.chunks[maxChunks-1], "", maxCookieMaxAge).String())
+}
+
+// maxCookieMaxAge is the longest Max-Age written (Qelos's refresh tokens
+// live 30 days), for sizing Set-Cookie headers: the widest attribute value.
+const maxCookieMaxAge = 1<<31 - 1
 
 // clearChunks expires the chunks of n from index from on: those the
 // request carried, or all of them when there is no request.

@@ -192,8 +192,63 @@ func FuzzReadToken(f *testing.F) {
 		if a.user.Workspace != nil && a.user.Workspace.ID == "" {
 			t.Fatal("a workspace without an id")
 		}
+		if a.user.Tenant != DefaultTenant {
+			t.Fatalf("read a token of tenant %q, want only %q", a.user.Tenant, DefaultTenant)
+		}
 		if errExp != nil || !exp.Equal(a.expires) {
 			t.Fatalf("readExpiry = %v, %v; readAccess says %v", exp, errExp, a.expires)
+		}
+	})
+}
+
+// FuzzCookieChunks: a sealed value of any size up to the bound is written
+// as one cookie or as chunks, each Set-Cookie under maxSetCookie, and reads
+// back byte for byte from the cookies a browser would send; chunks of a
+// previous, larger session are cleared.
+func FuzzCookieChunks(f *testing.F) {
+	m := fuzzMiddleware(f, true, nil)
+	f.Add(100, 0, byte('A'))
+	f.Add(4000, 3, byte('z'))
+	f.Add(maxCookieSize, 6, byte('-'))
+	f.Add(9000, 1, byte('_'))
+	f.Fuzz(func(t *testing.T, size, staleChunks int, fill byte) {
+		if size <= 0 || size > maxCookieSize || staleChunks < 0 || staleChunks > maxChunks {
+			return
+		}
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_="
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = alphabet[(int(fill)+i*7)%len(alphabet)]
+		}
+		value := string(b)
+		prev := httptest.NewRequest(http.MethodGet, "/", nil)
+		for i := range staleChunks {
+			prev.AddCookie(&http.Cookie{Name: m.jar.access.chunks[i], Value: "stale"})
+		}
+		rec := httptest.NewRecorder()
+		m.jar.set(rec, prev, m.jar.access, value, 60)
+		for _, line := range rec.Header().Values("Set-Cookie") {
+			if len(line) > maxSetCookie {
+				t.Fatalf("a Set-Cookie of %d bytes", len(line))
+			}
+		}
+		next := httptest.NewRequest(http.MethodGet, "/", nil)
+		jar := map[string]string{}
+		for i := range staleChunks {
+			jar[m.jar.access.chunks[i]] = "stale"
+		}
+		for _, c := range rec.Result().Cookies() {
+			if c.MaxAge < 0 {
+				delete(jar, c.Name)
+			} else {
+				jar[c.Name] = c.Value
+			}
+		}
+		for name, v := range jar {
+			next.AddCookie(&http.Cookie{Name: name, Value: v})
+		}
+		if got := m.jar.value(next, m.jar.access); got != value {
+			t.Fatalf("wrote %d bytes, read back %d (cookies %d)", len(value), len(got), len(jar))
 		}
 	})
 }
