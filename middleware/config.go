@@ -138,8 +138,12 @@ type Config struct {
 	// IdentityTTL is how long Qelos's answer about a bearer token, an API
 	// key or a Qelos session cookie is reused (never past the credential's
 	// own expiry), so those modes cost at most one upstream call per
-	// credential per TTL. Revocations take up to this long to be seen.
-	// Default: 30 s.
+	// credential per TTL. Refusals are remembered as long, so a client
+	// retrying a bad credential costs one call per TTL too; a credential
+	// not even shaped like Qelos's (a bearer that is no unexpired HS256
+	// JWT, an API key that is not "ql_" and hex) costs none. Revocations
+	// take up to this long to be seen. It also bounds how long the
+	// workspace re-check of one refresh is reused. Default: 30 s.
 	IdentityTTL time.Duration
 	// PrivilegedRoles are the tenant roles that make Auth.Privileged true
 	// and pass RequirePrivileged. Default: ["admin"], as Qelos.

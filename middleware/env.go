@@ -14,6 +14,8 @@ import (
 //	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
 //	QELOS_TENANT        Config.Tenant (default "0")
+//	QELOS_INSECURE_COOKIES Config.CookieSecure = SecureNever when "true"/"1":
+//	                    plain-http development on a host other than localhost
 //	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REDIS_URL     Config.RedisURL (refresh coordination across replicas)
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
@@ -58,6 +60,12 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.SkipPaths = splitList(getenv("QELOS_SKIP_PATHS"))
+	insecure, err := envBool(getenv, "QELOS_INSECURE_COOKIES")
+	if err != nil {
+		errs = append(errs, err)
+	} else if insecure {
+		c.CookieSecure = SecureNever
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -21,8 +21,8 @@ type credential struct {
 	// key names the credential in the identity cache: its mode and the
 	// secret that identifies it (never logged).
 	key string
-	// header is what the probe sends: x-api-key, or the inbound Cookie and
-	// Authorization verbatim.
+	// header is what the probe sends: x-api-key, the Authorization header,
+	// or Qelos's session cookies (only those) and the Authorization header.
 	header http.Header
 	// expires is when the credential expires, if it says (a JWT's exp).
 	expires time.Time

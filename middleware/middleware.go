@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -28,6 +29,7 @@ type Middleware struct {
 	identities   *identityCache
 	rechecks     *expiring[recheck] // workspace re-checks, per refreshed access token
 	recheckGroup singleflight.Group
+	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
 	closeStore   func() error                // closes the store New created from RedisURL
@@ -378,6 +380,11 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, r
 	}
 	if err := m.jar.write(w, r, sa, sr, expires, now); err != nil {
 		return "", err
+	}
+	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
+		m.plainHTTP.Do(func() {
+			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set CookieSecure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
+		})
 	}
 	return sa, nil
 }

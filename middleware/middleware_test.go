@@ -111,6 +111,28 @@ func TestCookiesAreSecureByDefault(t *testing.T) {
 		{"default on an http AppURL", nil, accessCookie, true},
 		{"SecureNever for plain-http development", func(c *middleware.Config) { c.CookieSecure = middleware.SecureNever }, middleware.DefaultAccessCookieName, false},
 	}
+	t.Run("QELOS_INSECURE_COOKIES", func(t *testing.T) {
+		for v, want := range map[string]middleware.CookieSecurity{"": middleware.SecureAlways, "false": middleware.SecureAlways, "true": middleware.SecureNever, "1": middleware.SecureNever} {
+			cfg, err := middleware.ConfigFromLookup(func(k string) string {
+				return map[string]string{"QELOS_APP_URL": "http://q.example", "QELOS_INSECURE_COOKIES": v}[k]
+			})
+			if err != nil || cfg.CookieSecure != want {
+				t.Errorf("QELOS_INSECURE_COOKIES=%q: CookieSecure %v, err %v; want %v", v, cfg.CookieSecure, err, want)
+			}
+		}
+	})
+	t.Run("a hint when a plain-http host other than localhost gets them", func(t *testing.T) {
+		h := newHarness(t, qelostest.Options{}, nil)
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/auth/signin", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Host = "192.168.1.10:8080"
+		if r := h.send(req); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if !strings.Contains(h.logs.String(), "QELOS_INSECURE_COOKIES=true") {
+			t.Fatalf("no hint in the log:\n%s", h.logs.String())
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, qelostest.Options{}, tt.mutate)
