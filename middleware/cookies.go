@@ -216,6 +216,9 @@ func (j *cookieJar) value(r *http.Request, n cookieName) string {
 	if v := cookieValue(r, n.wire); v != "" {
 		return v
 	}
+	if !mentions(r, n.chunks[0]) {
+		return "" // the common anonymous request: one fast scan, no parsing
+	}
 	first := cookieValue(r, n.chunks[0])
 	if first == "" {
 		return ""
@@ -233,6 +236,16 @@ func (j *cookieJar) value(r *http.Request, n cookieName) string {
 		b.WriteString(v)
 	}
 	return b.String()
+}
+
+// mentions reports whether any Cookie header line contains s.
+func mentions(r *http.Request, s string) bool {
+	for _, line := range r.Header["Cookie"] {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // write sets both cookies, living until expires, and answers uncacheable
