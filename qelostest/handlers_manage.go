@@ -321,7 +321,7 @@ func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	keep := func(*userRecord) bool { return true }
+	var keep func(*userRecord) bool
 	if q.Has("users") {
 		var ids []string
 		for _, v := range strings.Split(q.Get("users"), ",") {

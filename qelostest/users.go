@@ -149,10 +149,6 @@ func (u *User) displayName() string {
 	return strings.TrimSpace(u.FirstName + " " + u.LastName)
 }
 
-func (u *User) privileged() bool {
-	return slices.Contains(u.Roles, privilegedRole)
-}
-
 // tokenKind tells a cookie session record from an OAuth refresh record.
 type tokenKind int
 
@@ -323,11 +319,6 @@ func (t *tenantState) firstMembership(userID string) *workspaceRecord {
 		}
 	}
 	return nil
-}
-
-// userTenant returns the tenant of u. The caller holds s.mu.
-func (s *Server) userTenant(u *userRecord) *tenantState {
-	return s.tenantLocked(u.tenant, true)
 }
 
 // pushToken appends a token record to u, pruning expired ones first as the
