@@ -35,17 +35,23 @@ var optionsAllow = map[string]string{
 	"/api/workspaces/{id}/activate": "POST",
 }
 
+// expressRequest returns r with its path as Express routes it (see
+// expressPath), cloned when that changes it.
+func expressRequest(r *http.Request) *http.Request {
+	p := expressPath(r.URL.Path)
+	if p == r.URL.Path {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = p, ""
+	return r2
+}
+
 // express routes the way the Qelos services do (Express 4 with its default
-// options): paths match in any case and with one trailing slash, and
-// OPTIONS on a route answers 200 with the route's methods in Allow and in
-// the body.
+// options) a request whose path expressRequest has folded: OPTIONS on a
+// route answers 200 with the route's methods in Allow and in the body.
 func (s *Server) express(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := expressPath(r.URL.Path); p != r.URL.Path {
-			r2 := r.Clone(r.Context())
-			r2.URL.Path, r2.URL.RawPath = p, ""
-			r = r2
-		}
 		if r.Method == http.MethodOptions {
 			if r.URL.Path == "/api/cookie/refresh" && !s.opts.RouteCookieRefresh {
 				writeGatewayTimeout(w, r)
@@ -62,7 +68,8 @@ func (s *Server) express(mux *http.ServeMux) http.Handler {
 }
 
 // expressPath folds the static segments of p to lower case and drops one
-// trailing slash.
+// trailing slash: Express matches routes case-insensitively and not
+// strictly.
 func expressPath(p string) string {
 	if len(p) > 1 && strings.HasSuffix(p, "/") {
 		p = p[:len(p)-1]

@@ -468,7 +468,7 @@ func TestRefreshIsAtomicByDefault(t *testing.T) {
 // spends of one refresh token all succeed, forking the session; only the
 // last new refresh token stays on record, and every new access token works.
 func TestRefreshRaceForks(t *testing.T) {
-	s := start(t, Options{RefreshRace: time.Second})
+	s := start(t, Options{RefreshRace: 2 * time.Second})
 	_, rt, _ := s.IssuePair(AdminEmail, AcmeWorkspaceID)
 	const n = 8
 	type answer struct{ access, refresh string }
@@ -518,7 +518,7 @@ func TestRefreshRaceForks(t *testing.T) {
 		t.Errorf("%d of the forks' refresh tokens stayed on record, want 1 (the last save wins)", live)
 	}
 	// After the window, the spent token is refused again.
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(2100 * time.Millisecond)
 	call(t, s, "POST", "/api/token/refresh", bearer(rt), nil).want(t, 401, "")
 }
 

@@ -233,10 +233,11 @@ func (s *Server) mintCookie(u *userRecord, o claimOptions, ttl time.Duration) (s
 	if err != nil {
 		return "", err
 	}
+	// Qelos records no workspace with a new cookie session (only a rotated
+	// one carries it).
 	s.pushToken(u, tokenRecord{
 		kind:       kindCookie,
 		identifier: o.identifier,
-		workspace:  (&tokenClaims{Workspace: o.workspace}).workspaceID(),
 		expiresAt:  s.now().Add(s.opts.CookieTTL),
 	})
 	return tok, nil

@@ -82,7 +82,9 @@ type Options struct {
 	// every spend in that window succeeds with a new pair, and, as with
 	// Qelos's last save winning, only the refresh token minted last stays
 	// on record (every new access token stays valid until it expires).
-	// Default 0: a refresh token is spent atomically, exactly once.
+	// The window is measured on the wall clock, not Options.Now, since it
+	// models requests in flight at the same time. Default 0: a refresh
+	// token is spent atomically, exactly once.
 	RefreshRace time.Duration
 	// Logger, when set, receives one Info record per request (method,
 	// path, endpoint, status, duration) and a Warn record per injected
@@ -269,9 +271,11 @@ func (s *Server) routes() http.Handler {
 }
 
 // gateway does what the Qelos gateway adds to every answer: the
-// X-API-Version header and the Accept-Version check. It also logs.
+// X-API-Version header and the Accept-Version check. It also folds the path
+// as Express routes it, and logs.
 func (s *Server) gateway(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = expressRequest(r)
 		w.Header().Set("X-API-Version", "v1")
 		if v := r.Header.Get("Accept-Version"); v != "" && v != "v1" {
 			writeMessage(w, http.StatusBadRequest, "Unsupported API version: "+v)
