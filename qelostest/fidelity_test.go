@@ -44,6 +44,14 @@ func TestSignInUsernameIsCaseSensitive(t *testing.T) {
 	if r := call(t, s, "POST", "/api/signin", nil, map[string]any{"username": "mixed.case@example.com", "password": "New-Pass-123"}); r.status != 200 {
 		t.Fatalf("lower-case sign-in: %d %s", r.status, r.body)
 	}
+
+	// Seeded usernames are stored lower-cased too, as Qelos stores them.
+	seeded := start(t, Options{Users: []User{{Username: " Bob@Example.com", Password: "pw-12345678"}}})
+	if r := call(t, seeded, "POST", "/api/signin", nil, map[string]any{"username": "bob@example.com", "password": "pw-12345678"}); r.status != 200 {
+		t.Fatalf("seeded user, lower case: %d %s", r.status, r.body)
+	}
+	call(t, seeded, "POST", "/api/signin", nil, map[string]any{"username": "Bob@Example.com", "password": "pw-12345678"}).
+		want(t, 401, `{"errors":{"general":{"message":"Invalid username or password"}}}`)
 }
 
 // Item 2: sign-in with only "email" fails before Qelos looks at it.
