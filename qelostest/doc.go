@@ -109,9 +109,11 @@
 //     window succeeds, not a random share.
 //   - API-token usage always counts twice, as through the gateway; the auth
 //     service called directly counts once.
-//   - Key order of documents the transcripts never showed (a created or
-//     updated workspace, the members list, /api/users, invites) follows
-//     the Qelos source and may differ from a real database.
+//   - Answers the transcripts never showed follow a reading of the Qelos
+//     source: the key order of a created or updated workspace, the members
+//     list, /api/users and invites may differ from a real database, and
+//     POST /api/me ignores "metadata" (its route loads no auth
+//     configuration, which a metadata update needs).
 //   - Configuration is fixed to the captured stack's: workspaces active,
 //     anyone may create one, labels optional, every user may manage API
 //     tokens; Qelos's workspace and auth configuration are not modelled.
