@@ -12,21 +12,26 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 fuzztime="${FUZZTIME:-15s}"
-# package and target, one per line: every Fuzz function of the module, so a
-# new target is fuzzed without being listed here.
-targets=$(go list ./... | while read -r pkg; do
-  go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' | sed "s|^|$pkg |"
+# module, package and target, one per line: every Fuzz function of every
+# module (scripts/modules.sh), so a new target is fuzzed without being
+# listed here. Each module is fuzzed on its own go.mod.
+export GOWORK=off
+modules=$(bash scripts/modules.sh)
+targets=$(for m in $modules; do
+  (cd "$m" && go list ./... | while read -r pkg; do
+    go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' | sed "s|^|$m $pkg |"
+  done)
 done)
 
 failed=()
 ran=0
-while read -r pkg target; do
+while read -r mod pkg target; do
   [ -z "$pkg" ] && continue
   if [ $# -gt 0 ] && [[ " $* " != *" $target "* ]]; then
     continue
   fi
   echo "==> $target ($pkg, $fuzztime)"
-  if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"; then
+  if ! (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"); then
     failed+=("$target")
   fi
   ran=$((ran + 1))
