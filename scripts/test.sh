@@ -53,10 +53,15 @@ for m in $modules; do
   )
 done
 
+failed=()
 for m in $modules; do
   echo "==> module $m: go test -race"
-  (cd "$m" && go test -race -count=1 "$@" ./...)
+  (cd "$m" && go test -race -count=1 "$@" ./...) || failed+=("$m")
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "go test -race failed in module(s): ${failed[*]}" >&2
+  exit 1
+fi
 
 echo "==> user apps (scripts/usercheck.sh)"
 bash scripts/usercheck.sh
