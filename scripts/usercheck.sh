@@ -10,7 +10,8 @@
 #            chromedp;
 #
 # and `go mod tidy` leaves each app's go directive alone when it is the
-# root module's own or above. It prints, per app, the counts the README
+# root module's own or above; and the gin app can move to the oldest gin
+# adapters/qelosgin supports (the gin in its go.mod) with `go get`. It prints, per app, the counts the README
 # quotes (packages in `go list -deps`, modules in `go list -m all`) and the
 # stripped binary size.
 #
@@ -35,7 +36,10 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # app NAME GOVERSION "NESTED MODULES" "FORBIDDEN PATTERNS" < main.go
-# Creates the app, tidies it, and checks it.
+# Creates the app, tidies it, and checks it. With $uses set ("module@version"),
+# the app requires that module itself, as an app that picked its framework's
+# version would; with $downgrade set, it must then be able to go get that
+# older version.
 app() {
   local name=$1 gover=$2 nested=$3 forbidden=$4
   local dir=$tmp/$name-go$gover
@@ -45,6 +49,7 @@ app() {
     printf 'module example.com/%s\n\ngo %s\n\n' "$name" "$gover"
     printf 'require %s v0.0.0-00010101000000-000000000000\n' "$root"
     printf 'replace %s => %s\n' "$root" "$repo"
+    [ -n "${uses:-}" ] && printf 'require %s %s\n' "${uses%@*}" "${uses#*@}"
     for m in $nested; do
       printf 'require %s/%s v0.0.0-00010101000000-000000000000\n' "$root" "$m"
       printf 'replace %s/%s => %s/%s\n' "$root" "$m" "$repo" "$m"
@@ -85,6 +90,13 @@ app() {
     done
     printf '%-8s go %-7s  go list -deps: %4d packages   go list -m all: %3d modules   stripped binary: %s bytes\n' \
       "$name" "$gover" "$(wc -l <<<"$deps")" "$(wc -l <<<"$mods")" "$(stat -c %s app)"
+    # (-mod=readonly: go get has written what the build needs; -mod=mod
+    # would go looking for the test dependencies of gin's dependencies.)
+    if [ -n "${downgrade:-}" ] && ! { go get "$downgrade" && GOFLAGS=-mod=readonly go build -o /dev/null . &&
+      [ "$(GOFLAGS=-mod=readonly go list -m -f '{{.Path}}@{{.Version}}' "${downgrade%@*}")" = "$downgrade" ]; }; then
+      echo "FAIL: $name app: go get $downgrade, then go build" >&2
+      exit 1
+    fi
     exit $bad
   ) || fail "$name app (go $gover)"
 }
@@ -122,6 +134,10 @@ func main() {
 }
 GO
 
+  # the newest gin the repository uses (the examples'), then the oldest
+  # that adapters/qelosgin supports (its go.mod's)
+  uses=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' examples/go.mod) \
+  downgrade=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' adapters/qelosgin/go.mod) \
   app gin "$gover" "adapters/qelosgin" "$redis $echo $chromedp" <<'GO'
 package main
 
