@@ -31,8 +31,21 @@ while read -r mod pkg target; do
     continue
   fi
   echo "==> $target ($pkg, $fuzztime)"
-  if ! (cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"); then
-    failed+=("$target")
+  dir=$(cd "$mod" && go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$target
+  before=$(ls "$dir" 2>/dev/null | sort)
+  if ! out=$(cd "$mod" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1); then
+    echo "$out"
+    # Go 1.26's fuzz coordinator can report the end of -fuzztime itself as
+    # a failure, "context deadline exceeded", with no failing input
+    # (go.dev/issue/75804, fixed in Go 1.27). That alone is no finding.
+    if [ "$(ls "$dir" 2>/dev/null | sort)" = "$before" ] &&
+      [ "$(grep -A1 -- "^--- FAIL: $target " <<<"$out" | tail -n1 | tr -d '[:space:]')" = "contextdeadlineexceeded" ]; then
+      echo "fuzz: $target: the toolchain's end-of-fuzztime race (go.dev/issue/75804), no failing input: not counted as a failure"
+    else
+      failed+=("$target")
+    fi
+  else
+    echo "$out"
   fi
   ran=$((ran + 1))
 done <<<"$targets"
