@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
-	"github.com/qelos-io/integrator-go/refresh/redisstore"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -32,7 +31,6 @@ type Middleware struct {
 	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
-	closeStore   func() error                // closes the store New created from RedisURL
 	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
 }
 
@@ -42,14 +40,6 @@ func New(cfg Config) (*Middleware, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	var closeStore func() error
-	if cfg.RefreshStore == nil && cfg.RedisURL != "" {
-		rs, err := redisstore.NewFromURL(cfg.RedisURL, redisstore.Options{Secret: cfg.CookieKeys[0].Hash})
-		if err != nil {
-			return nil, fmt.Errorf("middleware: Config.RedisURL: %w", err)
-		}
-		cfg.RefreshStore, closeStore = rs, rs.Close
 	}
 	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
 	// Requests wait at most UpstreamTimeout for a refresh; the refresh itself
@@ -71,7 +61,6 @@ func New(cfg Config) (*Middleware, error) {
 		rechecks:   newExpiring[recheck](cfg.CacheSize),
 		log:        cfg.Logger,
 		now:        time.Now,
-		closeStore: closeStore,
 	}
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
 	if !cfg.DisableCrossOriginProtection {
@@ -91,15 +80,6 @@ func New(cfg Config) (*Middleware, error) {
 // session too large for one cookie is sent as name_0, name_1, ….
 func (m *Middleware) CookieNames() (access, refresh string) {
 	return m.jar.access.wire, m.jar.refresh.wire
-}
-
-// Close releases what New opened: the Redis connection of Config.RedisURL.
-// Call it when the server has shut down.
-func (m *Middleware) Close() error {
-	if m.closeStore == nil {
-		return nil
-	}
-	return m.closeStore()
 }
 
 // effectiveSkipPaths adds "/api/" to SkipPaths when the proxy is on, unless
