@@ -202,7 +202,7 @@ func TestThreeReplicaStorm(t *testing.T) {
 			if r.body != newAccess {
 				t.Fatalf("run %d: request %d (replica %d) got a different access token", run, i, i%3)
 			}
-			for _, name := range []string{middleware.HostPrefix+middleware.DefaultAccessCookieName, middleware.HostPrefix+middleware.DefaultRefreshCookieName} {
+			for _, name := range []string{middleware.HostPrefix + middleware.DefaultAccessCookieName, middleware.HostPrefix + middleware.DefaultRefreshCookieName} {
 				if c, ok := r.cookies[name]; !ok || c.MaxAge <= 0 {
 					t.Fatalf("run %d, request %d: no new %s cookie in %v", run, i, name, r.cookies)
 				}
