@@ -40,7 +40,13 @@ func New(cfg Config) (*Middleware, error) {
 	}
 	var closeStore func() error
 	if cfg.RefreshStore == nil && cfg.RedisURL != "" {
-		rs, err := redisstore.NewFromURL(cfg.RedisURL, redisstore.Options{Secret: cfg.CookieKeys[0].Hash})
+		// Every cookie key opens stored values, so replicas mid-rotation
+		// (one sealing with the old key, one with the new) share outcomes.
+		var old [][]byte
+		for _, k := range cfg.CookieKeys[1:] {
+			old = append(old, k.Hash)
+		}
+		rs, err := redisstore.NewFromURL(cfg.RedisURL, redisstore.Options{Secret: cfg.CookieKeys[0].Hash, OldSecrets: old, Logger: cfg.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("middleware: Config.RedisURL: %w", err)
 		}
@@ -180,6 +186,11 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 	access := cookieValue(r, m.cfg.AccessCookieName)
 	now := m.now()
 	if a, ok := m.cache.get(access, now); ok {
+		if m.refresher.Revoked(r.Context(), a.accessToken, false) {
+			m.cache.remove(access)
+			m.reject(w, r, errSignedOut)
+			return nil
+		}
 		return m.resolveWorkspace(r, a)
 	}
 	if refreshCookie := cookieValue(r, m.cfg.RefreshCookieName); access != "" || refreshCookie != "" {
@@ -209,6 +220,10 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 			m.reject(w, r, err)
 			return nil
 		}
+		if m.refresher.Revoked(r.Context(), s.Token, true) {
+			m.reject(w, r, errSignedOut)
+			return nil
+		}
 		current = m.newAuth(t, s)
 		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
 			m.cache.put(access, current, refreshAt)
@@ -216,7 +231,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 		}
 	}
 	if refreshCookie == "" {
-		if current != nil && now.Before(current.expires) {
+		if current != nil && m.valid(current.expires, now) {
 			return m.resolveWorkspace(r, current) // expiring, but nothing to refresh with yet
 		}
 		m.reject(w, r, errors.New("access token expired and no refresh cookie"))
@@ -234,40 +249,79 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.reject(w, r, err)
 		return nil
 	}
-	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !now.Before(exp)) {
+	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !m.valid(exp, now)) {
 		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
 		return nil
 	}
-	pair, err := m.refreshWithin(r.Context(), s.Token)
+	pair, t, err := m.exchange(r.Context(), s.Token, now)
 	if err != nil {
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
 		case refresh.IsDefinitive(err):
 			m.jar.clear(w)
 			return nil
-		case current != nil && now.Before(current.expires):
+		case current != nil && m.valid(current.expires, now):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
-	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace}
-	t, err := m.tokens.readAccess(fresh.Token)
-	if err != nil {
+	if t == nil {
 		// Qelos answered with a token this app cannot read: a configuration
 		// error (JWTSecret?) that no retry will fix.
-		m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
-		m.reject(w, r, err)
+		m.reject(w, r, errors.New("refreshed access token is unreadable"))
 		return nil
 	}
+	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace}
 	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace}, now)
 	if err != nil {
 		return &Auth{Mode: ModeCookiePair, Err: err}
 	}
-	a := m.newAuth(t, fresh)
+	a := m.newAuth(*t, fresh)
 	a.refreshToken = pair.RefreshToken
-	m.cache.put(sealedAccess, a, m.refreshAt(t))
+	m.cache.put(sealedAccess, a, m.refreshAt(*t))
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
+}
+
+// errSignedOut is why a revoked session is refused.
+var errSignedOut = errors.New("session was signed out")
+
+// maxChain bounds how many recorded outcomes exchange follows: an outcome
+// kept for the grace window may hold an access token that has expired
+// since, and is then exchanged in turn.
+const maxChain = 3
+
+// exchange refreshes refreshToken and returns the new pair and its access
+// token, read. It never returns a pair whose access token has expired (it
+// follows a stale recorded outcome to the next one) or was revoked by a
+// sign-out (ErrRejected). A nil token with a nil error means Qelos answered
+// with an access token this app cannot read.
+func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time) (refresh.Pair, *accessToken, error) {
+	for range maxChain {
+		pair, err := m.refreshWithin(ctx, refreshToken)
+		if err != nil {
+			return pair, nil, err
+		}
+		if m.refresher.Revoked(ctx, pair.AccessToken, true) {
+			return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut}
+		}
+		t, err := m.tokens.readAccess(pair.AccessToken)
+		if err != nil {
+			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
+			return pair, nil, nil
+		}
+		if now.Before(t.expires) {
+			return pair, &t, nil
+		}
+		refreshToken = pair.RefreshToken // a recorded outcome gone stale: exchange it in turn
+	}
+	return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrUnavailable, Err: errors.New("every recorded pair has expired")}
+}
+
+// valid reports whether a token expiring at exp is still usable at now,
+// with Config.Leeway for clock skew between Qelos and this app.
+func (m *Middleware) valid(exp, now time.Time) bool {
+	return now.Before(exp.Add(m.cfg.Leeway))
 }
 
 // refreshWithin exchanges a refresh token through the coordinator, waiting
