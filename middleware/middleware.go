@@ -220,12 +220,16 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 			m.reject(w, r, err)
 			return nil
 		}
-		if m.refresher.Revoked(r.Context(), s.Token, true) {
-			m.reject(w, r, errSignedOut)
-			return nil
-		}
+		// A session signed out on another replica is known here through
+		// the shared store: in memory at once when this replica was running
+		// (the store tells it), else by asking, once per cookie, before it
+		// is cached. An expiring session is checked when it is exchanged.
 		current = m.newAuth(t, s)
 		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
+			if m.refresher.Revoked(r.Context(), s.Token, true) {
+				m.reject(w, r, errSignedOut)
+				return nil
+			}
 			m.cache.put(access, current, refreshAt)
 			return m.resolveWorkspace(r, current)
 		}
@@ -298,11 +302,11 @@ const maxChain = 3
 // with an access token this app cannot read.
 func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time) (refresh.Pair, *accessToken, error) {
 	for range maxChain {
-		pair, err := m.refreshWithin(ctx, refreshToken)
+		pair, recorded, err := m.exchangeWithin(ctx, refreshToken)
 		if err != nil {
 			return pair, nil, err
 		}
-		if m.refresher.Revoked(ctx, pair.AccessToken, true) {
+		if m.refresher.Revoked(ctx, pair.AccessToken, false) { // a recorded outcome that was signed out
 			return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut}
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)
@@ -310,7 +314,9 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
 			return pair, nil, nil
 		}
-		if now.Before(t.expires) {
+		if !recorded || now.Before(t.expires) {
+			// A pair Qelos just issued is taken as it is, even if this app's
+			// clock runs ahead of its expiry (that is Leeway's business).
 			return pair, &t, nil
 		}
 		refreshToken = pair.RefreshToken // a recorded outcome gone stale: exchange it in turn
@@ -328,9 +334,16 @@ func (m *Middleware) valid(exp, now time.Time) bool {
 // at most UpstreamTimeout: the refresh itself goes on detached, so a
 // rotation Qelos completes late is still recorded for the next request.
 func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
+	p, _, err := m.exchangeWithin(ctx, refreshToken)
+	return p, err
+}
+
+// exchangeWithin is refreshWithin, also reporting whether the pair is a
+// recorded outcome (see refresh.Coordinator.Exchange).
+func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
 	defer cancel()
-	return m.refresher.Refresh(ctx, refreshToken)
+	return m.refresher.Exchange(ctx, refreshToken)
 }
 
 // writePair seals both tokens and sets the cookies, living as long as the

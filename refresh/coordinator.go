@@ -102,9 +102,10 @@ type Coordinator struct {
 }
 
 type flight struct {
-	done chan struct{}
-	pair Pair
-	err  error
+	done     chan struct{}
+	pair     Pair
+	recorded bool // the pair was found recorded, not obtained by this flight
+	err      error
 }
 
 type failure struct {
@@ -159,19 +160,29 @@ func NewCoordinator(r Refresher, opts Options) *Coordinator {
 // own ctx, so cancelling one caller never fails the others. A caller whose
 // ctx ends first gets an error wrapping both [ErrUnavailable] and ctx.Err().
 func (c *Coordinator) Refresh(ctx context.Context, refreshToken string) (Pair, error) {
+	p, _, err := c.Exchange(ctx, refreshToken)
+	return p, err
+}
+
+// Exchange is [Coordinator.Refresh] that also reports whether the pair is
+// an outcome recorded earlier (within the grace window) rather than one
+// this call's refresh just obtained: a recorded pair's access token may
+// have expired since, and the caller may then exchange its refresh token
+// in turn.
+func (c *Coordinator) Exchange(ctx context.Context, refreshToken string) (p Pair, recorded bool, err error) {
 	key := Key(refreshToken)
 	if p, ok, _ := c.local.Get(ctx, key); ok {
-		return p, nil
+		return p, true, nil
 	}
 	if err := c.failed(key); err != nil {
-		return Pair{}, err
+		return Pair{}, false, err
 	}
 	f := c.join(key, refreshToken)
 	select {
 	case <-f.done:
-		return f.pair, f.err
+		return f.pair, f.recorded, f.err
 	case <-ctx.Done():
-		return Pair{}, unavailable(0, ctx.Err())
+		return Pair{}, false, unavailable(0, ctx.Err())
 	}
 }
 
@@ -280,7 +291,7 @@ func (c *Coordinator) join(key, refreshToken string) *flight {
 func (c *Coordinator) fly(f *flight, key, refreshToken string) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	pair, err := c.spend(ctx, key, refreshToken)
+	pair, err := c.spend(ctx, key, refreshToken, &f.recorded)
 	c.mu.Lock()
 	delete(c.flights, key)
 	if err != nil && !IsDefinitive(err) {
@@ -340,10 +351,11 @@ func (c *Coordinator) ownerGone(key string) {
 // coordinates within its own process). A process that has seen another
 // owner waits for that owner's outcome, retrying a failing store, and
 // answers ErrUnavailable if its callers' patience runs out first.
-func (c *Coordinator) spend(ctx context.Context, key, refreshToken string) (Pair, error) {
+func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recorded *bool) (Pair, error) {
 	// A caller that missed the outcome just before the previous flight
 	// recorded it, and joined just after that flight ended, starts this one.
 	if p, ok, _ := c.local.Get(ctx, key); ok {
+		*recorded = true
 		return p, nil
 	}
 	if c.store == nil {
@@ -351,11 +363,13 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string) (Pair
 	}
 	if c.locker == nil {
 		if p, ok, err := c.shared(ctx, key); ok || errors.Is(err, ErrFailedRecently) {
+			*recorded = ok
 			return p, err
 		}
 		return c.refreshAndRecord(ctx, key, refreshToken, nil)
 	}
 	if p, ok, err := c.shared(ctx, key); ok || errors.Is(err, ErrFailedRecently) {
+		*recorded = ok
 		return p, err
 	}
 	for {

@@ -151,10 +151,20 @@ func TestCoordinatorFailures(t *testing.T) {
 			if refresh.IsDefinitive(err) != tt.definitive {
 				t.Fatalf("%v: IsDefinitive = %v", err, !tt.definitive)
 			}
-			// Failures are not remembered: the next caller asks again.
+			// A transient failure is shared with the callers of the next
+			// moment, then forgotten; a rejection is not remembered.
+			_, again := c.Refresh(context.Background(), "rt")
+			want := int32(1)
+			if tt.definitive {
+				want = 2
+			}
+			if u.calls.Load() != want || refresh.IsDefinitive(again) != tt.definitive {
+				t.Fatalf("right after: %d calls (want %d), %v", u.calls.Load(), want, again)
+			}
+			time.Sleep(refresh.DefaultFailureWindow + 50*time.Millisecond)
 			c.Refresh(context.Background(), "rt")
-			if u.calls.Load() != 2 {
-				t.Fatalf("%d calls, want 2", u.calls.Load())
+			if u.calls.Load() != want+1 {
+				t.Fatalf("after the failure window: %d calls, want %d", u.calls.Load(), want+1)
 			}
 		})
 	}

@@ -75,7 +75,10 @@ func TestRedisDiesMidStorm(t *testing.T) {
 	f := newFleet(t, fleetOptions{replicas: 3})
 	old := f.session(time.Minute)
 	f.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 600 * time.Millisecond, Times: 1})
-	go func() {
+	go func() { // 150 ms into the refresh, as Qelos sees it
+		for f.refreshes() == 0 {
+			time.Sleep(time.Millisecond)
+		}
 		time.Sleep(150 * time.Millisecond)
 		f.redis.Stop()
 	}()
@@ -137,7 +140,7 @@ func TestSlowRedis(t *testing.T) {
 
 // maxConnsPerReplica is what one Store may open: its pool, the pipeline
 // pool, and the one subscription.
-const maxConnsPerReplica = 20 + 4 + 1
+const maxConnsPerReplica = 32 + 8 + 1 // redisstore.DefaultPoolSize + DefaultPipelinePoolSize + 1
 
 // 5. Cookie-key rotation: mid-rotation, replica A seals with the old key and
 // B with the new one; every stored value must open on both.
