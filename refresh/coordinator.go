@@ -175,6 +175,13 @@ func (c *Coordinator) Exchange(ctx context.Context, refreshToken string) (p Pair
 		return p, true, nil
 	}
 	if err := c.failed(key); err != nil {
+		// Another replica may have succeeded where this one failed.
+		if c.store != nil {
+			if p, ok, _ := c.store.Get(ctx, key); ok {
+				c.local.Put(ctx, key, p, c.grace)
+				return p, true, nil
+			}
+		}
 		return Pair{}, false, err
 	}
 	f := c.join(key, refreshToken)
@@ -522,7 +529,7 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 // budget of its own while the lock, if held, is kept), then lets go of the
 // lock; a transient failure is shared before the lock is let go.
 func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken string, l *lease) (Pair, error) {
-	p, err := c.refresher.Refresh(ctx, refreshToken)
+	p, err := c.call(ctx, key, refreshToken)
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -544,6 +551,31 @@ func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken st
 		l.end()
 	}
 	return p, nil
+}
+
+// call runs the Refresher, returning by ctx's deadline even if the
+// Refresher ignores it; a pair it obtains later anyway is kept in memory.
+func (c *Coordinator) call(ctx context.Context, key, refreshToken string) (Pair, error) {
+	type result struct {
+		p   Pair
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := c.refresher.Refresh(ctx, refreshToken)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				c.local.Put(context.Background(), key, r.p, c.grace)
+			}
+		}()
+		return Pair{}, unavailable(0, ctx.Err())
+	}
 }
 
 // record puts p in the shared store, retrying for CallTimeout from now: the

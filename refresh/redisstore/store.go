@@ -44,10 +44,14 @@ const (
 	MinSecretLen = 16
 )
 
-// ErrUnreadable reports a stored value that does not decrypt: it was written
-// with another [Options.Secret], for another key, or altered in Redis. Such a
-// value is never returned as a pair; the method reports it as absent along
-// with this error.
+// ErrUnreadable describes a stored value that does not decrypt: it was
+// written with a secret this Store was not given, for another key, or
+// altered in Redis. Such a value is never returned as a pair; Get and Wait
+// count it as absent (Redis answered: it is not an outage), so this error
+// is no longer returned by them.
+//
+// Deprecated: unreadable values count as absent; give every replica all the
+// secrets in use (Options.OldSecrets) during a rotation.
 var ErrUnreadable = errors.New("redisstore: stored pair does not decrypt (written with another Secret, or tampered with)")
 
 // ErrInvalidKey reports a key that is not a [refresh.Key]. The Store
