@@ -375,10 +375,8 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		}
 		return c.refreshAndRecord(ctx, key, refreshToken, nil)
 	}
-	if p, ok, err := c.shared(ctx, key); ok || errors.Is(err, ErrFailedRecently) {
-		*recorded = ok
-		return p, err
-	}
+	// With a Locker, the first look is the owner's, under the lock (see
+	// own): one round trip fewer than looking first and again after.
 	for {
 		if ctx.Err() != nil {
 			return Pair{}, unavailable(0, ctx.Err())
@@ -395,7 +393,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		case owned:
 			c.noteStore(nil)
 			l.release = release
-			return c.own(ctx, key, refreshToken, l)
+			return c.own(ctx, key, refreshToken, l, recorded)
 		}
 		l.end()
 		c.noteStore(nil)
@@ -499,7 +497,7 @@ func (c *Coordinator) shared(ctx context.Context, key string) (Pair, bool, error
 // own runs the refresh while holding the lock. Another replica may have
 // finished between the first look and the lock (or failed just now): look
 // again, patiently, before spending the token.
-func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *lease) (Pair, error) {
+func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *lease, recorded *bool) (Pair, error) {
 	for {
 		p, ok, err := c.shared(ctx, key)
 		if errors.Is(err, ErrFailedRecently) {
@@ -509,6 +507,7 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 		if err == nil {
 			if ok {
 				l.end()
+				*recorded = true
 				return p, nil
 			}
 			break

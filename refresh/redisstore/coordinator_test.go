@@ -112,6 +112,7 @@ func TestOwnerDies(t *testing.T) {
 				ownerErr <- err
 			}()
 			eventually(t, time.Second, func() bool { return raw.Exists(context.Background(), prefix+"lock:"+key).Val() == 1 })
+			eventually(t, time.Second, func() bool { return ownerCalls.Load() == 1 }) // the owner is refreshing
 			if tt.kill != nil {
 				tt.kill(ownerStore)
 			}

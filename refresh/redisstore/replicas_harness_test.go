@@ -147,7 +147,7 @@ func (f *fleet) do(i int, method, path string, cookies []*http.Cookie) answer {
 		req.AddCookie(c)
 	}
 	t0 := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := browsers.Do(req)
 	if err != nil {
 		f.t.Errorf("%s %s on replica %d: %v", method, path, i, err)
 		return answer{replica: i}
@@ -201,9 +201,18 @@ func (f *fleet) session(accessAge time.Duration) []*http.Cookie {
 	return cs
 }
 
+// browsers is the clients' side: enough kept-alive connections for a storm
+// to reach every replica at once, not after hundreds of handshakes.
+var browsers = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 500, MaxIdleConns: 2000}}
+
 // storm sends n concurrent GET /private with cookies, round-robin over the
-// replicas, released together.
+// replicas, released together, on connections opened beforehand.
 func (f *fleet) storm(n int, cookies []*http.Cookie) []answer {
+	var warm sync.WaitGroup
+	for i := range n {
+		warm.Go(func() { f.get(i%len(f.replicas), nil) })
+	}
+	warm.Wait()
 	out := make([]answer, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
