@@ -136,9 +136,10 @@ type Config struct {
 	// TrustedOrigins are origins ("https://admin.example.com") allowed to
 	// make cross-origin requests despite CrossOriginProtection.
 	TrustedOrigins []string
-	// Leeway tolerates clock skew between Qelos and this app when checking
-	// a token's nbf (and, for bearer tokens verified with JWTSecret, its
-	// exp). Default: 0.
+	// Leeway tolerates clock skew between Qelos and this app in every
+	// expiry check: a token's nbf, the refresh token's exp (a refresh is
+	// tried while exp+Leeway is ahead), an expiring access token's exp, and
+	// for bearer tokens verified with JWTSecret, their exp. Default: 0.
 	Leeway time.Duration
 
 	// RefreshMargin refreshes a pair this long before the access token
@@ -168,10 +169,13 @@ type Config struct {
 	// a refresh/redisstore on that Redis as the RefreshStore, so replicas
 	// behind a load balancer spend each single-use refresh token once.
 	// Stored pairs are encrypted with a key derived from the first
-	// CookieKeys hash key, so every replica needs the same QELOS_COOKIE_KEYS.
-	// If Redis is unreachable, requests are still served: each replica then
-	// coordinates alone, and two replicas refreshing the same pair at that
-	// moment sign that user out. Default: none.
+	// CookieKeys hash key and open with any of them, so replicas share them
+	// during a key rotation. Sign-outs are shared through it too. If Redis
+	// is unreachable, requests are still served: each replica keeps its own
+	// outcomes, never spends a token it saw another replica refreshing, and
+	// after 2 s coordinates alone (see the README's "Several replicas" for
+	// the windows that remain). go-redis's log lines go to Logger.
+	// Default: none.
 	RedisURL string
 
 	// CacheSize bounds the cache of already-opened cookies, which lets a

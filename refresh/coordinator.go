@@ -377,6 +377,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 	}
 	// With a Locker, the first look is the owner's, under the lock (see
 	// own): one round trip fewer than looking first and again after.
+	fails := 0
 	for {
 		if ctx.Err() != nil {
 			return Pair{}, unavailable(0, ctx.Err())
@@ -386,7 +387,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		switch {
 		case err != nil:
 			l.end()
-			if !c.storeFailed(ctx, err, key) {
+			if !c.storeFailed(ctx, err, key, &fails) {
 				return c.refreshAndRecord(ctx, key, refreshToken, nil)
 			}
 			continue
@@ -410,7 +411,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 			c.ownerGone(key)
 			return Pair{}, unavailable(0, err)
 		case err != nil:
-			c.storeFailed(ctx, err, key)
+			c.storeFailed(ctx, err, key, &fails)
 			continue
 		}
 		// The lock is free and no pair was recorded: the owner gave up or
@@ -458,14 +459,16 @@ func (l *lease) end() {
 // storeFailed notes a store error and waits before the next try. It
 // reports false when this process should stop waiting for the store and
 // coordinate alone: the store has failed for longer than the patience
-// window, counted from its first failure, and no other owner of key has
-// been seen. A caller's own deadline is not a store failure.
-func (c *Coordinator) storeFailed(ctx context.Context, err error, key string) bool {
+// window, counted from its first failure, this flight has tried it twice
+// (a connection left stale by a restart fails once), and no other owner of
+// key has been seen. A caller's own deadline is not a store failure.
+func (c *Coordinator) storeFailed(ctx context.Context, err error, key string, fails *int) bool {
 	if ctx.Err() != nil {
 		return true // the loop ends on ctx
 	}
 	since := c.noteStore(err)
-	if !c.ownerSeen(key) && time.Since(since) >= c.patience {
+	*fails++
+	if *fails >= 2 && !c.ownerSeen(key) && time.Since(since) >= c.patience {
 		return false
 	}
 	select {
@@ -498,6 +501,7 @@ func (c *Coordinator) shared(ctx context.Context, key string) (Pair, bool, error
 // finished between the first look and the lock (or failed just now): look
 // again, patiently, before spending the token.
 func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *lease, recorded *bool) (Pair, error) {
+	fails := 0
 	for {
 		p, ok, err := c.shared(ctx, key)
 		if errors.Is(err, ErrFailedRecently) {
@@ -516,7 +520,7 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 			l.end()
 			return Pair{}, unavailable(0, ctx.Err())
 		}
-		if !c.storeFailed(ctx, err, key) {
+		if !c.storeFailed(ctx, err, key, &fails) {
 			break // we hold the lock: nobody else is spending the token
 		}
 	}

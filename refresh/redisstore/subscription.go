@@ -69,7 +69,7 @@ func (sub *subscription) startLocked() {
 		return
 	}
 	sub.started = true
-	sub.ps = sub.s.client.PSubscribe(context.Background(), sub.s.prefix+"done:*")
+	sub.ps = sub.s.client.PSubscribe(context.Background()) // no pattern yet: no I/O under the lock
 	go sub.run()
 }
 
@@ -78,6 +78,11 @@ func (sub *subscription) startLocked() {
 // was down is made up for by a look); an error marks it down and backs off.
 func (sub *subscription) run() {
 	defer close(sub.done)
+	// go-redis remembers what was asked for even when the first attempt
+	// fails, and subscribes again on its next connection.
+	if err := sub.ps.PSubscribe(context.Background(), sub.s.prefix+"done:*"); err != nil {
+		sub.s.debug("subscribe to outcomes", err)
+	}
 	if err := sub.ps.Subscribe(context.Background(), sub.s.revokedChannel()); err != nil {
 		sub.s.debug("subscribe to revocations", err)
 	}
