@@ -197,3 +197,32 @@ func TestKeyHidesTheToken(t *testing.T) {
 		t.Fatalf("key %q", k)
 	}
 }
+
+func TestCoordinatorRevokeAndForget(t *testing.T) {
+	u := &upstream{}
+	c := refresh.NewCoordinator(u, refresh.Options{})
+	ctx := context.Background()
+	p, err := c.Refresh(ctx, "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Revoked(ctx, p.AccessToken, true) {
+		t.Fatal("a fresh token is revoked")
+	}
+	if err := c.Revoke(ctx, "already-expired", time.Now().Add(-time.Second)); err != nil || c.Revoked(ctx, "already-expired", true) {
+		t.Fatalf("an expired token was recorded as revoked (err %v): the set must hold live tokens only", err)
+	}
+	if err := c.Revoke(ctx, p.AccessToken, time.Now().Add(time.Hour)); err != nil || !c.Revoked(ctx, p.AccessToken, false) {
+		t.Fatalf("Revoke: %v; Revoked = false", err)
+	}
+	// The recorded outcome answers the old token until it is forgotten.
+	if again, recorded, err := c.Exchange(ctx, "rt"); err != nil || again != p || !recorded {
+		t.Fatalf("straggler: %+v recorded=%v %v", again, recorded, err)
+	}
+	if err := c.Forget(ctx, "rt"); err != nil {
+		t.Fatal(err)
+	}
+	if again, recorded, _ := c.Exchange(ctx, "rt"); again == p || recorded || u.calls.Load() != 2 {
+		t.Fatalf("after Forget the old token still yields the recorded pair (%d calls)", u.calls.Load())
+	}
+}
