@@ -266,9 +266,17 @@ func TestStoreNoise(t *testing.T) {
 	f.proxy.SetLatency(60*time.Millisecond, 60*time.Millisecond)
 	f.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 1500 * time.Millisecond, Times: 1})
 	answers := f.storm(10, old)
-	time.Sleep(2 * time.Second) // the detached refresh completes
 	f.proxy.SetLatency(0, 0)
-	answers = append(answers, f.get(1, old))
+	// Once the detached refresh has completed, the old pair gets the new one.
+	last := f.get(1, old)
+	for deadline := time.Now().Add(10 * time.Second); last.status == 503 && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		last = f.get(1, old)
+	}
+	answers = append(answers, last)
+	if last.status != 200 {
+		t.Errorf("after the refresh: %d %s", last.status, last.body)
+	}
 	var noisy []string
 	for _, r := range f.replicas {
 		for _, line := range strings.Split(r.logs.String(), "\n") {
