@@ -186,7 +186,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 	access := cookieValue(r, m.cfg.AccessCookieName)
 	now := m.now()
 	if a, ok := m.cache.get(access, now); ok {
-		if m.refresher.Revoked(r.Context(), a.accessToken, false) {
+		if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
 			m.cache.remove(access)
 			m.reject(w, r, errSignedOut)
 			return nil
@@ -226,7 +226,12 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 		// is cached. An expiring session is checked when it is exchanged.
 		current = m.newAuth(t, s)
 		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
-			if m.refresher.Revoked(r.Context(), s.Token, true) {
+			var refreshTok string
+			if rs, err := m.jar.open(m.cfg.RefreshCookieName, refreshCookie); err == nil {
+				refreshTok = rs.Token
+			}
+			current.session = sessionKey(s.Token, refreshTok)
+			if m.refresher.RevokedKey(r.Context(), current.session, true) {
 				m.reject(w, r, errSignedOut)
 				return nil
 			}
@@ -282,9 +287,19 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 	}
 	a := m.newAuth(*t, fresh)
 	a.refreshToken = pair.RefreshToken
+	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
 	m.cache.put(sealedAccess, a, m.refreshAt(*t))
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
+}
+
+// sessionKey names a cookie-pair session for revocation: its pair of tokens,
+// hashed. Not the access token alone: Qelos issues byte-identical access
+// tokens to one user within one second, so a sign-in right after a sign-out
+// would otherwise be refused. A pair seen without its refresh cookie is
+// named with an empty refresh token, which sign-out revokes too.
+func sessionKey(access, refreshTok string) string {
+	return refresh.Key(access + "\x00" + refreshTok)
 }
 
 // errSignedOut is why a revoked session is refused.
@@ -306,7 +321,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 		if err != nil {
 			return pair, nil, err
 		}
-		if m.refresher.Revoked(ctx, pair.AccessToken, false) { // a recorded outcome that was signed out
+		if m.refresher.RevokedKey(ctx, sessionKey(pair.AccessToken, pair.RefreshToken), false) { // a recorded outcome that was signed out
 			return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut}
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)

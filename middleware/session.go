@@ -123,6 +123,7 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 	}
 	a := m.newAuth(t, access)
 	a.refreshToken = pair.RefreshToken
+	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
 	m.cache.put(sa, a, m.refreshAt(t))
 	return a, nil
 }
@@ -163,24 +164,28 @@ func (m *Middleware) SignOutHandler() http.Handler {
 // are logged, not returned: signing out locally never depends on Qelos.
 func (m *Middleware) revoke(r *http.Request, access string) string {
 	ctx := r.Context()
-	var token, userID string
+	var token, userID, accessTok, refreshTok string
+	var accessExp time.Time
 	if s, err := m.jar.open(m.cfg.AccessCookieName, access); err == nil {
 		if t, err := m.tokens.readAccess(s.Token); err == nil {
-			userID = t.user.ID
-			m.revokeLocal(ctx, s.Token, t.expires)
+			userID, accessTok, accessExp = t.user.ID, s.Token, t.expires
 			if m.now().Before(t.expires) {
 				token = s.Token
 			}
 		}
 	}
 	if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
+		refreshTok = s.Token
 		if token == "" {
 			// Qelos revokes a refresh token through its paired access token;
 			// an expired one is refused, so exchange the pair first.
 			if pair, err := m.refreshWithin(ctx, s.Token); err == nil {
 				token = pair.AccessToken
 				if t, err := m.tokens.readAccess(pair.AccessToken); err == nil {
-					m.revokeLocal(ctx, pair.AccessToken, t.expires)
+					m.revokeSession(ctx, pair.AccessToken, pair.RefreshToken, t.expires)
+				}
+				if err := m.refresher.Forget(ctx, pair.RefreshToken); err != nil {
+					m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
 				}
 			}
 		}
@@ -188,6 +193,9 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		if err := m.refresher.Forget(ctx, s.Token); err != nil {
 			m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
 		}
+	}
+	if accessTok != "" {
+		m.revokeSession(ctx, accessTok, refreshTok, accessExp)
 	}
 	if token == "" {
 		return userID
@@ -203,10 +211,15 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 	return userID
 }
 
-// revokeLocal records an access token as revoked until it expires.
-func (m *Middleware) revokeLocal(ctx context.Context, token string, expires time.Time) {
-	if err := m.refresher.Revoke(ctx, token, expires.Add(m.cfg.Leeway)); err != nil {
-		m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
+// revokeSession records the session named by a pair as revoked until its
+// access token expires, here and in the shared store: the pair, and its
+// access cookie sent without the refresh cookie.
+func (m *Middleware) revokeSession(ctx context.Context, access, refreshTok string, expires time.Time) {
+	for _, name := range []string{access + "\x00" + refreshTok, access + "\x00"} {
+		if err := m.refresher.Revoke(ctx, name, expires.Add(m.cfg.Leeway)); err != nil {
+			m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
+			return
+		}
 	}
 }
 

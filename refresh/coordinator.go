@@ -226,15 +226,29 @@ func (c *Coordinator) Revoke(ctx context.Context, accessToken string, until time
 // store, it also asks the store (a round trip: for a session met for the
 // first time, not for every request). A failing store counts as "not
 // revoked": the revocation still holds wherever it is known.
+//
+// The "token" may be any string that names what was signed out: the
+// middleware revokes a session by its pair of tokens, since Qelos issues
+// byte-identical access tokens to one user within one second.
 func (c *Coordinator) Revoked(ctx context.Context, accessToken string, shared bool) bool {
-	key := Key(accessToken)
-	if c.revokedLen.Load() > 0 {
-		if until, ok := c.revoked.Load(key); ok && time.Now().Before(until.(time.Time)) {
-			return true
-		}
+	if c.revokedLen.Load() == 0 && !shared {
+		return false // the warm path: no hashing, no lock
 	}
+	return c.RevokedKey(ctx, Key(accessToken), shared)
+}
+
+// RevokedKey is [Coordinator.Revoked] for a token already hashed with
+// [Key], for callers that hash once and ask on every request.
+func (c *Coordinator) RevokedKey(ctx context.Context, key string, shared bool) bool {
 	rv, ok := c.store.(Revoker)
-	if !shared || !ok || c.storeIsDown() {
+	shared = shared && ok
+	if c.revokedLen.Load() == 0 && !shared {
+		return false
+	}
+	if until, ok := c.revoked.Load(key); ok && time.Now().Before(until.(time.Time)) {
+		return true
+	}
+	if !shared || c.storeIsDown() {
 		return false
 	}
 	yes, err := rv.Revoked(ctx, key)
