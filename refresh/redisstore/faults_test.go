@@ -216,7 +216,7 @@ func TestSignOutIsFinal(t *testing.T) {
 		for _, p := range []struct {
 			name    string
 			cookies []*http.Cookie
-		}{{"signed-out pair", current}, {"pair before it", before}} {
+		}{{"signed-out pair", current}, {"pair before it", before}, {"signed-out access cookie alone", only(current, middleware.DefaultAccessCookieName)}} {
 			a := f.get(i, p.cookies)
 			answers = append(answers, a)
 			if a.status != 401 {
@@ -229,6 +229,16 @@ func TestSignOutIsFinal(t *testing.T) {
 	}
 	c := count(answers)
 	t.Logf("ROW | 7 sign-out is final | %d | %s | %d | %v |", f.refreshes(), c, c.cleared, c.worst.Round(time.Millisecond))
+}
+
+// only returns the cookie called name.
+func only(cookies []*http.Cookie, name string) []*http.Cookie {
+	for _, c := range cookies {
+		if c.Name == name {
+			return []*http.Cookie{c}
+		}
+	}
+	return nil
 }
 
 // 8. Clock skew: the app's clock runs 2 minutes ahead of Qelos (here: Qelos's

@@ -103,6 +103,10 @@ func (s *Store) unlock(key, owner string) {
 	})
 }
 
+// downPoll is how often Wait polls while the Store's subscription is not
+// live.
+const downPoll = 100 * time.Millisecond
+
 // Wait implements [refresh.Locker]: it returns the pair once one is stored
 // under key (true), reports false once the lock is free with no pair (the
 // owner gave up, or died and its lease lapsed), returns an error wrapping
@@ -162,7 +166,13 @@ func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error
 		case !held:
 			return refresh.Pair{}, false, nil
 		}
-		timer.Reset(s.poll)
+		// Without a live subscription (still connecting, or reconnecting)
+		// a notification may be lost: poll briskly until it is back.
+		if s.sub.isLive() {
+			timer.Reset(s.poll)
+		} else {
+			timer.Reset(min(s.poll, downPoll))
+		}
 		select {
 		case <-ctx.Done():
 			return refresh.Pair{}, false, ctx.Err()

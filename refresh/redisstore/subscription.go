@@ -117,6 +117,12 @@ func (sub *subscription) run() {
 	}
 }
 
+func (sub *subscription) isLive() bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.live
+}
+
 func (sub *subscription) setLive(live bool) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
