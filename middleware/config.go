@@ -162,21 +162,25 @@ type Config struct {
 	// sign-out. Default: refresh.DefaultGrace (30 s).
 	RefreshGrace time.Duration
 	// RefreshStore keeps refresh outcomes for the grace window and, when it
-	// is a refresh.Locker, coordinates replicas. Default: RedisURL's store
-	// if set, else an in-memory store (right for a single replica).
+	// is a refresh.Locker, coordinates replicas. Several replicas behind a
+	// load balancer need a shared one, so that they spend each single-use
+	// refresh token once: a Store of the refresh/redisstore module (its own
+	// Go module, so that single-instance apps do not link go-redis), made
+	// with the first cookie key's Hash as its secret so that every replica
+	// with the same QELOS_COOKIE_KEYS can read it:
+	//
+	//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: keys[0].Hash, Logger: logger}) // QELOS_REDIS_URL
+	//	cfg.RefreshStore = store // and defer store.Close()
+	//
+	// New hands a store that is a refresh.KeyedStore every CookieKeys hash
+	// key, so values sealed by a replica with another key order (mid-
+	// rotation) still open. Sign-outs are shared through a refresh.Revoker.
+	// If Redis is unreachable, requests are still served: each replica keeps
+	// its own outcomes, never spends a token it saw another replica
+	// refreshing, and after 2 s coordinates alone (see the README's "Several
+	// replicas" for the windows that remain). The caller owns the store and
+	// closes it. Default: an in-memory store (right for a single replica).
 	RefreshStore refresh.Store
-	// RedisURL, such as "redis://:password@10.0.0.5:6379/0", makes New use
-	// a refresh/redisstore on that Redis as the RefreshStore, so replicas
-	// behind a load balancer spend each single-use refresh token once.
-	// Stored pairs are encrypted with a key derived from the first
-	// CookieKeys hash key and open with any of them, so replicas share them
-	// during a key rotation. Sign-outs are shared through it too. If Redis
-	// is unreachable, requests are still served: each replica keeps its own
-	// outcomes, never spends a token it saw another replica refreshing, and
-	// after 2 s coordinates alone (see the README's "Several replicas" for
-	// the windows that remain). go-redis's log lines go to Logger.
-	// Default: none.
-	RedisURL string
 
 	// CacheSize bounds the cache of already-opened cookies, which lets a
 	// warm request skip decryption and JWT parsing. Entries still honour

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
-	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
 // Middleware authenticates requests against Qelos. Create it once with
@@ -27,7 +26,6 @@ type Middleware struct {
 	identities *identityCache
 	log        *slog.Logger
 	now        func() time.Time
-	closeStore func() error                // closes the store New created from RedisURL
 	csrf       *http.CrossOriginProtection // nil unless Config.CrossOriginProtection
 }
 
@@ -38,19 +36,15 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	var closeStore func() error
-	if cfg.RefreshStore == nil && cfg.RedisURL != "" {
-		// Every cookie key opens stored values, so replicas mid-rotation
-		// (one sealing with the old key, one with the new) share outcomes.
-		var old [][]byte
-		for _, k := range cfg.CookieKeys[1:] {
-			old = append(old, k.Hash)
+	// Every cookie key opens the values a keyed shared store keeps, so
+	// replicas mid-rotation (one sealing with the old key, one with the new)
+	// share outcomes.
+	if ks, ok := cfg.RefreshStore.(refresh.KeyedStore); ok {
+		secrets := make([][]byte, len(cfg.CookieKeys))
+		for i, k := range cfg.CookieKeys {
+			secrets[i] = k.Hash
 		}
-		rs, err := redisstore.NewFromURL(cfg.RedisURL, redisstore.Options{Secret: cfg.CookieKeys[0].Hash, OldSecrets: old, Logger: cfg.Logger})
-		if err != nil {
-			return nil, fmt.Errorf("middleware: Config.RedisURL: %w", err)
-		}
-		cfg.RefreshStore, closeStore = rs, rs.Close
+		ks.AcceptSecrets(secrets...)
 	}
 	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
 	// Requests wait at most UpstreamTimeout for a refresh; the refresh itself
@@ -71,7 +65,6 @@ func New(cfg Config) (*Middleware, error) {
 		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
 		log:        cfg.Logger,
 		now:        time.Now,
-		closeStore: closeStore,
 	}
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Leeway, func() time.Time { return m.now() })
 	if cfg.CrossOriginProtection {
@@ -83,15 +76,6 @@ func New(cfg Config) (*Middleware, error) {
 		}
 	}
 	return m, nil
-}
-
-// Close releases what New opened: the Redis connection of Config.RedisURL.
-// Call it when the server has shut down.
-func (m *Middleware) Close() error {
-	if m.closeStore == nil {
-		return nil
-	}
-	return m.closeStore()
 }
 
 // effectiveSkipPaths adds "/api/" to SkipPaths when the proxy is on, unless

@@ -76,6 +76,16 @@ type Revoker interface {
 	OnRevoke(f func(key string, until time.Time))
 }
 
+// A KeyedStore is a [Store] that encrypts what it keeps with secrets the
+// application supplies. The middleware hands it every cookie key's hash
+// key when it is created, so that values sealed by a replica whose keys are
+// in another order (in the middle of a key rotation) still open. Optional.
+type KeyedStore interface {
+	// AcceptSecrets adds secrets that open stored values (the store keeps
+	// sealing with its own). Safe to call while the store is in use.
+	AcceptSecrets(secrets ...[]byte)
+}
+
 // MemoryStore is a [Store] for a single process: a bounded map whose entries
 // expire. The zero value is not usable; call [NewMemoryStore].
 type MemoryStore struct {

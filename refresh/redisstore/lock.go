@@ -217,7 +217,7 @@ func (s *Store) look(ctx context.Context, key string) (p refresh.Pair, found, he
 		return refresh.Pair{}, false, false, false, err
 	}
 	if a.val != nil {
-		if p, err := s.keys.open(key, a.val); err == nil {
+		if p, err := s.keys.Load().open(key, a.val); err == nil {
 			return p, true, a.held, a.failed, nil
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/qelos-io/integrator-go/internal/redistest"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
 // fleet is one app deployed as several replicas behind a load balancer, as
@@ -29,10 +30,10 @@ type fleet struct {
 	qelos    *qelostest.Server
 	redis    *redistest.Server
 	proxy    *faultproxy.Proxy
-	replicas []*replica
+	replicas []*fleetReplica
 }
 
-type replica struct {
+type fleetReplica struct {
 	mw   *middleware.Middleware
 	app  *httptest.Server
 	logs *lockedBuffer
@@ -76,18 +77,25 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 	t.Cleanup(f.qelos.Close)
 	shared := middleware.GenerateCookieKey()
 	for i := range max(o.replicas, 1) {
-		r := &replica{logs: &lockedBuffer{}}
+		r := &fleetReplica{logs: &lockedBuffer{}}
 		keys := []middleware.CookieKey{shared}
 		if o.keys != nil {
 			keys = o.keys(i)
 		}
+		logger := slog.New(slog.NewTextHandler(r.logs, nil))
+		// As the README sets a replica up: the first cookie key is the
+		// store's secret; middleware.New hands it the others.
+		store, err := redisstore.NewFromURL("redis://"+p.Addr()+"/0", redisstore.Options{Secret: keys[0].Hash, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
 		cfg := middleware.Config{
-			AppURL:      f.qelos.URL,
-			CookieKeys:  keys,
-			RedisURL:    "redis://" + p.Addr() + "/0",
-			HTTPClient:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}},
-			Logger:      slog.New(slog.NewTextHandler(r.logs, nil)),
-			RequireAuth: false,
+			AppURL:       f.qelos.URL,
+			CookieKeys:   keys,
+			RefreshStore: store,
+			HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}},
+			Logger:       logger,
 		}
 		if o.mutate != nil {
 			o.mutate(i, &cfg)
@@ -98,7 +106,7 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 		}
 		r.mw = mw
 		r.app = httptest.NewServer(mw.Handler(fleetMux(mw)))
-		t.Cleanup(func() { r.app.Close(); mw.Close() })
+		t.Cleanup(r.app.Close)
 		f.replicas = append(f.replicas, r)
 	}
 	return f

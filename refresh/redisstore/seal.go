@@ -1,12 +1,14 @@
 package redisstore
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -50,6 +52,25 @@ func newKeyring(secrets ...[]byte) (*keyring, error) {
 		k.masters = append(k.masters, master)
 	}
 	return k, nil
+}
+
+// with returns a keyring that also opens with secrets (those of at least
+// MinSecretLen bytes that it does not have yet).
+func (k *keyring) with(secrets ...[]byte) (*keyring, error) {
+	next := &keyring{masters: slices.Clone(k.masters)}
+	for _, secret := range secrets {
+		if len(secret) < MinSecretLen {
+			continue
+		}
+		master, err := hkdf.Key(sha256.New, secret, nil, masterLabel, 32)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: derive key: %w", err)
+		}
+		if !slices.ContainsFunc(next.masters, func(m []byte) bool { return bytes.Equal(m, master) }) {
+			next.masters = append(next.masters, master)
+		}
+	}
+	return next, nil
 }
 
 func (k *keyring) aead(master []byte, key string) cipher.AEAD {

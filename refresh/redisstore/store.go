@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -100,7 +103,7 @@ type Options struct {
 type Store struct {
 	client    redis.UniversalClient
 	owned     bool
-	keys      *keyring
+	keys      atomic.Pointer[keyring] // replaced whole by AcceptSecrets
 	prefix    string
 	lease     time.Duration
 	opTimeout time.Duration
@@ -115,7 +118,23 @@ var (
 	_ refresh.FailureSharer = (*Store)(nil)
 	_ refresh.Forgetter     = (*Store)(nil)
 	_ refresh.Revoker       = (*Store)(nil)
+	_ refresh.KeyedStore    = (*Store)(nil)
 )
+
+// AcceptSecrets implements [refresh.KeyedStore]: stored values then open
+// with these secrets too (Secret still seals). middleware.New calls it with
+// every cookie key, so that replicas in the middle of a key rotation, which
+// seal with different keys, read each other's values. Secrets shorter than
+// MinSecretLen are ignored.
+func (s *Store) AcceptSecrets(secrets ...[]byte) {
+	for {
+		old := s.keys.Load()
+		next, err := old.with(secrets...)
+		if err != nil || s.keys.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
 
 // New returns a Store that keeps its state in Redis through client, which
 // may be a *redis.Client, *redis.ClusterClient, *redis.Ring or failover
@@ -165,7 +184,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keys = keys
+	s.keys.Store(keys)
 	routeRedisLogs(opts.Logger)
 	s.sub = newSubscription(s)
 	return s, nil
@@ -226,6 +245,34 @@ func NewFromURL(rawURL string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// EnvURL names the environment variable [NewFromEnv] reads: the Redis URL
+// that every replica of the app shares, such as
+// "redis://:password@10.0.0.5:6379/0".
+const EnvURL = "QELOS_REDIS_URL"
+
+// NewFromEnv is [NewFromURL] with the URL in the QELOS_REDIS_URL environment
+// variable ([EnvURL]). An unset variable is an error that says so: an app
+// that runs as one replica as well checks the variable first and keeps
+// middleware's in-memory store when it is empty. The usual setup, with the
+// app's first cookie key as the Secret so that every replica with the same
+// QELOS_COOKIE_KEYS reads what the others wrote:
+//
+//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: cfg.CookieKeys[0].Hash})
+//	if err != nil { … }
+//	defer store.Close()
+//	cfg.RefreshStore = store
+func NewFromEnv(opts Options) (*Store, error) {
+	raw := strings.TrimSpace(os.Getenv(EnvURL))
+	if raw == "" {
+		return nil, fmt.Errorf("redisstore: %s is not set: set it to the Redis URL every replica shares, such as redis://:password@10.0.0.5:6379/0", EnvURL)
+	}
+	s, err := NewFromURL(raw, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvURL, err)
+	}
+	return s, nil
+}
+
 // Close closes the Redis client if the Store created it ([NewFromURL]); a
 // client passed to [New] is left open. Locks still held are not released;
 // their leases lapse.
@@ -270,7 +317,7 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 		return fmt.Errorf("redisstore: put: ttl is %v, want > 0", ttl)
 	}
 	ttl = max(ttl, time.Millisecond) // PX counts milliseconds
-	val := s.keys.seal(key, p)
+	val := s.keys.Load().seal(key, p)
 	_, err := call(ctx, s.opTimeout, func(ctx context.Context) (struct{}, error) {
 		var set *redis.StatusCmd
 		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
