@@ -109,6 +109,9 @@ func (k CookieKey) validate() error {
 type sealed struct {
 	Token     string     `json:"t"`
 	Workspace *Workspace `json:"w,omitempty"`
+	// Email is the address submitted at sign-up, for a token that lacks
+	// one (Qelos's sign-up token has no email until the first refresh).
+	Email string `json:"e,omitempty"`
 }
 
 // cookieJar seals, opens, writes and clears the session cookie pair.

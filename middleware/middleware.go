@@ -19,7 +19,7 @@ import (
 type Middleware struct {
 	cfg        Config
 	target     string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
-	skipPaths  []string // SkipPaths, plus /api/ when the proxy is on
+	skipPaths  []string // Config.SkipPaths
 	jar        *cookieJar
 	tokens     *tokenReader
 	refresher  *refresh.Coordinator
@@ -29,6 +29,8 @@ type Middleware struct {
 	now        func() time.Time
 	closeStore func() error                // closes the store New created from RedisURL
 	csrf       *http.CrossOriginProtection // nil unless Config.CrossOriginProtection
+	anonymous  *Auth                       // the context mark of an anonymous request Handler saw
+	skip       *Auth                       // the context mark of a request on a SkipPaths prefix
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -47,14 +49,20 @@ func New(cfg Config) (*Middleware, error) {
 		cfg.RefreshStore, closeStore = rs, rs.Close
 	}
 	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
+	m := &Middleware{}
+	// Every call to Qelos, the proxy's included, goes through one client
+	// whose transport reports it to OnEvent.
+	hc := *cfg.HTTPClient
+	hc.Transport = observed{rt: hc.Transport, m: m}
+	cfg.HTTPClient = &hc
 	// Requests wait at most UpstreamTimeout for a refresh; the refresh itself
 	// runs detached for up to refresh.DefaultCallTimeout, so that a rotation
 	// Qelos completes late is recorded instead of burning the token.
 	client := &refresh.Client{BaseURL: target, HTTPClient: cfg.HTTPClient, Timeout: refresh.DefaultCallTimeout}
-	m := &Middleware{
+	*m = Middleware{
 		cfg:       cfg,
 		target:    target,
-		skipPaths: effectiveSkipPaths(cfg),
+		skipPaths: cfg.SkipPaths,
 		jar:       newCookieJar(cfg.CookieKeys, &cfg),
 		refresher: refresh.NewCoordinator(client, refresh.Options{
 			Store:  cfg.RefreshStore,
@@ -64,9 +72,10 @@ func New(cfg Config) (*Middleware, error) {
 		cache:      newExpiring[*Auth](cfg.CacheSize),
 		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
 		log:        cfg.Logger,
-		now:        time.Now,
+		now:        cfg.Now,
 		closeStore: closeStore,
 	}
+	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Leeway, func() time.Time { return m.now() })
 	if cfg.CrossOriginProtection {
 		m.csrf = http.NewCrossOriginProtection()
@@ -86,21 +95,6 @@ func (m *Middleware) Close() error {
 		return nil
 	}
 	return m.closeStore()
-}
-
-// effectiveSkipPaths adds "/api/" to SkipPaths when the proxy is on, unless
-// a prefix already covers it, as the Node integrators do: /api/ belongs to
-// Proxy, which authenticates on its own.
-func effectiveSkipPaths(c Config) []string {
-	if c.DisableProxy {
-		return c.SkipPaths
-	}
-	for _, p := range c.SkipPaths {
-		if strings.HasPrefix("/api/", p) {
-			return c.SkipPaths
-		}
-	}
-	return append([]string{"/api/"}, c.SkipPaths...)
 }
 
 // Handler wraps next. For each request outside SkipPaths it opens the
@@ -135,7 +129,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			}
 		}
 		if m.skipped(r.URL.Path) {
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.skip)))
 			return
 		}
 		a := m.authenticate(w, r)
@@ -143,7 +137,8 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case a == nil && m.cfg.RequireAuth:
 			Unauthorized(w)
 		case a == nil:
-			next.ServeHTTP(w, r)
+			// Marked, so guards and Proxy know Handler saw it.
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.anonymous)))
 		case a.User == nil && m.cfg.RequireAuth:
 			Unavailable(w)
 		default:
@@ -248,9 +243,9 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		case current != nil && now.Before(current.expires):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
-		return &Auth{Mode: ModeCookiePair, Err: err}
+		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
-	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace}
+	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace, Email: s.Email}
 	t, err := m.tokens.readAccess(fresh.Token)
 	if err != nil {
 		// Qelos answered with a token this app cannot read: a configuration
@@ -259,9 +254,9 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.reject(w, r, err)
 		return nil
 	}
-	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace}, now)
+	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace, Email: s.Email}, now)
 	if err != nil {
-		return &Auth{Mode: ModeCookiePair, Err: err}
+		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
 	a := m.newAuth(t, fresh)
 	a.refreshToken = pair.RefreshToken
@@ -311,15 +306,12 @@ func (m *Middleware) refreshAt(t accessToken) time.Time {
 	return t.expires.Add(-margin)
 }
 
-// resolveWorkspace applies Config.ResolveWorkspace. A cached Auth is shared,
-// so a resolved workspace goes on a copy.
+// resolveWorkspace applies Config.ResolveWorkspace.
 func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
 	if m.cfg.ResolveWorkspace == nil || a.User == nil {
 		return a
 	}
-	c := *a
-	c.Workspace = m.cfg.ResolveWorkspace(r, a.User)
-	return &c
+	return a.withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
 }
 
 // reject clears a session whose cookies cannot be used.
@@ -334,6 +326,9 @@ func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
 	if s.Workspace != nil {
 		t.user.Workspace = s.Workspace
+	}
+	if t.user.Email == "" {
+		t.user.Email = s.Email
 	}
 	return &Auth{
 		User:        t.user,
