@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"sync"
 	"time"
 )
 
@@ -47,3 +48,9 @@ func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
 
 // IdentityCacheLen reports how many credentials the identity cache holds.
 func IdentityCacheLen(m *Middleware) int { return m.identities.len() }
+
+// ResetGuardWarnings lets Deny log its misconfiguration warnings again.
+func ResetGuardWarnings() {
+	missingHandler = sync.Once{}
+	skippedGuard = sync.Once{}
+}
