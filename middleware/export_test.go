@@ -54,3 +54,8 @@ func ResetGuardWarnings() {
 	missingHandler = sync.Once{}
 	skippedGuard = sync.Once{}
 }
+
+// ForgetHandlers makes Deny believe no Handler has served a request yet.
+func ForgetHandlers() {
+	handlerServed.Store(false)
+}

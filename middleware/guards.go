@@ -3,7 +3,9 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // A Rule is what a guard asks of a request: a signed-in user, and maybe a
@@ -52,21 +54,25 @@ func HasWorkspace() Rule {
 // A request Handler never saw — the router is not wrapped with
 // Middleware.Handler (or an adapter's New), so every guarded route would
 // answer 401 — is answered 401 too, and the first one is logged at Error
-// level on slog.Default, once per process, naming the fix.
+// level on slog.Default, once per process, naming the fix. Handler is
+// known to be missing when no Handler has served a request in this
+// process yet, or when the request carries a credential (a session cookie
+// of any Middleware in the process, a Qelos session cookie, an
+// Authorization or x-api-key header) that no Handler looked at.
 func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	a, _ := r.Context().Value(contextKey{}).(*Auth)
 	switch {
-	case a == nil:
+	case a == nil && (!handlerServed.Load() || sessionCookies.carried(r)):
 		missingHandler.Do(func() {
 			slog.Default().Error("qelos guard: the request never went through the middleware, so every guarded route answers 401: wrap your router with mw.Handler(router) (gin: r.Use(qelosgin.New(mw)); echo: e.Use(qelosecho.New(mw)))",
 				"method", r.Method, "path", r.URL.Path)
 		})
-	case a.skipped:
+	case a != nil && a.skipped:
 		skippedGuard.Do(func() {
 			slog.Default().Error("qelos guard: a guarded route is under a Config.SkipPaths prefix, where Handler attaches no user, so it always answers 401: remove the prefix from SkipPaths or the guard from the route",
 				"method", r.Method, "path", r.URL.Path)
 		})
-	case a.User != nil && rule.allow(a):
+	case a != nil && a.User != nil && rule.allow(a):
 		return false
 	}
 	switch {
@@ -82,6 +88,47 @@ func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 
 // missingHandler and skippedGuard make Deny log each misconfiguration once.
 var missingHandler, skippedGuard sync.Once
+
+// handlerServed is set by the first request any Handler serves.
+var handlerServed atomic.Bool
+
+// sessionCookies are the session cookie names of every Middleware made in
+// the process, for Deny to recognise a credential no Handler looked at
+// (Handler marks the requests whose credentials it looked at, and leaves
+// the common anonymous request unmarked, at no cost).
+var sessionCookies = cookieNames{names: map[string]bool{}}
+
+type cookieNames struct {
+	mu    sync.RWMutex
+	names map[string]bool
+}
+
+func (c *cookieNames) add(names ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		c.names[n] = true
+	}
+}
+
+// carried reports whether r carries a credential header, a Qelos session
+// cookie, or a cookie named in c.
+func (c *cookieNames) carried(r *http.Request) bool {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 {
+		return true
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, line := range r.Header["Cookie"] {
+		for _, part := range strings.Split(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if c.names[name] || strings.HasPrefix(name, "qlt_") {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Require returns middleware that lets through only requests rule allows;
 // Deny answers the others. It has the standard shape, for chi's r.With and

@@ -73,14 +73,20 @@ func TestAGuardWithoutHandlerSaysSo(t *testing.T) {
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
 
 	tests := []struct {
-		name    string
-		handler http.Handler
-		path    string
-		want    string // in the one Error record; "" for none
+		name      string
+		handler   http.Handler
+		path      string
+		signedIn  bool
+		noHandler bool   // no Handler has served a request in the process yet
+		want      string // in the one Error record; "" for none
 	}{
-		{"no Handler at all", guarded, "/private", "wrap your router with mw.Handler"},
-		{"Handler, anonymous", mw.Handler(guarded), "/private", ""},
-		{"a guard under a skipped prefix", mw.Handler(guarded), "/public/x", "Config.SkipPaths"},
+		{"no Handler, a signed-in request", guarded, "/private", true, false, "wrap your router with mw.Handler"},
+		{"no Handler in the process, an anonymous request", guarded, "/private", false, true, "wrap your router with mw.Handler"},
+		{"Handler, an anonymous request", mw.Handler(guarded), "/private", false, false, ""},
+		{"Handler, an anonymous request in a fresh process", mw.Handler(guarded), "/private", false, true, ""},
+		{"Handler, an anonymous request with another cookie", mw.Handler(guarded), "/theme", false, false, ""},
+		{"no Handler, a request with another cookie", guarded, "/theme", false, false, ""},
+		{"a guard under a skipped prefix", mw.Handler(guarded), "/public/x", true, false, "Config.SkipPaths"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,12 +95,19 @@ func TestAGuardWithoutHandlerSaysSo(t *testing.T) {
 			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 			t.Cleanup(func() { slog.SetDefault(prev) })
 			middleware.ResetGuardWarnings()
+			mw.Handler(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+			if tt.noHandler {
+				middleware.ForgetHandlers()
+			}
 
 			for range 3 {
 				rec := httptest.NewRecorder()
 				req := httptest.NewRequest("GET", tt.path, nil)
-				if tt.want != "" {
+				if tt.signedIn {
 					req = s.Request("GET", tt.path, nil) // signed in, yet refused
+				}
+				if tt.path == "/theme" {
+					req.Header.Set("Cookie", "theme=dark")
 				}
 				tt.handler.ServeHTTP(rec, req)
 				if rec.Code != 401 {

@@ -76,6 +76,7 @@ func New(cfg Config) (*Middleware, error) {
 		closeStore: closeStore,
 	}
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
+	sessionCookies.add(cfg.AccessCookieName, cfg.RefreshCookieName)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Leeway, func() time.Time { return m.now() })
 	if cfg.CrossOriginProtection {
 		m.csrf = http.NewCrossOriginProtection()
@@ -128,23 +129,44 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if !handlerServed.Load() {
+			handlerServed.Store(true)
+		}
 		if m.skipped(r.URL.Path) {
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.skip)))
+			if m.carriesCredentials(r) {
+				r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
+			}
+			next.ServeHTTP(w, r)
 			return
 		}
 		a := m.authenticate(w, r)
 		switch {
 		case a == nil && m.cfg.RequireAuth:
 			Unauthorized(w)
-		case a == nil:
-			// Marked, so guards and Proxy know Handler saw it.
+		case a == nil && m.carriesCredentials(r):
+			// Credentials Handler could not use: marked, so Proxy does not
+			// try them again and a guard knows Handler saw them.
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.anonymous)))
+		case a == nil:
+			next.ServeHTTP(w, r) // the common anonymous request: nothing to allocate
 		case a.User == nil && m.cfg.RequireAuth:
 			Unavailable(w)
 		default:
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), a)))
 		}
 	})
+}
+
+// carriesCredentials reports whether r carries a credential Handler looks
+// at: an x-api-key, an Authorization header, a session cookie, or a Qelos
+// session cookie.
+func (m *Middleware) carriesCredentials(r *http.Request) bool {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
+		cookieValue(r, m.cfg.AccessCookieName) != "" || cookieValue(r, m.cfg.RefreshCookieName) != "" {
+		return true
+	}
+	_, ok := m.passthroughCredential(r)
+	return ok
 }
 
 // spoofable are the identity headers other integrators pass downstream;
