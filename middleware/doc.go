@@ -29,6 +29,7 @@
 //	mux.Handle("POST /auth/signin", mw.SignInHandler())
 //	mux.Handle("POST /auth/signout", mw.SignOutHandler())
 //	mux.Handle("/private", middleware.RequireUser(private))
+//	mux.Handle("/api/", mw.Proxy()) // the same-origin proxy to Qelos
 //	http.ListenAndServe(":8080", mw.Handler(mux))
 //
 // In a handler:
@@ -41,6 +42,14 @@
 // whose session could not be confirmed because Qelos was down is answered
 // 503 {"code":"QELOS_UNAVAILABLE"} and keeps its cookies.
 //
+// Guards come in the standard shape too: Require(rule) returns a
+// func(http.Handler) http.Handler for chi's r.Use and r.With or alice.
+// chi and echo have a package named middleware of their own; import this
+// one under another name:
+//
+//	import qelos "github.com/qelos-io/integrator-go/middleware"
+//
 // Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
-// they translate, and all behaviour is here.
+// they translate, and all behaviour is here. To test an app that uses this
+// package, see the testing kit in package qelostest (qelostest.Start).
 package middleware
