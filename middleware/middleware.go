@@ -101,7 +101,9 @@ func (m *Middleware) Close() error {
 // Handler wraps next. For each request outside SkipPaths it opens the
 // session cookies, refreshes an expiring pair (writing the new pair back),
 // and attaches the [Auth] to the request context, where [UserFrom],
-// [WorkspaceFrom] and [FromContext] find it.
+// [WorkspaceFrom] and [FromContext] find it. Only SkipPaths are skipped:
+// the app's own /api/ routes get their user, and a [Middleware.Proxy]
+// mounted inside uses the Auth found here.
 //
 // next receives the ResponseWriter Handler was given, unchanged (adapters
 // rely on it), and the request with the Auth in its context.
