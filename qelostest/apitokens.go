@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -45,13 +46,13 @@ func (s *Server) IssueAPIToken(userEmail, workspaceID string, expires time.Time)
 	if u == nil {
 		return "", fmt.Errorf("qelostest: unknown user %q", userEmail)
 	}
-	raw, _ := s.createAPIToken(u.ID, workspaceID, "qelostest", expires)
+	raw, _ := s.createAPIToken(s.tenantState, u.ID, workspaceID, "qelostest", expires)
 	return raw, nil
 }
 
-// createAPIToken stores a new token and returns its raw value. The caller
-// holds s.mu.
-func (s *Server) createAPIToken(userID, workspaceID, nickname string, expires time.Time) (string, *apiTokenRecord) {
+// createAPIToken stores a new token in tenant t and returns its raw value.
+// The caller holds s.mu.
+func (s *Server) createAPIToken(t *tenantState, userID, workspaceID, nickname string, expires time.Time) (string, *apiTokenRecord) {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	raw := "ql_" + hex.EncodeToString(b[:])
@@ -65,7 +66,7 @@ func (s *Server) createAPIToken(userID, workspaceID, nickname string, expires ti
 		expiresAt:   expires,
 		created:     s.now(),
 	}
-	s.apiTokens = append(s.apiTokens, rec)
+	t.apiTokens = append(t.apiTokens, rec)
 	return raw, rec
 }
 
@@ -74,32 +75,43 @@ func hashAPIToken(raw string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// apiKeyIdentity authenticates an x-api-key value, or returns nil when it
-// is malformed, unknown, expired, or scoped to a workspace its user has
-// left. A successful use updates lastUsedAt and usageCount.
-func (s *Server) apiKeyIdentity(key string) *identity {
+// gatewayAuthentications is how many times one request through the Qelos
+// gateway authenticates: the gateway's own /api/me pre-check runs for every
+// /api path that carries a credential, auth routes included, and then the
+// service authenticates again.
+const gatewayAuthentications = 2
+
+// apiKeyIdentity authenticates an x-api-key value in tenant t, or returns
+// nil when it is malformed, unknown, expired, or scoped to a workspace its
+// user has left. As on Qelos, every use of a known, unexpired key updates
+// lastUsedAt and usageCount, before the user and workspace are checked (a
+// refused scoped key is counted too), and counts twice (see
+// gatewayAuthentications).
+func (s *Server) apiKeyIdentity(t *tenantState, key string) *identity {
 	if !strings.HasPrefix(key, "ql_") {
 		return nil
 	}
 	hash := hashAPIToken(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.apiTokens, func(t *apiTokenRecord) bool { return t.hash == hash })
+	i := slices.IndexFunc(t.apiTokens, func(t *apiTokenRecord) bool { return t.hash == hash })
 	if i < 0 {
 		return nil
 	}
-	t := s.apiTokens[i]
+	tok := t.apiTokens[i]
 	now := s.now()
-	if !now.Before(t.expiresAt) {
+	if !now.Before(tok.expiresAt) {
 		return nil
 	}
-	u := s.userByID(t.userID)
+	tok.lastUsedAt = now
+	tok.usageCount += gatewayAuthentications
+	u := t.userByID(tok.userID)
 	if u == nil {
 		return nil
 	}
-	id := &identity{cred: credAPIKey, user: snapshot(u), known: true}
-	if t.workspaceID != "" {
-		ws := s.workspaceByID(t.workspaceID)
+	id := &identity{cred: credAPIKey, tenant: t, user: snapshot(u), known: true}
+	if tok.workspaceID != "" {
+		ws := t.workspaceByID(tok.workspaceID)
 		if ws == nil {
 			return nil
 		}
@@ -114,8 +126,6 @@ func (s *Server) apiKeyIdentity(key string) *identity {
 			{"labels", nonNil(ws.labels)},
 		})
 	}
-	t.lastUsedAt = now
-	t.usageCount++
 	return id
 }
 
@@ -142,12 +152,12 @@ func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	list := []object{}
-	for _, t := range slices.Backward(s.apiTokens) {
+	for _, t := range slices.Backward(id.tenant.apiTokens) {
 		if t.userID != id.userID() {
 			continue
 		}
 		var ws any
-		if rec := s.workspaceByID(t.workspaceID); rec != nil {
+		if rec := id.tenant.workspaceByID(t.workspaceID); rec != nil {
 			ws = object{{"_id", rec.id}, {"name", rec.name}}
 		}
 		var lastUsed any
@@ -198,7 +208,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	n := 0
-	for _, t := range s.apiTokens {
+	for _, t := range id.tenant.apiTokens {
 		if t.userID == id.userID() {
 			n++
 		}
@@ -208,7 +218,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusBadRequest, fmt.Sprintf("Maximum %d active tokens allowed per user", maxAPITokens))
 		return
 	}
-	raw, t := s.createAPIToken(id.userID(), workspaceID, nickname, expires)
+	raw, t := s.createAPIToken(id.tenant, id.userID(), workspaceID, nickname, expires)
 	var ws any
 	if t.workspaceID != "" {
 		ws = t.workspaceID
@@ -216,7 +226,7 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) {
 	resp := object{
 		{"token", raw},
 		{"apiToken", object{
-			{"tenant", s.opts.Tenant},
+			{"tenant", id.tenant.id},
 			{"user", t.userID},
 			{"workspace", ws},
 			{"nickname", t.nickname},
@@ -234,19 +244,24 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-// handleDeleteAPIToken serves DELETE /api/me/api-tokens/{id}.
+// handleDeleteAPIToken serves DELETE /api/me/api-tokens/{id}. An id that
+// is not an ObjectId fails the database cast on Qelos: 500.
 func (s *Server) handleDeleteAPIToken(w http.ResponseWriter, r *http.Request) {
 	id := s.tokenManager(w, r)
 	if id == nil {
 		return
 	}
 	tokenID := r.PathValue("id")
+	if !isObjectID(tokenID) {
+		writeMessage(w, http.StatusInternalServerError, "Failed to delete API token")
+		return
+	}
 	s.mu.Lock()
-	n := len(s.apiTokens)
-	s.apiTokens = slices.DeleteFunc(s.apiTokens, func(t *apiTokenRecord) bool {
+	n := len(id.tenant.apiTokens)
+	id.tenant.apiTokens = slices.DeleteFunc(id.tenant.apiTokens, func(t *apiTokenRecord) bool {
 		return t.id == tokenID && t.userID == id.userID()
 	})
-	found := len(s.apiTokens) < n
+	found := len(id.tenant.apiTokens) < n
 	s.mu.Unlock()
 	if !found {
 		writeMessage(w, http.StatusNotFound, "Token not found")
@@ -271,6 +286,11 @@ func truthy(v any) bool {
 }
 
 var errBadDate = errors.New("qelostest: invalid date")
+
+var objectIDRE = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
+
+// isObjectID reports whether id would cast to a Mongo ObjectId.
+func isObjectID(id string) bool { return objectIDRE.MatchString(id) }
 
 // parseJSDate reads a date the way `new Date(v)` would for the usual
 // inputs: an ISO 8601 string (date-only and offset-less forms are UTC) or a

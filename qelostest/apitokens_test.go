@@ -69,9 +69,10 @@ func TestAPITokenLifecycle(t *testing.T) {
 	call(t, s, "GET", "/api/me", header("x-api-key", key), nil).want(t, 200, meAdminPlain)
 	call(t, s, "GET", "/api/me", header("x-api-key", scoped.Token), nil).want(t, 200, meAdminKeyWS)
 
-	// #28: list, newest first.
+	// #28: list, newest first. Each use counted twice, as through the
+	// Qelos gateway (its /api/me pre-check authenticates too).
 	r = call(t, s, "GET", "/api/me/api-tokens", cookie(sess), nil)
-	r.want(t, 200, fmt.Sprintf(`[{"_id":%q,"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":"Acme Team"},"nickname":"ws-scoped","tokenPrefix":%q,"expiresAt":"2026-12-27T02:40:05.000Z","lastUsedAt":"2026-11-27T02:40:05.841Z","usageCount":1,"created":"2026-11-27T02:40:05.841Z"},{"_id":%q,"workspace":null,"nickname":"go-client-test","tokenPrefix":%q,"expiresAt":"2026-12-27T02:40:05.000Z","lastUsedAt":"2026-11-27T02:40:05.841Z","usageCount":1,"created":"2026-11-27T02:40:05.501Z"}]`,
+	r.want(t, 200, fmt.Sprintf(`[{"_id":%q,"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":"Acme Team"},"nickname":"ws-scoped","tokenPrefix":%q,"expiresAt":"2026-12-27T02:40:05.000Z","lastUsedAt":"2026-11-27T02:40:05.841Z","usageCount":2,"created":"2026-11-27T02:40:05.841Z"},{"_id":%q,"workspace":null,"nickname":"go-client-test","tokenPrefix":%q,"expiresAt":"2026-12-27T02:40:05.000Z","lastUsedAt":"2026-11-27T02:40:05.841Z","usageCount":2,"created":"2026-11-27T02:40:05.501Z"}]`,
 		scoped.APIToken.ID, scoped.Token[:8], created.APIToken.ID, key[:8]))
 	// Other users see none of them.
 	userTok, _ := s.IssueAccessToken(UserEmail, "", time.Hour)

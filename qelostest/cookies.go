@@ -9,21 +9,19 @@ import (
 	"time"
 )
 
-// CookieName returns the name of the session cookie: "qlt_" followed by the
-// first 8 characters of the tenant ("qlt_0" by default).
+// CookieName returns the name of the default tenant's session cookie:
+// "qlt_" followed by the first 8 characters of the tenant ("qlt_0" by
+// default). A request naming another tenant in its "tenant" header uses
+// that tenant's name.
 func (s *Server) CookieName() string {
-	t := s.opts.Tenant
-	if len(t) > 8 {
-		t = t[:8]
-	}
-	return "qlt_" + t
+	return cookieNameFor(s.opts.Tenant)
 }
 
 // sessionCookie returns the session token carried by r's cookies: the
-// qlt_<tenant> cookie, else a cookie named "token". An empty value counts as
-// absent.
+// qlt_<tenant> cookie of the request's tenant, else a cookie named "token".
+// An empty value counts as absent.
 func (s *Server) sessionCookie(r *http.Request) string {
-	for _, name := range []string{s.CookieName(), "token"} {
+	for _, name := range []string{cookieNameFor(s.tenantHeader(r)), "token"} {
 		if c, err := r.Cookie(name); err == nil && c.Value != "" {
 			return c.Value
 		}
@@ -45,7 +43,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, value 
 		secs-- // Math.floor
 	}
 	var b strings.Builder
-	b.WriteString(s.CookieName() + "=" + value)
+	b.WriteString(cookieNameFor(s.tenantHeader(r)) + "=" + value)
 	b.WriteString("; Max-Age=" + strconv.FormatInt(secs, 10))
 	domain := requestHost(r)
 	if domain != "" {

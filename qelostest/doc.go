@@ -7,12 +7,15 @@
 // quirks. Where the Qelos documentation and the real server disagree, it
 // follows the captured behaviour of the real server.
 //
-//	client ──HTTP──▶ qelostest.Server
+//	client ──HTTP──▶ qelostest.Server (the Qelos gateway and auth service in one)
 //	                   ├─ POST /api/signin, /api/signup        cookie or OAuth sessions
 //	                   ├─ POST /api/token/refresh             single-use refresh tokens
-//	                   ├─ POST /api/cookie/refresh, /api/logout, /api/auth/callback
-//	                   ├─ GET  /api/me                        x-api-key > cookie > bearer
-//	                   ├─ GET  /api/workspaces, POST /api/workspaces/{id}/activate
+//	                   ├─ POST /api/logout, /api/auth/callback
+//	                   ├─ POST /api/cookie/refresh            504: the gateway does not route it
+//	                   ├─ GET  /api/me, POST /api/me          x-api-key > cookie > bearer
+//	                   ├─ GET  /api/users                     tenant admins only
+//	                   ├─ GET/POST /api/workspaces, GET/PUT /api/workspaces/{id},
+//	                   │  GET /api/workspaces/{id}/members, POST /api/workspaces/{id}/activate
 //	                   └─ GET/POST/DELETE /api/me/api-tokens
 //
 // # Quick start
@@ -49,27 +52,94 @@
 //
 // These follow the real server, surprising as some are:
 //
-//   - Sign-in and sign-up with an authType other than "cookie" or "oauth"
-//     never answer: the request hangs until the client gives up (or the
-//     server is closed). Give clients a timeout.
+//   - Sign-in matches the username exactly (sign-up stores it lower-cased,
+//     so "ADMIN@EXAMPLE.COM" is refused), then the email; a body with only
+//     "email" and no "username" is refused with
+//     {"errors":{"password":"password is incorrect"}}.
+//   - Sign-in and sign-up with an authType other than "cookie" or "oauth":
+//     sign-in never answers (the request hangs until the client gives up or
+//     the server is closed; give clients a timeout), sign-up answers
+//     {"errors":{"":"FORM_SUBMISSION_FAILED"}} and creates nobody.
+//   - Sign-up answers 200 even for errors, with {"errors":…}; it requires a
+//     valid email, first name and password, answers {"payload":{}} and
+//     creates nobody when "username" is missing, and stores the email
+//     derived from the username ("<username>@null" when it has no "@").
 //   - Refresh tokens are single use and read only from
 //     "Authorization: Bearer"; every refusal is 401 with an empty body. The
 //     workspace survives exactly one refresh: the first refreshed access
 //     token carries {"_id":…,"name":""}, later ones none.
 //   - Access tokens are stateless: logout deletes the paired refresh record
 //     but the access token stays valid until it expires. A logged-out
-//     cookie token likewise stays valid for /api/me; only
-//     /api/cookie/refresh refuses it.
+//     cookie token likewise stays valid for /api/me.
+//   - POST /api/cookie/refresh answers the gateway's 504: the Qelos gateway
+//     does not route it. [Options.RouteCookieRefresh] serves it as the auth
+//     service does when called directly.
+//   - "Authorization: Bearer" without a token is a TypeError on Qelos: 500
+//     with an HTML page, on every route that reads the caller.
 //   - /api/me returns the workspace claim as it is in the JWT, so its name
 //     is URI-encoded ("Acme%20Team").
-//   - Sign-up answers 200 even for errors, with {"errors":…}.
+//   - isPrivilegedUser of GET /api/workspaces is true for an admin of that
+//     workspace, whatever the caller's tenant roles.
 //   - Workspace activation works only with a session cookie; with a bearer
-//     token it answers 500.
+//     token it answers 500. Every workspace route answers an unknown or
+//     foreign workspace with 404 {"message":"workspace not found","from":
+//     "get-workspace"}, and an id that is no ObjectId with 500.
+//   - Every API-key use counts twice in usageCount (the gateway's /api/me
+//     pre-check authenticates too), refused scoped keys included.
+//   - Paths match in any case and with a trailing slash; OPTIONS answers
+//     200 with the route's methods (Express's default).
+//   - Tenants: the "tenant" request header chooses the tenant, each with
+//     its own users, workspaces, API tokens and session cookie name
+//     ([Options.Tenants]); without the header the default tenant serves, as
+//     behind the gateway. JWTs carry their tenant and are honoured whatever
+//     the header says.
+//   - Qelos does not spend refresh tokens atomically: several concurrent
+//     spends of one refresh token may all succeed and fork the session.
+//     This server spends them atomically unless [Options.RefreshRace] is
+//     set. (The middleware package coalesces refreshes, so an app behind it
+//     spends each refresh token once either way.)
 //
-// Where the real server leaks secrets (the social callback returns the
-// whole user document, password hash included), this server returns a
-// sanitised document instead. It serves a single tenant and ignores the
-// tenant request header.
+// # Known differences
+//
+// The golden exchanges in testdata/golden (captured real answers, replayed
+// by TestGoldenExchanges) pass, except where this list says otherwise:
+//
+//   - Malformed JSON: a malformed JSON body gets 400 with a JSON body
+//     ({"message":"malformed JSON body"}) where Qelos answers 400 with an
+//     HTML stack trace.
+//   - Server errors: Express's 500 page here names the error, but the 500
+//     page carries no stack trace.
+//   - Tenant without a header: this server is the gateway and the auth
+//     service in one, so a request without a tenant header is in the
+//     default tenant; the auth service called directly without one finds
+//     nobody (transcript #49).
+//   - Non-atomic refresh: off by default (real Qelos let 1 to 7 of 8
+//     concurrent spends through); with RefreshRace every spend inside the
+//     window succeeds, not a random share.
+//   - API-token usage always counts twice, as through the gateway; the auth
+//     service called directly counts once.
+//   - Answers the transcripts never showed follow a reading of the Qelos
+//     source: the key order of a created or updated workspace, the members
+//     list, /api/users and invites may differ from a real database, and
+//     POST /api/me ignores "metadata" (its route loads no auth
+//     configuration, which a metadata update needs).
+//   - Configuration is fixed to the captured stack's: workspaces active,
+//     anyone may create one, labels optional, every user may manage API
+//     tokens; Qelos's workspace and auth configuration are not modelled.
+//   - OPTIONS always gets Express's answer; the gateway's CORS answer for an
+//     Origin equal to the host is not reproduced.
+//   - Routes not served: GET /api/users/{id} and the other user-admin
+//     routes, GET /api/workspaces/all, DELETE /api/workspaces/{id}, the
+//     member and invite routes, the social-login redirects and the plugins
+//     catch-all (unknown /api paths answer Express's 404 here).
+//   - GET /api/users ignores "select"; birthDate is stored as sent.
+//   - Seed users and workspaces may have ids that are not ObjectIds (Qelos
+//     would fail to cast them); unknown ids that are not ObjectIds answer
+//     500 as on Qelos.
+//   - The default seed has a second workspace ("Beta Lab") the captured
+//     stack did not have; the golden exchanges seed only "Acme Team".
+//   - The social callback returns a sanitised user document, where the
+//     real server leaks the whole user document, password hash included.
 //
 // A [Server] is safe for concurrent use.
 package qelostest

@@ -25,6 +25,12 @@ const (
 	EndpointAPITokens      = "GET /api/me/api-tokens" // list
 	EndpointCreateAPIToken = "POST /api/me/api-tokens"
 	EndpointDeleteAPIToken = "DELETE /api/me/api-tokens/{id}"
+
+	EndpointUpdateMe         = "POST /api/me" // profile update
+	EndpointUsers            = "GET /api/users"
+	EndpointCreateWorkspace  = "POST /api/workspaces"
+	EndpointUpdateWorkspace  = "PUT /api/workspaces/{id}"
+	EndpointWorkspaceMembers = "GET /api/workspaces/{id}/members"
 )
 
 // Fault replaces or disturbs the answers of one endpoint; see

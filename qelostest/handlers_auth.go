@@ -61,6 +61,8 @@ type credentialsBody struct {
 	Workspace any `json:"workspace"`
 	FirstName any `json:"firstName"`
 	LastName  any `json:"lastName"`
+	FullName  any `json:"fullName"`
+	Name      any `json:"name"`
 }
 
 // str returns v when it is a string.
@@ -111,22 +113,25 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := str(body.Password)
-	if password == "" {
+	if strings.TrimSpace(password) == "" {
 		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"password", object{{"code", "EMPTY_PASSWORD"}}}}}})
 		return
 	}
-	login := strings.TrimSpace(str(body.Username))
-	if login == "" {
-		login = strings.TrimSpace(str(body.Email))
-	}
+	// passport-local fails a body without "username" before Qelos looks
+	// at it; only a username of blanks falls back to "email".
+	login := str(body.Username)
 	if login == "" {
 		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"password", "password is incorrect"}}}})
 		return
 	}
+	if login = strings.TrimSpace(login); login == "" {
+		login = strings.TrimSpace(str(body.Email))
+	}
 
+	t := s.requestTenant(r)
 	s.mu.Lock()
-	u := s.userByLogin(login)
-	if u == nil || !passwordMatches(u.Password, password) || !hasAnyRole(u.Roles, strs(body.Roles)) {
+	u := t.userBySignIn(login)
+	if u == nil || !passwordMatches(u.Password, strings.TrimSpace(password)) || !hasAnyRole(u.Roles, strs(body.Roles)) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"general", object{{"message", "Invalid username or password"}}}}}})
 		return
@@ -137,13 +142,13 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.hang(w, r)
 		return
 	}
-	ws, roles := s.pickWorkspace(u, str(body.Workspace))
+	ws, roles := s.pickWorkspace(t, u, str(body.Workspace))
 	var wsClaim json.RawMessage
 	var wsID string
 	if ws != nil {
 		wsClaim, wsID = workspaceClaim(ws, roles), ws.id
-		u.lastWorkspace = ws.id
 	}
+	u.lastLogin, u.lastWorkspace = s.now(), wsID
 	user := object{
 		{"username", u.Username},
 		{"email", u.Email},
@@ -205,10 +210,14 @@ func (s *Server) mintOAuth(u *userRecord, wsID string, o claimOptions) (access, 
 	if err != nil {
 		return "", "", err
 	}
+	if o.parent != "" { // the last concurrent spend's save wins
+		u.tokens = slices.DeleteFunc(u.tokens, func(t tokenRecord) bool { return t.parent == o.parent })
+	}
 	s.pushToken(u, tokenRecord{
 		kind:         kindOAuth,
 		identifier:   ident,
 		relatedToken: access,
+		parent:       o.parent,
 		workspace:    wsID,
 		expiresAt:    s.now().Add(s.opts.RefreshTTL),
 	})
@@ -224,20 +233,22 @@ func (s *Server) mintCookie(u *userRecord, o claimOptions, ttl time.Duration) (s
 	if err != nil {
 		return "", err
 	}
+	// Qelos records no workspace with a new cookie session (only a rotated
+	// one carries it).
 	s.pushToken(u, tokenRecord{
 		kind:       kindCookie,
 		identifier: o.identifier,
-		workspace:  (&tokenClaims{Workspace: o.workspace}).workspaceID(),
 		expiresAt:  s.now().Add(s.opts.CookieTTL),
 	})
 	return tok, nil
 }
 
-// pickWorkspace chooses the sign-in workspace of u: the preferred one, else
-// the last-login one, else the one of the newest token record, each only if
-// u is a member, else u's first membership, else none. The caller holds
-// s.mu.
-func (s *Server) pickWorkspace(u *userRecord, preferred string) (*workspaceRecord, []string) {
+// pickWorkspace chooses the sign-in workspace of u as Qelos does: the
+// first of the preferred one, the last-login one and the one of the newest
+// token record that is set is looked up among u's memberships (none when
+// u is not a member of it); when none is set, u's first membership, else
+// none. The caller holds s.mu.
+func (s *Server) pickWorkspace(t *tenantState, u *userRecord, preferred string) (*workspaceRecord, []string) {
 	candidates := []string{preferred, u.lastWorkspace}
 	if n := len(u.tokens); n > 0 {
 		candidates = append(candidates, u.tokens[n-1].workspace)
@@ -246,13 +257,14 @@ func (s *Server) pickWorkspace(u *userRecord, preferred string) (*workspaceRecor
 		if id == "" {
 			continue
 		}
-		if ws := s.workspaceByID(id); ws != nil {
+		if ws := t.workspaceByID(id); ws != nil {
 			if m := ws.member(u.ID); m != nil {
 				return ws, m.roles
 			}
 		}
+		return nil, nil
 	}
-	if ws := s.firstMembership(u.ID); ws != nil {
+	if ws := t.firstMembership(u.ID); ws != nil {
 		return ws, ws.member(u.ID).roles
 	}
 	return nil, nil
@@ -278,49 +290,66 @@ var (
 
 // handleSignUp serves POST /api/signup. Like the real server it answers
 // 200 for every failure: {"errors":{field:{"code":…}}} for invalid fields
-// and {"errors":{"":"FORM_SUBMISSION_FAILED"}} for a taken username. The new
-// user gets role "user", no workspace, and email = username; the token
-// minted at sign-up carries no email claim (as on the real server).
+// (email, firstName and password are required) and
+// {"errors":{"":"FORM_SUBMISSION_FAILED"}} for a taken username or an
+// unknown authType. Without a username it answers {"payload":{}} and
+// creates no user. The new user gets role "user", no workspace, the
+// username trimmed and lower-cased, and the email derived from it (the
+// username when it holds an "@", else username + "@null"; the body's email
+// is only validated). The token minted at sign-up carries no email claim
+// (as on the real server).
 func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	var body credentialsBody
 	if !readJSON(w, r, &body) {
 		return
 	}
-	email := strings.TrimSpace(str(body.Email))
-	firstName := strings.TrimSpace(str(body.FirstName))
-	lastName := strings.TrimSpace(str(body.LastName))
-	password := strings.TrimSpace(str(body.Password))
 	errs := object{}
-	if email != "" && !emailRE.MatchString(email) {
+	if e, ok := body.Email.(string); !ok || !emailRE.MatchString(strings.TrimSpace(e)) {
 		errs = errs.add("email", object{{"code", "INVALID_EMAIL"}})
 	}
-	if !nameRE.MatchString(firstName) {
+	if f, ok := body.FirstName.(string); !ok || !nameRE.MatchString(strings.TrimSpace(f)) {
 		errs = errs.add("firstName", object{{"code", "INVALID_NAME"}})
 	}
-	if len(password) < 8 {
+	if p, ok := body.Password.(string); !ok || len(strings.TrimSpace(p)) < 8 {
 		errs = errs.add("password", object{{"code", "INVALID_PASSWORD"}})
 	}
 	if len(errs) > 0 {
 		writeJSON(w, http.StatusOK, object{{"errors", errs}})
 		return
 	}
-	failed := object{{"errors", object{{"", "FORM_SUBMISSION_FAILED"}}}}
-	username := strings.TrimSpace(str(body.Username))
-	if username == "" {
-		username = email
-	}
-	if username == "" {
-		writeJSON(w, http.StatusOK, failed)
+	rawUsername := str(body.Username)
+	if rawUsername == "" {
+		// passport-local fails before Qelos's callback runs, and Qelos
+		// answers the empty outcome as a payload.
+		writeJSON(w, http.StatusOK, object{{"payload", object{}}})
 		return
 	}
+	failed := object{{"errors", object{{"", "FORM_SUBMISSION_FAILED"}}}}
 	mode, ok := authType(body.AuthType)
 	if !ok {
-		s.hang(w, r)
+		writeJSON(w, http.StatusOK, failed) // setToken throws before saving
 		return
 	}
+	username := strings.ToLower(strings.TrimSpace(rawUsername))
+	if username == "" {
+		username = strings.ToLower(strings.TrimSpace(str(body.Email)))
+	}
+	email := username
+	if !strings.Contains(email, "@") {
+		email += "@null"
+	}
+	firstName := str(body.FirstName)
+	fullName := str(body.FullName)
+	if fullName == "" {
+		fullName = str(body.Name)
+	}
+	if fullName == "" {
+		fullName = jsString(body.FirstName) + " " + jsString(body.LastName)
+	}
 
+	t := s.requestTenant(r)
 	s.mu.Lock()
-	if s.userByLogin(username) != nil {
+	if slices.ContainsFunc(t.users, func(u *userRecord) bool { return u.Username == username }) {
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, failed)
 		return
@@ -329,26 +358,26 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 		User: User{
 			ID:        s.newObjectID(),
 			Username:  username,
-			Email:     username,
-			Password:  str(body.Password),
+			Email:     email,
+			Password:  strings.TrimSpace(str(body.Password)),
 			FirstName: firstName,
-			LastName:  lastName,
-			FullName:  strings.TrimSpace(firstName + " " + lastName),
+			LastName:  str(body.LastName),
+			FullName:  fullName,
 			Roles:     []string{"user"},
 			Metadata:  map[string]any{},
 		},
-		created: s.now(),
+		tenant:    t.id,
+		created:   s.now(),
+		lastLogin: s.now(),
 	}
-	s.users = append(s.users, u)
+	t.users = append(t.users, u)
 	user := object{
 		{"username", u.Username},
 		{"email", u.Email},
-		{"name", u.displayName()},
+		{"name", u.FullName},
 		{"fullName", u.FullName},
 		{"firstName", u.FirstName},
-		{"lastName", u.LastName},
-		{"roles", nonNil(u.Roles)},
-	}
+	}.addString("lastName", u.LastName).add("roles", nonNil(u.Roles))
 	payload, err := s.startSession(w, r, u, mode, nil, "", claimOptions{noEmail: true}, user)
 	s.mu.Unlock()
 	if err != nil {
@@ -358,34 +387,48 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, object{{"payload", payload}})
 }
 
+// jsString renders v the way a JavaScript template literal would for the
+// values a JSON body holds.
+func jsString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "undefined"
+	case string:
+		return v
+	case bool, float64:
+		b, _ := marshal(v)
+		return string(b)
+	}
+	return "[object Object]"
+}
+
 // handleRefresh serves POST /api/token/refresh. The refresh token comes
-// only from Authorization: Bearer (the body is ignored) and is single use.
-// Every failure is 401 with an empty body. The new access token carries
-// {_id, name:""} when the old refresh token had a workspace; the new refresh
-// token never has one, so the workspace survives exactly one refresh.
+// only from Authorization: Bearer (the body is ignored) and is single use
+// (but see [Options.RefreshRace]). Every failure is 401 with an empty
+// body. The new access token carries {_id, name:""} when the old refresh
+// token had a workspace; the new refresh token never has one, so the
+// workspace survives exactly one refresh.
 func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	tok, _ := bearerToken(r)
 	c, err := s.verify(tok, s.opts.RefreshSecret)
-	if err != nil || c.TokenIdentifier == "" || c.Tenant != s.opts.Tenant {
+	if err != nil || c.TokenIdentifier == "" {
 		writeEmpty(w, http.StatusUnauthorized)
 		return
 	}
 	s.mu.Lock()
-	u := s.userByID(c.Sub)
-	i := -1
-	if u != nil {
-		i = tokenIndex(u, kindOAuth, c.TokenIdentifier)
-	}
-	if i < 0 {
+	u := s.tenantLocked(c.Tenant, false).userByID(c.Sub)
+	if u == nil || !s.spendRefresh(u, c.TokenIdentifier) {
 		s.mu.Unlock()
 		writeEmpty(w, http.StatusUnauthorized)
 		return
 	}
-	u.tokens = slices.Delete(u.tokens, i, i+1)
 	var o claimOptions
-	if id := c.workspaceID(); id != "" {
-		o.workspace = bareWorkspaceClaim(id)
+	wsID := c.workspaceID()
+	if wsID != "" {
+		o.workspace = bareWorkspaceClaim(wsID)
 	}
+	u.lastLogin, u.lastWorkspace = s.now(), wsID
+	o.parent = c.TokenIdentifier
 	access, refresh, err := s.mintOAuth(u, "", o)
 	user := object{{"email", u.Email}, {"roles", nonNil(u.Roles)}}
 	s.mu.Unlock()
@@ -400,11 +443,55 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	}}})
 }
 
+// spentRefresh remembers, with [Options.RefreshRace], a refresh token whose
+// first spend is still in progress as far as concurrent spends can tell.
+type spentRefresh struct {
+	userID string
+	until  time.Time
+}
+
+// spendRefresh spends u's refresh record with identifier and reports
+// whether the spend succeeds. Without RefreshRace a record is spent once.
+// With it, spends within RefreshRace (wall-clock time) of the first one
+// succeed too, and only the refresh record minted by the last of them is
+// kept (see mintOAuth), as when Qelos's concurrent saves overwrite each
+// other. The caller holds s.mu.
+func (s *Server) spendRefresh(u *userRecord, identifier string) bool {
+	race := s.opts.RefreshRace
+	now := time.Now()
+	if race > 0 {
+		for id, sp := range s.spent {
+			if !now.Before(sp.until) {
+				delete(s.spent, id)
+			}
+		}
+		if sp, ok := s.spent[identifier]; ok && sp.userID == u.ID {
+			return true
+		}
+	}
+	i := tokenIndex(u, kindOAuth, identifier)
+	if i < 0 {
+		return false
+	}
+	u.tokens = slices.Delete(u.tokens, i, i+1)
+	if race > 0 {
+		s.spent[identifier] = spentRefresh{userID: u.ID, until: now.Add(race)}
+	}
+	return true
+}
+
 // handleCookieRefresh serves POST /api/cookie/refresh: the session token
 // from the cookie, else from Authorization: Bearer, is exchanged for a new
 // one (its identifier is rotated, so the old token is refused here from
 // then on). Every failure is 401 with an empty body.
+//
+// The Qelos gateway does not route this path, so unless
+// [Options.RouteCookieRefresh] is set the answer is the gateway's 504.
 func (s *Server) handleCookieRefresh(w http.ResponseWriter, r *http.Request) {
+	if !s.opts.RouteCookieRefresh {
+		writeGatewayTimeout(w, r)
+		return
+	}
 	tok := s.sessionCookie(r)
 	if tok == "" {
 		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
@@ -423,7 +510,7 @@ func (s *Server) handleCookieRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	u := s.userByID(c.Sub)
+	u := s.tenantLocked(c.Tenant, false).userByID(c.Sub)
 	if u == nil { // unreachable: rotateCookie found the user
 		s.mu.Unlock()
 		writeEmpty(w, http.StatusUnauthorized)
@@ -464,23 +551,23 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if tok := s.sessionCookie(r); tok != "" {
 		s.clearSessionCookie(w, r)
 		if c, err := s.verify(tok, s.opts.JWTSecret); err == nil {
-			s.deleteToken(c.Sub, func(t tokenRecord) bool {
+			s.deleteToken(c.Tenant, c.Sub, func(t tokenRecord) bool {
 				return t.kind == kindCookie && t.identifier == c.TokenIdentifier
 			})
 		}
-	} else if tok, ok := bearerToken(r); ok && tok != "" {
-		s.deleteToken(id.userID(), func(t tokenRecord) bool {
+	} else if tok, ok := bearerToken(r); ok && tok != "" && id.claims != nil {
+		s.deleteToken(id.claims.Tenant, id.userID(), func(t tokenRecord) bool {
 			return t.kind == kindOAuth && t.relatedToken == tok
 		})
 	}
 	writeEmpty(w, http.StatusOK)
 }
 
-// deleteToken removes the records of userID matching del.
-func (s *Server) deleteToken(userID string, del func(tokenRecord) bool) {
+// deleteToken removes the records of userID in tenant matching del.
+func (s *Server) deleteToken(tenant, userID string, del func(tokenRecord) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.userByID(userID); u != nil {
+	if u := s.tenantLocked(tenant, false).userByID(userID); u != nil {
 		u.tokens = slices.DeleteFunc(u.tokens, del)
 	}
 }
@@ -510,7 +597,7 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.userByID(c.Sub)
+	u := s.tenantLocked(c.Tenant, false).userByID(c.Sub)
 	if u == nil {
 		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"general", "User not found"}}}})
 		return
@@ -532,7 +619,7 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, r, tok, s.opts.CookieTTL)
-	payload := object{{"user", userDocument(u, s.opts.Tenant)}}
+	payload := object{{"user", userDocument(u, u.tenant)}}
 	if o.workspace != nil {
 		payload = payload.add("workspace", o.workspace)
 	}

@@ -17,7 +17,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 // meResponse builds the /api/me body of id.
 func (s *Server) meResponse(id *identity) object {
 	u := &id.user
-	tenant, username, email, phone, roles := s.opts.Tenant, u.Username, u.Email, u.Phone, u.Roles
+	tenant, username, email, phone, roles := id.tenant.id, u.Username, u.Email, u.Phone, u.Roles
 	first, last, full := u.FirstName, u.LastName, u.displayName()
 	if c := id.claims; c != nil {
 		tenant, username, email, phone, roles = c.Tenant, c.Username, c.Email, c.Phone, c.Roles

@@ -5,10 +5,15 @@ import (
 	"slices"
 )
 
-const msgActivateFailed = "failed to activate workspace"
+const (
+	msgActivateFailed    = "failed to activate workspace"
+	msgWorkspaceNotFound = "workspace not found"
+)
 
 // handleWorkspaces serves GET /api/workspaces: the workspaces the caller
 // belongs to, each with only the caller's membership and no labels.
+// isPrivilegedUser says whether the caller is an admin of that workspace
+// (its member roles hold "admin"), whatever the caller's tenant roles.
 func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 	id := s.requireUser(w, r)
 	if id == nil {
@@ -16,7 +21,7 @@ func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	list := []object{}
-	for _, ws := range s.workspaces {
+	for _, ws := range id.tenant.workspaces {
 		m := ws.member(id.userID())
 		if m == nil {
 			continue
@@ -24,10 +29,10 @@ func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 		list = append(list, object{
 			{"_id", ws.id},
 			{"name", ws.name},
-			{"tenant", s.opts.Tenant},
-			{"members", []object{memberJSON(m)}},
-			{"isPrivilegedUser", id.privileged()},
-		})
+			{"tenant", id.tenant.id},
+		}.addString("logo", ws.logo).
+			add("members", []object{memberJSON(m)}).
+			add("isPrivilegedUser", slices.Contains(m.roles, privilegedRole)))
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, list)
@@ -42,9 +47,55 @@ func memberJSON(m *memberRecord) object {
 	}
 }
 
-// handleWorkspace serves GET /api/workspaces/{id}. Members see
-// {_id,name,labels}; workspace admins and privileged users also see members
-// and invites; anyone else gets 404.
+// workspaceAccess is what Qelos's getWorkspaceByParams learns about the
+// workspace of a request path and its caller.
+type workspaceAccess struct {
+	ws *workspaceRecord
+	// member is the caller's membership; nil for a tenant-privileged
+	// caller, whose lookup does not load members.
+	member *memberRecord
+	// privileged says whether the caller may manage the workspace: a
+	// tenant-privileged caller or an admin member.
+	privileged bool
+}
+
+// doc is the workspace as the lookup loaded it: {_id, name, logo?,
+// members? (the caller's membership), labels}.
+func (a workspaceAccess) doc() object {
+	d := object{{"_id", a.ws.id}, {"name", a.ws.name}}.addString("logo", a.ws.logo)
+	if a.member != nil {
+		d = d.add("members", []object{memberJSON(a.member)})
+	}
+	return d.add("labels", nonNil(a.ws.labels))
+}
+
+// workspaceParam is Qelos's getWorkspaceByParams for the {id} of r: the
+// workspace, when the caller is tenant-privileged or a member of it. It
+// answers 404 {"message":"workspace not found","from":"get-workspace"}
+// otherwise, or 500 for an unknown id that is not an ObjectId (the
+// database cast fails), and returns ok false. The caller holds s.mu.
+func (s *Server) workspaceParam(w http.ResponseWriter, r *http.Request, id *identity) (workspaceAccess, bool) {
+	wsID := r.PathValue("id")
+	ws := id.tenant.workspaceByID(wsID)
+	if ws == nil && !isObjectID(wsID) {
+		writeMessage(w, http.StatusInternalServerError, "failed to load workspace data")
+		return workspaceAccess{}, false
+	}
+	a := workspaceAccess{ws: ws, privileged: id.privileged()}
+	if ws != nil && !a.privileged {
+		a.member = ws.member(id.userID())
+		a.privileged = a.member != nil && slices.Contains(a.member.roles, privilegedRole)
+	}
+	if ws == nil || a.member == nil && !id.privileged() {
+		writeJSON(w, http.StatusNotFound, object{{"message", msgWorkspaceNotFound}, {"from", "get-workspace"}})
+		return workspaceAccess{}, false
+	}
+	return a, true
+}
+
+// handleWorkspace serves GET /api/workspaces/{id}. Members see the
+// workspace with their own membership; workspace admins and privileged
+// users see every member and the invites; anyone else gets 404.
 func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
 	id := s.requireUser(w, r)
 	if id == nil {
@@ -52,35 +103,58 @@ func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ws := s.workspaceByID(r.PathValue("id"))
-	var m *memberRecord
-	if ws != nil {
-		m = ws.member(id.userID())
-	}
-	if ws == nil || m == nil && !id.privileged() {
-		writeJSON(w, http.StatusNotFound, object{{"message", "workspace not found"}, {"from", "get-workspace"}})
+	a, ok := s.workspaceParam(w, r, id)
+	if !ok {
 		return
 	}
-	body := object{{"_id", ws.id}, {"name", ws.name}, {"labels", nonNil(ws.labels)}}
-	if id.privileged() || m != nil && slices.Contains(m.roles, privilegedRole) {
-		members := []object{}
-		for i := range ws.members {
-			members = append(members, memberJSON(&ws.members[i]))
-		}
-		body = body.add("members", members).add("invites", []any{})
+	body := a.doc()
+	if a.privileged {
+		body = withMembers(body, a.ws).add("invites", nonNilAny(a.ws.invites))
 	}
 	writeJSON(w, http.StatusOK, body)
 }
 
+// withMembers sets the "members" of body to every member of ws, in place
+// when body has the key, else at the end.
+func withMembers(body object, ws *workspaceRecord) object {
+	members := []object{}
+	for i := range ws.members {
+		members = append(members, memberJSON(&ws.members[i]))
+	}
+	for i := range body {
+		if body[i].key == "members" {
+			body[i].val = members
+			return body
+		}
+	}
+	return body.add("members", members)
+}
+
+func nonNilAny(v []any) []any {
+	if v == nil {
+		return []any{}
+	}
+	return v
+}
+
 // handleActivate serves POST /api/workspaces/{id}/activate. Only cookie
 // sessions can activate: the session cookie is re-issued with the new
-// workspace claim (and, as on the real server, without a username claim).
+// workspace claim (and, as on the real server, without a username claim),
+// and the answer is the workspace as the lookup loaded it (with the
+// caller's membership unless the caller is tenant-privileged).
 // Privileged users may activate any workspace and get roles ["admin"];
-// others must be members (404 otherwise). Without a valid session cookie
-// (bearer or API-token callers) the answer is 500
-// {"message":"failed to activate workspace"}.
+// others must be members (404 otherwise, as for every workspace route).
+// Without a valid session cookie (bearer or API-token callers) the answer
+// is 500 {"message":"failed to activate workspace"}.
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	if s.requireUser(w, r) == nil {
+	id := s.requireUser(w, r)
+	if id == nil {
+		return
+	}
+	s.mu.Lock()
+	a, ok := s.workspaceParam(w, r, id)
+	s.mu.Unlock()
+	if !ok {
 		return
 	}
 	c, err := s.verify(s.sessionCookie(r), s.opts.JWTSecret)
@@ -89,24 +163,19 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	u := s.userByID(c.Sub)
-	ws := s.workspaceByID(r.PathValue("id"))
-	var roles []string
-	switch {
-	case u == nil || ws == nil:
-	case u.privileged():
-		roles = []string{privilegedRole}
-	case ws.member(u.ID) != nil:
-		roles = ws.member(u.ID).roles
-	}
-	if roles == nil {
+	u := s.tenantLocked(c.Tenant, false).userByID(c.Sub)
+	if u == nil {
 		s.mu.Unlock()
-		writeJSON(w, http.StatusNotFound, object{{"message", "workspace not found"}})
+		writeMessage(w, http.StatusInternalServerError, msgActivateFailed)
 		return
 	}
-	u.lastWorkspace = ws.id
-	claim := workspaceClaim(ws, roles)
-	body := object{{"_id", ws.id}, {"name", ws.name}, {"labels", nonNil(ws.labels)}}
+	roles := []string{privilegedRole}
+	if a.member != nil {
+		roles = a.member.roles
+	}
+	u.lastLogin, u.lastWorkspace = s.now(), a.ws.id
+	claim := workspaceClaim(a.ws, roles)
+	body := a.doc()
 	s.mu.Unlock()
 
 	tok, err := s.rotateCookieWith(c, claimOptions{workspace: claim, noUsername: true}, true)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 )
 
 // Messages of the real auth service's 401 answers.
@@ -27,6 +28,7 @@ const (
 // req.userPayload).
 type identity struct {
 	cred   credential
+	tenant *tenantState // the caller's tenant (a JWT's tenant claim)
 	claims *tokenClaims // cookie and bearer callers
 	token  string       // the cookie or bearer JWT
 	// user is a snapshot of the caller's record; known is false (and user
@@ -65,7 +67,7 @@ func (id *identity) privileged() bool {
 // new cookie is set on w.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*identity, bool) {
 	if key := r.Header.Get("X-Api-Key"); key != "" {
-		id := s.apiKeyIdentity(key)
+		id := s.apiKeyIdentity(s.requestTenant(r), key)
 		if id == nil {
 			writeMessage(w, http.StatusUnauthorized, msgBadAPIKey)
 			return nil, false
@@ -81,7 +83,18 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*identity
 		s.maybeRotate(w, r, id)
 		return id, true
 	}
-	if tok, ok := bearerToken(r); ok {
+	if h := r.Header.Get("Authorization"); h != "" {
+		parts := strings.Split(h, " ")
+		if len(parts) < 2 {
+			// Qelos splits the header and calls .trim() on the missing
+			// second part: a TypeError, answered by Express as a 500 page.
+			writeServerError(w, "TypeError: Cannot read properties of undefined (reading 'trim')")
+			return nil, false
+		}
+		tok := parts[1]
+		if strings.TrimSpace(tok) == "" {
+			return nil, true // an empty token is no credential
+		}
 		c, err := s.verify(tok, s.opts.JWTSecret)
 		if err != nil {
 			writeMessage(w, http.StatusUnauthorized, msgBadBearer)
@@ -112,7 +125,8 @@ func (s *Server) jwtIdentity(cred credential, tok string, c *tokenClaims) *ident
 	id := &identity{cred: cred, claims: c, token: tok, workspace: c.workspaceObject()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if u := s.userByID(c.Sub); u != nil {
+	id.tenant = s.tenantLocked(c.Tenant, true)
+	if u := id.tenant.userByID(c.Sub); u != nil {
 		id.user, id.known = snapshot(u), true
 	}
 	return id
@@ -156,7 +170,7 @@ func (s *Server) rotateCookie(claims *tokenClaims, workspace json.RawMessage, fo
 func (s *Server) rotateCookieWith(claims *tokenClaims, o claimOptions, force bool) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.userByID(claims.Sub)
+	u := s.tenantLocked(claims.Tenant, false).userByID(claims.Sub)
 	if u == nil {
 		return "", errInvalidToken
 	}

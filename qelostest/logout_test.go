@@ -12,7 +12,7 @@ import (
 // record; the JWT keeps working for /api/me but not for cookie refresh.
 func TestLogoutCookie(t *testing.T) {
 	clk := newClock(captureTime)
-	s := start(t, Options{Now: clk.Now})
+	s := start(t, Options{Now: clk.Now, RouteCookieRefresh: true})
 	tok := cookieValue(t, call(t, s, "POST", "/api/signin", nil, map[string]any{"username": AdminEmail, "password": AdminPassword}))
 
 	r := call(t, s, "POST", "/api/logout", cookie(tok), nil)
@@ -34,7 +34,7 @@ func TestLogoutCookie(t *testing.T) {
 // Transcripts #37–#39: bearer logout revokes the paired refresh token only.
 func TestLogoutBearer(t *testing.T) {
 	clk := newClock(captureTime)
-	s := start(t, Options{Now: clk.Now})
+	s := start(t, Options{Now: clk.Now, RouteCookieRefresh: true})
 	access, rt := oauthPair(t, s, AdminEmail, AdminPassword)
 	clk.Advance(time.Second) // same claims in the same second give the same access token
 	_, otherRT := oauthPair(t, s, AdminEmail, AdminPassword)
@@ -62,7 +62,7 @@ func TestLogoutBearer(t *testing.T) {
 // Transcripts #7–#9: cookie refresh with the cookie or the bearer token.
 func TestCookieRefresh(t *testing.T) {
 	clk := newClock(captureTime)
-	s := start(t, Options{Now: clk.Now})
+	s := start(t, Options{Now: clk.Now, RouteCookieRefresh: true})
 	tok := cookieValue(t, call(t, s, "POST", "/api/signin", nil, map[string]any{"username": AdminEmail, "password": AdminPassword}))
 
 	r := call(t, s, "POST", "/api/cookie/refresh", cookie(tok), nil) // #7
@@ -97,7 +97,7 @@ func TestCookieRefresh(t *testing.T) {
 // any authenticated request; the old one keeps working for /api/me.
 func TestCookieRotation(t *testing.T) {
 	clk := newClock(captureTime)
-	s := start(t, Options{Now: clk.Now, CookieRotateAfter: 2 * time.Second})
+	s := start(t, Options{Now: clk.Now, CookieRotateAfter: 2 * time.Second, RouteCookieRefresh: true})
 	old := cookieValue(t, call(t, s, "POST", "/api/signin", nil, map[string]any{"username": AdminEmail, "password": AdminPassword}))
 
 	if r := call(t, s, "GET", "/api/me", cookie(old), nil); r.header.Get("Set-Cookie") != "" {

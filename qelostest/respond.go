@@ -35,6 +35,18 @@ func (o object) addString(key, s string) object {
 	return append(o, field{key, s})
 }
 
+// set replaces the value of key, or appends key when it is absent, like
+// assigning a property in JavaScript.
+func (o object) set(key string, val any) object {
+	for i := range o {
+		if o[i].key == key {
+			o[i].val = val
+			return o
+		}
+	}
+	return append(o, field{key, val})
+}
+
 // MarshalJSON implements [json.Marshaler].
 func (o object) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
@@ -106,11 +118,23 @@ func writeBody(w http.ResponseWriter, status int, contentType string, body []byt
 
 // writeNotFound answers like Express's final handler for an unknown route.
 func writeNotFound(w http.ResponseWriter, r *http.Request) {
-	body := "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot " +
-		html.EscapeString(r.Method+" "+r.URL.EscapedPath()) + "</pre>\n</body>\n</html>\n"
+	writeErrorPage(w, http.StatusNotFound, "Cannot "+r.Method+" "+r.URL.EscapedPath())
+}
+
+// writeServerError answers like Express's final handler (development mode)
+// for an uncaught exception: 500 with an HTML page naming the error. The
+// real page adds the JavaScript stack trace.
+func writeServerError(w http.ResponseWriter, msg string) {
+	writeErrorPage(w, http.StatusInternalServerError, msg)
+}
+
+// writeErrorPage writes Express's final-handler page.
+func writeErrorPage(w http.ResponseWriter, status int, msg string) {
+	body := "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n</head>\n<body>\n<pre>" +
+		html.EscapeString(msg) + "</pre>\n</body>\n</html>\n"
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	writeBody(w, http.StatusNotFound, "text/html; charset=utf-8", []byte(body))
+	writeBody(w, status, "text/html; charset=utf-8", []byte(body))
 }
 
 // isoTime formats t like JavaScript's Date.prototype.toISOString.

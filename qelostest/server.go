@@ -61,6 +61,31 @@ type Options struct {
 	// Workspaces are the workspaces the server starts with. Nil means
 	// DefaultWorkspaces(); an empty non-nil slice means none.
 	Workspaces []Workspace
+	// Tenants are further tenants, each with its own users, workspaces and
+	// API tokens, chosen per request by the "tenant" header (see [Tenant]).
+	// A tenant id the server does not know is created empty on first use,
+	// as Qelos serves any tenant id. Default: none.
+	Tenants []Tenant
+	// RouteCookieRefresh serves POST /api/cookie/refresh as the Qelos auth
+	// service does when it is called directly. Default false: the Qelos
+	// gateway does not route that path (it falls to the plugins
+	// catch-all), so behind the gateway it answers 504 with a text body,
+	// and so does this server. Set it only to test a client that talks to
+	// the auth service directly.
+	RouteCookieRefresh bool
+	// RefreshRace reproduces Qelos's non-atomic refresh. Qelos reads the
+	// user, checks the refresh token is on record, mints a new pair and
+	// saves, without a lock: several concurrent spends of one refresh
+	// token all succeed (8 simultaneous spends let 1 to 7 through on a real
+	// stack), forking one session into several. With RefreshRace > 0 a
+	// refresh token stays spendable for RefreshRace after its first spend,
+	// every spend in that window succeeds with a new pair, and, as with
+	// Qelos's last save winning, only the refresh token minted last stays
+	// on record (every new access token stays valid until it expires).
+	// The window is measured on the wall clock, not Options.Now, since it
+	// models requests in flight at the same time. Default 0: a refresh
+	// token is spent atomically, exactly once.
+	RefreshRace time.Duration
 	// Logger, when set, receives one Info record per request (method,
 	// path, endpoint, status, duration) and a Warn record per injected
 	// fault. Token values, query strings and credentials are never logged.
@@ -85,10 +110,12 @@ type Server struct {
 	closed   bool           // set by Close
 	flight   sync.WaitGroup // handlers in flight
 
-	mu         sync.Mutex // guards the fields below
-	users      []*userRecord
-	workspaces []*workspaceRecord
-	apiTokens  []*apiTokenRecord
+	mu sync.Mutex // guards the fields below and every tenant's data
+	// tenantState is the default tenant (Options.Tenant); its users,
+	// workspaces and API tokens are reachable as s.users etc.
+	*tenantState
+	tenants map[string]*tenantState // the other tenants, by id
+	spent   map[string]spentRefresh // RefreshRace: refresh tokens being spent
 
 	faultMu sync.Mutex // guards calls, faults and cleared
 	calls   map[string]int
@@ -147,13 +174,23 @@ func NewHandler(opts Options) *Server {
 		opts.Workspaces = DefaultWorkspaces()
 	}
 	s := &Server{
-		opts:    opts,
-		done:    make(chan struct{}),
-		calls:   make(map[string]int),
-		faults:  make(map[string]*Fault),
-		cleared: make(chan struct{}),
+		opts:        opts,
+		done:        make(chan struct{}),
+		calls:       make(map[string]int),
+		faults:      make(map[string]*Fault),
+		cleared:     make(chan struct{}),
+		tenantState: &tenantState{id: opts.Tenant},
+		tenants:     make(map[string]*tenantState),
+		spent:       make(map[string]spentRefresh),
 	}
-	s.seed(opts.Users, opts.Workspaces)
+	s.seed(s.tenantState, opts.Users, opts.Workspaces)
+	for _, t := range opts.Tenants {
+		if t.ID == "" || t.ID == opts.Tenant {
+			panic("qelostest: every Options.Tenants entry needs an ID other than Options.Tenant")
+		}
+		ts := s.tenantLocked(t.ID, true)
+		s.seed(ts, t.Users, t.Workspaces)
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -208,30 +245,37 @@ func (s *Server) now() time.Time { return s.opts.Now() }
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	for name, h := range map[string]http.HandlerFunc{
-		EndpointSignIn:         s.handleSignIn,
-		EndpointSignUp:         s.handleSignUp,
-		EndpointRefresh:        s.handleRefresh,
-		EndpointCookieRefresh:  s.handleCookieRefresh,
-		EndpointMe:             s.handleMe,
-		EndpointWorkspaces:     s.handleWorkspaces,
-		EndpointWorkspace:      s.handleWorkspace,
-		EndpointLogout:         s.handleLogout,
-		EndpointAuthCallback:   s.handleAuthCallback,
-		EndpointActivate:       s.handleActivate,
-		EndpointAPITokens:      s.handleListAPITokens,
-		EndpointCreateAPIToken: s.handleCreateAPIToken,
-		EndpointDeleteAPIToken: s.handleDeleteAPIToken,
+		EndpointSignIn:           s.handleSignIn,
+		EndpointSignUp:           s.handleSignUp,
+		EndpointRefresh:          s.handleRefresh,
+		EndpointCookieRefresh:    s.handleCookieRefresh,
+		EndpointMe:               s.handleMe,
+		EndpointUpdateMe:         s.handleUpdateMe,
+		EndpointUsers:            s.handleUsers,
+		EndpointWorkspaces:       s.handleWorkspaces,
+		EndpointCreateWorkspace:  s.handleCreateWorkspace,
+		EndpointWorkspace:        s.handleWorkspace,
+		EndpointUpdateWorkspace:  s.handleUpdateWorkspace,
+		EndpointWorkspaceMembers: s.handleWorkspaceMembers,
+		EndpointLogout:           s.handleLogout,
+		EndpointAuthCallback:     s.handleAuthCallback,
+		EndpointActivate:         s.handleActivate,
+		EndpointAPITokens:        s.handleListAPITokens,
+		EndpointCreateAPIToken:   s.handleCreateAPIToken,
+		EndpointDeleteAPIToken:   s.handleDeleteAPIToken,
 	} {
 		mux.Handle(name, s.endpoint(name, h))
 	}
 	mux.HandleFunc("/", writeNotFound)
-	return s.track(s.gateway(mux))
+	return s.track(s.gateway(s.express(mux)))
 }
 
 // gateway does what the Qelos gateway adds to every answer: the
-// X-API-Version header and the Accept-Version check. It also logs.
+// X-API-Version header and the Accept-Version check. It also folds the path
+// as Express routes it, and logs.
 func (s *Server) gateway(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = expressRequest(r)
 		w.Header().Set("X-API-Version", "v1")
 		if v := r.Header.Get("Accept-Version"); v != "" && v != "v1" {
 			writeMessage(w, http.StatusBadRequest, "Unsupported API version: "+v)

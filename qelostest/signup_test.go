@@ -38,11 +38,11 @@ func TestSignUp(t *testing.T) {
 		body map[string]any
 		want string
 	}{
-		{"password 8 after trim", map[string]any{"username": "a@example.com", "password": "  1234567  ", "firstName": "Al"}, `{"errors":{"password":{"code":"INVALID_PASSWORD"}}}`},
-		{"missing first name", map[string]any{"username": "a@example.com", "password": "12345678"}, `{"errors":{"firstName":{"code":"INVALID_NAME"}}}`},
-		{"double space in name", map[string]any{"username": "a@example.com", "password": "12345678", "firstName": "Mary  Ann"}, `{"errors":{"firstName":{"code":"INVALID_NAME"}}}`},
-		{"no username", map[string]any{"password": "12345678", "firstName": "Al"}, `{"errors":{"":"FORM_SUBMISSION_FAILED"}}`},
-		{"duplicate of seeded email", map[string]any{"username": AdminEmail, "password": "12345678", "firstName": "Al"}, `{"errors":{"":"FORM_SUBMISSION_FAILED"}}`},
+		{"password 8 after trim", map[string]any{"username": "a@example.com", "email": "a@example.com", "password": "  1234567  ", "firstName": "Al"}, `{"errors":{"password":{"code":"INVALID_PASSWORD"}}}`},
+		{"missing first name", map[string]any{"username": "a@example.com", "email": "a@example.com", "password": "12345678"}, `{"errors":{"firstName":{"code":"INVALID_NAME"}}}`},
+		{"double space in name", map[string]any{"username": "a@example.com", "email": "a@example.com", "password": "12345678", "firstName": "Mary  Ann"}, `{"errors":{"firstName":{"code":"INVALID_NAME"}}}`},
+		{"no username", map[string]any{"email": "a@example.com", "password": "12345678", "firstName": "Al"}, `{"payload":{}}`},
+		{"duplicate of seeded email", map[string]any{"username": AdminEmail, "email": AdminEmail, "password": "12345678", "firstName": "Al"}, `{"errors":{"":"FORM_SUBMISSION_FAILED"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +54,7 @@ func TestSignUp(t *testing.T) {
 // Cookie-mode sign-up sets the session cookie and gives no workspace.
 func TestSignUpCookieMode(t *testing.T) {
 	s := start(t, Options{})
-	r := call(t, s, "POST", "/api/signup", nil, map[string]any{"username": "c@example.com", "password": "12345678", "firstName": "Mary-Ann", "lastName": "Lee"})
+	r := call(t, s, "POST", "/api/signup", nil, map[string]any{"username": "c@example.com", "email": "c@example.com", "password": "12345678", "firstName": "Mary-Ann", "lastName": "Lee"})
 	r.want(t, 200, `{"payload":{"user":{"username":"c@example.com","email":"c@example.com","name":"Mary-Ann Lee","fullName":"Mary-Ann Lee","firstName":"Mary-Ann","lastName":"Lee","roles":["user"]}}}`)
 	tok := cookieValue(t, r)
 	call(t, s, "GET", "/api/me", cookie(tok), nil).want(t, 200, `{"_id":"`+claims(t, tok)["sub"].(string)+`","tenant":"0","username":"c@example.com","name":"Mary-Ann Lee","firstName":"Mary-Ann","lastName":"Lee","fullName":"Mary-Ann Lee","roles":["user"],"metadata":{}}`)

@@ -171,6 +171,7 @@ type claimOptions struct {
 	noUsername bool            // workspace activation selects no username
 	noEmail    bool            // sign-up tokens carry no email
 	identifier string          // cookie tokens only
+	parent     string          // OAuth refresh: identifier of the refresh token spent
 	ttl        time.Duration
 }
 
@@ -182,7 +183,7 @@ func (s *Server) sessionClaims(u *userRecord, o claimOptions) object {
 	if o.workspace != nil {
 		c = c.add("workspace", o.workspace)
 	}
-	c = c.add("sub", u.ID).add("tenant", s.opts.Tenant)
+	c = c.add("sub", u.ID).add("tenant", u.tenant)
 	if !o.noUsername {
 		c = c.addString("username", u.Username)
 	}
@@ -204,7 +205,7 @@ func (s *Server) sessionClaims(u *userRecord, o claimOptions) object {
 // refreshClaims builds the refresh-token claim set.
 func (s *Server) refreshClaims(u *userRecord, workspaceID, identifier string) object {
 	now := s.now()
-	c := object{{"sub", u.ID}, {"tenant", s.opts.Tenant}}
+	c := object{{"sub", u.ID}, {"tenant", u.tenant}}
 	c = c.addString("workspace", workspaceID)
 	return c.add("tokenIdentifier", identifier).
 		add("iat", now.Unix()).

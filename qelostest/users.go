@@ -34,7 +34,8 @@ type User struct {
 	// ID is the user's id (the JWT "sub" claim). Default: a fresh
 	// Mongo-style ObjectID.
 	ID string
-	// Username is what sign-in matches first. Default: Email.
+	// Username is what sign-in matches first, exactly. It is stored
+	// trimmed and lower-cased, as Qelos stores usernames. Default: Email.
 	Username string
 	// Email is what sign-in matches when Username does not. Default:
 	// Username, when it contains an "@".
@@ -133,7 +134,9 @@ const privilegedRole = "admin"
 // Server.mu.
 type userRecord struct {
 	User
+	tenant        string
 	created       time.Time
+	lastLogin     time.Time     // lastLogin.created; zero: never signed in
 	lastWorkspace string        // lastLogin.workspace
 	tokens        []tokenRecord // user.tokens
 }
@@ -144,10 +147,6 @@ func (u *User) displayName() string {
 		return u.FullName
 	}
 	return strings.TrimSpace(u.FirstName + " " + u.LastName)
-}
-
-func (u *User) privileged() bool {
-	return slices.Contains(u.Roles, privilegedRole)
 }
 
 // tokenKind tells a cookie session record from an OAuth refresh record.
@@ -163,6 +162,7 @@ type tokenRecord struct {
 	kind         tokenKind
 	identifier   string
 	relatedToken string // OAuth: the access JWT minted with the refresh JWT
+	parent       string // OAuth: identifier of the refresh token spent to mint it
 	workspace    string
 	expiresAt    time.Time
 }
@@ -171,8 +171,11 @@ type tokenRecord struct {
 type workspaceRecord struct {
 	id      string
 	name    string
+	logo    string
 	labels  []string
 	members []memberRecord
+	invites []any
+	created time.Time
 }
 
 type memberRecord struct {
@@ -192,17 +195,18 @@ func (ws *workspaceRecord) member(userID string) *memberRecord {
 	return nil
 }
 
-// seed copies users and workspaces into fresh records.
-func (s *Server) seed(users []User, workspaces []Workspace) {
+// seed copies users and workspaces into fresh records of tenant t.
+func (s *Server) seed(t *tenantState, users []User, workspaces []Workspace) {
 	now := s.now()
 	for _, u := range users {
-		r := &userRecord{User: u, created: now}
+		r := &userRecord{User: u, tenant: t.id, created: now}
 		if r.ID == "" {
 			r.ID = s.newObjectID()
 		}
 		if r.Username == "" {
 			r.Username = r.Email
 		}
+		r.Username = strings.ToLower(strings.TrimSpace(r.Username))
 		if r.Email == "" && strings.Contains(r.Username, "@") {
 			r.Email = r.Username
 		}
@@ -211,10 +215,10 @@ func (s *Server) seed(users []User, workspaces []Workspace) {
 		if r.Metadata == nil {
 			r.Metadata = map[string]any{}
 		}
-		s.users = append(s.users, r)
+		t.users = append(t.users, r)
 	}
 	for _, w := range workspaces {
-		r := &workspaceRecord{id: w.ID, name: w.Name, labels: slices.Clone(w.Labels)}
+		r := &workspaceRecord{id: w.ID, name: w.Name, labels: slices.Clone(w.Labels), created: now}
 		if r.id == "" {
 			r.id = s.newObjectID()
 		}
@@ -229,7 +233,7 @@ func (s *Server) seed(users []User, workspaces []Workspace) {
 				created: now,
 			})
 		}
-		s.workspaces = append(s.workspaces, r)
+		t.workspaces = append(t.workspaces, r)
 	}
 }
 
@@ -242,17 +246,17 @@ func cloneOr(roles []string, def string) []string {
 }
 
 // userByLogin finds the user whose username or email equals login (case
-// insensitively). The caller holds s.mu.
-func (s *Server) userByLogin(login string) *userRecord {
+// insensitively), for the Issue helpers. The caller holds s.mu.
+func (t *tenantState) userByLogin(login string) *userRecord {
 	if login == "" {
 		return nil
 	}
-	for _, u := range s.users {
+	for _, u := range t.users {
 		if strings.EqualFold(u.Username, login) {
 			return u
 		}
 	}
-	for _, u := range s.users {
+	for _, u := range t.users {
 		if u.Email != "" && strings.EqualFold(u.Email, login) {
 			return u
 		}
@@ -260,9 +264,32 @@ func (s *Server) userByLogin(login string) *userRecord {
 	return nil
 }
 
+// userBySignIn finds the user a sign-in names, as Qelos's getUser does:
+// the user whose username equals login exactly, else the one whose email
+// does. The caller holds s.mu.
+func (t *tenantState) userBySignIn(login string) *userRecord {
+	if login == "" {
+		return nil
+	}
+	for _, u := range t.users {
+		if u.Username == login {
+			return u
+		}
+	}
+	for _, u := range t.users {
+		if u.Email == login {
+			return u
+		}
+	}
+	return nil
+}
+
 // userByID finds a user by id. The caller holds s.mu.
-func (s *Server) userByID(id string) *userRecord {
-	for _, u := range s.users {
+func (t *tenantState) userByID(id string) *userRecord {
+	if t == nil {
+		return nil
+	}
+	for _, u := range t.users {
 		if u.ID == id {
 			return u
 		}
@@ -271,8 +298,11 @@ func (s *Server) userByID(id string) *userRecord {
 }
 
 // workspaceByID finds a workspace by id. The caller holds s.mu.
-func (s *Server) workspaceByID(id string) *workspaceRecord {
-	for _, ws := range s.workspaces {
+func (t *tenantState) workspaceByID(id string) *workspaceRecord {
+	if t == nil {
+		return nil
+	}
+	for _, ws := range t.workspaces {
 		if ws.id == id {
 			return ws
 		}
@@ -282,8 +312,8 @@ func (s *Server) workspaceByID(id string) *workspaceRecord {
 
 // firstMembership returns the first workspace userID belongs to, or nil.
 // The caller holds s.mu.
-func (s *Server) firstMembership(userID string) *workspaceRecord {
-	for _, ws := range s.workspaces {
+func (t *tenantState) firstMembership(userID string) *workspaceRecord {
+	for _, ws := range t.workspaces {
 		if ws.member(userID) != nil {
 			return ws
 		}

@@ -15,7 +15,7 @@ func TestWorkspacesList(t *testing.T) {
 	tok, _ := s.IssueCookie(AdminEmail, AcmeWorkspaceID)
 	r := call(t, s, "GET", "/api/workspaces", cookie(tok), nil)
 	re := regexp.MustCompile(`^\[\{"_id":"6b08ed31a15f3cecd2836587","name":"Acme Team","tenant":"0","members":\[\{"_id":"[0-9a-f]{24}","user":"6b08ed3053ba253bfa2e98e9","roles":\["admin","user"\],"created":"2026-11-27T02:38:41.914Z"\}\],"isPrivilegedUser":true\},` +
-		`\{"_id":"6b08ed31a15f3cecd2836599","name":"Beta Lab","tenant":"0","members":\[\{"_id":"[0-9a-f]{24}","user":"6b08ed3053ba253bfa2e98e9","roles":\["user"\],"created":"2026-11-27T02:38:41.914Z"\}\],"isPrivilegedUser":true\}\]$`)
+		`\{"_id":"6b08ed31a15f3cecd2836599","name":"Beta Lab","tenant":"0","members":\[\{"_id":"[0-9a-f]{24}","user":"6b08ed3053ba253bfa2e98e9","roles":\["user"\],"created":"2026-11-27T02:38:41.914Z"\}\],"isPrivilegedUser":false\}\]$`)
 	if r.status != 200 || !re.MatchString(r.body) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
@@ -39,7 +39,7 @@ func TestWorkspaceGet(t *testing.T) {
 // Transcripts #12, #13 and #22: activation re-issues the cookie; bearer
 // callers get 500.
 func TestActivate(t *testing.T) {
-	s := start(t, Options{})
+	s := start(t, Options{RouteCookieRefresh: true})
 	tok := cookieValue(t, call(t, s, "POST", "/api/signin", nil, map[string]any{"username": AdminEmail, "password": AdminPassword}))
 
 	r := call(t, s, "POST", "/api/workspaces/"+AcmeWorkspaceID+"/activate", cookie(tok), nil)
@@ -72,8 +72,8 @@ func TestActivate(t *testing.T) {
 
 	// Non-members.
 	userCookie, _ := s.IssueCookie(UserEmail, "")
-	call(t, s, "POST", "/api/workspaces/"+AcmeWorkspaceID+"/activate", cookie(userCookie), nil).want(t, 404, `{"message":"workspace not found"}`)
-	call(t, s, "POST", "/api/workspaces/000000000000000000000000/activate", cookie(tok), nil).want(t, 404, `{"message":"workspace not found"}`)
+	call(t, s, "POST", "/api/workspaces/"+AcmeWorkspaceID+"/activate", cookie(userCookie), nil).want(t, 404, `{"message":"workspace not found","from":"get-workspace"}`)
+	call(t, s, "POST", "/api/workspaces/000000000000000000000000/activate", cookie(tok), nil).want(t, 404, `{"message":"workspace not found","from":"get-workspace"}`)
 }
 
 // A regular member gets its member roles on activation.
@@ -84,7 +84,9 @@ func TestActivateMemberRoles(t *testing.T) {
 	})
 	tok, _ := s.IssueCookie("m@example.com", "")
 	r := call(t, s, "POST", "/api/workspaces/w1/activate", cookie(tok), nil)
-	r.want(t, 200, `{"_id":"w1","name":"Team","labels":["pro"]}`)
+	if !regexp.MustCompile(`^\{"_id":"w1","name":"Team","members":\[\{"_id":"[0-9a-f]{24}","user":"u1","roles":\["editor"\],"created":"[^"]+"\}\],"labels":\["pro"\]\}$`).MatchString(r.body) {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
 	if got := string(rawPayload(t, cookieValue(t, r))); !contains(got, `{"workspace":{"_id":"w1","name":"Team","roles":["editor"],"labels":["pro"]},"sub":"u1"`) {
 		t.Fatalf("claims = %s", got)
 	}

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	qelostest [-addr 127.0.0.1:9000] [-access-ttl 300m] [-v]
+//	qelostest [-addr 127.0.0.1:9000] [-access-ttl 300m] [-refresh-race 0] [-route-cookie-refresh] [-v]
 //
 // It prints the base URL and the demo credentials, and serves until
 // interrupted. All state is in memory and lost on exit.
@@ -35,10 +35,12 @@ func main() {
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:9000", "address to listen on")
 	accessTTL := flag.Duration("access-ttl", qelostest.DefaultAccessTTL, "lifetime of OAuth access tokens")
+	refreshRace := flag.Duration("refresh-race", 0, "reproduce Qelos's non-atomic refresh: a refresh token stays spendable this long after its first spend (0: spent atomically)")
+	routeCookieRefresh := flag.Bool("route-cookie-refresh", false, "serve POST /api/cookie/refresh as the auth service does directly (default: the gateway's 504)")
 	verbose := flag.Bool("v", false, "log every request (never token values)")
 	flag.Parse()
 
-	opts := qelostest.Options{AccessTTL: *accessTTL}
+	opts := qelostest.Options{AccessTTL: *accessTTL, RefreshRace: *refreshRace, RouteCookieRefresh: *routeCookieRefresh}
 	if *verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

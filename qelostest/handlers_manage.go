@@ -1,0 +1,373 @@
+package qelostest
+
+import (
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// handleCreateWorkspace serves POST /api/workspaces {name, logo?, labels?,
+// invites?, members?}: the caller creates a workspace and becomes its
+// member with roles ["admin","user"] (a tenant-privileged caller may give
+// "members" instead). The answer is 200 with the whole new document. As on
+// a Qelos stack with the default workspace configuration, anyone may
+// create a workspace and labels are optional.
+func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request) {
+	id := s.requireUser(w, r)
+	if id == nil {
+		return
+	}
+	var body struct {
+		Name    any `json:"name"`
+		Logo    any `json:"logo"`
+		Labels  any `json:"labels"`
+		Invites any `json:"invites"`
+		Members any `json:"members"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	labels, ok := stringArray(body.Labels, true)
+	if !ok {
+		writeMessage(w, http.StatusBadRequest, `please provide all mandatory properties (missing "labels").`)
+		return
+	}
+	name := str(body.Name)
+	if name == "" {
+		writeMessage(w, http.StatusInternalServerError, "failed to create workspace") // the schema requires a name
+		return
+	}
+	s.mu.Lock()
+	now := s.now()
+	ws := &workspaceRecord{id: s.newObjectID(), name: name, logo: str(body.Logo), labels: labels, created: now}
+	ws.invites = s.invites(body.Invites)
+	ws.members = []memberRecord{{id: s.newObjectID(), userID: id.userID(), roles: []string{"admin", "user"}, created: now}}
+	if members := s.members(body.Members); id.privileged() && len(members) > 0 {
+		ws.members = members
+	}
+	id.tenant.workspaces = append(id.tenant.workspaces, ws)
+	members := []object{}
+	for _, m := range ws.members {
+		members = append(members, object{{"user", m.userID}, {"roles", nonNil(m.roles)}, {"_id", m.id}, {"created", isoTime(m.created)}})
+	}
+	doc := object{{"name", ws.name}, {"tenant", id.tenant.id}}.
+		addString("logo", ws.logo).
+		add("members", members).
+		add("labels", nonNil(ws.labels)).
+		add("invites", nonNilAny(ws.invites)).
+		add("_id", ws.id).
+		add("created", isoTime(ws.created)).
+		add("__v", 0)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// handleUpdateWorkspace serves PUT /api/workspaces/{id} {name?, logo?,
+// invites?, members?, labels?}. Workspace admins and tenant-privileged
+// users may change name, logo and invites; only tenant-privileged users
+// may replace members and labels. Others get 403 {"message":"not
+// authorized"}. The answer is the workspace as loaded, with what changed.
+func (s *Server) handleUpdateWorkspace(w http.ResponseWriter, r *http.Request) {
+	id := s.requireUser(w, r)
+	if id == nil {
+		return
+	}
+	var body struct {
+		Name    any `json:"name"`
+		Logo    any `json:"logo"`
+		Invites any `json:"invites"`
+		Members any `json:"members"`
+		Labels  any `json:"labels"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.workspaceParam(w, r, id)
+	if !ok {
+		return
+	}
+	if !a.privileged {
+		writeMessage(w, http.StatusForbidden, "not authorized")
+		return
+	}
+	var members []memberRecord
+	var labels []string
+	if id.privileged() {
+		if truthy(body.Members) {
+			if _, isArray := body.Members.([]any); !isArray {
+				writeMessage(w, http.StatusBadRequest, "Invalid data. Must be an array.")
+				return
+			}
+			if members = s.members(body.Members); len(members) == 0 {
+				writeMessage(w, http.StatusBadRequest, "Members cannot be empty.")
+				return
+			}
+		}
+		if truthy(body.Labels) {
+			if labels, ok = stringArray(body.Labels, false); !ok {
+				writeMessage(w, http.StatusBadRequest, "Invalid data. Must be an array.")
+				return
+			}
+		}
+	}
+	if n := str(body.Name); n != "" {
+		a.ws.name = n
+	}
+	if l := str(body.Logo); l != "" {
+		a.ws.logo = l
+	}
+	doc := a.doc()
+	if members != nil {
+		a.ws.members = members
+		doc = withMembers(doc, a.ws)
+	}
+	if labels != nil {
+		a.ws.labels = labels
+		for i := range doc {
+			if doc[i].key == "labels" {
+				doc[i].val = labels
+			}
+		}
+	}
+	if truthy(body.Invites) {
+		a.ws.invites = s.invites(body.Invites)
+		doc = doc.add("invites", nonNilAny(a.ws.invites))
+	}
+	writeJSON(w, http.StatusOK, doc)
+}
+
+// handleWorkspaceMembers serves GET /api/workspaces/{id}/members to
+// workspace admins and tenant-privileged users: each member user as
+// {_id (of the membership), email, fullName?, firstName, lastName, user,
+// roles, created}.
+func (s *Server) handleWorkspaceMembers(w http.ResponseWriter, r *http.Request) {
+	id := s.requireUser(w, r)
+	if id == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.workspaceParam(w, r, id)
+	if !ok {
+		return
+	}
+	if !a.privileged {
+		writeMessage(w, http.StatusForbidden, "not authorized")
+		return
+	}
+	list := []object{}
+	for _, u := range id.tenant.users {
+		m := a.ws.member(u.ID)
+		if m == nil {
+			continue
+		}
+		list = append(list, object{{"_id", m.id}}.
+			addString("email", u.Email).
+			addString("fullName", u.FullName).
+			addString("firstName", u.FirstName).
+			addString("lastName", u.LastName).
+			add("user", m.userID).
+			add("roles", nonNil(m.roles)).
+			add("created", isoTime(m.created)))
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// members reads a "members" body field: [{user, roles}].
+func (s *Server) members(v any) []memberRecord {
+	a, _ := v.([]any)
+	var out []memberRecord
+	for _, e := range a {
+		m, _ := e.(map[string]any)
+		if user := str(m["user"]); user != "" {
+			out = append(out, memberRecord{id: s.newObjectID(), userID: user, roles: nonNil(strs(m["roles"])), created: s.now()})
+		}
+	}
+	return out
+}
+
+// invites reads an "invites" body field: [{email?, phone?, name?,
+// roles?}], roles defaulting to ["member"].
+func (s *Server) invites(v any) []any {
+	a, _ := v.([]any)
+	out := []any{}
+	for _, e := range a {
+		in, _ := e.(map[string]any)
+		roles := strs(in["roles"])
+		if len(roles) == 0 {
+			roles = []string{"member"}
+		}
+		out = append(out, object{}.
+			addString("email", str(in["email"])).
+			addString("phone", str(in["phone"])).
+			addString("name", str(in["name"])).
+			add("roles", roles).
+			add("_id", s.newObjectID()).
+			add("created", isoTime(s.now())))
+	}
+	return out
+}
+
+// stringArray reads an array of strings; an absent value is an empty
+// array when absentOK.
+func stringArray(v any, absentOK bool) ([]string, bool) {
+	if v == nil {
+		return []string{}, absentOK
+	}
+	if _, ok := v.([]any); !ok {
+		return nil, false
+	}
+	return nonNil(strs(v)), true
+}
+
+// handleUpdateMe serves POST /api/me {password?, name?, fullName?,
+// firstName?, lastName?, birthDate?, profileImage?}: the caller updates
+// their own profile. Empty values change nothing; "metadata" and
+// "username" are not stored (Qelos needs its auth configuration for
+// metadata here), but a "username" in the body is echoed in the answer,
+// as Qelos does. The answer is the /api/me body with the new profile.
+func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request) {
+	id := s.requireUser(w, r)
+	if id == nil {
+		return
+	}
+	var body struct {
+		Username     any `json:"username"`
+		Password     any `json:"password"`
+		Name         any `json:"name"`
+		FullName     any `json:"fullName"`
+		FirstName    any `json:"firstName"`
+		LastName     any `json:"lastName"`
+		BirthDate    any `json:"birthDate"`
+		ProfileImage any `json:"profileImage"`
+	}
+	if !readJSON(w, r, &body) {
+		return
+	}
+	s.mu.Lock()
+	u := id.tenant.userByID(id.userID())
+	if u == nil {
+		s.mu.Unlock()
+		writeMessage(w, http.StatusInternalServerError, "failed to update your user information")
+		return
+	}
+	if p := str(body.Password); p != "" {
+		u.Password = p
+	}
+	if f := str(body.FullName); f != "" {
+		u.FullName = f
+	} else if n := str(body.Name); n != "" {
+		u.FullName = n
+	}
+	if f := str(body.FirstName); f != "" {
+		u.FirstName = f
+	}
+	if l := str(body.LastName); l != "" {
+		u.LastName = l
+	}
+	if b := str(body.BirthDate); b != "" {
+		u.BirthDate = b
+	}
+	if p, ok := body.ProfileImage.(string); ok {
+		u.ProfileImage = p
+	}
+	id.user, id.known = snapshot(u), true
+	s.mu.Unlock()
+
+	me := s.meResponse(id)
+	if name := str(body.Username); name != "" {
+		me = me.set("username", name)
+	}
+	writeJSON(w, http.StatusOK, me)
+}
+
+// userListEntry is a user as GET /api/users answers it: Qelos's privileged
+// user fields, in the order
+// Qelos stores them.
+func userListEntry(u *userRecord) object {
+	o := object{{"_id", u.ID}, {"username", u.Username}, {"emailVerified", false}, {"socialLogins", []string{}}}.
+		addString("phone", u.Phone).
+		addString("fullName", u.FullName).
+		addString("firstName", u.FirstName).
+		addString("lastName", u.LastName).
+		addString("birthDate", u.BirthDate).
+		addString("profileImage", u.ProfileImage).
+		add("roles", nonNil(u.Roles))
+	if len(u.Metadata) > 0 {
+		o = o.add("metadata", u.Metadata)
+	}
+	if !u.lastLogin.IsZero() {
+		ll := object{{"created", isoTime(u.lastLogin)}}.addString("workspace", u.lastWorkspace)
+		o = o.add("lastLogin", ll)
+	}
+	return o
+}
+
+// handleUsers serves GET /api/users to tenant-privileged callers (401
+// {"message":"you are not privileged."} for others): the tenant's users,
+// filtered by the query parameters username (a case-insensitive pattern),
+// roles and _id (comma-separated lists), or only the users whose ids are
+// listed in users. The "select" parameter is not supported.
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
+	id := s.requireUser(w, r)
+	if id == nil {
+		return
+	}
+	if !id.privileged() {
+		writeMessage(w, http.StatusUnauthorized, "you are not privileged.")
+		return
+	}
+	q := r.URL.Query()
+	var keep func(*userRecord) bool
+	if q.Has("users") {
+		var ids []string
+		for _, v := range strings.Split(q.Get("users"), ",") {
+			if v = strings.TrimSpace(v); isObjectID(v) {
+				ids = append(ids, v)
+			}
+		}
+		w.Header().Set("X-Tenant", id.tenant.id)
+		keep = func(u *userRecord) bool { return slices.Contains(ids, u.ID) }
+	} else {
+		var re *regexp.Regexp
+		if name := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(q.Get("username"))), " ", "+"); name != "" {
+			var err error
+			if re, err = regexp.Compile("(?i)" + name); err != nil {
+				writeJSON(w, http.StatusOK, []any{})
+				return
+			}
+		}
+		var roles, ids []string
+		if q.Has("roles") {
+			for _, v := range strings.Split(q.Get("roles"), ",") {
+				roles = append(roles, strings.TrimSpace(v))
+			}
+		}
+		if q.Has("_id") {
+			for _, v := range strings.Split(q.Get("_id"), ",") {
+				if v = strings.TrimSpace(v); !isObjectID(v) {
+					writeJSON(w, http.StatusOK, []any{}) // the ObjectId cast throws
+					return
+				}
+				ids = append(ids, v)
+			}
+		}
+		keep = func(u *userRecord) bool {
+			return (re == nil || re.MatchString(u.Username)) &&
+				(roles == nil || hasAnyRole(u.Roles, roles)) &&
+				(ids == nil || slices.Contains(ids, u.ID))
+		}
+	}
+	s.mu.Lock()
+	list := []object{}
+	for _, u := range id.tenant.users {
+		if keep(u) {
+			list = append(list, userListEntry(u))
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, list)
+}
