@@ -173,18 +173,21 @@ type Config struct {
 	// sign-out. Default: refresh.DefaultGrace (30 s).
 	RefreshGrace time.Duration
 	// RefreshStore keeps refresh outcomes for the grace window and, when it
-	// is a refresh.Locker, coordinates replicas. Default: RedisURL's store
-	// if set, else an in-memory store (right for a single replica).
-	RefreshStore refresh.Store
-	// RedisURL, such as "redis://:password@10.0.0.5:6379/0", makes New use
-	// a refresh/redisstore on that Redis as the RefreshStore, so replicas
-	// behind a load balancer spend each single-use refresh token once.
-	// Stored pairs are encrypted with a key derived from the first
-	// CookieKeys hash key, so every replica needs the same QELOS_COOKIE_KEYS.
+	// is a refresh.Locker, coordinates replicas. Several replicas behind a
+	// load balancer need a shared one, so that they spend each single-use
+	// refresh token once: a Store of the refresh/redisstore module (its own
+	// Go module, so that single-instance apps do not link go-redis), made
+	// with the first cookie key's Hash as its secret so that every replica
+	// with the same QELOS_COOKIE_KEYS can read it:
+	//
+	//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: keys[0].Hash}) // QELOS_REDIS_URL
+	//	cfg.RefreshStore = store // and defer store.Close()
+	//
 	// If Redis is unreachable, requests are still served: each replica then
 	// coordinates alone, and two replicas refreshing the same pair at that
-	// moment sign that user out. Default: none.
-	RedisURL string
+	// moment sign that user out. The caller owns the store and closes it.
+	// Default: an in-memory store (right for a single replica).
+	RefreshStore refresh.Store
 
 	// CacheSize bounds the cache of already-opened cookies, which lets a
 	// warm request skip decryption and JWT parsing. Entries still honour

@@ -14,13 +14,14 @@ import (
 //	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
 //	QELOS_API_TOKEN     Config.APIToken
-//	QELOS_REDIS_URL     Config.RedisURL (refresh coordination across replicas)
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
 //	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
 //
 // QELOS_PROXY_TARGET, QELOS_IP and QELOS_API_IP are read by New (see
-// ResolveProxyTarget).
+// ResolveProxyTarget). QELOS_REDIS_URL is read by the separate
+// refresh/redisstore module (redisstore.NewFromEnv), whose Store goes in
+// Config.RefreshStore: this package does not link a Redis client.
 //
 // The errors name the variable and the expected format. Fields the
 // environment does not cover keep their zero value, for New to default.
@@ -47,7 +48,6 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	}
 	c.JWTSecret = getenv("QELOS_JWT_SECRET")
 	c.APIToken = strings.TrimSpace(getenv("QELOS_API_TOKEN"))
-	c.RedisURL = strings.TrimSpace(getenv("QELOS_REDIS_URL"))
 	var err error
 	if c.RequireAuth, err = envBool(getenv, "QELOS_REQUIRE_AUTH"); err != nil {
 		errs = append(errs, err)

@@ -148,7 +148,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 			if utf8.ValidString(token) && got.Token != token {
 				t.Fatalf("token %q opened as %q", token, got.Token)
 			}
-			if (ws == nil) != (got.Workspace == nil) || ws != nil && utf8.ValidString(wsID+wsName) && (got.Workspace.ID != ws.ID || got.Workspace.Name != ws.Name) {
+			if (ws == nil) != (got.Workspace == nil) || ws != nil && utf8.ValidString(wsID) && utf8.ValidString(wsName) && (got.Workspace.ID != ws.ID || got.Workspace.Name != ws.Name) {
 				t.Fatalf("workspace %+v opened as %+v", ws, got.Workspace)
 			}
 			if _, err := m.jar.open(DefaultRefreshCookieName, v); err == nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
-	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
 // Middleware authenticates requests against Qelos. Create it once with
@@ -27,7 +26,6 @@ type Middleware struct {
 	identities *identityCache
 	log        *slog.Logger
 	now        func() time.Time
-	closeStore func() error                // closes the store New created from RedisURL
 	csrf       *http.CrossOriginProtection // nil unless Config.CrossOriginProtection
 	anonymous  *Auth                       // the context mark of an anonymous request Handler saw
 	skip       *Auth                       // the context mark of a request on a SkipPaths prefix
@@ -39,14 +37,6 @@ func New(cfg Config) (*Middleware, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	var closeStore func() error
-	if cfg.RefreshStore == nil && cfg.RedisURL != "" {
-		rs, err := redisstore.NewFromURL(cfg.RedisURL, redisstore.Options{Secret: cfg.CookieKeys[0].Hash})
-		if err != nil {
-			return nil, fmt.Errorf("middleware: Config.RedisURL: %w", err)
-		}
-		cfg.RefreshStore, closeStore = rs, rs.Close
 	}
 	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
 	m := &Middleware{}
@@ -73,7 +63,6 @@ func New(cfg Config) (*Middleware, error) {
 		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
 		log:        cfg.Logger,
 		now:        cfg.Now,
-		closeStore: closeStore,
 	}
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	sessionCookies.add(cfg.AccessCookieName, cfg.RefreshCookieName)
@@ -87,15 +76,6 @@ func New(cfg Config) (*Middleware, error) {
 		}
 	}
 	return m, nil
-}
-
-// Close releases what New opened: the Redis connection of Config.RedisURL.
-// Call it when the server has shut down.
-func (m *Middleware) Close() error {
-	if m.closeStore == nil {
-		return nil
-	}
-	return m.closeStore()
 }
 
 // Handler wraps next. For each request outside SkipPaths it opens the

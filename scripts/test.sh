@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
-# (redis-server and chromium, from Debian), checks formatting, vet and
-# staticcheck, runs every test with the race detector, then fuzzes every
-# fuzz target for a bounded time (FUZZTIME, default 15s each; FUZZTIME=0
-# skips it). The tests start their own services (Qelos-compatible server,
-# redis-server, headless Chromium) on loopback and stop them when done.
+# (redis-server and chromium, from Debian); then, in every Go module of the
+# repository (scripts/modules.sh: the root and the nested modules of
+# go.work), each on its own go.mod (GOWORK=off), checks that go.mod/go.sum
+# are tidy, runs go vet and staticcheck, and runs every test with the race
+# detector; checks that fresh user apps get only the dependencies they use
+# (scripts/usercheck.sh); then fuzzes every fuzz target for a bounded time
+# (FUZZTIME, default 15s each; FUZZTIME=0 skips it). The tests start their
+# own services (Qelos-compatible server, redis-server, headless Chromium)
+# on loopback and stop them when done.
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh -run Storm # extra flags go to `go test`
@@ -25,20 +29,42 @@ fi
 # Tests that need these services fail instead of skipping when they are missing.
 export QELOS_TEST_REQUIRE_SERVICES=1
 
+modules=$(bash scripts/modules.sh)
+# Each module is checked against its own go.mod, as a user's build sees it
+# (a nested module reaches the root through its replace directive).
+export GOWORK=off
+
 echo "==> gofmt"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
-echo "==> go vet"
-go vet ./...
+for m in $modules; do
+  echo "==> module $m: go mod tidy -diff, go vet, staticcheck"
+  (
+    cd "$m"
+    if ! go mod tidy -diff; then
+      echo "go.mod/go.sum of module $m are not tidy: run go mod tidy in $m" >&2
+      exit 1
+    fi
+    go vet ./...
+    go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+  )
+done
 
-echo "==> staticcheck"
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+failed=()
+for m in $modules; do
+  echo "==> module $m: go test -race"
+  (cd "$m" && go test -race -count=1 "$@" ./...) || failed+=("$m")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "go test -race failed in module(s): ${failed[*]}" >&2
+  exit 1
+fi
 
-echo "==> go test -race"
-go test -race -count=1 "$@" ./...
+echo "==> user apps (scripts/usercheck.sh)"
+bash scripts/usercheck.sh
 
 if [ "${FUZZTIME:-15s}" != "0" ]; then
   echo "==> fuzz"

@@ -31,4 +31,8 @@
 //
 // The session travels in c.Request()'s context, so code that only has the
 // request (or its context) reads it with [middleware.UserFrom] as well.
+//
+// This package is a Go module of its own
+// (github.com/qelos-io/integrator-go/adapters/qelosecho), so that an app that
+// imports it gets echo v4 and the root module, and neither gin nor Redis.
 package qelosecho

@@ -15,8 +15,9 @@
 // middleware.ParseCookieKeys; without it sessions end on restart),
 // QELOS_JWT_SECRET (optional), ADDR (default 127.0.0.1:8080), and the
 // rest of middleware.ConfigFromEnv's variables. Running several replicas?
-// Give them the same QELOS_COOKIE_KEYS and a QELOS_REDIS_URL
-// (redis://host:6379/0), so they spend each refresh token once between them.
+// Give them the same QELOS_COOKIE_KEYS and a shared refresh store on Redis,
+// so they spend each refresh token once between them: see
+// examples/replicas, which is this app plus exactly that.
 package main
 
 import (
@@ -55,7 +56,6 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 	if err != nil {
 		return err
 	}
-	defer mw.Close()
 
 	return serve(ctx, getenv("ADDR"), app(mw), ready)
 }

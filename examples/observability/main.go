@@ -77,7 +77,6 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 	if err != nil {
 		return err
 	}
-	defer mw.Close()
 	return serve(ctx, getenv("ADDR"), app(mw), ready)
 }
 

@@ -225,7 +225,6 @@ func (tt row) check(t *testing.T, mount Mount) {
 	if err != nil {
 		t.Fatalf("middleware.New: %v", err)
 	}
-	t.Cleanup(func() { mw.Close() })
 	app := httptest.NewServer(mount(mw))
 	t.Cleanup(app.Close)
 	sent, header := credentials(t, q, mw, tt.session)

@@ -19,6 +19,22 @@
 // If A dies, nobody renews its lease: the lock expires and the waiters,
 // which also poll, find it free with no pair, and one of them takes over.
 //
+// # With package middleware
+//
+// Give every replica the same QELOS_COOKIE_KEYS and a Store as its
+// middleware.Config.RefreshStore, with the first cookie key as the Secret:
+//
+//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: cfg.CookieKeys[0].Hash}) // QELOS_REDIS_URL
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer store.Close()
+//	cfg.RefreshStore = store
+//
+// This package is a Go module of its own
+// (github.com/qelos-io/integrator-go/refresh/redisstore), so that apps that
+// run as one replica do not link go-redis.
+//
 // # Redis layout
 //
 // Under [Options.Prefix] (default "qelos:refresh:"), with <k> the

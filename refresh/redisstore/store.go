@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -144,6 +146,34 @@ func NewFromURL(rawURL string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
+	return s, nil
+}
+
+// EnvURL names the environment variable [NewFromEnv] reads: the Redis URL
+// that every replica of the app shares, such as
+// "redis://:password@10.0.0.5:6379/0".
+const EnvURL = "QELOS_REDIS_URL"
+
+// NewFromEnv is [NewFromURL] with the URL in the QELOS_REDIS_URL environment
+// variable ([EnvURL]). An unset variable is an error that says so: an app
+// that runs as one replica as well checks the variable first and keeps
+// middleware's in-memory store when it is empty. The usual setup, with the
+// app's first cookie key as the Secret so that every replica with the same
+// QELOS_COOKIE_KEYS reads what the others wrote:
+//
+//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: cfg.CookieKeys[0].Hash})
+//	if err != nil { … }
+//	defer store.Close()
+//	cfg.RefreshStore = store
+func NewFromEnv(opts Options) (*Store, error) {
+	raw := strings.TrimSpace(os.Getenv(EnvURL))
+	if raw == "" {
+		return nil, fmt.Errorf("redisstore: %s is not set: set it to the Redis URL every replica shares, such as redis://:password@10.0.0.5:6379/0", EnvURL)
+	}
+	s, err := NewFromURL(raw, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvURL, err)
+	}
 	return s, nil
 }
 

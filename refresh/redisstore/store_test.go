@@ -52,6 +52,51 @@ func TestNewOptions(t *testing.T) {
 	}
 }
 
+// TestNewFromEnv: QELOS_REDIS_URL unset or malformed gives an error that
+// names the variable (and never repeats a password); set, it gives a Store
+// on that Redis.
+func TestNewFromEnv(t *testing.T) {
+	for _, tt := range []struct {
+		name, url string
+		want      []string
+	}{
+		{"unset", "", []string{redisstore.EnvURL, "is not set", "redis://"}},
+		{"blank", "  ", []string{redisstore.EnvURL, "is not set"}},
+		{"malformed", "redis://user:hunter2@[::1:6379", []string{redisstore.EnvURL, "bad Redis URL"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(redisstore.EnvURL, tt.url)
+			s, err := redisstore.NewFromEnv(redisstore.Options{Secret: secret})
+			if err == nil {
+				s.Close()
+				t.Fatal("NewFromEnv succeeded")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q repeats the password", err)
+			}
+		})
+	}
+
+	url := needRedis(t)
+	t.Setenv(redisstore.EnvURL, url)
+	s, err := redisstore.NewFromEnv(redisstore.Options{Secret: secret, Prefix: testPrefix(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	key := refresh.Key(newToken())
+	want := refresh.Pair{AccessToken: "a-" + newToken(), RefreshToken: "r-" + newToken()}
+	mustPut(t, s, key, want, time.Minute)
+	if got, ok, err := s.Get(context.Background(), key); err != nil || !ok || got != want {
+		t.Fatalf("Get after Put through NewFromEnv's store: %v, %v, %v; want %v", got, ok, err, want)
+	}
+}
+
 func TestGetPut(t *testing.T) {
 	url := needRedis(t)
 	ctx := context.Background()

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Checks what a user's module gets from this repository. It creates three
+# fresh user apps outside the repository, each with a replace to this
+# checkout (as a user testing a local copy would), and fails unless:
+#
+#   nethttp: imports only middleware: no go-redis, gin, echo or chromedp in
+#            `go list -deps`, nor their modules in `go list -m all`;
+#   gin:     imports adapters/qelosgin: no echo, go-redis or chromedp;
+#   echo:    imports adapters/qelosecho (echo v4): no gin, go-redis or
+#            chromedp;
+#
+# and `go mod tidy` leaves each app's go directive alone when it is the
+# root module's own or above; and the gin app can move to the oldest gin
+# adapters/qelosgin supports (the gin in its go.mod) with `go get`. It prints, per app, the counts the README
+# quotes (packages in `go list -deps`, modules in `go list -m all`) and the
+# stripped binary size.
+#
+# It runs with GOWORK=off and GOFLAGS=-mod=mod, so it needs no network once
+# the module cache holds the repository's dependencies (the tests of every
+# module have put them there); otherwise it downloads them through GOPROXY.
+#
+#   bash scripts/usercheck.sh          # check
+#   KEEP=1 bash scripts/usercheck.sh   # and keep the apps (path printed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+root=github.com/qelos-io/integrator-go
+rootgo=$(awk '$1 == "go" { print $2; exit }' go.mod)
+above=1.26.0 # a go directive above the root's, which must stay as it is
+
+export GOWORK=off GOFLAGS=-mod=mod
+tmp=$(mktemp -d)
+if [ -z "${KEEP:-}" ]; then trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT; else echo "apps kept in $tmp"; fi
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# app NAME GOVERSION "NESTED MODULES" "FORBIDDEN PATTERNS" < main.go
+# Creates the app, tidies it, and checks it. With $uses set ("module@version"),
+# the app requires that module itself, as an app that picked its framework's
+# version would; with $downgrade set, it must then be able to go get that
+# older version.
+app() {
+  local name=$1 gover=$2 nested=$3 forbidden=$4
+  local dir=$tmp/$name-go$gover
+  mkdir -p "$dir"
+  cat >"$dir/main.go"
+  {
+    printf 'module example.com/%s\n\ngo %s\n\n' "$name" "$gover"
+    printf 'require %s v0.0.0-00010101000000-000000000000\n' "$root"
+    printf 'replace %s => %s\n' "$root" "$repo"
+    [ -n "${uses:-}" ] && printf 'require %s %s\n' "${uses%@*}" "${uses#*@}"
+    for m in $nested; do
+      printf 'require %s/%s v0.0.0-00010101000000-000000000000\n' "$root" "$m"
+      printf 'replace %s/%s => %s/%s\n' "$root" "$m" "$repo" "$m"
+    done
+  } >"$dir/go.mod"
+  (
+    cd "$dir"
+    if ! go mod tidy; then
+      echo "FAIL: go mod tidy in the $name app" >&2
+      exit 1
+    fi
+    got=$(awk '$1 == "go" { print $2; exit }' go.mod)
+    if [ "$got" != "$gover" ]; then
+      echo "FAIL: $name app: go mod tidy changed its go directive from $gover to $got" >&2
+      exit 1
+    fi
+    # (errexit does not hold inside a subshell tested with ||: each step
+    # checks its own status.)
+    if ! go build -ldflags='-s -w' -o app .; then
+      echo "FAIL: go build of the $name app" >&2
+      exit 1
+    fi
+    deps=$(go list -deps .) && mods=$(go list -m all) || {
+      echo "FAIL: go list in the $name app" >&2
+      exit 1
+    }
+    bad=0
+    for pat in $forbidden; do
+      if grep -q "$pat" <<<"$deps"; then
+        echo "FAIL: $name app links $(grep -c "$pat" <<<"$deps") package(s) of $pat:" >&2
+        grep "$pat" <<<"$deps" | head -5 | sed 's/^/    /' >&2
+        bad=1
+      fi
+      if grep -q "$pat" <<<"$mods"; then
+        echo "FAIL: $name app's module graph lists $(grep "$pat" <<<"$mods" | tr '\n' ' ')" >&2
+        bad=1
+      fi
+    done
+    printf '%-8s go %-7s  go list -deps: %4d packages   go list -m all: %3d modules   stripped binary: %s bytes\n' \
+      "$name" "$gover" "$(wc -l <<<"$deps")" "$(wc -l <<<"$mods")" "$(stat -c %s app)"
+    # (-mod=readonly: go get has written what the build needs; -mod=mod
+    # would go looking for the test dependencies of gin's dependencies.)
+    if [ -n "${downgrade:-}" ] && ! { go get "$downgrade" && GOFLAGS=-mod=readonly go build -o /dev/null . &&
+      [ "$(GOFLAGS=-mod=readonly go list -m -f '{{.Path}}@{{.Version}}' "${downgrade%@*}")" = "$downgrade" ]; }; then
+      echo "FAIL: $name app: go get $downgrade, then go build" >&2
+      exit 1
+    fi
+    exit $bad
+  ) || fail "$name app (go $gover)"
+}
+
+redis=github.com/redis/go-redis
+gin=github.com/gin-gonic/gin
+echo=github.com/labstack/echo
+chromedp=github.com/chromedp
+
+for gover in "$rootgo" "$above"; do
+  app nethttp "$gover" "" "$redis $gin $echo $chromedp" <<'GO'
+package main
+
+import (
+	"log"
+	"net/http"
+	"os"
+
+	"github.com/qelos-io/integrator-go/middleware"
+)
+
+func main() {
+	cfg, err := middleware.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /auth/signin", mw.SignInHandler())
+	mux.Handle("GET /private", middleware.RequireUser(http.NotFoundHandler()))
+	log.Fatal(http.ListenAndServe(os.Getenv("ADDR"), mw.Handler(mux)))
+}
+GO
+
+  # the newest gin the repository uses (the examples'), then the oldest
+  # that adapters/qelosgin supports (its go.mod's)
+  uses=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' examples/go.mod) \
+  downgrade=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' adapters/qelosgin/go.mod) \
+  app gin "$gover" "adapters/qelosgin" "$redis $echo $chromedp" <<'GO'
+package main
+
+import (
+	"log"
+	"os"
+
+	"github.com/gin-gonic/gin"
+	"github.com/qelos-io/integrator-go/adapters/qelosgin"
+	"github.com/qelos-io/integrator-go/middleware"
+)
+
+func main() {
+	cfg, err := middleware.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := gin.New()
+	r.Use(qelosgin.New(mw))
+	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
+	r.GET("/private", qelosgin.RequireUser(), func(c *gin.Context) {
+		u, _ := qelosgin.User(c)
+		c.JSON(200, u)
+	})
+	log.Fatal(r.Run(os.Getenv("ADDR")))
+}
+GO
+
+  app echo "$gover" "adapters/qelosecho" "$redis $gin $chromedp" <<'GO'
+package main
+
+import (
+	"log"
+	"os"
+
+	"github.com/labstack/echo/v4"
+	"github.com/qelos-io/integrator-go/adapters/qelosecho"
+	"github.com/qelos-io/integrator-go/middleware"
+)
+
+func main() {
+	cfg, err := middleware.ConfigFromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(qelosecho.New(mw))
+	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
+	e.GET("/private", func(c echo.Context) error {
+		u, _ := qelosecho.User(c)
+		return c.JSON(200, u)
+	}, qelosecho.RequireUser())
+	log.Fatal(e.Start(os.Getenv("ADDR")))
+}
+GO
+done
+
+if [ "$failures" -gt 0 ]; then
+  echo "usercheck: $failures app(s) failed" >&2
+  exit 1
+fi
+echo "usercheck: every app links only what it imports"
