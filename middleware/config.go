@@ -144,9 +144,10 @@ type Config struct {
 	// TrustedOrigins are origins ("https://admin.example.com") allowed to
 	// make cross-origin requests despite CrossOriginProtection.
 	TrustedOrigins []string
-	// Leeway tolerates clock skew between Qelos and this app when checking
-	// a token's nbf (and, for bearer tokens verified with JWTSecret, its
-	// exp). Default: 0.
+	// Leeway tolerates clock skew between Qelos and this app in every
+	// expiry check: a token's nbf, the refresh token's exp (a refresh is
+	// tried while exp+Leeway is ahead), an expiring access token's exp, and
+	// for bearer tokens verified with JWTSecret, their exp. Default: 0.
 	Leeway time.Duration
 
 	// RefreshMargin refreshes a pair this long before the access token
@@ -180,13 +181,17 @@ type Config struct {
 	// with the first cookie key's Hash as its secret so that every replica
 	// with the same QELOS_COOKIE_KEYS can read it:
 	//
-	//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: keys[0].Hash}) // QELOS_REDIS_URL
+	//	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: keys[0].Hash, Logger: logger}) // QELOS_REDIS_URL
 	//	cfg.RefreshStore = store // and defer store.Close()
 	//
-	// If Redis is unreachable, requests are still served: each replica then
-	// coordinates alone, and two replicas refreshing the same pair at that
-	// moment sign that user out. The caller owns the store and closes it.
-	// Default: an in-memory store (right for a single replica).
+	// New hands a store that is a refresh.KeyedStore every CookieKeys hash
+	// key, so values sealed by a replica with another key order (mid-
+	// rotation) still open. Sign-outs are shared through a refresh.Revoker.
+	// If Redis is unreachable, requests are still served: each replica keeps
+	// its own outcomes, never spends a token it saw another replica
+	// refreshing, and after 2 s coordinates alone (see the README's "Several
+	// replicas" for the windows that remain). The caller owns the store and
+	// closes it. Default: an in-memory store (right for a single replica).
 	RefreshStore refresh.Store
 
 	// CacheSize bounds the cache of already-opened cookies, which lets a

@@ -64,6 +64,7 @@ type Auth struct {
 	refreshToken string      // cookie-pair mode, when this process just issued the pair
 	cred         http.Header // other modes: the headers that identify the user to Qelos
 	expires      time.Time   // the credential's expiry, when known
+	session      string      // cookie-pair mode: refresh.Key of the pair, as sign-out revokes it
 	skipped      bool        // the mark of a request on a SkipPaths prefix
 }
 

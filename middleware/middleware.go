@@ -38,6 +38,16 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every cookie key opens the values a keyed shared store keeps, so
+	// replicas mid-rotation (one sealing with the old key, one with the new)
+	// share outcomes.
+	if ks, ok := cfg.RefreshStore.(refresh.KeyedStore); ok {
+		secrets := make([][]byte, len(cfg.CookieKeys))
+		for i, k := range cfg.CookieKeys {
+			secrets[i] = k.Hash
+		}
+		ks.AcceptSecrets(secrets...)
+	}
 	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
 	m := &Middleware{}
 	// Every call to Qelos, the proxy's included, goes through one client
@@ -179,6 +189,11 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 	access := cookieValue(r, m.cfg.AccessCookieName)
 	now := m.now()
 	if a, ok := m.cache.get(access, now); ok {
+		if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
+			m.cache.remove(access)
+			m.reject(w, r, errSignedOut)
+			return nil
+		}
 		return m.resolveWorkspace(r, a)
 	}
 	if refreshCookie := cookieValue(r, m.cfg.RefreshCookieName); access != "" || refreshCookie != "" {
@@ -208,14 +223,27 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 			m.reject(w, r, err)
 			return nil
 		}
+		// A session signed out on another replica is known here through
+		// the shared store: in memory at once when this replica was running
+		// (the store tells it), else by asking, once per cookie, before it
+		// is cached. An expiring session is checked when it is exchanged.
 		current = m.newAuth(t, s)
 		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
+			var refreshTok string
+			if rs, err := m.jar.open(m.cfg.RefreshCookieName, refreshCookie); err == nil {
+				refreshTok = rs.Token
+			}
+			current.session = sessionKey(s.Token, refreshTok)
+			if m.refresher.RevokedKey(r.Context(), current.session, true) {
+				m.reject(w, r, errSignedOut)
+				return nil
+			}
 			m.cache.put(access, current, refreshAt)
 			return m.resolveWorkspace(r, current)
 		}
 	}
 	if refreshCookie == "" {
-		if current != nil && now.Before(current.expires) {
+		if current != nil && m.valid(current.expires, now) {
 			return m.resolveWorkspace(r, current) // expiring, but nothing to refresh with yet
 		}
 		m.reject(w, r, errors.New("access token expired and no refresh cookie"))
@@ -233,49 +261,107 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.reject(w, r, err)
 		return nil
 	}
-	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !now.Before(exp)) {
+	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !m.valid(exp, now)) {
 		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
 		return nil
 	}
-	pair, err := m.refreshWithin(r.Context(), s.Token)
+	pair, t, err := m.exchange(r.Context(), s.Token, now)
 	if err != nil {
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
 		case refresh.IsDefinitive(err):
 			m.jar.clear(w)
 			return nil
-		case current != nil && now.Before(current.expires):
+		case current != nil && m.valid(current.expires, now):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
 		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
-	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace, Email: s.Email}
-	t, err := m.tokens.readAccess(fresh.Token)
-	if err != nil {
+	if t == nil {
 		// Qelos answered with a token this app cannot read: a configuration
 		// error (JWTSecret?) that no retry will fix.
-		m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
-		m.reject(w, r, err)
+		m.reject(w, r, errors.New("refreshed access token is unreadable"))
 		return nil
 	}
+	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace, Email: s.Email}
 	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace, Email: s.Email}, now)
 	if err != nil {
 		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
-	a := m.newAuth(t, fresh)
+	a := m.newAuth(*t, fresh)
 	a.refreshToken = pair.RefreshToken
-	m.cache.put(sealedAccess, a, m.refreshAt(t))
+	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
+	m.cache.put(sealedAccess, a, m.refreshAt(*t))
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
+}
+
+// sessionKey names a cookie-pair session for revocation: its pair of tokens,
+// hashed. Not the access token alone: Qelos issues byte-identical access
+// tokens to one user within one second, so a sign-in right after a sign-out
+// would otherwise be refused. A pair seen without its refresh cookie is
+// named with an empty refresh token, which sign-out revokes too.
+func sessionKey(access, refreshTok string) string {
+	return refresh.Key(access + "\x00" + refreshTok)
+}
+
+// errSignedOut is why a revoked session is refused.
+var errSignedOut = errors.New("session was signed out")
+
+// maxChain bounds how many recorded outcomes exchange follows: an outcome
+// kept for the grace window may hold an access token that has expired
+// since, and is then exchanged in turn.
+const maxChain = 3
+
+// exchange refreshes refreshToken and returns the new pair and its access
+// token, read. It never returns a pair whose access token has expired (it
+// follows a stale recorded outcome to the next one) or was revoked by a
+// sign-out (ErrRejected). A nil token with a nil error means Qelos answered
+// with an access token this app cannot read.
+func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time) (refresh.Pair, *accessToken, error) {
+	for range maxChain {
+		pair, recorded, err := m.exchangeWithin(ctx, refreshToken)
+		if err != nil {
+			return pair, nil, err
+		}
+		if m.refresher.RevokedKey(ctx, sessionKey(pair.AccessToken, pair.RefreshToken), false) { // a recorded outcome that was signed out
+			return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut}
+		}
+		t, err := m.tokens.readAccess(pair.AccessToken)
+		if err != nil {
+			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
+			return pair, nil, nil
+		}
+		if !recorded || now.Before(t.expires) {
+			// A pair Qelos just issued is taken as it is, even if this app's
+			// clock runs ahead of its expiry (that is Leeway's business).
+			return pair, &t, nil
+		}
+		refreshToken = pair.RefreshToken // a recorded outcome gone stale: exchange it in turn
+	}
+	return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrUnavailable, Err: errors.New("every recorded pair has expired")}
+}
+
+// valid reports whether a token expiring at exp is still usable at now,
+// with Config.Leeway for clock skew between Qelos and this app.
+func (m *Middleware) valid(exp, now time.Time) bool {
+	return now.Before(exp.Add(m.cfg.Leeway))
 }
 
 // refreshWithin exchanges a refresh token through the coordinator, waiting
 // at most UpstreamTimeout: the refresh itself goes on detached, so a
 // rotation Qelos completes late is still recorded for the next request.
 func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
+	p, _, err := m.exchangeWithin(ctx, refreshToken)
+	return p, err
+}
+
+// exchangeWithin is refreshWithin, also reporting whether the pair is a
+// recorded outcome (see refresh.Coordinator.Exchange).
+func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
 	defer cancel()
-	return m.refresher.Refresh(ctx, refreshToken)
+	return m.refresher.Exchange(ctx, refreshToken)
 }
 
 // writePair seals both tokens and sets the cookies, living as long as the

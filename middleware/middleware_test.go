@@ -11,6 +11,7 @@ import (
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/refresh"
 )
 
 func TestAnonymous(t *testing.T) {
@@ -305,9 +306,16 @@ func TestTransientRefreshFaultsKeepTheSession(t *testing.T) {
 				t.Fatalf("open route: %d %s %v", r.status, r.body, r.cookies)
 			}
 
-			// Qelos recovers: the very same cookies still work.
+			// Qelos recovers: the very same cookies work again once the
+			// failure is no longer shared (refresh.DefaultFailureWindow).
 			h.qelos.ClearFaults()
-			if r := h.get("/private", cookies...); r.status != 200 {
+			deadline := time.Now().Add(10 * refresh.DefaultFailureWindow)
+			r = h.get("/private", cookies...)
+			for r.status == 503 && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+				r = h.get("/private", cookies...)
+			}
+			if r.status != 200 {
 				t.Fatalf("after recovery: %d %s", r.status, r.body)
 			}
 		})

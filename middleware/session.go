@@ -1,11 +1,13 @@
 package middleware
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -135,6 +137,7 @@ func (m *Middleware) startPair(w http.ResponseWriter, pair refresh.Pair, ws *Wor
 	}
 	a := m.newAuth(t, access)
 	a.refreshToken = pair.RefreshToken
+	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
 	m.cache.put(sa, a, m.refreshAt(t))
 	return a, nil
 }
@@ -145,8 +148,12 @@ func (m *Middleware) startPair(w http.ResponseWriter, pair refresh.Pair, ws *Wor
 // session cookies whatever Qelos answered — even when Qelos is down. It
 // answers 204, or 303 to a same-origin "returnTo".
 //
-// Qelos access tokens are stateless: one copied before sign-out stays valid
-// at Qelos until it expires. The sealed cookies are cleared from the browser.
+// Sign-out is final on every replica: Qelos access tokens are stateless (one
+// copied before sign-out stays valid at Qelos until it expires), so the
+// middleware records the session's access token as revoked until its expiry
+// — in process and, when the RefreshStore is a refresh.Revoker (Redis), in
+// the shared store — and drops the session's recorded refresh outcome. The
+// signed-out pair and the pair before it then answer 401.
 func (m *Middleware) SignOutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowPost(w, r) {
@@ -165,32 +172,49 @@ func (m *Middleware) SignOutHandler() http.Handler {
 	})
 }
 
-// revoke asks Qelos to end the session named by the request's cookies, as
-// far as it can, and returns the user id it found. Failures are logged, not
-// returned: signing out locally never depends on Qelos.
+// revoke ends the session named by the request's cookies, as far as it
+// can, and returns the user id it found: at Qelos (its refresh token), and
+// here (its access tokens revoked, its refresh outcome forgotten). Failures
+// are logged, not returned: signing out locally never depends on Qelos.
 func (m *Middleware) revoke(r *http.Request, access string) string {
-	var token, userID string
+	ctx := r.Context()
+	var token, userID, accessTok, refreshTok string
+	var accessExp time.Time
 	if s, err := m.jar.open(m.cfg.AccessCookieName, access); err == nil {
 		if t, err := m.tokens.readAccess(s.Token); err == nil {
-			userID = t.user.ID
+			userID, accessTok, accessExp = t.user.ID, s.Token, t.expires
 			if m.now().Before(t.expires) {
 				token = s.Token
 			}
 		}
 	}
-	if token == "" {
-		// Qelos revokes a refresh token through its paired access token; an
-		// expired one is refused, so exchange the pair first.
-		if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
-			if pair, err := m.refreshWithin(r.Context(), s.Token); err == nil {
+	if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
+		refreshTok = s.Token
+		if token == "" {
+			// Qelos revokes a refresh token through its paired access token;
+			// an expired one is refused, so exchange the pair first.
+			if pair, err := m.refreshWithin(ctx, s.Token); err == nil {
 				token = pair.AccessToken
+				if t, err := m.tokens.readAccess(pair.AccessToken); err == nil {
+					m.revokeSession(ctx, pair.AccessToken, pair.RefreshToken, t.expires)
+				}
+				if err := m.refresher.Forget(ctx, pair.RefreshToken); err != nil {
+					m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
+				}
 			}
 		}
+		// The old pair must no longer yield the new one.
+		if err := m.refresher.Forget(ctx, s.Token); err != nil {
+			m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
+		}
+	}
+	if accessTok != "" {
+		m.revokeSession(ctx, accessTok, refreshTok, accessExp)
 	}
 	if token == "" {
 		return userID
 	}
-	resp, err := m.call(r.Context(), http.MethodPost, "/api/logout", nil, token)
+	resp, err := m.call(ctx, http.MethodPost, "/api/logout", nil, token)
 	if err != nil || resp.Status != http.StatusOK {
 		status := 0
 		if resp != nil {
@@ -199,6 +223,18 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the cookies are cleared anyway", "status", status, "err", err)
 	}
 	return userID
+}
+
+// revokeSession records the session named by a pair as revoked until its
+// access token expires, here and in the shared store: the pair, and its
+// access cookie sent without the refresh cookie.
+func (m *Middleware) revokeSession(ctx context.Context, access, refreshTok string, expires time.Time) {
+	for _, name := range []string{access + "\x00" + refreshTok, access + "\x00"} {
+		if err := m.refresher.Revoke(ctx, name, expires.Add(m.cfg.Leeway)); err != nil {
+			m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
+			return
+		}
+	}
 }
 
 // postInput reads the fields of a POST (see readInput), answering 405 to

@@ -3,9 +3,11 @@ package middleware_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -194,5 +196,43 @@ func TestNoTokenOrCookieIsLogged(t *testing.T) {
 		if strings.Contains(logs, s) {
 			t.Fatalf("log contains a secret (%q…):\n%s", s[:4], logs)
 		}
+	}
+}
+
+// TestNoExpiredAccessTokenInACookie: a straggler with the old pair gets the
+// recorded outcome of its refresh; when that outcome's access token has
+// expired since, the middleware exchanges it in turn rather than write a
+// cookie holding an expired token.
+func TestNoExpiredAccessTokenInACookie(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	h := newHarness(t, qelostest.Options{Now: now}, nil)
+	middleware.SetClock(h.mw, now)
+	old := h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)
+
+	advance(6 * time.Hour) // past the 5 h access lifetime
+	r := h.get("/private", old...)
+	if r.status != 200 {
+		t.Fatalf("first refresh: %d %s", r.status, r.body)
+	}
+	recorded, _ := h.tokens(r.cookies)
+
+	advance(6 * time.Hour) // the recorded pair's access token has expired too
+	r = h.get("/private", old...)
+	if r.status != 200 || len(r.cookies) != 2 {
+		t.Fatalf("straggler: %d %s", r.status, r.body)
+	}
+	access, _ := h.tokens(r.cookies)
+	var claims jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(access, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if access == recorded || !now().Before(claims.ExpiresAt.Time) {
+		t.Fatalf("the straggler's cookie holds an access token that expired at %v (now %v)", claims.ExpiresAt.Time, now())
+	}
+	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 2 {
+		t.Fatalf("%d refreshes, want 2 (the first, then the stale outcome's)", n)
 	}
 }

@@ -102,6 +102,7 @@ func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *
 	m.cache.remove(cookieValue(r, m.cfg.AccessCookieName))
 	b := m.newAuth(t, access)
 	b.refreshToken = refreshTok
+	b.session = sessionKey(a.accessToken, refreshTok)
 	m.cache.put(sa, b, m.refreshAt(t))
 	return b, nil
 }

@@ -1,7 +1,9 @@
 package refresh
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,5 +100,36 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (Pair, error)
 	if body.Payload.Token == "" || body.Payload.RefreshToken == "" {
 		return Pair{}, unavailable(resp.StatusCode, errors.New("answer has no token pair"))
 	}
+	// A 2xx whose tokens are not JWTs is a broken deployment (a proxy, a
+	// misrouted path), not a rotation: never record it, never sign out on it.
+	if !looksLikeJWT(body.Payload.Token) || !looksLikeJWT(body.Payload.RefreshToken) {
+		return Pair{}, unavailable(resp.StatusCode, errors.New("answer's tokens are not JWTs"))
+	}
 	return Pair{AccessToken: body.Payload.Token, RefreshToken: body.Payload.RefreshToken}, nil
+}
+
+// looksLikeJWT reports whether tok has the shape of a signed JWT: three
+// base64url parts, the first two JSON objects, the header naming an
+// algorithm. It checks shape only; signatures are the middleware's business.
+func looksLikeJWT(tok string) bool {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || parts[2] == "" {
+		return false
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	for i, part := range parts[:2] {
+		raw, err := base64.RawURLEncoding.DecodeString(part)
+		if err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+			return false
+		}
+		if i == 0 && (json.Unmarshal(raw, &header) != nil || header.Alg == "") {
+			return false
+		}
+		if i == 1 && !json.Valid(raw) {
+			return false
+		}
+	}
+	return true
 }

@@ -52,6 +52,8 @@ func TestClientClassifiesFailures(t *testing.T) {
 		{"reset", qelostest.Fault{Drop: true}, "", false},
 		{"garbage", qelostest.Fault{Garbage: true}, "", false},
 		{"200 without a pair", qelostest.Fault{Status: 200, Body: `{"payload":{}}`}, "", false},
+		{"200 whose tokens are not JWTs", qelostest.Fault{Status: 200, Body: `{"payload":{"token":"x.y.z","refreshToken":"a.b.c"}}`}, "", false},
+		{"200 whose JWT header names no algorithm", qelostest.Fault{Status: 200, Body: `{"payload":{"token":"e30.e30.c2ln","refreshToken":"e30.e30.c2ln"}}`}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

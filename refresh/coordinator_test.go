@@ -151,10 +151,20 @@ func TestCoordinatorFailures(t *testing.T) {
 			if refresh.IsDefinitive(err) != tt.definitive {
 				t.Fatalf("%v: IsDefinitive = %v", err, !tt.definitive)
 			}
-			// Failures are not remembered: the next caller asks again.
+			// A transient failure is shared with the callers of the next
+			// moment, then forgotten; a rejection is not remembered.
+			_, again := c.Refresh(context.Background(), "rt")
+			want := int32(1)
+			if tt.definitive {
+				want = 2
+			}
+			if u.calls.Load() != want || refresh.IsDefinitive(again) != tt.definitive {
+				t.Fatalf("right after: %d calls (want %d), %v", u.calls.Load(), want, again)
+			}
+			time.Sleep(refresh.DefaultFailureWindow + 50*time.Millisecond)
 			c.Refresh(context.Background(), "rt")
-			if u.calls.Load() != 2 {
-				t.Fatalf("%d calls, want 2", u.calls.Load())
+			if u.calls.Load() != want+1 {
+				t.Fatalf("after the failure window: %d calls, want %d", u.calls.Load(), want+1)
 			}
 		})
 	}
@@ -185,5 +195,34 @@ func TestKeyHidesTheToken(t *testing.T) {
 	k := refresh.Key("secret-refresh-token")
 	if len(k) != 64 || k == refresh.Key("other") {
 		t.Fatalf("key %q", k)
+	}
+}
+
+func TestCoordinatorRevokeAndForget(t *testing.T) {
+	u := &upstream{}
+	c := refresh.NewCoordinator(u, refresh.Options{})
+	ctx := context.Background()
+	p, err := c.Refresh(ctx, "rt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Revoked(ctx, p.AccessToken, true) {
+		t.Fatal("a fresh token is revoked")
+	}
+	if err := c.Revoke(ctx, "already-expired", time.Now().Add(-time.Second)); err != nil || c.Revoked(ctx, "already-expired", true) {
+		t.Fatalf("an expired token was recorded as revoked (err %v): the set must hold live tokens only", err)
+	}
+	if err := c.Revoke(ctx, p.AccessToken, time.Now().Add(time.Hour)); err != nil || !c.Revoked(ctx, p.AccessToken, false) {
+		t.Fatalf("Revoke: %v; Revoked = false", err)
+	}
+	// The recorded outcome answers the old token until it is forgotten.
+	if again, recorded, err := c.Exchange(ctx, "rt"); err != nil || again != p || !recorded {
+		t.Fatalf("straggler: %+v recorded=%v %v", again, recorded, err)
+	}
+	if err := c.Forget(ctx, "rt"); err != nil {
+		t.Fatal(err)
+	}
+	if again, recorded, _ := c.Exchange(ctx, "rt"); again == p || recorded || u.calls.Load() != 2 {
+		t.Fatalf("after Forget the old token still yields the recorded pair (%d calls)", u.calls.Load())
 	}
 }

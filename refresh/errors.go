@@ -16,6 +16,11 @@ var ErrRejected = errors.New("refresh: Qelos rejected the refresh token")
 // again later.
 var ErrUnavailable = errors.New("refresh: Qelos is unavailable")
 
+// ErrFailedRecently is returned (wrapped) by a [FailureSharer]'s Get and
+// Wait while another process's failed refresh of the key is being shared.
+// It is not a store failure; the Coordinator answers [ErrUnavailable].
+var ErrFailedRecently = errors.New("refresh: another replica's refresh of this token failed just now")
+
 // Error describes a failed refresh. It matches [ErrRejected] or
 // [ErrUnavailable] with errors.Is, and unwraps to its cause. It never holds a
 // token.

@@ -11,11 +11,12 @@ import (
 // a Store never sees a token it could replay except inside the Pair it keeps.
 //
 // Implementations must be safe for concurrent use. An error from a Store is
-// never fatal to a request: the [Coordinator] falls back to coordinating in
-// memory.
+// never fatal to a request: the [Coordinator] keeps every outcome in its own
+// memory as well, and a failing shared store degrades coordination to one
+// process, never to none.
 type Store interface {
 	// Get returns the pair recorded for key, and false when there is none
-	// (never recorded, or expired).
+	// (never recorded, expired, or unreadable).
 	Get(ctx context.Context, key string) (Pair, bool, error)
 	// Put records p under key for ttl.
 	Put(ctx context.Context, key string, p Pair, ttl time.Duration) error
@@ -31,13 +32,58 @@ type Locker interface {
 	Store
 	// TryLock takes the lock for key without waiting. It reports false when
 	// another owner holds it. While held, the implementation keeps the lock's
-	// lease alive; release frees it (only if still owned) and stops renewing.
-	// If the owner dies, the lease lapses and another process may take over.
+	// lease alive until release is called or ctx is done; release frees it
+	// (only if still owned) and stops renewing. If the owner dies, the lease
+	// lapses and another process may take over.
 	TryLock(ctx context.Context, key string) (release func(), ok bool, err error)
 	// Wait blocks until a pair is recorded under key (true), the lock is
 	// free with no pair recorded (false: the owner gave up or died, so the
 	// caller may try to take the lock itself), or ctx is done (its error).
 	Wait(ctx context.Context, key string) (Pair, bool, error)
+}
+
+// A FailureSharer is a [Store] that can also share, for a short window, the
+// news that a refresh failed transiently (Qelos answered 5xx or garbage, or
+// timed out), so that the callers of other processes answer "unavailable"
+// at once instead of retrying a failing Qelos together. While the failure
+// is recorded, the Store's Get for that key (and a Locker's Wait) returns an
+// error wrapping [ErrFailedRecently]. Optional.
+type FailureSharer interface {
+	// PutFailure records that the refresh of key failed, for ttl.
+	PutFailure(ctx context.Context, key string, ttl time.Duration) error
+}
+
+// A Forgetter is a [Store] that can drop a recorded outcome before its
+// grace window ends: signing out must not leave the new pair available to
+// the old one. Optional.
+type Forgetter interface {
+	Forget(ctx context.Context, key string) error
+}
+
+// A Revoker is a [Store] that also keeps a set of revoked access tokens,
+// each until it expires, so that a sign-out on one replica is honoured by
+// all of them. Keys come from [Key] applied to the access token. Optional.
+type Revoker interface {
+	// Revoke records key as revoked until the given time (the token's own
+	// expiry: after it the token is refused anyway, so the set stays bounded).
+	Revoke(ctx context.Context, key string, until time.Time) error
+	// Revoked reports whether key is revoked.
+	Revoked(ctx context.Context, key string) (bool, error)
+	// OnRevoke registers f to be called, from any goroutine, with every
+	// revocation another process records, as soon as the store learns of it.
+	// The Coordinator uses it to keep its in-process set current, which the
+	// warm path of every request consults without a round trip.
+	OnRevoke(f func(key string, until time.Time))
+}
+
+// A KeyedStore is a [Store] that encrypts what it keeps with secrets the
+// application supplies. The middleware hands it every cookie key's hash
+// key when it is created, so that values sealed by a replica whose keys are
+// in another order (in the middle of a key rotation) still open. Optional.
+type KeyedStore interface {
+	// AcceptSecrets adds secrets that open stored values (the store keeps
+	// sealing with its own). Safe to call while the store is in use.
+	AcceptSecrets(secrets ...[]byte)
 }
 
 // MemoryStore is a [Store] for a single process: a bounded map whose entries
@@ -49,6 +95,8 @@ type MemoryStore struct {
 	order   []string // insertion order, oldest first, for eviction
 	now     func() time.Time
 }
+
+var _ Forgetter = (*MemoryStore)(nil)
 
 type memoryEntry struct {
 	pair    Pair
@@ -97,6 +145,15 @@ func (s *MemoryStore) Put(_ context.Context, key string, p Pair, ttl time.Durati
 	if cap(s.order) > 4*s.max { // keep the backing array from growing without bound
 		s.order = append([]string(nil), s.order...)
 	}
+	return nil
+}
+
+// Forget implements [Forgetter]. The key stays in the eviction order until
+// its turn comes; an absent key is skipped then.
+func (s *MemoryStore) Forget(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.entries, key)
 	return nil
 }
 

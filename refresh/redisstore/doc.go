@@ -46,36 +46,52 @@
 //
 // The pair is encrypted with a key derived from [Options.Secret] (HKDF-SHA256,
 // a fresh subkey per refresh token, random nonces), so a Redis dump, a
-// replica of it, or MONITOR shows neither tokens nor JSON. Every replica must
-// be given the same Secret; a value that does not decrypt is treated as
-// absent and reported as [ErrUnreadable], never returned as a pair.
+// replica of it, or MONITOR shows neither tokens nor JSON. Values open with
+// Secret or any of [Options.OldSecrets], so replicas in the middle of a key
+// rotation share them; a value none opens counts as absent.
+//
+// Besides pairs and locks, the Store keeps, under the same prefix,
+// fail:<k> (a refresh of <k> failed transiently, for the Coordinator's
+// FailureWindow, 1 s), revoked:<k'> (an access token signed out, <k'> its
+// hash, until the token expires) and the channel "revoked", on which
+// sign-outs are announced to every replica.
 //
 // # Waking the waiters
 //
-// Waiters subscribe to the key's channel before they look, and poll every
-// [Options.PollInterval] besides (which also notices a crashed owner's
-// lapsed lease). [Store.Wait] argues this choice in full.
+// Each Store holds one long-lived subscription (a pattern over the done:
+// channels, and the revoked channel) on a connection of its own; waiters
+// register with it and poll every [Options.PollInterval] besides.
+// [Store.Wait] argues this choice in full.
+//
+// # Connections and timeouts
+//
+// A Store made by [NewFromURL] keeps a warm pool (two idle connections at
+// least) of at most [DefaultPoolSize] connections for commands and
+// [DefaultPipelinePoolSize] for pipelines, plus its subscription: at most 41
+// connections per replica, however many users refresh at once. Context
+// deadlines are not applied to sockets (a timed-out operation would discard
+// its connection, and a slow Redis would never keep a warm one); every
+// round trip is bounded by [Options.OpTimeout] instead, 1 s by default: a
+// cold connection costs three round trips (TCP, HELLO, the command) and a
+// warm one costs one, so a Redis 100 ms away stays well inside it.
 //
 // # When Redis is down or slow
 //
-// Every Redis round trip is bounded by [Options.OpTimeout] (250 ms by
-// default), whether or not the client has its own timeouts, and every method
-// returns an error instead of hanging or panicking. The Coordinator then
-// logs once and coordinates within each process only, so users keep being
-// served. The Coordinator first retries a failing store for its Patience
-// (refresh.Options, 2 s by default), so that a Redis that is only slow for a
-// moment never makes two replicas spend one token; a refresh during an outage
-// is therefore slower by about the Patience plus a few OpTimeouts (about 3 s
-// at the defaults), and by about a quarter of that once the outage is known;
-// requests that need no refresh never touch Redis.
+// Every method returns an error instead of hanging or panicking. The
+// Coordinator keeps every outcome in its process's memory too, so a replica
+// whose Redis fails still coordinates its own requests. It retries a
+// failing store for its Patience (2 s) counted from the first failure;
+// after that a replica that has seen no other owner of the token refreshes
+// on its own, and one that has seen an owner never does: it answers
+// "unavailable" (503, cookies kept) until it can read the owner's outcome
+// or sees the lock free. A caller's own deadline is never counted as a
+// Redis failure. go-redis's own log lines go to [Options.Logger] or
+// nowhere, never to stderr.
 //
-// The residual risk: during an outage (or a partition between one replica
-// and Redis), replicas no longer see each other's locks. If one browser's
-// parallel requests reach two replicas then, both spend the same refresh
-// token; Qelos accepts the first and answers 401 to the second, and the
-// user whose request got the 401 is signed out. The same happens if Redis
-// fails while a waiter waits (it falls back to refreshing itself) or if
-// an owner cannot renew its lease for longer than Lease. Sticky sessions at
-// the load balancer make it rarer; without a reachable Redis nothing can
-// rule it out.
+// The residual risks (what no client can rule out) are stated with their
+// windows in the README's "Several replicas" section: a rotation whose
+// answer was lost; an owner cut off from Redis for longer than its Lease
+// (35 s, longer than the 30 s refresh timeout) after its refresh completed;
+// and, while Redis is down, a browser whose parallel requests reach two
+// replicas that have seen no owner.
 package redisstore

@@ -103,39 +103,42 @@ func (s *Store) unlock(key, owner string) {
 	})
 }
 
+// downPoll is how often Wait polls while the Store's subscription is not
+// live.
+const downPoll = 100 * time.Millisecond
+
 // Wait implements [refresh.Locker]: it returns the pair once one is stored
 // under key (true), reports false once the lock is free with no pair (the
-// owner gave up, or died and its lease lapsed), and returns ctx.Err() when
-// ctx is done first. A Redis failure ends it with an error, within about
-// two OpTimeouts.
+// owner gave up, or died and its lease lapsed), returns an error wrapping
+// [refresh.ErrFailedRecently] when the owner's refresh failed, and ctx.Err()
+// when ctx is done first. A Redis failure ends it with an error, within
+// about one OpTimeout.
 //
 // # How waiters learn of the outcome
 //
 // Wait combines pub/sub with bounded polling. Put and release PUBLISH on a
-// per-key channel after they write; Wait first SUBSCRIBEs to that channel
-// and waits for Redis to confirm, and only then reads the pair and the lock
-// (one pipelined EXISTS + GET). So an outcome is either already there when
-// it reads, or published after the subscription is live: no window in which
-// a notification is lost. Each notification triggers a re-read; the message
-// itself carries nothing, so the stored value stays the one source of
-// truth and no pair, even encrypted, travels over pub/sub.
+// per-key channel after they write. Each Store keeps one long-lived
+// subscription (a pattern over every key's channel, on one connection of
+// its own, opened once and re-established after a failure); Wait registers
+// with it and, if it is live, reads the pair and the lock (one pipelined
+// round trip) only after registering. So an outcome is either already there
+// when it reads, or published after the registration: no window in which a
+// notification is lost. Each notification triggers a re-read; the message
+// itself carries nothing, so the stored value stays the one source of truth
+// and no pair, even encrypted, travels over pub/sub.
 //
 // Polling every PollInterval runs as well, because a notification can
-// still miss: the subscription connection may drop, pub/sub may be
-// forbidden by ACLs (Wait then polls only), and above all a crashed owner
-// publishes nothing: its lease just expires, which only a look at the lock
-// key notices. Why not polling alone? It adds PollInterval/2 to every
+// still miss: the subscription connection may be re-establishing, pub/sub
+// may be forbidden by ACLs (Wait then polls only), and above all a crashed
+// owner publishes nothing: its lease just expires, which only a look at the
+// lock key notices. Why not polling alone? It adds PollInterval/2 to every
 // waiting replica's answer on average, and a shorter interval multiplies
-// Redis load; with pub/sub the waiters get the pair one round trip after it
-// lands, and the poll can stay slow. Why not keyspace notifications for the
-// lease expiry? They need notify-keyspace-events configured on the server,
-// which managed Redis often forbids, and Redis expires keys lazily, so the
-// event can come late anyway.
+// Redis load. Why not keyspace notifications for the lease expiry? They
+// need notify-keyspace-events configured on the server, which managed
+// Redis often forbids, and Redis expires keys lazily.
 //
-// The cost is one short-lived subscriber connection per waiting replica and
-// key: the Coordinator coalesces the callers in each process, so a burst of
-// a hundred requests across three replicas opens two subscriptions, for the
-// length of one upstream call.
+// The cost is one subscriber connection per Store, whatever the number of
+// keys waited on, and no dial per Wait.
 func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error) {
 	if !validKey(key) {
 		return refresh.Pair{}, false, ErrInvalidKey
@@ -143,21 +146,13 @@ func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error
 	if err := ctx.Err(); err != nil {
 		return refresh.Pair{}, false, err
 	}
-	wake, unsubscribe, err := s.subscribe(ctx, key)
-	if err != nil {
-		var rerr redis.Error
-		if ctx.Err() != nil || !errors.As(err, &rerr) {
-			return refresh.Pair{}, false, fmt.Errorf("redisstore: wait: subscribe: %w", err)
-		}
-		// Redis answered with a refusal (an ACL, a proxy without pub/sub):
-		// it is up, so poll only.
-	}
-	defer unsubscribe()
+	wake, unregister := s.sub.register(s.channel(key))
+	defer unregister()
 
 	timer := time.NewTimer(s.poll)
 	defer timer.Stop()
 	for {
-		p, found, held, err := s.look(ctx, key)
+		p, found, held, failed, err := s.look(ctx, key)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -166,10 +161,18 @@ func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error
 			return refresh.Pair{}, false, fmt.Errorf("redisstore: wait: %w", err)
 		case found:
 			return p, true, nil
+		case failed && !held:
+			return refresh.Pair{}, false, refresh.ErrFailedRecently
 		case !held:
 			return refresh.Pair{}, false, nil
 		}
-		timer.Reset(s.poll)
+		// Without a live subscription (still connecting, or reconnecting)
+		// a notification may be lost: poll briskly until it is back.
+		if s.sub.isLive() {
+			timer.Reset(s.poll)
+		} else {
+			timer.Reset(min(s.poll, downPoll))
+		}
 		select {
 		case <-ctx.Done():
 			return refresh.Pair{}, false, ctx.Err()
@@ -179,19 +182,22 @@ func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error
 	}
 }
 
-// look reads, in one round trip, whether the lock is held and then the pair.
-// In that order: a lock seen free followed by no pair means the owner let go
-// without one, since an owner stores its pair before it releases.
-func (s *Store) look(ctx context.Context, key string) (p refresh.Pair, found, held bool, err error) {
+// look reads, in one round trip, whether the lock is held, whether a failed
+// refresh is being shared, and the pair. A lock seen free followed by no
+// pair means the owner let go without one, since an owner stores its pair
+// (or its failure) before it releases. A value no secret opens counts as
+// absent.
+func (s *Store) look(ctx context.Context, key string) (p refresh.Pair, found, held, failed bool, err error) {
 	type answer struct {
-		held bool
-		val  []byte
+		held, failed bool
+		val          []byte
 	}
 	a, err := call(ctx, s.opTimeout, func(ctx context.Context) (answer, error) {
-		var exists *redis.IntCmd
+		var lock, fail *redis.IntCmd
 		var get *redis.StringCmd
 		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			exists = pipe.Exists(ctx, s.lockKey(key))
+			lock = pipe.Exists(ctx, s.lockKey(key))
+			fail = pipe.Exists(ctx, s.failKey(key))
 			get = pipe.Get(ctx, s.pairKey(key))
 			return nil
 		})
@@ -205,57 +211,15 @@ func (s *Store) look(ctx context.Context, key string) (p refresh.Pair, found, he
 		if err != nil {
 			return answer{}, err
 		}
-		n, err := exists.Result()
-		return answer{held: n > 0, val: val}, err
+		return answer{held: lock.Val() > 0, failed: fail.Val() > 0, val: val}, nil
 	})
 	if err != nil {
-		return refresh.Pair{}, false, false, err
+		return refresh.Pair{}, false, false, false, err
 	}
-	if a.val == nil {
-		return refresh.Pair{}, false, a.held, nil
+	if a.val != nil {
+		if p, err := s.keys.Load().open(key, a.val); err == nil {
+			return p, true, a.held, a.failed, nil
+		}
 	}
-	p, err = s.keys.open(key, a.val)
-	if err != nil {
-		return refresh.Pair{}, false, a.held, err
-	}
-	return p, true, a.held, nil
-}
-
-// subscribe subscribes to key's channel and waits for Redis to confirm. The
-// returned channel receives a token (coalesced) for each message; the
-// returned func unsubscribes, in the background so that a wedged connection
-// cannot hold the caller up.
-func (s *Store) subscribe(ctx context.Context, key string) (<-chan struct{}, func(), error) {
-	sub := s.client.Subscribe(context.Background()) // no channel yet: no I/O
-	ch := s.channel(key)
-	_, err := call(ctx, s.opTimeout, func(ctx context.Context) (struct{}, error) {
-		if err := sub.Subscribe(ctx, ch); err != nil {
-			return struct{}{}, err
-		}
-		msg, err := sub.ReceiveTimeout(ctx, s.opTimeout)
-		if err != nil {
-			return struct{}{}, err
-		}
-		if m, ok := msg.(*redis.Subscription); !ok || m.Channel != ch {
-			return struct{}{}, fmt.Errorf("unexpected %T before the subscription was confirmed", msg)
-		}
-		return struct{}{}, nil
-	})
-	if err != nil {
-		go sub.Close() // may wait for the abandoned Subscribe to time out
-		return nil, func() {}, err
-	}
-	wake := make(chan struct{}, 1)
-	go func() {
-		for {
-			if _, err := sub.ReceiveMessage(context.Background()); err != nil {
-				return // closed, or the connection failed: polling carries on
-			}
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return wake, func() { go sub.Close() }, nil
+	return refresh.Pair{}, false, a.held, a.failed, nil
 }

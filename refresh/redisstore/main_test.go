@@ -32,16 +32,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testURL = url
-	// go-redis logs every failed dial to stderr; the outage test makes many.
-	redis.SetLogger(discardLogger{})
+	// go-redis logs through the Stores' Options.Logger (see TestStoreNoise).
 	code := m.Run()
 	stop()
 	os.Exit(code)
 }
-
-type discardLogger struct{}
-
-func (discardLogger) Printf(context.Context, string, ...any) {}
 
 // secret is what the tests' replicas share, as an app shares its cookie key.
 var secret = []byte("test cookie key, 32 bytes long!!")

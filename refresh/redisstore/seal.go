@@ -1,12 +1,14 @@
 package redisstore
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -33,20 +35,46 @@ const (
 	aadLabel    = "qelos-io/integrator-go refresh/redisstore v1 pair "
 )
 
+// keyring seals with the first secret's master key and opens with any of
+// them, so that replicas in the middle of a key rotation (one sealing with
+// the old secret, one with the new) read each other's values.
 type keyring struct {
-	master []byte
+	masters [][]byte
 }
 
-func newKeyring(secret []byte) (*keyring, error) {
-	master, err := hkdf.Key(sha256.New, secret, nil, masterLabel, 32)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: derive key: %w", err)
+func newKeyring(secrets ...[]byte) (*keyring, error) {
+	k := &keyring{}
+	for _, secret := range secrets {
+		master, err := hkdf.Key(sha256.New, secret, nil, masterLabel, 32)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: derive key: %w", err)
+		}
+		k.masters = append(k.masters, master)
 	}
-	return &keyring{master: master}, nil
+	return k, nil
 }
 
-func (k *keyring) aead(key string) cipher.AEAD {
-	sub, err := hkdf.Expand(sha256.New, k.master, pairLabel+key, 32)
+// with returns a keyring that also opens with secrets (those of at least
+// MinSecretLen bytes that it does not have yet).
+func (k *keyring) with(secrets ...[]byte) (*keyring, error) {
+	next := &keyring{masters: slices.Clone(k.masters)}
+	for _, secret := range secrets {
+		if len(secret) < MinSecretLen {
+			continue
+		}
+		master, err := hkdf.Key(sha256.New, secret, nil, masterLabel, 32)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: derive key: %w", err)
+		}
+		if !slices.ContainsFunc(next.masters, func(m []byte) bool { return bytes.Equal(m, master) }) {
+			next.masters = append(next.masters, master)
+		}
+	}
+	return next, nil
+}
+
+func (k *keyring) aead(master []byte, key string) cipher.AEAD {
+	sub, err := hkdf.Expand(sha256.New, master, pairLabel+key, 32)
 	if err != nil {
 		panic("redisstore: hkdf.Expand of 32 bytes failed: " + err.Error()) // only fails for lengths > 255*32
 	}
@@ -67,7 +95,7 @@ func (k *keyring) seal(key string, p refresh.Pair) []byte {
 	plain = binary.AppendUvarint(plain, uint64(len(p.AccessToken)))
 	plain = append(plain, p.AccessToken...)
 	plain = append(plain, p.RefreshToken...)
-	gcm := k.aead(key)
+	gcm := k.aead(k.masters[0], key)
 	out := make([]byte, 1, 1+len(plain)+gcm.Overhead())
 	out[0] = sealVersion
 	out = gcm.Seal(out, nil, plain, []byte(aadLabel+key))
@@ -75,13 +103,20 @@ func (k *keyring) seal(key string, p refresh.Pair) []byte {
 	return out
 }
 
-// open decrypts a value stored under key. Anything that is not a value
-// sealed for key with this keyring is ErrUnreadable.
+// open decrypts a value stored under key with any of the keyring's
+// secrets. Anything that is not a value sealed for key with one of them is
+// ErrUnreadable.
 func (k *keyring) open(key string, val []byte) (refresh.Pair, error) {
 	if len(val) < 1 || val[0] != sealVersion {
 		return refresh.Pair{}, ErrUnreadable
 	}
-	plain, err := k.aead(key).Open(nil, nil, val[1:], []byte(aadLabel+key))
+	var plain []byte
+	err := ErrUnreadable
+	for _, master := range k.masters {
+		if plain, err = k.aead(master, key).Open(nil, nil, val[1:], []byte(aadLabel+key)); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return refresh.Pair{}, ErrUnreadable
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -17,10 +20,26 @@ import (
 const (
 	// DefaultPrefix starts every Redis key and channel the Store uses.
 	DefaultPrefix = "qelos:refresh:"
-	// DefaultLease is how long a lock outlives its owner's last renewal.
-	DefaultLease = 5 * time.Second
-	// DefaultOpTimeout bounds each Redis round trip.
-	DefaultOpTimeout = 250 * time.Millisecond
+	// DefaultLease is how long a lock outlives its owner's last renewal:
+	// longer than the Coordinator's CallTimeout (refresh.DefaultCallTimeout,
+	// 30 s), so that an owner cut off from Redis loses its lock only if its
+	// refresh call outlives its own timeout. The price: replicas wait up to
+	// this long for an owner whose process died mid-refresh (answering 503,
+	// cookies kept), rather than spend the token it may have spent.
+	DefaultLease = refresh.DefaultCallTimeout + 5*time.Second
+	// DefaultOpTimeout bounds each Redis round trip. Derivation: on a warm
+	// pooled connection an operation is one round trip (a pipeline too); a
+	// fresh connection costs three (TCP handshake, HELLO/AUTH, the command).
+	// 1 s keeps a Redis 100 ms away healthy with 3× headroom even on a cold
+	// connection, and 10× on a warm one, while a dead Redis still shows
+	// within the Coordinator's Patience (2 s).
+	DefaultOpTimeout = time.Second
+	// DefaultPoolSize bounds the connections a NewFromURL Store opens for
+	// commands (plus at most DefaultPipelinePoolSize for pipelines and one
+	// for its subscription), however many users refresh at once.
+	DefaultPoolSize = 32
+	// DefaultPipelinePoolSize bounds the connections kept for pipelines.
+	DefaultPipelinePoolSize = 8
 	// DefaultPollInterval is how often Wait looks at Redis when no
 	// notification has arrived.
 	DefaultPollInterval = 50 * time.Millisecond
@@ -28,10 +47,14 @@ const (
 	MinSecretLen = 16
 )
 
-// ErrUnreadable reports a stored value that does not decrypt: it was written
-// with another [Options.Secret], for another key, or altered in Redis. Such a
-// value is never returned as a pair; the method reports it as absent along
-// with this error.
+// ErrUnreadable describes a stored value that does not decrypt: it was
+// written with a secret this Store was not given, for another key, or
+// altered in Redis. Such a value is never returned as a pair; Get and Wait
+// count it as absent (Redis answered: it is not an outage), so this error
+// is no longer returned by them.
+//
+// Deprecated: unreadable values count as absent; give every replica all the
+// secrets in use (Options.OldSecrets) during a rotation.
 var ErrUnreadable = errors.New("redisstore: stored pair does not decrypt (written with another Secret, or tampered with)")
 
 // ErrInvalidKey reports a key that is not a [refresh.Key]. The Store
@@ -42,22 +65,32 @@ var ErrInvalidKey = errors.New("redisstore: key is not a refresh.Key (64 lowerca
 // shares the Redis must use the same Secret and Prefix.
 type Options struct {
 	// Secret encrypts the stored pairs (which hold live tokens). Pass the
-	// app's cookie or session key, at least MinSecretLen (16) random bytes,
-	// identical on every replica. The encryption key is derived from it with
-	// HKDF-SHA256 and a label of its own, so reusing the cookie key is safe.
-	// Required.
+	// app's cookie or session key, at least MinSecretLen (16) random bytes.
+	// The encryption key is derived from it with HKDF-SHA256 and a label of
+	// its own, so reusing the cookie key is safe. Required.
 	Secret []byte
+	// OldSecrets open stored values as well as Secret (which alone seals):
+	// during a key rotation, give every replica all the keys in play (the
+	// app's other cookie keys), so that one sealing with the old key and one
+	// with the new read each other's values. A value no secret opens counts
+	// as absent. Default: none.
+	OldSecrets [][]byte
+	// Logger receives go-redis's own log lines (failed dials and the like),
+	// at Debug level, instead of stderr. go-redis has a single, global
+	// logger: every Store routes it to the most recent non-nil Logger given,
+	// and without one it is silenced. Default: none.
+	Logger *slog.Logger
 	// Prefix starts every key and channel name. Default: DefaultPrefix.
 	Prefix string
 	// Lease is how long a lock survives without renewal; the owner renews
 	// it every Lease/3 while its refresh runs. It bounds how long the other
-	// replicas wait for a crashed owner. Keep it well above OpTimeout.
-	// Default: DefaultLease (5 s).
+	// replicas wait for a crashed owner. Keep it above the Coordinator's
+	// CallTimeout (see DefaultLease). Default: DefaultLease (35 s).
 	Lease time.Duration
 	// OpTimeout bounds every Redis round trip, whatever the client's own
 	// timeouts, so a down or wedged Redis costs a request at most a few of
 	// these before the Coordinator falls back to in-process coordination.
-	// Default: DefaultOpTimeout (250 ms).
+	// Default: DefaultOpTimeout (1 s; see there how it is derived).
 	OpTimeout time.Duration
 	// PollInterval is how often Wait checks Redis when no notification
 	// arrives: the fallback for a lost notification and how a crashed
@@ -70,14 +103,38 @@ type Options struct {
 type Store struct {
 	client    redis.UniversalClient
 	owned     bool
-	keys      *keyring
+	keys      atomic.Pointer[keyring] // replaced whole by AcceptSecrets
 	prefix    string
 	lease     time.Duration
 	opTimeout time.Duration
 	poll      time.Duration
+	sub       *subscription
+
+	closeOnce sync.Once
 }
 
-var _ refresh.Locker = (*Store)(nil)
+var (
+	_ refresh.Locker        = (*Store)(nil)
+	_ refresh.FailureSharer = (*Store)(nil)
+	_ refresh.Forgetter     = (*Store)(nil)
+	_ refresh.Revoker       = (*Store)(nil)
+	_ refresh.KeyedStore    = (*Store)(nil)
+)
+
+// AcceptSecrets implements [refresh.KeyedStore]: stored values then open
+// with these secrets too (Secret still seals). middleware.New calls it with
+// every cookie key, so that replicas in the middle of a key rotation, which
+// seal with different keys, read each other's values. Secrets shorter than
+// MinSecretLen are ignored.
+func (s *Store) AcceptSecrets(secrets ...[]byte) {
+	for {
+		old := s.keys.Load()
+		next, err := old.with(secrets...)
+		if err != nil || s.keys.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
 
 // New returns a Store that keeps its state in Redis through client, which
 // may be a *redis.Client, *redis.ClusterClient, *redis.Ring or failover
@@ -118,11 +175,18 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("redisstore: Options.%s is %v, want 0 (default %v) or at least %v", d.name, *d.v, d.def, d.min)
 		}
 	}
-	keys, err := newKeyring(opts.Secret)
+	for i, old := range opts.OldSecrets {
+		if len(old) < MinSecretLen {
+			return nil, fmt.Errorf("redisstore: Options.OldSecrets[%d] has %d bytes, need at least %d", i, len(old), MinSecretLen)
+		}
+	}
+	keys, err := newKeyring(append([][]byte{opts.Secret}, opts.OldSecrets...)...)
 	if err != nil {
 		return nil, err
 	}
-	s.keys = keys
+	s.keys.Store(keys)
+	routeRedisLogs(opts.Logger)
+	s.sub = newSubscription(s)
 	return s, nil
 }
 
@@ -138,7 +202,39 @@ func NewFromURL(rawURL string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("redisstore: bad Redis URL: %w", err)
 	}
-	ro.ContextTimeoutEnabled = true // let OpTimeout reach the socket, not only the caller
+	// Warm, bounded pool. Context deadlines are not applied to sockets
+	// (ContextTimeoutEnabled stays false): with them, every timed-out
+	// operation discards its connection, and a slow Redis then never keeps
+	// a warm one. OpTimeout is enforced around each call instead (see call),
+	// and the socket timeouts below bound what an abandoned call can hold.
+	op := opts.OpTimeout
+	if op <= 0 {
+		op = DefaultOpTimeout
+	}
+	if ro.DialTimeout == 0 || ro.DialTimeout > op {
+		ro.DialTimeout = op
+	}
+	if ro.ReadTimeout == 0 {
+		ro.ReadTimeout = op
+	}
+	if ro.WriteTimeout == 0 {
+		ro.WriteTimeout = op
+	}
+	if ro.PoolTimeout == 0 {
+		ro.PoolTimeout = op
+	}
+	if ro.PoolSize == 0 {
+		ro.PoolSize = DefaultPoolSize
+	}
+	if ro.MaxActiveConns == 0 {
+		ro.MaxActiveConns = ro.PoolSize
+	}
+	if ro.PipelinePoolSize == 0 {
+		ro.PipelinePoolSize = DefaultPipelinePoolSize
+	}
+	if ro.MinIdleConns == 0 {
+		ro.MinIdleConns = 2
+	}
 	client := redis.NewClient(ro)
 	s, err := New(client, opts)
 	if err != nil {
@@ -181,32 +277,34 @@ func NewFromEnv(opts Options) (*Store, error) {
 // client passed to [New] is left open. Locks still held are not released;
 // their leases lapse.
 func (s *Store) Close() error {
-	if !s.owned {
-		return nil
-	}
-	return s.client.Close()
+	var err error
+	s.closeOnce.Do(func() {
+		s.sub.close()
+		if s.owned {
+			err = s.client.Close()
+		}
+	})
+	return err
 }
 
-// Get implements [refresh.Store]. A value that does not decrypt is reported
-// as absent, with an error wrapping [ErrUnreadable].
+// Get implements [refresh.Store]. A value that no secret opens counts as
+// absent (no error: Redis answered). While another replica's failed
+// refresh of key is shared (see PutFailure), Get returns an error wrapping
+// [refresh.ErrFailedRecently].
 func (s *Store) Get(ctx context.Context, key string) (refresh.Pair, bool, error) {
 	if !validKey(key) {
 		return refresh.Pair{}, false, ErrInvalidKey
 	}
-	val, err := call(ctx, s.opTimeout, func(ctx context.Context) ([]byte, error) {
-		return s.client.Get(ctx, s.pairKey(key)).Bytes()
-	})
+	p, found, _, failed, err := s.look(ctx, key)
 	switch {
-	case errors.Is(err, redis.Nil):
-		return refresh.Pair{}, false, nil
 	case err != nil:
 		return refresh.Pair{}, false, fmt.Errorf("redisstore: get: %w", err)
+	case found:
+		return p, true, nil
+	case failed:
+		return refresh.Pair{}, false, refresh.ErrFailedRecently
 	}
-	p, err := s.keys.open(key, val)
-	if err != nil {
-		return refresh.Pair{}, false, err
-	}
-	return p, true, nil
+	return refresh.Pair{}, false, nil
 }
 
 // Put implements [refresh.Store]: it stores p encrypted under key for ttl,
@@ -219,7 +317,7 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 		return fmt.Errorf("redisstore: put: ttl is %v, want > 0", ttl)
 	}
 	ttl = max(ttl, time.Millisecond) // PX counts milliseconds
-	val := s.keys.seal(key, p)
+	val := s.keys.Load().seal(key, p)
 	_, err := call(ctx, s.opTimeout, func(ctx context.Context) (struct{}, error) {
 		var set *redis.StatusCmd
 		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -246,6 +344,11 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 func (s *Store) pairKey(key string) string { return s.prefix + "pair:" + key }
 func (s *Store) lockKey(key string) string { return s.prefix + "lock:" + key }
 func (s *Store) channel(key string) string { return s.prefix + "done:" + key }
+func (s *Store) failKey(key string) string { return s.prefix + "fail:" + key }
+func (s *Store) revokedKey(key string) string {
+	return s.prefix + "revoked:" + key
+}
+func (s *Store) revokedChannel() string { return s.prefix + "revoked" }
 
 // validKey reports whether key looks like refresh.Key's output.
 func validKey(key string) bool {
