@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/gin-gonic/gin v1.12.0
+	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/qelos-io/integrator-go v0.0.0-00010101000000-000000000000
 	github.com/qelos-io/integrator-go/adapters/qelosecho v0.0.0-00010101000000-000000000000

@@ -112,18 +112,23 @@ type Config struct {
 
 	// SkipPaths are path prefixes the middleware does not touch: no cookie
 	// is read or written and no Auth is attached. Matched against the
-	// request's URL path with strings.HasPrefix. Default: none.
+	// request's URL path with strings.HasPrefix. Default: none — not even
+	// /api/: an app's own /api/ routes get their user, and Proxy mounted
+	// behind Handler uses the Auth Handler found (Proxy also works mounted
+	// outside Handler, or under a skipped prefix, opening the session on
+	// its own).
 	SkipPaths []string
 	// RequireAuth answers every anonymous request (outside SkipPaths) with
 	// 401 {"code":"UNAUTHORIZED"}, or 503 {"code":"QELOS_UNAVAILABLE"} when
 	// Qelos could not be reached to refresh. Default: false (anonymous
-	// requests reach the handler; guard routes with RequireUser).
+	// requests reach the handler; guard routes with RequireUser). With the
+	// proxy mounted behind Handler, anonymous /api/ calls (a sign-in through
+	// the proxy) are refused too: add "/api/" to SkipPaths to let them
+	// through, and Proxy authenticates the others itself.
 	RequireAuth bool
 
-	// DisableProxy turns off the /api/** proxy (Proxy answers 404) and,
-	// with it, the automatic skip of /api/: set it when the app serves
-	// /api/ routes of its own that need the user. Default: false, as the
-	// Node integrators: /api/ is skipped by Handler and left to Proxy.
+	// DisableProxy turns off the /api/** proxy: Proxy answers 404. It has
+	// no effect on Handler, which skips only SkipPaths. Default: false.
 	DisableProxy bool
 	// DisablePassthrough ignores Qelos's own session cookie (qlt_<tenant>
 	// or token). By default a request that carries one, and not the app's
@@ -150,11 +155,14 @@ type Config struct {
 	PrivilegedRoles []string
 
 	// ResolveWorkspace, when set, chooses the active workspace of each
-	// request (nil for none), for example from a header or a path segment.
-	// It runs on every request. Default: the workspace recorded in the
-	// session at sign-in or last switch, else the one the token names —
-	// never simply the first of the user's workspaces.
-	ResolveWorkspace func(r *http.Request, u *User) *Workspace
+	// signed-in request, for example from the subdomain or a header. It
+	// runs in Handler, before the router, so route parameters
+	// (r.PathValue, chi.URLParam) are not known yet: to choose by a route
+	// parameter, mount SelectWorkspace on those routes instead. See
+	// WorkspaceResolver for what it receives. Default: the workspace
+	// recorded in the session at sign-in or last switch, else the one the
+	// token names — never simply the first of the user's workspaces.
+	ResolveWorkspace WorkspaceResolver
 
 	// DisableCrossOriginProtection turns off the check that, by default,
 	// rejects state-changing (non-GET/HEAD/OPTIONS) cross-origin browser
@@ -176,7 +184,11 @@ type Config struct {
 
 	// RefreshMargin refreshes a pair this long before the access token
 	// expires, so a request never reaches Qelos with a token that expires
-	// on the way. Default: 10 s.
+	// on the way. The margin is capped at half the token's lifetime (exp −
+	// iat), so a short-lived token is not refreshed on every request: a
+	// 2 s token is refreshed 1 s before it expires, whatever the margin.
+	// So a pair is refreshed at max(exp − RefreshMargin, exp − lifetime/2).
+	// Default: 10 s. Negative is an error.
 	RefreshMargin time.Duration
 	// UpstreamTimeout bounds how long a request waits on Qelos (sign-in,
 	// refresh, sign-out, identity). A refresh that takes longer goes on in
@@ -226,10 +238,19 @@ type Config struct {
 	// Logger receives refresh, rejection and fault records. No token or
 	// cookie value is ever logged. Default: slog.Default().
 	Logger *slog.Logger
-	// OnEvent, when set, is called synchronously for each Event (a refresh,
-	// a failed refresh, a rejected cookie, a sign-in, a sign-out). Keep it
-	// fast. Default: none.
+	// OnEvent, when set, is called synchronously for each Event: a
+	// refresh, a failed refresh, a rejected cookie, a sign-in, a sign-out,
+	// a failed identity, and every call to Qelos with its kind, outcome
+	// and duration (EventUpstreamCall). Wire it to metrics; wire
+	// HTTPClient's Transport to tracing. Keep it fast and safe for
+	// concurrent use. Default: none.
 	OnEvent func(Event)
+
+	// Now is the middleware's clock, for token expiry and its caches.
+	// Tests share one with qelostest (qelostest.Kit sets it to the kit's
+	// Clock), so a session expires by advancing the clock instead of
+	// sleeping. Default: time.Now.
+	Now func() time.Time
 }
 
 func (c *Config) cookieSecure() bool { return c.CookieSecure != SecureNever }
@@ -300,6 +321,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Leeway < 0 {
 		return c, errors.New("middleware: Leeway must not be negative")
 	}
+	if c.RefreshMargin < 0 {
+		return c, fmt.Errorf("middleware: Config.RefreshMargin %v must not be negative: leave it 0 for the default (%v), or set how long before expiry a pair is refreshed", c.RefreshMargin, DefaultRefreshMargin)
+	}
 	if c.RefreshMargin == 0 {
 		c.RefreshMargin = DefaultRefreshMargin
 	}
@@ -323,6 +347,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c, nil
 }

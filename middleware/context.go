@@ -54,8 +54,9 @@ type Auth struct {
 	// Config.PrivilegedRoles (default "admin"), as Qelos's isPrivileged.
 	Privileged bool
 	// Err is non-nil when the user could not be identified because Qelos
-	// was unavailable (a transient fault while refreshing). The user's
-	// credentials were kept; guards answer 503, not 401.
+	// was unavailable (a transient fault while refreshing), or the
+	// workspace could not be resolved (see WorkspaceResolver). The user's
+	// credentials were kept; guards answer 503, not 401 or 403.
 	Err error
 
 	mw           *Middleware // for the request-scoped client
@@ -64,6 +65,7 @@ type Auth struct {
 	cred         http.Header // other modes: the headers that identify the user to Qelos
 	expires      time.Time   // the credential's expiry, when known
 	session      string      // cookie-pair mode: refresh.Key of the pair, as sign-out revokes it
+	skipped      bool        // the mark of a request on a SkipPaths prefix
 }
 
 // AccessToken returns the Qelos access token in force for the request (the
@@ -99,8 +101,15 @@ func NewContext(ctx context.Context, a *Auth) context.Context {
 // or no middleware at all) or the request is anonymous.
 func FromContext(ctx context.Context) (*Auth, bool) {
 	a, ok := ctx.Value(contextKey{}).(*Auth)
-	return a, ok && a != nil
+	if !ok || a == nil || a.mark() {
+		return nil, false
+	}
+	return a, true
 }
+
+// mark reports whether a is only Handler's mark on a request it saw
+// (anonymous, or on a skipped path), not an identity.
+func (a *Auth) mark() bool { return a.mw != nil && a.User == nil && a.Err == nil }
 
 // UserFrom returns the signed-in user of the request, and false when there
 // is none.

@@ -29,6 +29,7 @@
 //	mux.Handle("POST /auth/signin", mw.SignInHandler())
 //	mux.Handle("POST /auth/signout", mw.SignOutHandler())
 //	mux.Handle("/private", middleware.RequireUser(private))
+//	mux.Handle("/api/", mw.Proxy()) // the same-origin proxy to Qelos
 //	srv := &http.Server{Addr: ":8080", Handler: mw.Handler(mux),
 //		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 //		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second}
@@ -54,6 +55,14 @@
 // a stable code and a generic message; details go to the Logger. Each has
 // an opt-out field in Config, documented with its trade-off.
 //
+// Guards come in the standard shape too: Require(rule) returns a
+// func(http.Handler) http.Handler for chi's r.Use and r.With or alice.
+// chi and echo have a package named middleware of their own; import this
+// one under another name:
+//
+//	import qelos "github.com/qelos-io/integrator-go/middleware"
+//
 // Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
-// they translate, and all behaviour is here.
+// they translate, and all behaviour is here. To test an app that uses this
+// package, see the testing kit in package qelostest (qelostest.Start).
 package middleware

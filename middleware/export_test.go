@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"sync"
 	"time"
 )
 
@@ -51,3 +52,14 @@ func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
 
 // IdentityCacheLen reports how many credentials the identity cache holds.
 func IdentityCacheLen(m *Middleware) int { return m.identities.len() }
+
+// ResetGuardWarnings lets Deny log its misconfiguration warnings again.
+func ResetGuardWarnings() {
+	missingHandler = sync.Once{}
+	skippedGuard = sync.Once{}
+}
+
+// ForgetHandlers makes Deny believe no Handler has served a request yet.
+func ForgetHandlers() {
+	handlerServed.Store(false)
+}

@@ -1,6 +1,12 @@
 package middleware
 
-import "net/http"
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // A Rule is what a guard asks of a request: a signed-in user, and maybe a
 // role or an active workspace. Build one with SignedIn, HasRole,
@@ -40,60 +46,132 @@ func HasWorkspace() Rule {
 // Deny answers a request that rule refuses, and reports whether it did:
 // 401 {"code":"UNAUTHORIZED"} when it is anonymous, 503
 // {"code":"QELOS_UNAVAILABLE"} when Qelos could not be reached to confirm
-// its session (whose cookies are kept), and 403 with the rule's code when
-// the signed-in user does not qualify. It writes nothing and reports false
-// for a request the rule allows. Adapters build their guards on it.
+// its session (whose cookies are kept) or to resolve its workspace, and 403
+// with the rule's code when the signed-in user does not qualify. It writes
+// nothing and reports false for a request the rule allows. Adapters build
+// their guards on it.
+//
+// A request Handler never saw — the router is not wrapped with
+// Middleware.Handler (or an adapter's New), so every guarded route would
+// answer 401 — is answered 401 too, and the first one is logged at Error
+// level on slog.Default, once per process, naming the fix. Handler is
+// known to be missing when no Handler has served a request in this
+// process yet, or when the request carries a credential (a session cookie
+// of any Middleware in the process, a Qelos session cookie, an
+// Authorization or x-api-key header) that no Handler looked at.
 func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
-	a, _ := FromContext(r.Context())
+	a, _ := r.Context().Value(contextKey{}).(*Auth)
 	switch {
+	case a == nil && (!handlerServed.Load() || sessionCookies.carried(r)):
+		missingHandler.Do(func() {
+			slog.Default().Error("qelos guard: the request never went through the middleware, so every guarded route answers 401: wrap your router with mw.Handler(router) (gin: r.Use(qelosgin.New(mw)); echo: e.Use(qelosecho.New(mw)))",
+				"method", r.Method, "path", r.URL.Path)
+		})
+	case a != nil && a.skipped:
+		skippedGuard.Do(func() {
+			slog.Default().Error("qelos guard: a guarded route is under a Config.SkipPaths prefix, where Handler attaches no user, so it always answers 401: remove the prefix from SkipPaths or the guard from the route",
+				"method", r.Method, "path", r.URL.Path)
+		})
 	case a != nil && a.User != nil && rule.allow(a):
 		return false
-	case a != nil && a.User != nil:
-		writeError(w, http.StatusForbidden, rule.code, "")
+	}
+	switch {
 	case a != nil && a.Err != nil:
 		Unavailable(w)
+	case a != nil && a.User != nil:
+		writeError(w, http.StatusForbidden, rule.code, "")
 	default:
 		Unauthorized(w)
 	}
 	return true
 }
 
-// Require wraps h so that only requests rule allows reach it; Deny answers
-// the others.
-func Require(h http.Handler, rule Rule) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !Deny(w, r, rule) {
-			h.ServeHTTP(w, r)
+// missingHandler and skippedGuard make Deny log each misconfiguration once.
+var missingHandler, skippedGuard sync.Once
+
+// handlerServed is set by the first request any Handler serves.
+var handlerServed atomic.Bool
+
+// sessionCookies are the session cookie names of every Middleware made in
+// the process, for Deny to recognise a credential no Handler looked at
+// (Handler marks the requests whose credentials it looked at, and leaves
+// the common anonymous request unmarked, at no cost).
+var sessionCookies = cookieNames{names: map[string]bool{}}
+
+type cookieNames struct {
+	mu    sync.RWMutex
+	names map[string]bool
+}
+
+func (c *cookieNames) add(names ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		c.names[n] = true
+	}
+}
+
+// carried reports whether r carries a credential header, a Qelos session
+// cookie, or a cookie named in c.
+func (c *cookieNames) carried(r *http.Request) bool {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 {
+		return true
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, line := range r.Header["Cookie"] {
+		for _, part := range strings.Split(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if c.names[name] || strings.HasPrefix(name, "qlt_") {
+				return true
+			}
 		}
-	})
+	}
+	return false
+}
+
+// Require returns middleware that lets through only requests rule allows;
+// Deny answers the others. It has the standard shape, for chi's r.With and
+// r.Use, alice, or plain wrapping:
+//
+//	mux.Handle("GET /admin", middleware.Require(middleware.HasRole("admin"))(admin))
+//	r.With(middleware.Require(middleware.HasWorkspace())).Get("/reports", reports) // chi
+func Require(rule Rule) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !Deny(w, r, rule) {
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
 }
 
 // RequireUser wraps h so that only signed-in requests reach it. Anonymous
 // requests get 401 {"code":"UNAUTHORIZED"}; requests whose session could not
 // be confirmed because Qelos was unavailable get 503
 // {"code":"QELOS_UNAVAILABLE"}, with their cookies untouched.
-func RequireUser(h http.Handler) http.Handler { return Require(h, SignedIn()) }
+func RequireUser(h http.Handler) http.Handler { return Require(SignedIn())(h) }
 
 // RequireRoles wraps h so that only users holding at least one of the
 // tenant roles reach it; a signed-in user without them gets 403
 // {"code":"FORBIDDEN"}, others are answered as by RequireUser.
-func RequireRoles(h http.Handler, roles ...string) http.Handler { return Require(h, HasRole(roles...)) }
+func RequireRoles(h http.Handler, roles ...string) http.Handler { return Require(HasRole(roles...))(h) }
 
 // RequireWorkspaceRoles wraps h so that only users holding at least one of
 // the roles in the request's active workspace reach it; 403
 // {"code":"FORBIDDEN"} otherwise (also when no workspace is active).
 func RequireWorkspaceRoles(h http.Handler, roles ...string) http.Handler {
-	return Require(h, HasWorkspaceRole(roles...))
+	return Require(HasWorkspaceRole(roles...))(h)
 }
 
 // RequirePrivileged wraps h so that only privileged users reach it; 403
 // {"code":"FORBIDDEN"} otherwise.
-func RequirePrivileged(h http.Handler) http.Handler { return Require(h, Privileged()) }
+func RequirePrivileged(h http.Handler) http.Handler { return Require(Privileged())(h) }
 
 // RequireWorkspace wraps h so that only requests with an active workspace
 // reach it; a signed-in user without one gets 403 {"code":"NO_WORKSPACE"},
 // so the front end can ask them to pick one.
-func RequireWorkspace(h http.Handler) http.Handler { return Require(h, HasWorkspace()) }
+func RequireWorkspace(h http.Handler) http.Handler { return Require(HasWorkspace())(h) }
 
 func anyRole(has func(string) bool, roles []string) bool {
 	for _, r := range roles {

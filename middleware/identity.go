@@ -62,12 +62,14 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 		})
 		if err != nil {
 			m.log.Warn("qelos identity: Qelos unavailable", "mode", cred.mode.String(), "err", err)
-			return &Auth{Mode: cred.mode, Err: err}
+			m.emit(Event{Kind: EventIdentityFailed, Mode: cred.mode, Err: err, Request: r})
+			return &Auth{Mode: cred.mode, Err: err, mw: m}
 		}
 		e = v.(identityEntry)
 	}
 	m.relayCookies(w, r, e.cookies)
 	if e.auth == nil {
+		m.emit(Event{Kind: EventIdentityFailed, Mode: cred.mode, Err: errIdentityRefused, Request: r})
 		return nil
 	}
 	return m.resolveWorkspace(r, e.auth)
@@ -273,7 +275,11 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			return nil
 		}
 		t, err := m.tokens.readAccess(strings.TrimSpace(tok))
-		if err != nil || !now.Before(t.expires.Add(m.cfg.Leeway)) {
+		if err == nil && !now.Before(t.expires.Add(m.cfg.Leeway)) {
+			err = errTokenExpired
+		}
+		if err != nil {
+			m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: err, Request: r})
 			return nil
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),

@@ -20,7 +20,7 @@ import (
 type Middleware struct {
 	cfg          Config
 	target       string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
-	skipPaths    []string // SkipPaths, plus /api/ when the proxy is on
+	skipPaths    []string // Config.SkipPaths
 	jar          *cookieJar
 	tokens       *tokenReader
 	refresher    *refresh.Coordinator
@@ -32,6 +32,8 @@ type Middleware struct {
 	log          *slog.Logger
 	now          func() time.Time
 	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
+	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
+	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -52,14 +54,20 @@ func New(cfg Config) (*Middleware, error) {
 		ks.AcceptSecrets(secrets...)
 	}
 	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
+	m := &Middleware{}
+	// Every call to Qelos, the proxy's included, goes through one client
+	// whose transport reports it to OnEvent.
+	hc := *cfg.HTTPClient
+	hc.Transport = observed{rt: hc.Transport, m: m}
+	cfg.HTTPClient = &hc
 	// Requests wait at most UpstreamTimeout for a refresh; the refresh itself
 	// runs detached for up to refresh.DefaultCallTimeout, so that a rotation
 	// Qelos completes late is recorded instead of burning the token.
 	client := &refresh.Client{BaseURL: target, HTTPClient: cfg.HTTPClient, Timeout: refresh.DefaultCallTimeout}
-	m := &Middleware{
+	*m = Middleware{
 		cfg:       cfg,
 		target:    target,
-		skipPaths: effectiveSkipPaths(cfg),
+		skipPaths: cfg.SkipPaths,
 		jar:       newCookieJar(cfg.CookieKeys, &cfg),
 		refresher: refresh.NewCoordinator(client, refresh.Options{
 			Store:  cfg.RefreshStore,
@@ -70,8 +78,10 @@ func New(cfg Config) (*Middleware, error) {
 		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
 		rechecks:   newExpiring[recheck](cfg.CacheSize),
 		log:        cfg.Logger,
-		now:        time.Now,
+		now:        cfg.Now,
 	}
+	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
+	sessionCookies.add(m.jar.access.wire, m.jar.refresh.wire, m.jar.access.chunks[0], m.jar.refresh.chunks[0])
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
 	if !cfg.DisableCrossOriginProtection {
 		m.csrf = http.NewCrossOriginProtection()
@@ -92,25 +102,12 @@ func (m *Middleware) CookieNames() (access, refresh string) {
 	return m.jar.access.wire, m.jar.refresh.wire
 }
 
-// effectiveSkipPaths adds "/api/" to SkipPaths when the proxy is on, unless
-// a prefix already covers it, as the Node integrators do: /api/ belongs to
-// Proxy, which authenticates on its own.
-func effectiveSkipPaths(c Config) []string {
-	if c.DisableProxy {
-		return c.SkipPaths
-	}
-	for _, p := range c.SkipPaths {
-		if strings.HasPrefix("/api/", p) {
-			return c.SkipPaths
-		}
-	}
-	return append([]string{"/api/"}, c.SkipPaths...)
-}
-
 // Handler wraps next. For each request outside SkipPaths it opens the
 // session cookies, refreshes an expiring pair (writing the new pair back),
 // and attaches the [Auth] to the request context, where [UserFrom],
-// [WorkspaceFrom] and [FromContext] find it.
+// [WorkspaceFrom] and [FromContext] find it. Only SkipPaths are skipped:
+// the app's own /api/ routes get their user, and a [Middleware.Proxy]
+// mounted inside uses the Auth found here.
 //
 // next receives the ResponseWriter Handler was given, unchanged (adapters
 // rely on it), and the request with the Auth in its context. A multipart
@@ -143,7 +140,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if !handlerServed.Load() {
+			handlerServed.Store(true)
+		}
 		if m.skipped(r.URL.Path) {
+			if m.carriesCredentials(r) {
+				r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -151,8 +154,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		switch {
 		case a == nil && m.cfg.RequireAuth:
 			Unauthorized(w)
+		case a == nil && m.carriesCredentials(r):
+			// Credentials Handler could not use: marked, so Proxy does not
+			// try them again and a guard knows Handler saw them.
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.anonymous)))
 		case a == nil:
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r) // the common anonymous request: nothing to allocate
 		case a.User == nil && m.cfg.RequireAuth:
 			Unavailable(w)
 		default:
@@ -169,6 +176,18 @@ func removeMultipart(r, r2 *http.Request) {
 	if f := r2.MultipartForm; f != nil && f != r.MultipartForm {
 		f.RemoveAll()
 	}
+}
+
+// carriesCredentials reports whether r carries a credential Handler looks
+// at: an x-api-key, an Authorization header, a session cookie, or a Qelos
+// session cookie.
+func (m *Middleware) carriesCredentials(r *http.Request) bool {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
+		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
+		return true
+	}
+	_, ok, _ := m.passthroughCredential(r)
+	return ok
 }
 
 // spoofable are the identity headers other integrators pass downstream;
@@ -287,7 +306,7 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		case current != nil && m.valid(current.expires, now):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
-		return &Auth{Mode: ModeCookiePair, Err: err}
+		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
 	if t == nil {
 		// Qelos answered with a token this app cannot read: a configuration
@@ -303,10 +322,10 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
 		none = ws == nil
 	}
-	fresh := sealed{Token: pair.AccessToken, Workspace: ws, NoWorkspace: none}
-	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws, NoWorkspace: none}, now)
+	fresh := sealed{Token: pair.AccessToken, Workspace: ws, NoWorkspace: none, Email: s.Email}
+	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
 	if err != nil {
-		return &Auth{Mode: ModeCookiePair, Err: err}
+		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
 	a := m.newAuth(*t, fresh)
 	a.refreshToken = pair.RefreshToken
@@ -468,15 +487,12 @@ func (m *Middleware) refreshAt(t accessToken) time.Time {
 	return t.expires.Add(-margin)
 }
 
-// resolveWorkspace applies Config.ResolveWorkspace. A cached Auth is shared,
-// so a resolved workspace goes on a copy.
+// resolveWorkspace applies Config.ResolveWorkspace.
 func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
 	if m.cfg.ResolveWorkspace == nil || a.User == nil {
 		return a
 	}
-	c := *a
-	c.Workspace = m.cfg.ResolveWorkspace(r, a.User)
-	return &c
+	return a.withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
 }
 
 // reject clears a session whose cookies cannot be used.
@@ -494,6 +510,9 @@ func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
 		t.user.Workspace = nil
 	case s.Workspace != nil:
 		t.user.Workspace = s.Workspace
+	}
+	if t.user.Email == "" {
+		t.user.Email = s.Email
 	}
 	return &Auth{
 		User:        t.user,

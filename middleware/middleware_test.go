@@ -438,11 +438,11 @@ func TestSkipPathsAreUntouched(t *testing.T) {
 func TestResolveWorkspace(t *testing.T) {
 	other := &middleware.Workspace{ID: "ws-2", Name: "Other"}
 	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) {
-		c.ResolveWorkspace = func(r *http.Request, u *middleware.User) *middleware.Workspace {
+		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
 			if r.Header.Get("X-Workspace") == "ws-2" {
-				return other
+				return other, nil
 			}
-			return nil
+			return nil, nil
 		}
 	})
 	cookies := h.pair(qelostest.AdminEmail, acmeID, false)

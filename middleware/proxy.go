@@ -80,6 +80,14 @@ func encodedDotSegment(escaped string) bool {
 //
 //	mux.Handle("/api/", mw.Proxy())
 //
+// Mount it inside Handler, where it uses the Auth Handler found (the
+// request's pair, refreshed if it expired), or outside it, or under a
+// SkipPaths prefix, where it opens the pair itself. The examples mount it
+// inside:
+//
+//	mux.Handle("/api/", mw.Proxy())
+//	http.ListenAndServe(addr, mw.Handler(mux))
+//
 // It forwards the method, the full path and raw query and the streamed body
 // to the Qelos target, and copies the answer back with every Set-Cookie's
 // Domain rewritten to this app's host. Hop-by-hop headers are dropped, no
@@ -144,25 +152,42 @@ func (m *Middleware) Proxy() http.Handler {
 			return
 		}
 		st := &proxyState{host: r.Host}
-		if len(r.Header["X-Api-Key"]) == 0 {
+		a, seen := m.seenBy(r)
+		if !seen && len(r.Header["X-Api-Key"]) == 0 {
+			// Mounted outside Handler (or under a skipped prefix): open
+			// the pair here.
 			access, refreshCookie := m.jar.value(r, m.jar.access), m.jar.value(r, m.jar.refresh)
 			if access != "" || refreshCookie != "" {
 				now := m.now()
-				a, ok := m.cache.get(access, now)
-				if !ok {
+				var ok bool
+				if a, ok = m.cache.get(access, now); !ok {
 					a = m.openSession(w, r, access, refreshCookie, now)
-				}
-				if a != nil && a.User == nil {
-					Unavailable(w) // a refresh was needed and Qelos could not give one
-					return
-				}
-				if a != nil {
-					st.bearer = a.accessToken
 				}
 			}
 		}
+		if a != nil && a.Mode == ModeCookiePair {
+			if a.User == nil {
+				Unavailable(w) // a refresh was needed and Qelos could not give one
+				return
+			}
+			st.bearer = a.accessToken
+		}
 		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyKey{}, st)))
 	})
+}
+
+// seenBy returns the Auth Handler attached to r, and whether this
+// Middleware's Handler authenticated r (rather than skipping it, or never
+// seeing it). The Auth is nil for an anonymous request.
+func (m *Middleware) seenBy(r *http.Request) (*Auth, bool) {
+	a, _ := r.Context().Value(contextKey{}).(*Auth)
+	if a == nil || a.mw != m || a.skipped {
+		return nil, false
+	}
+	if a.mark() {
+		return nil, true
+	}
+	return a, true
 }
 
 // proxyTransport is the configured transport, with ProxyTimeout bounding

@@ -57,15 +57,16 @@ func (m *Middleware) SignInHandler() http.Handler {
 			Unavailable(w)
 			return
 		}
-		m.finishSignIn(w, r, in, resp.Body)
+		m.finishSignIn(w, r, in, resp.Body, "")
 	})
 }
 
 // finishSignIn starts the session an OAuth sign-in or sign-up answer
 // carries and answers the browser: 303 to a same-origin "returnTo", else
 // 200 {"user":…,"workspace":…}; 503 when the answer holds no usable pair.
-func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte) {
-	a, err := m.startSession(w, r, answer)
+// email, when set, stands in for a token that names none.
+func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte, email string) {
+	a, err := m.startSession(w, r, answer, email)
 	if err != nil {
 		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
 		Unavailable(w)
@@ -87,7 +88,7 @@ type sessionBody struct {
 
 // startSession reads an OAuth sign-in (or sign-up) answer and starts a
 // session from its pair.
-func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte) (*Auth, error) {
+func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte, email string) (*Auth, error) {
 	var answer struct {
 		Payload struct {
 			Token        string     `json:"token"`
@@ -102,7 +103,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 	if p.Token == "" || p.RefreshToken == "" {
 		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
 	}
-	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace)
+	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
 }
 
 // StartSession seals pair into the session cookies on w, recording ws (which
@@ -110,13 +111,17 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 // session's Auth. The sign-in handler uses it; use it too for pairs obtained
 // another way (a custom sign-in form, an OAuth callback, a migration from
 // another cookie format). It fails when the access token is unreadable.
+//
+// The returned Auth has a working Client (ClientFrom finds it once the Auth
+// is in a context with NewContext), which makes it the way to build an Auth
+// for unit-testing a handler that calls Qelos; qelostest.Kit does this.
 func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *Workspace) (*Auth, error) {
-	return m.startSessionFor(w, nil, pair, ws)
+	return m.startSessionFor(w, nil, pair, ws, "")
 }
 
 // startSessionFor is StartSession answering r, whose stale cookie chunks it
-// clears (nil: unknown).
-func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace) (*Auth, error) {
+// clears (nil: unknown), with email standing in for a token that names none.
+func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace, email string) (*Auth, error) {
 	if ws != nil && ws.ID == "" {
 		ws = nil
 	}
@@ -124,8 +129,11 @@ func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pai
 	if err != nil {
 		return nil, err
 	}
-	access := sealed{Token: pair.AccessToken, Workspace: ws}
-	sa, err := m.writePair(w, r, access, sealed{Token: pair.RefreshToken, Workspace: ws}, m.now())
+	if t.user.Email != "" {
+		email = "" // the token's own wins, and nothing else need be sealed
+	}
+	access := sealed{Token: pair.AccessToken, Workspace: ws, Email: email}
+	sa, err := m.writePair(w, r, access, sealed{Token: pair.RefreshToken, Workspace: ws, Email: email}, m.now())
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			writeSignUpRefusal(w, answer.Errors)
 			return
 		}
-		m.finishSignIn(w, r, in, resp.Body)
+		m.finishSignIn(w, r, in, resp.Body, email)
 	})
 }
 

@@ -110,7 +110,7 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 			Unavailable(w)
 			return
 		}
-		a, err := m.startSessionFor(w, r, pair, nil)
+		a, err := m.startSessionFor(w, r, pair, nil, "")
 		if err != nil {
 			m.log.Warn("qelos social sign-in: unusable token", "err", err)
 			Unavailable(w)

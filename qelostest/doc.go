@@ -39,6 +39,15 @@
 // calls or the next few. [Options.Now] injects a clock, and lifetimes may be
 // as short as a few milliseconds, so expiry can be tested without sleeping.
 //
+// # Testing your app
+//
+// [Start] runs a Server for one test (closed when it ends) and returns a
+// [Kit]: a [Clock] shared with the middleware it configures
+// ([Kit.Middleware]), signed-in [Session]s for any seeded user and
+// workspace ([Kit.SignIn]: request builder, cookie-jar client, or a context
+// whose Auth has a working Client), and [Kit.Expire], which expires every
+// access token without sleeping.
+//
 // # Behaviour worth knowing
 //
 // These follow the real server, surprising as some are:

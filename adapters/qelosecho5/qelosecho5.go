@@ -68,6 +68,12 @@ func Workspace(c *echo.Context) (*middleware.Workspace, bool) {
 	return middleware.WorkspaceFrom(c.Request().Context())
 }
 
+// Client returns the client that calls Qelos as the request's user, and
+// false for an anonymous request; see [middleware.ClientFrom].
+func Client(c *echo.Context) (*middleware.Client, bool) {
+	return middleware.ClientFrom(c.Request().Context())
+}
+
 // Require returns an echo middleware that lets through only the requests
 // rule allows and answers the others with [middleware.Deny]'s answers: 401
 // {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}

@@ -5,6 +5,7 @@
 //	GET  /private       the same, or 401 {"code":"UNAUTHORIZED"}
 //	POST /auth/signin   JSON or form "username", "password"
 //	POST /auth/signout  204
+//	/api/**             the same-origin proxy to Qelos (GET /api/me: the user)
 //
 // Run it against a Qelos app:
 //
@@ -57,14 +58,19 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 		return err
 	}
 
+	return serve(ctx, getenv("ADDR"), app(mw), ready)
+}
+
+// app is the whole app: the middleware, then the routes.
+func app(mw *middleware.Middleware) http.Handler {
 	e := echo.New()
 	e.Use(qelosecho.New(mw))
 	e.GET("/whoami", whoami)
 	e.GET("/private", whoami, qelosecho.RequireUser())
 	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
 	e.POST("/auth/signout", echo.WrapHandler(mw.SignOutHandler()))
-
-	return serve(ctx, getenv("ADDR"), e, ready)
+	e.Any("/api/*", echo.WrapHandler(mw.Proxy()))
+	return e
 }
 
 // whoami answers the signed-in user and the active workspace, or nulls.

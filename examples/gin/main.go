@@ -5,6 +5,7 @@
 //	GET  /private       the same, or 401 {"code":"UNAUTHORIZED"}
 //	POST /auth/signin   JSON or form "username", "password"
 //	POST /auth/signout  204
+//	/api/**             the same-origin proxy to Qelos (GET /api/me: the user)
 //
 // Run it against a Qelos app:
 //
@@ -57,14 +58,19 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 		return err
 	}
 
+	return serve(ctx, getenv("ADDR"), app(mw), ready)
+}
+
+// app is the whole app: the middleware, then the routes.
+func app(mw *middleware.Middleware) http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery(), qelosgin.New(mw))
 	r.GET("/whoami", whoami)
 	r.GET("/private", qelosgin.RequireUser(), whoami)
 	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
 	r.POST("/auth/signout", gin.WrapH(mw.SignOutHandler()))
-
-	return serve(ctx, getenv("ADDR"), r, ready)
+	r.Any("/api/*path", gin.WrapH(mw.Proxy()))
+	return r
 }
 
 // whoami answers the signed-in user and the active workspace, or nulls.

@@ -5,6 +5,7 @@
 //	GET  /private       the same, or 401 {"code":"UNAUTHORIZED"}
 //	POST /auth/signin   JSON or form "username", "password"
 //	POST /auth/signout  204
+//	/api/**             the same-origin proxy to Qelos (GET /api/me: the user)
 //
 // Run it against a Qelos app:
 //
@@ -56,13 +57,18 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 		return err
 	}
 
+	return serve(ctx, getenv("ADDR"), app(mw), ready)
+}
+
+// app is the whole app: the routes, wrapped by the middleware.
+func app(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /whoami", whoami)
 	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
-
-	return serve(ctx, getenv("ADDR"), mw.Handler(mux), ready)
+	mux.Handle("/api/", mw.Proxy())
+	return mw.Handler(mux)
 }
 
 // whoami answers the signed-in user and the active workspace, or nulls.

@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/qelos-io/integrator-go/internal/exampletest"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -57,55 +59,63 @@ type whoamiBody struct {
 	Workspace *middleware.Workspace `json:"workspace"`
 }
 
-func getWhoami(t *testing.T, c *http.Client, url string) (whoamiBody, *http.Response) {
-	t.Helper()
-	resp, err := c.Get(url + "/whoami")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var w whoamiBody
-	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
-		t.Fatal(err)
-	}
-	return w, resp
+// TestQuickstartContract holds the quickstart, started as `go run` starts
+// it, to the examples contract the other examples serve.
+func TestQuickstartContract(t *testing.T) {
+	url, demo := startQuickstart(t, "30s")
+	exampletest.Contract(t, url, demo)
 }
 
-// TestQuickstartSessionOutlivesTheAccessToken is the README's curl session:
-// sign in, see the user, wait past the access token's lifetime, and still
-// see the user, with a rotated pair in the answer.
+// TestQuickstartSessionOutlivesTheAccessToken is the README's curl session
+// with the testing kit's clock instead of a sleep: sign in through the
+// app's own handler, see the user, expire the access token, and still see
+// the user, with a rotated pair in the answer.
 func TestQuickstartSessionOutlivesTheAccessToken(t *testing.T) {
-	url, demo := startQuickstart(t, "2s")
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-
-	resp, err := c.Post(url+"/auth/signin", "application/json",
-		strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
-	if err != nil {
-		t.Fatal(err)
+	k := qelostest.Start(t)
+	mw := k.Middleware(middleware.Config{})
+	app := mw.Handler(routes(mw))
+	serve := func(r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, r)
+		return rec.Result()
 	}
-	resp.Body.Close()
+	signin := httptest.NewRequest("POST", "/auth/signin",
+		strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
+	signin.Header.Set("Content-Type", "application/json")
+	resp := serve(signin)
 	if resp.StatusCode != 200 {
 		t.Fatalf("sign-in: %d", resp.StatusCode)
 	}
-	w, _ := getWhoami(t, c, url)
+	whoami := func() (whoamiBody, *http.Response) {
+		req := httptest.NewRequest("GET", "/whoami", nil)
+		for _, c := range resp.Cookies() {
+			req.AddCookie(c)
+		}
+		res := serve(req)
+		var w whoamiBody
+		if err := json.NewDecoder(res.Body).Decode(&w); err != nil {
+			t.Fatal(err)
+		}
+		return w, res
+	}
+	w, _ := whoami()
 	if w.User == nil || w.User.Email != qelostest.AdminEmail || w.Workspace == nil || w.Workspace.Name != "Acme Team" {
 		t.Fatalf("whoami after sign-in: %+v %+v", w.User, w.Workspace)
 	}
 
-	time.Sleep(2500 * time.Millisecond)
-	w, resp = getWhoami(t, c, url)
+	k.Expire()
+	w, res := whoami()
 	if w.User == nil || w.Workspace == nil || w.Workspace.Name != "Acme Team" {
 		t.Fatalf("whoami after the access token expired: %+v %+v", w.User, w.Workspace)
 	}
 	rotated := map[string]bool{}
-	for _, ck := range resp.Cookies() {
+	for _, ck := range res.Cookies() {
 		rotated[ck.Name] = ck.MaxAge > 0
 	}
 	if !rotated[middleware.HostPrefix+middleware.DefaultAccessCookieName] || !rotated[middleware.HostPrefix+middleware.DefaultRefreshCookieName] {
-		t.Fatalf("no rotated pair in the answer: %v", resp.Cookies())
+		t.Fatalf("no rotated pair in the answer: %v", res.Cookies())
 	}
-	if n := demo.Calls(qelostest.EndpointRefresh); n != 1 {
+	if n := k.Calls(qelostest.EndpointRefresh); n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
 }

@@ -25,6 +25,7 @@ func routes(mw *middleware.Middleware) http.Handler {
 	mux.Handle("GET /tokens", middleware.RequireUser(http.HandlerFunc(listTokens)))
 	mux.Handle("POST /tokens", middleware.RequireUser(http.HandlerFunc(createToken)))
 	mux.Handle("DELETE /tokens/{id}", middleware.RequireUser(http.HandlerFunc(revokeToken)))
+	mux.Handle("/api/", mw.Proxy()) // the same-origin proxy to Qelos
 	return mux
 }
 

@@ -12,6 +12,7 @@
 //	GET  /private       the same, or 401 {"code":"UNAUTHORIZED"}
 //	POST /auth/signin   JSON or form "username", "password"
 //	POST /auth/signout  204
+//	/api/**             the same-origin proxy to Qelos (GET /api/me: the user)
 //
 // Run two replicas against a Qelos app and a Redis:
 //
@@ -84,6 +85,7 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("/api/", mw.Proxy())
 
 	return serve(ctx, getenv("ADDR"), mw.Handler(mux), ready)
 }

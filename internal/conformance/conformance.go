@@ -109,11 +109,11 @@ var (
 	jwtSecret   = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
 	otherWS     = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
 	byHeader    = func(c *middleware.Config) {
-		c.ResolveWorkspace = func(r *http.Request, _ *middleware.User) *middleware.Workspace {
+		c.ResolveWorkspace = func(r *http.Request, _ *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
 			if r.Header.Get("X-Workspace") == otherWS.ID {
-				return otherWS
+				return otherWS, nil
 			}
-			return nil
+			return nil, nil
 		}
 	}
 )

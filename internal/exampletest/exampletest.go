@@ -1,5 +1,6 @@
 // Package exampletest drives the examples contract of the design (GET
-// /whoami, GET /private, POST /auth/signin, POST /auth/signout) over HTTP,
+// /whoami, GET /private, POST /auth/signin, POST /auth/signout, the /api/
+// proxy) over HTTP,
 // as a browser would, so that every example app is held to the same
 // answers. Each example's main_test.go starts a qelostest server, starts
 // the example with [Start], and calls [Contract] and [StartupErrors].
@@ -143,6 +144,9 @@ func Contract(t *testing.T, appURL string, q *qelostest.Server) {
 		{"private answers the user", func(t *testing.T) {
 			b.expectUser(t, b.get("/private"), 200)
 		}},
+		{"GET /api/me through the app with the pair answers the user", func(t *testing.T) {
+			expectMe(t, b.get("/api/me"))
+		}},
 		{"sign-out answers 204 and revokes upstream", func(t *testing.T) {
 			before := q.Calls(qelostest.EndpointLogout)
 			r := b.post("/auth/signout", "", nil)
@@ -269,6 +273,18 @@ func (b *browser) expectUser(t *testing.T, r answer, status int) whoami {
 	return w
 }
 
+// expectMe checks that an answer is Qelos's /api/me for the demo admin.
+func expectMe(t *testing.T, r answer) {
+	t.Helper()
+	var me struct {
+		ID    string `json:"_id"`
+		Email string `json:"email"`
+	}
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &me) != nil || me.Email != qelostest.AdminEmail || me.ID == "" {
+		t.Fatalf("GET /api/me: %d %s, want Qelos's answer naming %s", r.status, r.body, qelostest.AdminEmail)
+	}
+}
+
 func sameJSON(a, b string) bool {
 	var x, y any
 	if errors.Join(json.Unmarshal([]byte(a), &x), json.Unmarshal([]byte(b), &y)) != nil {
@@ -284,23 +300,28 @@ func sameJSON(a, b string) bool {
 // and the startup errors, each against its own qelostest server.
 func Suite(t *testing.T, run RunFunc) {
 	t.Run("contract", func(t *testing.T) {
-		q := qelostest.New(qelostest.Options{})
-		t.Cleanup(q.Close)
+		k := qelostest.Start(t)
+		key := middleware.GenerateCookieKey()
 		url := Start(t, run, map[string]string{
-			"QELOS_APP_URL":     q.URL,
-			"QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String(),
-			"QELOS_JWT_SECRET":  q.Secret(),
+			"QELOS_APP_URL":     k.URL,
+			"QELOS_COOKIE_KEYS": key.String(),
+			"QELOS_JWT_SECRET":  k.Secret(),
 		})
-		Contract(t, url, q)
+		Contract(t, url, k.Server)
+		t.Run("a session from the testing kit is signed in", func(t *testing.T) {
+			// Sealed with the app's keys, as the app's own sign-in would.
+			mw := k.Middleware(middleware.Config{CookieKeys: []middleware.CookieKey{key}, JWTSecret: k.Secret()})
+			b := newBrowser(t, url)
+			b.client = k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID).Client(url)
+			b.expectUser(t, b.get("/private"), 200)
+			expectMe(t, b.get("/api/me"))
+		})
 	})
 	t.Run("contract with ephemeral keys", func(t *testing.T) {
-		q := qelostest.New(qelostest.Options{})
-		t.Cleanup(q.Close)
-		Contract(t, Start(t, run, map[string]string{"QELOS_APP_URL": q.URL}), q)
+		k := qelostest.Start(t)
+		Contract(t, Start(t, run, map[string]string{"QELOS_APP_URL": k.URL}), k.Server)
 	})
 	t.Run("startup errors", func(t *testing.T) {
-		q := qelostest.New(qelostest.Options{})
-		t.Cleanup(q.Close)
-		StartupErrors(t, run, q.URL)
+		StartupErrors(t, run, qelostest.Start(t).URL)
 	})
 }

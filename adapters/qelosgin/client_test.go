@@ -1,0 +1,66 @@
+package qelosgin_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/qelos-io/integrator-go/adapters/qelosgin"
+	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelostest"
+)
+
+// A handler calls Qelos as the request's user through qelosgin.Client.
+func ExampleClient() {
+	t := &exampleT{}
+	defer t.finish()
+	k := qelostest.Start(t) // in a test: qelostest.Start(t)
+	mw := k.Middleware(middleware.Config{})
+
+	r := gin.New()
+	r.Use(qelosgin.New(mw))
+	r.GET("/qelos-me", func(c *gin.Context) {
+		client, ok := qelosgin.Client(c)
+		if !ok {
+			c.Status(http.StatusUnauthorized)
+			return
+		}
+		u, err := client.Me(c.Request.Context())
+		if err != nil {
+			c.Status(http.StatusBadGateway)
+			return
+		}
+		c.String(http.StatusOK, u.Email)
+	})
+	app := http.Handler(r)
+
+	for _, s := range []*qelostest.Session{nil, k.SignIn(mw, qelostest.AdminEmail, "")} {
+		req := httptest.NewRequest(http.MethodGet, "/qelos-me", nil)
+		if s != nil {
+			req = s.Request(http.MethodGet, "/qelos-me", nil)
+		}
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, req)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Body)))
+	}
+	fmt.Println("calls to /api/me:", k.Calls(qelostest.EndpointMe))
+	// Output:
+	// 401
+	// 200 admin@example.com
+	// calls to /api/me: 1
+}
+
+// exampleT stands in for a test's *testing.T in this example.
+type exampleT struct{ cleanups []func() }
+
+func (*exampleT) Helper()                           {}
+func (t *exampleT) Cleanup(f func())                { t.cleanups = append(t.cleanups, f) }
+func (*exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+func (t *exampleT) finish() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}

@@ -1,0 +1,104 @@
+package middleware_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+
+	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelostest"
+)
+
+// Choose the active workspace by subdomain (acme.app.example →
+// "Acme Team"), granting it only to its members: the resolver's Client
+// lists the user's workspaces with their roles.
+func ExampleWorkspaceResolver() {
+	t := &exampleT{}
+	defer t.finish()
+	k := qelostest.Start(t)
+
+	bySubdomain := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+		sub, _, _ := strings.Cut(r.Host, ".")
+		list, err := c.Workspaces(r.Context()) // cached for Config.IdentityTTL
+		if err != nil {
+			return nil, err // Qelos unavailable: guards answer 503
+		}
+		for i, ws := range list {
+			if strings.EqualFold(strings.Fields(ws.Name)[0], sub) {
+				return &list[i], nil
+			}
+		}
+		return nil, nil // not a member: no workspace
+	}
+	mw := k.Middleware(middleware.Config{ResolveWorkspace: bySubdomain})
+	app := mw.Handler(middleware.RequireWorkspace(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, _ := middleware.WorkspaceFrom(r.Context())
+		fmt.Fprint(w, ws.Name, " ", ws.Roles)
+	})))
+
+	s := k.SignIn(mw, qelostest.AdminEmail, "")
+	for _, host := range []string{"acme.app.example", "beta.app.example", "gamma.app.example"} {
+		req := s.Request("GET", "http://"+host+"/dashboard", nil)
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		fmt.Println(host, rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// acme.app.example 200 Acme Team [admin user]
+	// beta.app.example 200 Beta Lab [user]
+	// gamma.app.example 403 {"code":"NO_WORKSPACE"}
+}
+
+// Choose the active workspace by a route parameter: Handler runs before
+// the router, so mount SelectWorkspace on the routes that name one.
+func ExampleSelectWorkspace() {
+	t := &exampleT{}
+	defer t.finish()
+	k := qelostest.Start(t)
+	mw := k.Middleware(middleware.Config{})
+
+	byPath := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+		list, err := c.Workspaces(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(list, func(ws middleware.Workspace) bool { return ws.ID == r.PathValue("workspace") })
+		if i < 0 {
+			return nil, nil
+		}
+		return &list[i], nil
+	}
+	reports := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, _ := middleware.WorkspaceFrom(r.Context())
+		fmt.Fprint(w, "reports of ", ws.Name)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /w/{workspace}/reports", middleware.SelectWorkspace(byPath)(
+		middleware.Require(middleware.HasWorkspaceRole("admin"))(reports)))
+	app := mw.Handler(mux)
+
+	s := k.SignIn(mw, qelostest.AdminEmail, "")
+	for _, id := range []string{qelostest.AcmeWorkspaceID, qelostest.BetaWorkspaceID} {
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, s.Request("GET", "/w/"+id+"/reports", nil))
+		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200 reports of Acme Team
+	// 403 {"code":"FORBIDDEN"}
+}
+
+// exampleT stands in for a test's *testing.T in these examples.
+type exampleT struct{ cleanups []func() }
+
+func (*exampleT) Helper()                           {}
+func (t *exampleT) Cleanup(f func())                { t.cleanups = append(t.cleanups, f) }
+func (*exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+func (t *exampleT) finish() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
