@@ -5,15 +5,18 @@ import (
 	"time"
 )
 
-// expiring is a bounded map whose entries expire. It backs the cache of
-// opened cookies (the warm path: a hit on the sealed cookie value means the
-// cookie already opened with the app's keys) and the cache of identities
-// Qelos vouched for. A nil *expiring is a disabled cache: every get misses
-// and put does nothing.
-type expiring[V any] struct {
+// expiring is a bounded map whose entries expire. It backs each of the
+// middleware's caches: opened cookies (the warm path: a hit on the sealed
+// cookie value means the cookie already opened with the app's keys),
+// verified bearer tokens, identities Qelos vouched for, workspace lists and
+// workspace re-checks, each with its own bound. An entry's expiry is
+// computed when it is put (on a miss); a hit compares one integer. A nil
+// *expiring is a disabled cache: every get misses and put does nothing.
+type expiring[K comparable, V any] struct {
 	mu  sync.RWMutex
-	m   map[string]expiringEntry[V]
+	m   map[K]expiringEntry[V]
 	max int
+	now func() time.Time // the injected clock (Config.Now), for eviction
 }
 
 type expiringEntry[V any] struct {
@@ -23,15 +26,15 @@ type expiringEntry[V any] struct {
 
 // newExpiring returns a cache of at most max entries, or nil (disabled)
 // when max is not positive.
-func newExpiring[V any](max int) *expiring[V] {
+func newExpiring[K comparable, V any](max int, now func() time.Time) *expiring[K, V] {
 	if max <= 0 {
 		return nil
 	}
-	return &expiring[V]{m: make(map[string]expiringEntry[V]), max: max}
+	return &expiring[K, V]{m: make(map[K]expiringEntry[V]), max: max, now: now}
 }
 
 // get returns the value kept for key, if it has not expired at now.
-func (c *expiring[V]) get(key string, now time.Time) (V, bool) {
+func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
 	var zero V
 	if c == nil {
 		return zero, false
@@ -46,7 +49,7 @@ func (c *expiring[V]) get(key string, now time.Time) (V, bool) {
 }
 
 // put keeps v for key until the given time.
-func (c *expiring[V]) put(key string, v V, until time.Time) {
+func (c *expiring[K, V]) put(key K, v V, until time.Time) {
 	if c == nil {
 		return
 	}
@@ -58,7 +61,7 @@ func (c *expiring[V]) put(key string, v V, until time.Time) {
 	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano()}
 }
 
-func (c *expiring[V]) remove(key string) {
+func (c *expiring[K, V]) remove(key K) {
 	if c == nil {
 		return
 	}
@@ -68,7 +71,7 @@ func (c *expiring[V]) remove(key string) {
 }
 
 // removeIf drops every entry whose value matches.
-func (c *expiring[V]) removeIf(match func(V) bool) {
+func (c *expiring[K, V]) removeIf(match func(V) bool) {
 	if c == nil {
 		return
 	}
@@ -83,8 +86,8 @@ func (c *expiring[V]) removeIf(match func(V) bool) {
 
 // evict drops about an eighth of the entries, expired ones first, else
 // arbitrary ones (map order is random), so eviction is amortised O(1).
-func (c *expiring[V]) evict() {
-	now := time.Now().UnixNano()
+func (c *expiring[K, V]) evict() {
+	now := c.now().UnixNano()
 	target := len(c.m) - c.max + c.max/8 + 1
 	for k, e := range c.m {
 		if target <= 0 {
@@ -104,7 +107,7 @@ func (c *expiring[V]) evict() {
 	}
 }
 
-func (c *expiring[V]) len() int {
+func (c *expiring[K, V]) len() int {
 	if c == nil {
 		return 0
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/singleflight"
 
 	"net/http"
 	"strings"
@@ -178,10 +179,10 @@ func (c *Client) Me(ctx context.Context) (*User, error) {
 func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 	key := credentialKey(c.credentials())
 	now := c.mw.now()
-	if e, ok := c.mw.identities.get(key, now); ok && e.workspaces != nil {
-		return e.workspaces, nil
+	if list, ok := c.mw.workspaces.get(key, now); ok {
+		return list, nil
 	}
-	v, err, _ := c.mw.identities.group.Do(key, func() (any, error) {
+	v, err, _ := c.mw.workspaces.group.Do(string(key[:]), func() (any, error) {
 		var raw []struct {
 			ID      string   `json:"_id"`
 			Name    string   `json:"name"`
@@ -201,7 +202,7 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 			}
 			list = append(list, ws)
 		}
-		c.mw.identities.put(key, identityEntry{workspaces: list}, now.Add(c.mw.cfg.IdentityTTL))
+		c.mw.workspaces.put(key, list, now.Add(c.mw.cfg.IdentityTTL))
 		return list, nil
 	})
 	if err != nil {
@@ -210,9 +211,16 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 	return v.([]Workspace), nil
 }
 
+// workspaceCache keeps GET /api/workspaces per credential, and lets
+// concurrent misses for one credential share one call.
+type workspaceCache struct {
+	*expiring[credKey, []Workspace]
+	group singleflight.Group
+}
+
 // credentialKey names the workspaces of a set of credential headers in the
-// identity cache.
-func credentialKey(h http.Header) string {
+// workspace cache.
+func credentialKey(h http.Header) credKey {
 	var parts []string
 	for _, k := range []string{"Authorization", "X-Api-Key", "Cookie"} {
 		parts = append(parts, k)

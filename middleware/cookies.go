@@ -216,13 +216,28 @@ func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
 // (name_0, name_1, … up to maxChunks); "" when there is neither. Only the
 // chunked case allocates.
 func (j *cookieJar) value(r *http.Request, n cookieName) string {
-	if v := cookieValue(r, n.wire); v != "" {
-		return v
+	// One pass finds the whole cookie, or the first of its chunks.
+	var first string
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(textproto.TrimString(part), "=")
+			if !ok || (k != n.wire && k != n.chunks[0]) {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if k == n.wire {
+				if v != "" {
+					return v
+				}
+			} else if first == "" {
+				first = v
+			}
+		}
 	}
-	if !mentions(r, n.chunks[0]) {
-		return "" // the common anonymous request: one fast scan, no parsing
-	}
-	first := cookieValue(r, n.chunks[0])
 	if first == "" {
 		return ""
 	}
@@ -239,16 +254,6 @@ func (j *cookieJar) value(r *http.Request, n cookieName) string {
 		b.WriteString(v)
 	}
 	return b.String()
-}
-
-// mentions reports whether any Cookie header line contains s.
-func mentions(r *http.Request, s string) bool {
-	for _, line := range r.Header["Cookie"] {
-		if strings.Contains(line, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // write sets both cookies, living until expires, and answers uncacheable

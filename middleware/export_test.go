@@ -47,7 +47,7 @@ func PutOpened(m *Middleware, cookie, accessToken string, u *User, refreshAt tim
 // PutIdentity inserts what /api/me said about a credential into the
 // identity cache, as probe would.
 func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
-	m.identities.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: ModeBearer, mw: m}}, expires)
+	m.identities.bearers.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: ModeBearer, mw: m}}, expires)
 }
 
 // IdentityCacheLen reports how many credentials the identity cache holds.

@@ -18,8 +18,9 @@ import (
 // per Config.IdentityTTL.
 type credential struct {
 	mode Mode
-	// key names the credential in the identity cache: its mode and the
-	// secret that identifies it (never logged).
+	// key names the credential in its mode's identity cache: the
+	// credential as sent (never logged), which the cached Auth holds anyway
+	// to call Qelos for the user.
 	key string
 	// header is what the probe sends: x-api-key, the Authorization header,
 	// or Qelos's session cookies (only those) and the Authorization header.
@@ -31,19 +32,39 @@ type credential struct {
 // identityCache remembers what /api/me said about each credential, good or
 // bad, and lets concurrent misses for one credential share one call.
 type identityCache struct {
-	*expiring[identityEntry]
-	group singleflight.Group
+	apiKeys, bearers, passthrough *expiring[string, identityEntry] // one per mode: keys of different modes never meet
+	group                         singleflight.Group
 }
 
+func newIdentityCache(size int, now func() time.Time) *identityCache {
+	return &identityCache{
+		apiKeys:     newExpiring[string, identityEntry](size, now),
+		bearers:     newExpiring[string, identityEntry](size, now),
+		passthrough: newExpiring[string, identityEntry](size, now),
+	}
+}
+
+// of returns the cache of one mode.
+func (c *identityCache) of(mode Mode) *expiring[string, identityEntry] {
+	switch mode {
+	case ModeAPIToken:
+		return c.apiKeys
+	case ModeBearer:
+		return c.bearers
+	}
+	return c.passthrough
+}
+
+func (c *identityCache) len() int { return c.apiKeys.len() + c.bearers.len() + c.passthrough.len() }
+
 type identityEntry struct {
-	auth       *Auth // nil: Qelos rejected the credential (anonymous)
-	cookies    []string
-	workspaces []Workspace // for the client's Workspaces
+	auth    *Auth // nil: Qelos rejected the credential (anonymous)
+	cookies []string
 }
 
 // forget drops the cached identities of one user in one mode.
 func (c *identityCache) forget(mode Mode, userID string) {
-	c.removeIf(func(e identityEntry) bool { return e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID })
+	c.of(mode).removeIf(func(e identityEntry) bool { return e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID })
 }
 
 // identify returns what Qelos says about cred, from the cache when it can,
@@ -51,11 +72,11 @@ func (c *identityCache) forget(mode Mode, userID string) {
 // same credential. Set-Cookie headers Qelos sent with the answer (a rotated
 // Qelos session) are relayed to w, Domain rewritten to the request's host.
 func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred credential) *Auth {
-	now := m.now()
-	e, ok := m.identities.get(cred.key, now)
+	cache := m.identities.of(cred.mode)
+	e, ok := cache.get(cred.key, m.now())
 	if !ok {
-		v, err, _ := m.identities.group.Do(cred.key, func() (any, error) {
-			if e, ok := m.identities.get(cred.key, m.now()); ok {
+		v, err, _ := m.identities.group.Do(cred.mode.String()+"\x00"+cred.key, func() (any, error) {
+			if e, ok := cache.get(cred.key, m.now()); ok {
 				return e, nil // filled while this call queued
 			}
 			return m.probe(r.Context(), cred)
@@ -67,9 +88,24 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 		}
 		e = v.(identityEntry)
 	}
+	return m.identified(w, r, cred.mode, e)
+}
+
+// cachedIdentity is the warm path of identify: the answer kept for the
+// credential named k, looked up before the credential is parsed.
+func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode Mode, k string, now time.Time) (*Auth, bool) {
+	e, ok := m.identities.of(mode).get(k, now)
+	if !ok {
+		return nil, false
+	}
+	return m.identified(w, r, mode, e), true
+}
+
+// identified applies what Qelos said about a credential to the request.
+func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode Mode, e identityEntry) *Auth {
 	m.relayCookies(w, r, e.cookies)
 	if e.auth == nil {
-		m.emit(Event{Kind: EventIdentityFailed, Mode: cred.mode, Err: errIdentityRefused, Request: r})
+		m.emit(Event{Kind: EventIdentityFailed, Mode: mode, Err: errIdentityRefused, Request: r})
 		return nil
 	}
 	return m.resolveWorkspace(r, e.auth)
@@ -88,13 +124,14 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		return identityEntry{}, err
 	}
 	e := identityEntry{cookies: resp.Header.Values("Set-Cookie")}
+	cache := m.identities.of(cred.mode)
 	until := m.now().Add(m.cfg.IdentityTTL)
 	if !cred.expires.IsZero() && cred.expires.Before(until) {
 		until = cred.expires
 	}
 	switch {
 	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-		m.identities.put(cred.key, e, until)
+		cache.put(cred.key, e, until)
 		return e, nil
 	case resp.Status < 200 || resp.Status > 299:
 		return identityEntry{}, newAPIError(resp)
@@ -107,12 +144,12 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		// A user of another tenant (another Qelos app on the same
 		// install): not a user of this app. Cached like a refusal.
 		m.log.Warn("qelos identity: refused a user of another tenant", "mode", cred.mode.String(), "tenant", u.Tenant)
-		m.identities.put(cred.key, e, until)
+		cache.put(cred.key, e, until)
 		return e, nil
 	}
 	normalizeUser(&u)
 	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
-	m.identities.put(cred.key, e, until)
+	cache.put(cred.key, e, until)
 	return e, nil
 }
 
@@ -132,15 +169,20 @@ func normalizeUser(u *User) {
 	}
 }
 
-// hashKey names a credential in a cache by its SHA-256: keys stay small
-// however large the credential, and the cache holds no secret.
-func hashKey(kind byte, parts ...string) string {
+// A credKey names what the workspace caches keep by its SHA-256: a kind
+// byte and the hash of the parts, so keys stay small.
+type credKey [1 + sha256.Size]byte
+
+// hashKey is the credKey of several parts, each ended by a NUL.
+func hashKey(kind byte, parts ...string) credKey {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return string(h.Sum([]byte{kind}))
+	k := credKey{kind}
+	copy(k[1:], h.Sum(nil))
+	return k
 }
 
 // apiKeyShape reports whether key looks like a Qelos API token: "ql_" and
@@ -179,12 +221,12 @@ func jwtShape(tok string) bool {
 
 // apiKeyCredential is an inbound x-api-key.
 func apiKeyCredential(key string) credential {
-	return credential{mode: ModeAPIToken, key: hashKey('k', key), header: http.Header{"X-Api-Key": {key}}}
+	return credential{mode: ModeAPIToken, key: key, header: http.Header{"X-Api-Key": {key}}}
 }
 
 // bearerCredential is an inbound Authorization header.
 func (m *Middleware) bearerCredential(authorization string) credential {
-	c := credential{mode: ModeBearer, key: hashKey('b', authorization), header: http.Header{"Authorization": {authorization}}}
+	c := credential{mode: ModeBearer, key: authorization, header: http.Header{"Authorization": {authorization}}}
 	if _, tok, ok := strings.Cut(authorization, " "); ok {
 		c.expires, _ = m.tokens.readExpiry(strings.TrimSpace(tok))
 	}
@@ -199,6 +241,10 @@ func (m *Middleware) bearerCredential(authorization string) credential {
 // all have expired), so asking Qelos would be wasted.
 func (m *Middleware) passthroughCredential(r *http.Request) (cred credential, ok, checked bool) {
 	if m.cfg.DisablePassthrough {
+		return credential{}, false, false
+	}
+	raw, ok := passthroughKey(r)
+	if !ok {
 		return credential{}, false, false
 	}
 	var cookies strings.Builder
@@ -233,12 +279,44 @@ func (m *Middleware) passthroughCredential(r *http.Request) (cred credential, ok
 		return credential{}, ok, false
 	}
 	h := http.Header{"Cookie": {cookies.String()}}
-	key := cookies.String()
 	if a := r.Header["Authorization"]; len(a) > 0 && len(a[0]) <= maxCredentialSize {
 		h["Authorization"] = a[:1]
-		key += "\x00" + a[0]
 	}
-	return credential{mode: ModePassthrough, key: hashKey('p', key), header: h, expires: expires}, true, true
+	return credential{mode: ModePassthrough, key: raw, header: h, expires: expires}, true, true
+}
+
+// passthroughKey names the Qelos session cookies of r (every one, as sent)
+// and its Authorization header in the passthrough identity cache, without
+// parsing them: the warm path looks the request up before
+// passthroughCredential checks the cookies. The usual request, one Qelos
+// cookie and no Authorization, is named by a substring of its Cookie
+// header, so the lookup allocates nothing. ok is false when r has no Qelos
+// session cookie.
+func passthroughKey(r *http.Request) (k string, ok bool) {
+	n := 0
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			name, _, _ := strings.Cut(part, "=")
+			if !qelosCookieName(name) {
+				continue
+			}
+			if n++; n == 1 {
+				k = part
+			} else {
+				k += "; " + part
+			}
+		}
+	}
+	if n == 0 {
+		return "", false
+	}
+	if a := r.Header["Authorization"]; len(a) > 0 && len(a[0]) <= maxCredentialSize {
+		k += "\x00" + a[0]
+	}
+	return k, true
 }
 
 // qelosCookieName reports whether a cookie is Qelos's session cookie.
@@ -261,13 +339,12 @@ func (m *Middleware) relayCookies(w http.ResponseWriter, r *http.Request, cookie
 // set, a Qelos access token is verified here with no upstream call;
 // otherwise Qelos's /api/me decides. Bearer tokens are never refreshed:
 // their client owns the pair.
-func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorization string) *Auth {
+func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorization string, now time.Time) *Auth {
+	key := authorization
 	if m.tokens.secret != nil {
-		// The opened-cookie cache doubles as the verified-token cache: a
-		// sealed cookie is base64url text, never a 'b' and 32 raw bytes.
-		now := m.now()
-		key := hashKey('b', authorization)
-		if a, ok := m.cache.get(key, now); ok {
+		// Verified tokens are kept by the raw header, looked up before
+		// anything is parsed.
+		if a, ok := m.bearers.get(key, now); ok {
 			return m.resolveWorkspace(r, a)
 		}
 		scheme, tok, _ := strings.Cut(authorization, " ")
@@ -284,15 +361,18 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
-		m.cache.put(key, a, t.expires.Add(m.cfg.Leeway))
+		m.bearers.put(key, a, t.expires.Add(m.cfg.Leeway))
 		return m.resolveWorkspace(r, a)
+	}
+	if a, ok := m.cachedIdentity(w, r, ModeBearer, key, now); ok {
+		return a
 	}
 	scheme, tok, _ := strings.Cut(authorization, " ")
 	tok = strings.TrimSpace(tok)
 	if !strings.EqualFold(scheme, "Bearer") || !jwtShape(tok) {
 		return nil // not a Qelos access token: Qelos would refuse it, so it is not asked
 	}
-	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !m.now().Before(exp.Add(m.cfg.Leeway)) {
+	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Leeway)) {
 		return nil // another algorithm, no exp, or expired: refused without asking
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))

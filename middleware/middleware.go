@@ -24,9 +24,11 @@ type Middleware struct {
 	jar          *cookieJar
 	tokens       *tokenReader
 	refresher    *refresh.Coordinator
-	cache        *expiring[*Auth] // opened cookies (and verified bearers), until they need a refresh
-	identities   *identityCache
-	rechecks     *expiring[recheck] // workspace re-checks, per refreshed access token
+	cache        *expiring[string, *Auth]    // opened cookies, by sealed value, until they need a refresh
+	bearers      *expiring[string, *Auth]    // bearer tokens verified with JWTSecret, by header, until they expire
+	identities   *identityCache              // what /api/me said about a credential
+	workspaces   *workspaceCache             // GET /api/workspaces, per credential
+	rechecks     *expiring[credKey, recheck] // workspace re-checks, per refreshed access token
 	recheckGroup singleflight.Group
 	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
@@ -74,12 +76,15 @@ func New(cfg Config) (*Middleware, error) {
 			Grace:  cfg.RefreshGrace,
 			Logger: cfg.Logger,
 		}),
-		cache:      newExpiring[*Auth](cfg.CacheSize),
-		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
-		rechecks:   newExpiring[recheck](cfg.CacheSize),
-		log:        cfg.Logger,
-		now:        cfg.Now,
+		log: cfg.Logger,
+		now: cfg.Now,
 	}
+	clock := func() time.Time { return m.now() }
+	m.cache = newExpiring[string, *Auth](cfg.CacheSize, clock)
+	m.bearers = newExpiring[string, *Auth](cfg.CacheSize, clock)
+	m.identities = newIdentityCache(cfg.CacheSize, clock)
+	m.workspaces = &workspaceCache{expiring: newExpiring[credKey, []Workspace](cfg.CacheSize, clock)}
+	m.rechecks = newExpiring[credKey, recheck](cfg.CacheSize, clock)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	sessionCookies.add(m.jar.access.wire, m.jar.refresh.wire, m.jar.access.chunks[0], m.jar.refresh.chunks[0])
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
@@ -209,24 +214,34 @@ func (m *Middleware) skipped(path string) bool {
 // credential that fails does not fall through to the next. The warm path is
 // a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
+	now := m.now() // once per request: the clock is a measurable part of the warm path
 	if key := r.Header["X-Api-Key"]; len(key) > 0 && key[0] != "" {
 		if !apiKeyShape(key[0]) {
 			return nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
+		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], now); ok {
+			return a
+		}
 		return m.identify(w, r, apiKeyCredential(key[0]))
 	}
 	access := m.jar.value(r, m.jar.access)
-	now := m.now()
-	if a, ok := m.cache.get(access, now); ok {
-		if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
-			m.cache.remove(access)
-			m.reject(w, r, errSignedOut)
-			return nil
+	if access != "" {
+		if a, ok := m.cache.get(access, now); ok {
+			if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
+				m.cache.remove(access)
+				m.reject(w, r, errSignedOut)
+				return nil
+			}
+			return m.resolveWorkspace(r, a)
 		}
-		return m.resolveWorkspace(r, a)
 	}
 	if refreshCookie := m.jar.value(r, m.jar.refresh); access != "" || refreshCookie != "" {
 		return m.openSession(w, r, access, refreshCookie, now)
+	}
+	if k, ok := passthroughKey(r); ok && !m.cfg.DisablePassthrough {
+		if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, now); ok {
+			return a
+		}
 	}
 	if cred, ok, checked := m.passthroughCredential(r); checked {
 		return m.identify(w, r, cred)
@@ -234,7 +249,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 		return nil // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 	}
 	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
-		return m.bearer(w, r, authz[0])
+		return m.bearer(w, r, authz[0], now)
 	}
 	return nil
 }
@@ -415,7 +430,7 @@ func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, w
 	if e, ok := m.rechecks.get(key, m.now()); ok {
 		return e.ws
 	}
-	v, _, _ := m.recheckGroup.Do(key, func() (any, error) {
+	v, _, _ := m.recheckGroup.Do(string(key[:]), func() (any, error) {
 		if e, ok := m.rechecks.get(key, m.now()); ok {
 			return e, nil
 		}
