@@ -74,7 +74,7 @@ type NewAPIToken struct {
 // (GET /api/me/api-tokens).
 func (c *Client) APITokens(ctx context.Context) ([]APIToken, error) {
 	var list []APIToken
-	if err := c.getJSON(ctx, http.MethodGet, "/api/me/api-tokens", nil, &list); err != nil {
+	if err := c.getJSON(ctx, "/api/me/api-tokens", &list); err != nil {
 		return nil, tokenError(err)
 	}
 	return list, nil
@@ -95,7 +95,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 		Token    string   `json:"token"`
 		APIToken APIToken `json:"apiToken"`
 	}
-	if err := c.getJSON(ctx, http.MethodPost, "/api/me/api-tokens", body, &answer); err != nil {
+	if err := c.callJSON(ctx, http.MethodPost, "/api/me/api-tokens", body, &answer); err != nil {
 		return "", nil, tokenError(err)
 	}
 	if !strings.HasPrefix(answer.Token, "ql_") {
@@ -109,7 +109,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 // dropped); other replicas within Config.IdentityTTL. An unknown id is
 // ErrNotFound.
 func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
-	if err := c.getJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
+	if err := c.callJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
 		return tokenError(err)
 	}
 	if c.auth != nil && c.auth.User != nil {

@@ -5,25 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/singleflight"
-
 	"net/http"
 	"strings"
-)
 
-// Errors an APIError matches with errors.Is, by status.
-var (
-	// ErrUnauthorized: Qelos did not accept the credentials (401).
-	ErrUnauthorized = errors.New("qelos: unauthorized")
-	// ErrForbidden: Qelos refused the operation to this user (403).
-	ErrForbidden = errors.New("qelos: forbidden")
-	// ErrNotFound: no such resource, or not visible to this user (404).
-	ErrNotFound = errors.New("qelos: not found")
-	// ErrInvalid: Qelos refused the input (400).
-	ErrInvalid = errors.New("qelos: invalid request")
-	// ErrUnavailable: Qelos could not be reached or failed (5xx, timeout,
-	// unreadable answer). Transient: try again later.
-	ErrUnavailable = errors.New("qelos: unavailable")
+	"golang.org/x/sync/singleflight"
 )
 
 // APIError is a Qelos answer that was not a success. It matches the error
@@ -124,10 +109,13 @@ func (c *Client) credentials() http.Header {
 	return nil
 }
 
-// Do sends req to Qelos with the client's credentials. req.URL may be a
-// path such as "/api/blueprints": it is resolved against the Qelos URL. The
-// caller closes the response body. No redirect is followed.
+// Do sends a copy of req to Qelos with the client's credentials; req itself
+// is not changed. req.URL may be a path such as "/api/blueprints": it is
+// resolved against the Qelos URL. The caller closes the response body. No
+// redirect is followed. A transport error matches ErrUnavailable; an
+// answer of any status is returned as it is.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
 	if req.URL.Host == "" {
 		u, err := req.URL.Parse(c.mw.target + req.URL.RequestURI())
 		if err != nil {
@@ -138,12 +126,19 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	for k, v := range c.credentials() {
 		req.Header[k] = v
 	}
-	return c.mw.cfg.HTTPClient.Do(req)
+	resp, err := c.mw.cfg.HTTPClient.Do(req)
+	return resp, unavailable(err)
 }
 
-// getJSON calls Qelos with the client's credentials and decodes a 2xx JSON
-// answer into v; any other answer is an *APIError.
-func (c *Client) getJSON(ctx context.Context, method, path string, body, v any) error {
+// getJSON GETs path from Qelos with the client's credentials and decodes a
+// 2xx JSON answer into v; any other answer is an *APIError.
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	return c.callJSON(ctx, http.MethodGet, path, nil, v)
+}
+
+// callJSON is getJSON for any method, with body (when not nil) sent as
+// JSON; v may be nil when the answer's body does not matter.
+func (c *Client) callJSON(ctx context.Context, method, path string, body, v any) error {
 	resp, err := c.mw.send(ctx, method, path, body, c.credentials())
 	if err != nil {
 		return errors.Join(ErrUnavailable, err)
@@ -164,7 +159,7 @@ func (c *Client) getJSON(ctx context.Context, method, path string, body, v any) 
 // birth date included.
 func (c *Client) Me(ctx context.Context) (*User, error) {
 	var u User
-	if err := c.getJSON(ctx, http.MethodGet, "/api/me", nil, &u); err != nil {
+	if err := c.getJSON(ctx, "/api/me", &u); err != nil {
 		return nil, err
 	}
 	normalizeUser(&u)
@@ -191,7 +186,7 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 				Roles []string `json:"roles"`
 			} `json:"members"`
 		}
-		if err := c.getJSON(context.WithoutCancel(ctx), http.MethodGet, "/api/workspaces", nil, &raw); err != nil {
+		if err := c.getJSON(context.WithoutCancel(ctx), "/api/workspaces", &raw); err != nil {
 			return nil, err
 		}
 		list := make([]Workspace, 0, len(raw))

@@ -44,10 +44,15 @@ const DefaultTenant = "0"
 // every other field has a default chosen to be safe.
 type Config struct {
 	// AppURL is the Qelos app URL, such as "https://app.qelos.example":
-	// every call to Qelos goes there, unless QELOS_PROXY_TARGET, QELOS_IP or
-	// QELOS_API_IP overrides it when New runs (see ResolveProxyTarget).
-	// Required.
+	// every call to Qelos goes there, unless ProxyTarget is set. Required.
 	AppURL string
+	// ProxyTarget, when set, is where every call to Qelos goes instead of
+	// AppURL (the proxy's, the identity probe's and the clients', so they
+	// cannot disagree): a development override. ConfigFromEnv fills it from
+	// QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP; New never reads the
+	// environment. A bare IP makes the Qelos gateway answer 400 "no website
+	// for host": it finds the tenant by host name. Default: AppURL.
+	ProxyTarget string
 
 	// APIToken is the app's own Qelos API token (ql_…), for service calls
 	// through ServiceClient and for request-scoped clients of requests that
@@ -174,8 +179,36 @@ type Config struct {
 	// (protection on).
 	DisableCrossOriginProtection bool
 	// TrustedOrigins are origins ("https://admin.example.com") allowed to
-	// make cross-origin requests despite the cross-origin protection.
+	// make cross-origin requests despite the default cross-origin
+	// protection. Ignored when CrossOriginProtection is set.
 	TrustedOrigins []string
+	// CrossOriginProtection, when set, is the check Handler applies instead
+	// of the default one, with its trusted origins and bypass patterns.
+	// Default: http.NewCrossOriginProtection() with TrustedOrigins. Either
+	// way a refusal is answered through ErrorHandler (403 CodeCrossOrigin);
+	// the protection's own deny handler is not used.
+	CrossOriginProtection *http.CrossOriginProtection
+
+	// ErrorHandler, when set, answers every refusal the package writes on
+	// its own — Handler's 401 and 503 under RequireAuth and its 403 for a
+	// cross-origin request, the guards' 401, 403 and 503 (Require, Deny and
+	// the adapters' guards, for requests Handler saw), the proxy's 503, and
+	// the session handlers' 401, 403 and 503 — with the status and the
+	// stable code (CodeUnauthorized, CodeQelosUnavailable, …) the JSON body
+	// would carry. A browser app can redirect to its sign-in page instead:
+	//
+	//	ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int, code string) {
+	//		if status == http.StatusUnauthorized && strings.Contains(r.Header.Get("Accept"), "text/html") {
+	//			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	//			return
+	//		}
+	//		middleware.WriteError(w, r, status, code)
+	//	}
+	//
+	// Answers that are not refusals (400 for bad input, 405, 409, 502 from
+	// the proxy) keep their JSON bodies. Default: the JSON answers
+	// documented on each handler (WriteError, with a message for humans).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, code string)
 	// Leeway tolerates clock skew between Qelos and this app in every
 	// expiry check: a token's nbf, the refresh token's exp (a refresh is
 	// tried while exp+Leeway is ahead), an expiring access token's exp, and
@@ -271,9 +304,9 @@ func (c Config) withDefaults() (Config, error) {
 	if err := checkURL(c.AppURL); err != nil {
 		return c, fmt.Errorf("middleware: Config.AppURL %q %w", c.AppURL, err)
 	}
-	if t := ResolveProxyTarget(c.AppURL); t != c.AppURL {
-		if err := checkURL(t); err != nil {
-			return c, fmt.Errorf("middleware: Qelos target %q (from QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP) %w", t, err)
+	if c.ProxyTarget = strings.TrimRight(strings.TrimSpace(c.ProxyTarget), "/"); c.ProxyTarget != "" {
+		if err := checkURL(c.ProxyTarget); err != nil {
+			return c, fmt.Errorf("middleware: Config.ProxyTarget %q (QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP) %w", c.ProxyTarget, err)
 		}
 	}
 	if c.Tenant = strings.TrimSpace(c.Tenant); c.Tenant == "" {

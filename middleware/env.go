@@ -21,8 +21,11 @@ import (
 //	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
 //
-// QELOS_PROXY_TARGET, QELOS_IP and QELOS_API_IP are read by New (see
-// ResolveProxyTarget). QELOS_REDIS_URL is read by the separate
+//	QELOS_PROXY_TARGET, QELOS_IP, QELOS_API_IP
+//	                    Config.ProxyTarget: the first that is not blank,
+//	                    trimmed (the rule of the Node and Python integrators)
+//
+// QELOS_REDIS_URL is read by the separate
 // refresh/redisstore module (redisstore.NewFromEnv), whose Store goes in
 // Config.RefreshStore: this package does not link a Redis client.
 //
@@ -48,6 +51,12 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("QELOS_COOKIE_KEYS: %w", err))
 	} else {
 		c.CookieKeys = keys
+	}
+	for _, name := range []string{"QELOS_PROXY_TARGET", "QELOS_IP", "QELOS_API_IP"} {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			c.ProxyTarget = v
+			break
+		}
 	}
 	c.JWTSecret = getenv("QELOS_JWT_SECRET")
 	c.Tenant = strings.TrimSpace(getenv("QELOS_TENANT"))

@@ -88,11 +88,11 @@ type Event struct {
 
 // errIdentityRefused is the Err of an EventIdentityFailed when Qelos
 // refused the credential.
-var errIdentityRefused = errors.New("qelos: credential refused (401/403 from GET /api/me)")
+var errIdentityRefused = rejected(errors.New("qelos: credential refused (401/403 from GET /api/me)"))
 
 // errTokenExpired is the Err of an EventIdentityFailed for an expired
 // bearer token verified locally.
-var errTokenExpired = errors.New("token expired")
+var errTokenExpired = rejected(errors.New("token expired"))
 
 // emit logs e and hands it to Config.OnEvent. Routine events (refreshes,
 // sign-ins, rejected cookies, refused credentials, upstream calls) are

@@ -391,7 +391,7 @@ func newMatrixApp(t *testing.T, up *upstream) *app {
 		case errors.Is(err, middleware.ErrUnauthorized):
 			middleware.Unauthorized(w)
 		case errors.Is(err, middleware.ErrForbidden):
-			middleware.Forbidden(w)
+			middleware.WriteError(w, r, http.StatusForbidden, middleware.CodeForbidden)
 		case errors.Is(err, middleware.ErrUnavailable):
 			middleware.Unavailable(w)
 		default:

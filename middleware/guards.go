@@ -75,13 +75,17 @@ func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	case a != nil && a.User != nil && rule.allow(a):
 		return false
 	}
+	var m *Middleware // its Config.ErrorHandler answers, when Handler saw the request
+	if a != nil {
+		m = a.mw
+	}
 	switch {
 	case a != nil && a.Err != nil:
-		Unavailable(w)
+		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 	case a != nil && a.User != nil:
-		writeError(w, http.StatusForbidden, rule.code, "")
+		m.fail(w, r, http.StatusForbidden, rule.code, "")
 	default:
-		Unauthorized(w)
+		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
 	}
 	return true
 }

@@ -83,6 +83,7 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 		})
 		if err != nil {
 			m.log.Warn("qelos identity: Qelos unavailable", "mode", cred.mode.String(), "err", err)
+			err = unavailable(err)
 			m.emit(Event{Kind: EventIdentityFailed, Mode: cred.mode, Err: err, Request: r})
 			return &Auth{Mode: cred.mode, Err: err, mw: m}
 		}
@@ -138,7 +139,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	var u User
 	if err := json.Unmarshal(resp.Body, &u); err != nil || u.ID == "" {
-		return identityEntry{}, errors.Join(errUpstream, errors.New("GET /api/me: answer is not a user"))
+		return identityEntry{}, errors.Join(ErrUnavailable, errors.New("GET /api/me: answer is not a user"))
 	}
 	if u.Tenant != m.cfg.Tenant {
 		// A user of another tenant (another Qelos app on the same
@@ -356,7 +357,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			err = errTokenExpired
 		}
 		if err != nil {
-			m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: err, Request: r})
+			m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: rejected(err), Request: r})
 			return nil
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),

@@ -19,7 +19,7 @@ import (
 // concurrent use.
 type Middleware struct {
 	cfg          Config
-	target       string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
+	target       string   // where every call to Qelos goes: Config.ProxyTarget, else AppURL
 	skipPaths    []string // Config.SkipPaths
 	jar          *cookieJar
 	tokens       *tokenReader
@@ -34,6 +34,7 @@ type Middleware struct {
 	log          *slog.Logger
 	now          func() time.Time
 	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
+	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
 }
@@ -55,7 +56,10 @@ func New(cfg Config) (*Middleware, error) {
 		}
 		ks.AcceptSecrets(secrets...)
 	}
-	target := strings.TrimRight(ResolveProxyTarget(cfg.AppURL), "/")
+	target := cfg.AppURL
+	if cfg.ProxyTarget != "" {
+		target = cfg.ProxyTarget
+	}
 	m := &Middleware{}
 	// Every call to Qelos, the proxy's included, goes through one client
 	// whose transport reports it to OnEvent.
@@ -86,9 +90,14 @@ func New(cfg Config) (*Middleware, error) {
 	m.workspaces = &workspaceCache{expiring: newExpiring[credKey, []Workspace](cfg.CacheSize, clock)}
 	m.rechecks = newExpiring[credKey, recheck](cfg.CacheSize, clock)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
+	m.customErrors = cfg.ErrorHandler != nil
 	sessionCookies.add(m.jar.access.wire, m.jar.refresh.wire, m.jar.access.chunks[0], m.jar.refresh.chunks[0])
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
-	if !cfg.DisableCrossOriginProtection {
+	switch {
+	case cfg.DisableCrossOriginProtection:
+	case cfg.CrossOriginProtection != nil:
+		m.csrf = cfg.CrossOriginProtection
+	default:
 		m.csrf = http.NewCrossOriginProtection()
 		for _, o := range cfg.TrustedOrigins {
 			if err := m.csrf.AddTrustedOrigin(o); err != nil {
@@ -107,20 +116,39 @@ func (m *Middleware) CookieNames() (access, refresh string) {
 	return m.jar.access.wire, m.jar.refresh.wire
 }
 
-// Handler wraps next. For each request outside SkipPaths it opens the
-// session cookies, refreshes an expiring pair (writing the new pair back),
-// and attaches the [Auth] to the request context, where [UserFrom],
-// [WorkspaceFrom] and [FromContext] find it. Only SkipPaths are skipped:
-// the app's own /api/ routes get their user, and a [Middleware.Proxy]
-// mounted inside uses the Auth found here.
-//
-// next receives the ResponseWriter Handler was given, unchanged (adapters
-// rely on it), and the request with the Auth in its context. A multipart
-// form next parses on that request is removed from disk when next returns
-// (net/http cleans up only the request it created; Go issue 58809).
+// Handler wraps next with Authenticate: for each request outside SkipPaths
+// it opens the session cookies, refreshes an expiring pair (writing the new
+// pair back), and attaches the [Auth] to the request context, where
+// [UserFrom], [WorkspaceFrom] and [FromContext] find it. Only SkipPaths are
+// skipped: the app's own /api/ routes get their user, and a
+// [Middleware.Proxy] mounted inside uses the Auth found here. A multipart
+// form next parses on the request it receives is removed from disk when
+// next returns (net/http cleans up only the request it created; Go issue
+// 58809).
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2, ok := m.Authenticate(w, r)
+		if !ok {
+			return
+		}
+		if r2 != r {
+			defer removeMultipart(r, r2)
+		}
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// Authenticate is Handler's work on one request, for frameworks with a
+// chain of their own (the gin and echo adapters are built on it). It
+// returns the request the next handler must see — r itself for the common
+// anonymous request, else a copy with the Auth in its context — and false
+// when it answered the request itself (a refusal, through
+// Config.ErrorHandler), in which case the chain must stop. It may set
+// cookies on w. A multipart form parsed on the returned request is the
+// caller's to remove when it differs from r, as Handler does.
 //
 // State-changing cross-origin browser requests are refused with 403
-// {"code":"CROSS_ORIGIN_REQUEST"} unless Config.DisableCrossOriginProtection.
+// CodeCrossOrigin unless Config.DisableCrossOriginProtection.
 //
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
@@ -129,50 +157,48 @@ func (m *Middleware) CookieNames() (access, refresh string) {
 // continues anonymous. When Qelos is unavailable the cookies are kept and
 // the request continues with Auth.Err set; with RequireAuth it is answered
 // 503, never 401.
-func (m *Middleware) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Identity travels in the context, never in headers: drop any a
-		// client made up, so no handler can be fooled by them.
-		for _, h := range spoofable {
-			//lint:ignore S1033 delete writes the map even for an absent key; the guard keeps the warm path read-only
-			if _, ok := r.Header[h]; ok {
-				delete(r.Header, h)
-			}
+func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	// Identity travels in the context, never in headers: drop any a
+	// client made up, so no handler can be fooled by them.
+	for _, h := range spoofable {
+		//lint:ignore S1033 delete writes the map even for an absent key; the guard keeps the warm path read-only
+		if _, ok := r.Header[h]; ok {
+			delete(r.Header, h)
 		}
-		if m.csrf != nil {
-			if err := m.csrf.Check(r); err != nil {
-				writeError(w, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused")
-				return
-			}
+	}
+	if m.csrf != nil {
+		if err := m.csrf.Check(r); err != nil {
+			m.fail(w, r, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused")
+			return r, false
 		}
-		if !handlerServed.Load() {
-			handlerServed.Store(true)
+	}
+	if !handlerServed.Load() {
+		handlerServed.Store(true)
+	}
+	if m.skipped(r.URL.Path) {
+		if m.carriesCredentials(r) {
+			r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
 		}
-		if m.skipped(r.URL.Path) {
-			if m.carriesCredentials(r) {
-				r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
-		a := m.authenticate(w, r)
-		switch {
-		case a == nil && m.cfg.RequireAuth:
-			Unauthorized(w)
-		case a == nil && m.carriesCredentials(r):
-			// Credentials Handler could not use: marked, so Proxy does not
-			// try them again and a guard knows Handler saw them.
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), m.anonymous)))
-		case a == nil:
-			next.ServeHTTP(w, r) // the common anonymous request: nothing to allocate
-		case a.User == nil && m.cfg.RequireAuth:
-			Unavailable(w)
-		default:
-			r2 := r.WithContext(NewContext(r.Context(), a))
-			defer removeMultipart(r, r2)
-			next.ServeHTTP(w, r2)
-		}
-	})
+		return r, true
+	}
+	a := m.authenticate(w, r)
+	switch {
+	case a == nil && m.cfg.RequireAuth:
+		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+		return r, false
+	case a == nil && (m.customErrors || m.carriesCredentials(r)):
+		// Credentials Handler could not use: marked, so Proxy does not
+		// try them again and a guard knows Handler saw them. With a
+		// Config.ErrorHandler every anonymous request is marked, so the
+		// guards find it.
+		return r.WithContext(NewContext(r.Context(), m.anonymous)), true
+	case a == nil:
+		return r, true // the common anonymous request: nothing to allocate
+	case a.User == nil && m.cfg.RequireAuth:
+		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		return r, false
+	}
+	return r.WithContext(NewContext(r.Context(), a)), true
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -340,7 +366,7 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 	fresh := sealed{Token: pair.AccessToken, Workspace: ws, NoWorkspace: none, Email: s.Email}
 	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
 	if err != nil {
-		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
+		return &Auth{Mode: ModeCookiePair, Err: unavailable(err), mw: m}
 	}
 	a := m.newAuth(*t, fresh)
 	a.refreshToken = pair.RefreshToken
@@ -379,7 +405,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 			return pair, nil, err
 		}
 		if m.refresher.RevokedKey(ctx, sessionKey(pair.AccessToken, pair.RefreshToken), false) { // a recorded outcome that was signed out
-			return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut}
+			return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut})
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)
 		if err != nil {
@@ -393,7 +419,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 		}
 		refreshToken = pair.RefreshToken // a recorded outcome gone stale: exchange it in turn
 	}
-	return refresh.Pair{}, nil, &refresh.Error{Kind: refresh.ErrUnavailable, Err: errors.New("every recorded pair has expired")}
+	return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrUnavailable, Err: errors.New("every recorded pair has expired")})
 }
 
 // valid reports whether a token expiring at exp is still usable at now,
@@ -415,7 +441,8 @@ func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (re
 func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
 	defer cancel()
-	return m.refresher.Exchange(ctx, refreshToken)
+	p, recorded, err := m.refresher.Exchange(ctx, refreshToken)
+	return p, recorded, classify(err)
 }
 
 // recheckWorkspace checks the workspace recorded in a session against the
@@ -513,7 +540,7 @@ func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
 // reject clears a session whose cookies cannot be used.
 func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventCookieRejected, Err: err, Request: r})
+	m.emit(Event{Kind: EventCookieRejected, Err: rejected(err), Request: r})
 }
 
 // newAuth builds the Auth of a cookie-pair session. The workspace recorded

@@ -243,8 +243,8 @@ func TestCase14UnconfiguredTargetFailsAtStartup(t *testing.T) {
 	if _, err := middleware.New(middleware.Config{CookieKeys: key}); err == nil || !strings.Contains(err.Error(), "AppURL is required") {
 		t.Fatalf("%v", err)
 	}
-	t.Setenv("QELOS_IP", "10.0.0.7") // a bare IP is no URL
-	if _, err := middleware.New(middleware.Config{AppURL: "https://q.example", CookieKeys: key}); err == nil || !strings.Contains(err.Error(), "QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP") {
+	// a bare IP (QELOS_IP=10.0.0.7) is no URL
+	if _, err := middleware.New(middleware.Config{AppURL: "https://q.example", ProxyTarget: "10.0.0.7", CookieKeys: key}); err == nil || !strings.Contains(err.Error(), "QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP") {
 		t.Fatalf("%v", err)
 	}
 }
@@ -489,10 +489,13 @@ func TestCases35To41ResolveProxyTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("case "+itoa(tt.caseNo), func(t *testing.T) {
-			t.Setenv("QELOS_PROXY_TARGET", tt.target)
-			t.Setenv("QELOS_IP", tt.ip)
-			t.Setenv("QELOS_API_IP", tt.apiIP)
-			if got := middleware.ResolveProxyTarget(tt.app); got != tt.want {
+			env := map[string]string{"QELOS_PROXY_TARGET": tt.target, "QELOS_IP": tt.ip, "QELOS_API_IP": tt.apiIP, "QELOS_APP_URL": tt.app}
+			cfg, _ := middleware.ConfigFromLookup(func(k string) string { return env[k] })
+			got := cfg.ProxyTarget // where New sends every call: ProxyTarget, else AppURL
+			if got == "" {
+				got = cfg.AppURL
+			}
+			if got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})

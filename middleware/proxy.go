@@ -167,7 +167,7 @@ func (m *Middleware) Proxy() http.Handler {
 		}
 		if a != nil && a.Mode == ModeCookiePair {
 			if a.User == nil {
-				Unavailable(w) // a refresh was needed and Qelos could not give one
+				m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable) // a refresh was needed and Qelos could not give one
 				return
 			}
 			st.bearer = a.accessToken

@@ -40,7 +40,34 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, errorBody{Code: code, Message: message})
 }
 
-// Unauthorized answers 401 {"code":"UNAUTHORIZED"}, as every Qelos
+// msgUnavailable is the message of a 503 the package answers itself.
+const msgUnavailable = "Qelos is unavailable; your session is kept, try again shortly"
+
+// WriteError answers status with the JSON body {"code": code}, never to be
+// stored by a cache; a 503 also says Retry-After: 1. It is what
+// Config.ErrorHandler falls back to, less the message for humans the
+// package adds by default.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, code string) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeError(w, status, code, "")
+}
+
+// fail answers a refusal: through Config.ErrorHandler when one is set,
+// else with the JSON body and its message.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	if m != nil && m.cfg.ErrorHandler != nil {
+		m.cfg.ErrorHandler(w, r, status, code)
+		return
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeError(w, status, code, message)
+}
+
+// Unauthorized answers {"code":"UNAUTHORIZED"}, as every Qelos
 // integrator does.
 func Unauthorized(w http.ResponseWriter) {
 	writeError(w, http.StatusUnauthorized, CodeUnauthorized, "")
@@ -51,10 +78,5 @@ func Unauthorized(w http.ResponseWriter) {
 // cookies are untouched; the client may retry.
 func Unavailable(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", "1")
-	writeError(w, http.StatusServiceUnavailable, CodeQelosUnavailable, "Qelos is unavailable; your session is kept, try again shortly")
-}
-
-// Forbidden answers 403 {"code":"FORBIDDEN"}.
-func Forbidden(w http.ResponseWriter) {
-	writeError(w, http.StatusForbidden, CodeForbidden, "")
+	writeError(w, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 }

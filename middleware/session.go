@@ -47,14 +47,14 @@ func (m *Middleware) SignInHandler() http.Handler {
 		switch {
 		case err != nil:
 			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-			writeError(w, http.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
+			m.fail(w, r, http.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
 			return
 		case resp.Status != http.StatusOK:
 			m.log.Warn("qelos sign-in: unexpected answer", "status", resp.Status)
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		m.finishSignIn(w, r, in, resp.Body, "")
@@ -69,7 +69,7 @@ func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in inp
 	a, err := m.startSession(w, r, answer, email)
 	if err != nil {
 		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
-		Unavailable(w)
+		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 		return
 	}
 	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})

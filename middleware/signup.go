@@ -73,7 +73,7 @@ func (m *Middleware) SignUpHandler() http.Handler {
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
 		if err != nil || resp.Status >= 500 || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
 			m.log.Warn("qelos sign-up: Qelos unavailable", "err", err)
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		var answer struct {

@@ -57,7 +57,7 @@ func (m *Middleware) SocialLoginHandler(provider, callbackPath string) http.Hand
 		}
 		sealedState, err := m.jar.seal(m.jar.social, sealed{Token: state + "\x00" + returnTo})
 		if err != nil {
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		c := m.jar.cookie(m.jar.social.wire, sealedState, int((10 * time.Minute).Seconds()))
@@ -96,24 +96,24 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 		s, err := m.jar.open(m.jar.social, cookieValue(r, m.jar.social.wire))
 		remembered, returnTo, _ := cutNUL(s.Token)
 		if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(remembered)) != 1 {
-			writeError(w, http.StatusForbidden, CodeForbidden, "the sign-in state does not match; start the sign-in again")
+			m.fail(w, r, http.StatusForbidden, CodeForbidden, "the sign-in state does not match; start the sign-in again")
 			return
 		}
 		http.SetCookie(w, m.jar.cookie(m.jar.social.wire, "", -1))
 		pair, err := m.refreshWithin(r.Context(), rt)
 		switch {
 		case refresh.IsDefinitive(err):
-			writeError(w, http.StatusUnauthorized, CodeUnauthorized, "the sign-in link is invalid or was already used")
+			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "the sign-in link is invalid or was already used")
 			return
 		case err != nil:
 			m.log.Warn("qelos social sign-in: Qelos unavailable", "err", err)
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		a, err := m.startSessionFor(w, r, pair, nil, "")
 		if err != nil {
 			m.log.Warn("qelos social sign-in: unusable token", "err", err)
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})

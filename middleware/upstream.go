@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,10 +11,6 @@ import (
 
 // maxUpstreamBody caps what is read of a Qelos answer.
 const maxUpstreamBody = 1 << 20
-
-// errUpstream marks a failure to get a usable answer from Qelos (transport
-// error, timeout, unreadable body): transient, never a reason to sign out.
-var errUpstream = errors.New("qelos unavailable")
 
 // upstreamResponse is a fully read Qelos answer.
 type upstreamResponse struct {
@@ -60,15 +55,15 @@ func (m *Middleware) send(ctx context.Context, method, path string, body any, he
 	}
 	resp, err := m.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: %w", errUpstream, method, path, err)
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", errUpstream, method, path, err)
+		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", ErrUnavailable, method, path, err)
 	}
 	if len(data) > maxUpstreamBody {
-		return nil, fmt.Errorf("%w: %s %s: answer larger than 1 MiB", errUpstream, method, path)
+		return nil, fmt.Errorf("%w: %s %s: answer larger than 1 MiB", ErrUnavailable, method, path)
 	}
 	return &upstreamResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }

@@ -51,11 +51,11 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 		list, err := (&Client{mw: m, auth: a}).Workspaces(r.Context())
 		switch {
 		case errors.Is(err, ErrUnauthorized):
-			Unauthorized(w)
+			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
 			return
 		case err != nil:
 			m.log.Warn("qelos workspace switch: Qelos unavailable", "err", err)
-			Unavailable(w)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		var ws *Workspace
@@ -65,14 +65,14 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 			}
 		}
 		if ws == nil {
-			writeError(w, http.StatusForbidden, CodeForbidden, "you are not a member of that workspace")
+			m.fail(w, r, http.StatusForbidden, CodeForbidden, "you are not a member of that workspace")
 			return
 		}
 		b, err := m.recordWorkspace(w, r, a, ws)
 		if err != nil {
 			m.log.Warn("qelos workspace switch: session unusable", "err", err)
 			m.reject(w, r, err)
-			Unauthorized(w)
+			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]*Workspace{"workspace": b.Workspace})

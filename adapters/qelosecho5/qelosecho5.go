@@ -19,35 +19,26 @@ import (
 // echo v5 pools its [echo.Context]: New keeps c only for the duration of
 // the request, as every echo handler must.
 func New(mw *middleware.Middleware) echo.MiddlewareFunc {
-	h := mw.Handler(http.HandlerFunc(callNext)) // built once: the warm path allocates only w
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
-			w := &writer{ResponseWriter: c.Response(), c: c, next: next}
-			h.ServeHTTP(w, c.Request())
-			return w.err // nil when mw answered the request itself
+			r := c.Request()
+			r2, ok := mw.Authenticate(c.Response(), r)
+			if !ok {
+				return nil // mw answered the request itself
+			}
+			c.SetRequest(r2)
+			defer removeMultipart(r, r2)
+			return next(c)
 		}
 	}
 }
 
-// writer is c.Response() carrying c and next through mw.Handler, which
-// hands its ResponseWriter on to next unchanged, to callNext. It is never
-// installed with c.SetResponse: echo's error handler, which looks for the
-// committed [echo.Response] by unwrapping c.Response(), keeps seeing echo's
-// own writer.
-type writer struct {
-	http.ResponseWriter
-	c    *echo.Context
-	next echo.HandlerFunc
-	err  error
-}
-
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// callNext runs the next echo handler with the request mw passes on.
-func callNext(w http.ResponseWriter, r *http.Request) {
-	ew := w.(*writer)
-	ew.c.SetRequest(r)
-	ew.err = ew.next(ew.c)
+// removeMultipart removes the temporary files of a multipart form parsed on
+// r2, the request mw passed on: net/http removes only those of r.
+func removeMultipart(r, r2 *http.Request) {
+	if f := r2.MultipartForm; r2 != r && f != nil && f != r.MultipartForm {
+		f.RemoveAll()
+	}
 }
 
 // Auth returns what the middleware learned about the request; see

@@ -16,32 +16,25 @@ import (
 // and also when it aborts. When mw answers the request itself (401 or 503
 // with Config.RequireAuth), the chain is aborted.
 func New(mw *middleware.Middleware) gin.HandlerFunc {
-	h := mw.Handler(http.HandlerFunc(next)) // built once: the warm path allocates only w
 	return func(c *gin.Context) {
-		w := &writer{ResponseWriter: c.Writer, c: c}
-		h.ServeHTTP(w, c.Request)
-		if !w.reached {
+		r := c.Request
+		r2, ok := mw.Authenticate(c.Writer, r)
+		if !ok {
 			c.Abort() // mw answered the request itself
+			return
 		}
+		c.Request = r2
+		c.Next()
+		removeMultipart(r, r2)
 	}
 }
 
-// writer is c.Writer carrying c through mw.Handler, which hands its
-// ResponseWriter on to next unchanged, to next.
-type writer struct {
-	gin.ResponseWriter
-	c       *gin.Context
-	reached bool
-}
-
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// next runs the rest of the gin chain with the request mw passes on.
-func next(w http.ResponseWriter, r *http.Request) {
-	gw := w.(*writer)
-	gw.reached = true
-	gw.c.Request = r
-	gw.c.Next()
+// removeMultipart removes the temporary files of a multipart form parsed on
+// r2, the request mw passed on: net/http removes only those of r.
+func removeMultipart(r, r2 *http.Request) {
+	if f := r2.MultipartForm; r2 != r && f != nil && f != r.MultipartForm {
+		f.RemoveAll()
+	}
 }
 
 // Auth returns what the middleware learned about the request; see

@@ -71,6 +71,7 @@ func run(ctx context.Context, out io.Writer, ready func(url string, demo *qelost
 		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	cfg.Logger = logger
+	cfg.ErrorHandler = signInRedirect
 	mw, err := middleware.New(cfg)
 	if err != nil {
 		return err

@@ -203,3 +203,34 @@ func TestClientErrorsHideDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickstartRedirectsBrowsersToSignIn: its Config.ErrorHandler sends a
+// browser asking for a guarded page to the sign-in form, and still answers
+// API clients 401 JSON.
+func TestQuickstartRedirectsBrowsersToSignIn(t *testing.T) {
+	url, _ := startQuickstart(t, "30s")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range []struct {
+		accept   string
+		status   int
+		location string
+	}{
+		{"text/html,application/xhtml+xml", http.StatusSeeOther, "/?signin=required"},
+		{"application/json", http.StatusUnauthorized, ""},
+	} {
+		req, _ := http.NewRequest("GET", url+"/private", nil)
+		req.Header.Set("Accept", tt.accept)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
+			t.Errorf("Accept %s: %d Location %q, want %d %q", tt.accept, resp.StatusCode, resp.Header.Get("Location"), tt.status, tt.location)
+		}
+		if tt.status == http.StatusUnauthorized && !strings.Contains(string(body), `"UNAUTHORIZED"`) {
+			t.Errorf("Accept %s: body %s", tt.accept, body)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
@@ -91,6 +92,17 @@ func writeJSONBody(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// signInRedirect is the app's Config.ErrorHandler: a browser asking for a
+// page it must be signed in for goes to the sign-in form on /; API clients
+// and every other refusal get the JSON answer.
+func signInRedirect(w http.ResponseWriter, r *http.Request, status int, code string) {
+	if status == http.StatusUnauthorized && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		http.Redirect(w, r, "/?signin=required", http.StatusSeeOther)
+		return
+	}
+	middleware.WriteError(w, r, status, code)
 }
 
 // whoami answers {"user": …, "workspace": …}, nulls when anonymous.
