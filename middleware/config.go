@@ -395,15 +395,6 @@ func checkURL(s string) error {
 	return nil
 }
 
-func validCookieName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+// validCookieName reports whether s is a valid cookie name, as net/http
+// judges it.
+func validCookieName(s string) bool { return (&http.Cookie{Name: s}).Valid() == nil }

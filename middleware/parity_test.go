@@ -460,17 +460,27 @@ func TestCases23To34RewriteSetCookieDomain(t *testing.T) {
 		})
 	}
 	t.Run("case 33: array helper", func(t *testing.T) {
-		got := middleware.RewriteSetCookieDomains([]string{"a=1; Domain=.q.app", "b=2; Path=/"}, "example.com")
+		got := rewriteAll([]string{"a=1; Domain=.q.app", "b=2; Path=/"}, "example.com")
 		if !reflect.DeepEqual(got, []string{"a=1; Domain=example.com", "b=2; Path=/"}) {
 			t.Fatalf("%q", got)
 		}
 	})
 	t.Run("case 34: array helper without a domain", func(t *testing.T) {
-		got := middleware.RewriteSetCookieDomains([]string{"a=1; Domain=.q.app; Path=/", "b=2; Domain=x"}, "")
+		got := rewriteAll([]string{"a=1; Domain=.q.app; Path=/", "b=2; Domain=x"}, "")
 		if !reflect.DeepEqual(got, []string{"a=1; Path=/", "b=2"}) {
 			t.Fatalf("%q", got)
 		}
 	})
+}
+
+// rewriteAll is the Node integrator's array helper, case 33 and 34: Go
+// callers loop over RewriteSetCookieDomain.
+func rewriteAll(setCookies []string, domain string) []string {
+	out := make([]string, len(setCookies))
+	for i, s := range setCookies {
+		out[i] = middleware.RewriteSetCookieDomain(s, domain)
+	}
+	return out
 }
 
 func TestCases35To41ResolveProxyTarget(t *testing.T) {

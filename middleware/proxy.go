@@ -12,12 +12,9 @@ import (
 	"time"
 )
 
-// Proxy error codes.
-const (
-	CodeProxyNotConfigured = "QELOS_PROXY_NOT_CONFIGURED"
-	CodeProxyBadTarget     = "QELOS_PROXY_BAD_TARGET"
-	CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
-)
+// CodeProxyUpstreamError is the code of the proxy's 502 when Qelos could
+// not be reached.
+const CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
 
 // CodeProxyBadPath is the code of a proxied path refused for its
 // encoded dot-segments.
@@ -107,13 +104,7 @@ func (m *Middleware) Proxy() http.Handler {
 	if m.cfg.DisableProxy {
 		return http.NotFoundHandler()
 	}
-	target, err := url.Parse(m.target)
-	if err != nil || target.Host == "" {
-		// New validated the target; this is only reachable through a zero Middleware.
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, http.StatusBadGateway, CodeProxyBadTarget, "invalid Qelos proxy target URL")
-		})
-	}
+	target, _ := url.Parse(m.target) // New checked it
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			st := pr.In.Context().Value(proxyKey{}).(*proxyState)
@@ -156,14 +147,7 @@ func (m *Middleware) Proxy() http.Handler {
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
 			// the pair here.
-			access, refreshCookie := m.jar.value(r, m.jar.access), m.jar.value(r, m.jar.refresh)
-			if access != "" || refreshCookie != "" {
-				now := m.now()
-				var ok bool
-				if a, ok = m.cache.get(access, now); !ok {
-					a = m.openSession(w, r, access, refreshCookie, now)
-				}
-			}
+			a, _ = m.session(w, r, m.now())
 		}
 		if a != nil && a.Mode == ModeCookiePair {
 			if a.User == nil {

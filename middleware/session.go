@@ -1,109 +1,152 @@
 package middleware
 
+// The cookie-pair session: open it (session, openSession), refresh it
+// (refreshSession, exchange, recheckWorkspace), and issue it (issue, the one
+// step sign-in, refresh and workspace switch share). The handlers that
+// start and end sessions are in signin.go.
+
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// maxFormBody caps a sign-in or sign-up body.
-const maxFormBody = 64 << 10
-
-// SignInHandler returns a handler that signs a user in. It takes a POST with
-// a JSON or form body holding "username" (or "email") and "password", signs
-// in against Qelos in OAuth mode, seals the token pair into the session
-// cookies and answers 200 {"user":…,"workspace":…}.
-//
-// Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
-// field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
-// {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
-// never from the URL query, which ends up in logs, history and Referer
-// headers. When the body or the query has a "returnTo" that is a
-// same-origin path (see SafeRedirect), success answers 303 to it instead,
-// which suits a plain HTML form.
-func (m *Middleware) SignInHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, ok := postInput(w, r)
-		if !ok {
-			return
+// session authenticates r by the app's cookie pair: from the cache when its
+// sealed access cookie was opened before (the warm path), else by opening
+// the pair and refreshing it when it is due. ok is false when r carries
+// neither cookie; a nil Auth with ok is a rejected (now cleared) session.
+// Handler and Proxy both come here.
+func (m *Middleware) session(w http.ResponseWriter, r *http.Request, now time.Time) (a *Auth, ok bool) {
+	access := m.jar.value(r, m.jar.access)
+	if access != "" {
+		if a, ok := m.cache.get(access, now); ok {
+			if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
+				m.cache.remove(access)
+				m.reject(w, r, errSignedOut)
+				return nil, true
+			}
+			return m.resolveWorkspace(r, a), true
 		}
-		username := strings.TrimSpace(in.get("username"))
-		if username == "" {
-			username = strings.TrimSpace(in.get("email"))
-		}
-		password := in.get("password")
-		if username == "" || password == "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, "username and password are required")
-			return
-		}
-		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin",
-			map[string]string{"username": username, "password": password, "authType": "oauth"}, "")
-		switch {
-		case err != nil:
-			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
-			return
-		case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-			m.fail(w, r, http.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
-			return
-		case resp.Status != http.StatusOK:
-			m.log.Warn("qelos sign-in: unexpected answer", "status", resp.Status)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
-			return
-		}
-		m.finishSignIn(w, r, in, resp.Body, "")
-	})
+	}
+	refreshCookie := m.jar.value(r, m.jar.refresh)
+	if access == "" && refreshCookie == "" {
+		return nil, false
+	}
+	return m.openSession(w, r, access, refreshCookie, now), true
 }
 
-// finishSignIn starts the session an OAuth sign-in or sign-up answer
-// carries and answers the browser: 303 to a same-origin "returnTo", else
-// 200 {"user":…,"workspace":…}; 503 when the answer holds no usable pair.
-// email, when set, stands in for a token that names none.
-func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte, email string) {
-	a, err := m.startSession(w, r, answer, email)
+// openSession opens the cookie pair, refreshing it when the access token is
+// missing or expiring.
+func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
+	var current *Auth
+	if access != "" {
+		s, err := m.jar.open(m.jar.access, access)
+		if err != nil {
+			m.reject(w, r, err)
+			return nil
+		}
+		t, err := m.tokens.readAccess(s.Token)
+		if err != nil {
+			m.reject(w, r, err)
+			return nil
+		}
+		// A session signed out on another replica is known here through
+		// the shared store: in memory at once when this replica was running
+		// (the store tells it), else by asking, once per cookie, before it
+		// is cached. An expiring session is checked when it is exchanged.
+		current = m.newAuth(t, s)
+		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
+			var refreshTok string
+			if rs, err := m.jar.open(m.jar.refresh, refreshCookie); err == nil {
+				refreshTok = rs.Token
+			}
+			current.session = sessionKey(s.Token, refreshTok)
+			if m.refresher.RevokedKey(r.Context(), current.session, true) {
+				m.reject(w, r, errSignedOut)
+				return nil
+			}
+			m.cache.put(access, current, refreshAt)
+			return m.resolveWorkspace(r, current)
+		}
+	}
+	if refreshCookie == "" {
+		if current != nil && m.valid(current.expires, now) {
+			return m.resolveWorkspace(r, current) // expiring, but nothing to refresh with yet
+		}
+		m.reject(w, r, errors.New("access token expired and no refresh cookie"))
+		return nil
+	}
+	return m.refreshSession(w, r, refreshCookie, current, now)
+}
+
+// refreshSession exchanges the pair in the refresh cookie for a new one, writes it
+// back, and returns the refreshed Auth. current is the Auth from the
+// expiring access cookie, if there was one.
+func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, refreshCookie string, current *Auth, now time.Time) *Auth {
+	s, err := m.jar.open(m.jar.refresh, refreshCookie)
 	if err != nil {
-		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
-		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
-		return
+		m.reject(w, r, err)
+		return nil
 	}
-	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
-	if to := in.orQuery("returnTo"); SafeRedirect(to) {
-		http.Redirect(w, r, to, http.StatusSeeOther)
-		return
+	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !m.valid(exp, now)) {
+		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
+		return nil
 	}
-	writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
+	pair, t, err := m.exchange(r.Context(), s.Token, now)
+	if err != nil {
+		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
+		switch {
+		case refresh.IsDefinitive(err):
+			m.jar.clear(w, r)
+			return nil
+		case current != nil && m.valid(current.expires, now):
+			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
+		}
+		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
+	}
+	if t == nil {
+		// Qelos answered with a token this app cannot read: a configuration
+		// error (JWTSecret? Tenant?) that no retry will fix.
+		m.reject(w, r, errors.New("refreshed access token is unreadable"))
+		return nil
+	}
+	ws, none := s.Workspace, s.NoWorkspace
+	if ws == nil && !none {
+		ws = t.user.Workspace // the one the token names: Qelos does not re-check it either
+	}
+	if ws != nil {
+		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
+		none = ws == nil
+	}
+	a, err := m.issue(w, r, pair, *t, sealed{Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
+	if err != nil {
+		return &Auth{Mode: ModeCookiePair, Err: unavailable(err), mw: m}
+	}
+	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
+	return m.resolveWorkspace(r, a)
 }
 
-// sessionBody is the answer of the session handlers.
-type sessionBody struct {
-	User      *User      `json:"user"`
-	Workspace *Workspace `json:"workspace"`
-}
-
-// startSession reads an OAuth sign-in (or sign-up) answer and starts a
-// session from its pair.
-func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte, email string) (*Auth, error) {
-	var answer struct {
-		Payload struct {
-			Token        string     `json:"token"`
-			RefreshToken string     `json:"refreshToken"`
-			Workspace    *Workspace `json:"workspace"`
-		} `json:"payload"`
+// issue is the one step that starts or renews a session — sign-in,
+// refresh and workspace switch all come here: it seals pair into the
+// cookies on w, each carrying rec's workspace and email, and caches and
+// returns the session's Auth until it needs a refresh. t is the access
+// token, read; r is the request being answered (nil: unknown), whose stale
+// cookie chunks are cleared.
+func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
+	access, refreshTok := rec, rec
+	access.Token, refreshTok.Token = pair.AccessToken, pair.RefreshToken
+	sa, err := m.writePair(w, r, access, refreshTok, now)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(body, &answer); err != nil {
-		return nil, errors.New("sign-in answer is not JSON")
-	}
-	p := answer.Payload
-	if p.Token == "" || p.RefreshToken == "" {
-		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
-	}
-	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
+	a := m.newAuth(t, access)
+	a.refreshToken = pair.RefreshToken
+	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
+	m.cache.put(sa, a, m.refreshAt(t))
+	return a, nil
 }
 
 // StartSession seals pair into the session cookies on w, recording ws (which
@@ -132,183 +175,182 @@ func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pai
 	if t.user.Email != "" {
 		email = "" // the token's own wins, and nothing else need be sealed
 	}
-	access := sealed{Token: pair.AccessToken, Workspace: ws, Email: email}
-	sa, err := m.writePair(w, r, access, sealed{Token: pair.RefreshToken, Workspace: ws, Email: email}, m.now())
-	if err != nil {
-		return nil, err
-	}
-	a := m.newAuth(t, access)
-	a.refreshToken = pair.RefreshToken
-	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
-	m.cache.put(sa, a, m.refreshAt(t))
-	return a, nil
+	return m.issue(w, r, pair, t, sealed{Workspace: ws, Email: email}, m.now())
 }
 
-// SignOutHandler returns a handler that signs the user out: it asks Qelos to
-// revoke the session's refresh token (POST /api/logout with the access
-// token, refreshing first if the access token has expired), then clears the
-// session cookies whatever Qelos answered — even when Qelos is down. It
-// answers 204, or 303 to a same-origin "returnTo".
-//
-// Sign-out is final on every replica: Qelos access tokens are stateless (one
-// copied before sign-out stays valid at Qelos until it expires), so the
-// middleware records the session's access token as revoked until its expiry
-// — in process and, when the RefreshStore is a refresh.Revoker (Redis), in
-// the shared store — and drops the session's recorded refresh outcome. The
-// signed-out pair and the pair before it then answer 401.
-func (m *Middleware) SignOutHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowPost(w, r) {
-			return
+// sessionKey names a cookie-pair session for revocation: its pair of tokens,
+// hashed. Not the access token alone: Qelos issues byte-identical access
+// tokens to one user within one second, so a sign-in right after a sign-out
+// would otherwise be refused. A pair seen without its refresh cookie is
+// named with an empty refresh token, which sign-out revokes too.
+func sessionKey(access, refreshTok string) string {
+	return refresh.Key(access + "\x00" + refreshTok)
+}
+
+// errSignedOut is why a revoked session is refused.
+var errSignedOut = errors.New("session was signed out")
+
+// maxChain bounds how many recorded outcomes exchange follows: an outcome
+// kept for the grace window may hold an access token that has expired
+// since, and is then exchanged in turn.
+const maxChain = 3
+
+// exchange refreshes refreshToken and returns the new pair and its access
+// token, read. It never returns a pair whose access token has expired (it
+// follows a stale recorded outcome to the next one) or was revoked by a
+// sign-out (ErrRejected). A nil token with a nil error means Qelos answered
+// with an access token this app cannot read.
+func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time) (refresh.Pair, *accessToken, error) {
+	for range maxChain {
+		pair, recorded, err := m.exchangeWithin(ctx, refreshToken)
+		if err != nil {
+			return pair, nil, err
 		}
-		access := m.jar.value(r, m.jar.access)
-		userID := m.revoke(r, access)
-		m.cache.remove(access)
-		m.jar.clear(w, r)
-		m.emit(Event{Kind: EventSignedOut, UserID: userID, Request: r})
-		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
-			http.Redirect(w, r, to, http.StatusSeeOther)
-			return
+		if m.refresher.RevokedKey(ctx, sessionKey(pair.AccessToken, pair.RefreshToken), false) { // a recorded outcome that was signed out
+			return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut})
 		}
-		w.WriteHeader(http.StatusNoContent)
+		t, err := m.tokens.readAccess(pair.AccessToken)
+		if err != nil {
+			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
+			return pair, nil, nil
+		}
+		if !recorded || now.Before(t.expires) {
+			// A pair Qelos just issued is taken as it is, even if this app's
+			// clock runs ahead of its expiry (that is Leeway's business).
+			return pair, &t, nil
+		}
+		refreshToken = pair.RefreshToken // a recorded outcome gone stale: exchange it in turn
+	}
+	return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrUnavailable, Err: errors.New("every recorded pair has expired")})
+}
+
+// refreshWithin exchanges a refresh token through the coordinator, waiting
+// at most UpstreamTimeout: the refresh itself goes on detached, so a
+// rotation Qelos completes late is still recorded for the next request.
+func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
+	p, _, err := m.exchangeWithin(ctx, refreshToken)
+	return p, err
+}
+
+// exchangeWithin is refreshWithin, also reporting whether the pair is a
+// recorded outcome (see refresh.Coordinator.Exchange).
+func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	defer cancel()
+	p, recorded, err := m.refresher.Exchange(ctx, refreshToken)
+	return p, recorded, classify(err)
+}
+
+// recheckWorkspace checks the workspace recorded in a session against the
+// user's memberships as Qelos lists them now (GET /api/workspaces with the
+// fresh access token), so roles follow a demotion and a removed member
+// loses the workspace within one access-token lifetime. It runs once per
+// refresh: concurrent requests carrying the same pair share one call, and
+// its answer is kept per token. When Qelos cannot answer, the recorded
+// workspace is kept: a transient fault never changes a session.
+func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, ws *Workspace) *Workspace {
+	key := hashKey('r', accessToken, ws.ID)
+	if e, ok := m.rechecks.get(key, m.now()); ok {
+		return e.ws
+	}
+	v, _, _ := m.recheckGroup.Do(string(key[:]), func() (any, error) {
+		if e, ok := m.rechecks.get(key, m.now()); ok {
+			return e, nil
+		}
+		e := recheck{ws: ws} // kept when Qelos cannot answer
+		list, err := (&Client{mw: m, auth: &Auth{accessToken: accessToken}}).Workspaces(ctx)
+		switch {
+		case err != nil:
+			m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)
+		default:
+			e.ws = nil
+			for i := range list {
+				if list[i].ID == ws.ID {
+					fresh := list[i]
+					e.ws = &fresh
+				}
+			}
+			if e.ws == nil {
+				m.log.Info("qelos session: the user is no longer a member of the recorded workspace; dropped it", "workspace", ws.ID)
+			}
+		}
+		// Failures too are remembered, so the requests sharing this refresh
+		// make one call between them.
+		m.rechecks.put(key, e, m.now().Add(m.cfg.IdentityTTL))
+		return e, nil
 	})
+	return v.(recheck).ws
 }
 
-// revoke ends the session named by the request's cookies, as far as it
-// can, and returns the user id it found: at Qelos (its refresh token), and
-// here (its access tokens revoked, its refresh outcome forgotten). Failures
-// are logged, not returned: signing out locally never depends on Qelos.
-func (m *Middleware) revoke(r *http.Request, access string) string {
-	ctx := r.Context()
-	var token, userID, accessTok, refreshTok string
-	var accessExp time.Time
-	if s, err := m.jar.open(m.jar.access, access); err == nil {
-		if t, err := m.tokens.readAccess(s.Token); err == nil {
-			userID, accessTok, accessExp = t.user.ID, s.Token, t.expires
-			if m.now().Before(t.expires) {
-				token = s.Token
-			}
-		}
-	}
-	if s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh)); err == nil {
-		refreshTok = s.Token
-		if token == "" {
-			// Qelos revokes a refresh token through its paired access token;
-			// an expired one is refused, so exchange the pair first.
-			if pair, err := m.refreshWithin(ctx, s.Token); err == nil {
-				token = pair.AccessToken
-				if t, err := m.tokens.readAccess(pair.AccessToken); err == nil {
-					m.revokeSession(ctx, pair.AccessToken, pair.RefreshToken, t.expires)
-				}
-				if err := m.refresher.Forget(ctx, pair.RefreshToken); err != nil {
-					m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
-				}
-			}
-		}
-		// The old pair must no longer yield the new one.
-		if err := m.refresher.Forget(ctx, s.Token); err != nil {
-			m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
-		}
-	}
-	if accessTok != "" {
-		m.revokeSession(ctx, accessTok, refreshTok, accessExp)
-	}
-	if token == "" {
-		return userID
-	}
-	resp, err := m.call(ctx, http.MethodPost, "/api/logout", nil, token)
-	if err != nil || resp.Status != http.StatusOK {
-		status := 0
-		if resp != nil {
-			status = resp.Status
-		}
-		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the cookies are cleared anyway", "status", status, "err", err)
-	}
-	return userID
-}
+// recheck is the outcome of one workspace re-check.
+type recheck struct{ ws *Workspace }
 
-// revokeSession records the session named by a pair as revoked until its
-// access token expires, here and in the shared store: the pair, and its
-// access cookie sent without the refresh cookie.
-func (m *Middleware) revokeSession(ctx context.Context, access, refreshTok string, expires time.Time) {
-	for _, name := range []string{access + "\x00" + refreshTok, access + "\x00"} {
-		if err := m.refresher.Revoke(ctx, name, expires.Add(m.cfg.Leeway)); err != nil {
-			m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
-			return
-		}
-	}
-}
-
-// postInput reads the fields of a POST (see readInput), answering 405 to
-// another method and 400 to an unreadable body; ok is false when it has
-// answered.
-func postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
-	if !allowPost(w, r) {
-		return in, false
-	}
-	in, err := readInput(w, r)
+// writePair seals both tokens and sets the cookies, living as long as the
+// refresh token. It returns the sealed access cookie. r is the request
+// being answered, whose stale cookie chunks are cleared (nil: unknown).
+func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, refreshTok sealed, now time.Time) (string, error) {
+	sa, err := m.jar.seal(m.jar.access, access)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
-		return in, false
+		return "", err
 	}
-	return in, true
+	sr, err := m.jar.seal(m.jar.refresh, refreshTok)
+	if err != nil {
+		return "", err
+	}
+	expires, _ := m.tokens.readExpiry(refreshTok.Token)
+	if expires.IsZero() {
+		expires = now.Add(30 * 24 * time.Hour) // Qelos's refresh lifetime
+	}
+	if err := m.jar.write(w, r, sa, sr, expires, now); err != nil {
+		return "", err
+	}
+	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
+		m.plainHTTP.Do(func() {
+			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set CookieSecure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
+		})
+	}
+	return sa, nil
 }
 
-func allowPost(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodPost {
-		return true
-	}
-	w.Header().Set("Allow", http.MethodPost)
-	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST")
-	return false
-}
-
-// input is a request's fields, from a JSON object or a form body.
-type input struct {
-	fields map[string]string
-	r      *http.Request
-}
-
-// get returns a field of the body. Credentials are read with get only: a
-// password in a URL is logged by every proxy on the way.
-func (in input) get(name string) string { return in.fields[name] }
-
-// orQuery returns a field of the body, else of the URL query: for fields
-// that are no secret, such as returnTo or a workspace id.
-func (in input) orQuery(name string) string {
-	if v, ok := in.fields[name]; ok {
-		return v
-	}
-	return in.r.URL.Query().Get(name)
-}
-
-// readInput reads a JSON object of string fields or a form, at most 64 KiB.
-func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
-	in := input{fields: map[string]string{}, r: r}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "application/json" {
-		var raw map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-			return in, errors.New("body is not a JSON object")
-		}
-		for k, v := range raw {
-			if s, ok := v.(string); ok {
-				in.fields[k] = s
-			}
-		}
-		return in, nil
-	}
-	if mt == "multipart/form-data" {
-		return in, errors.New("send the fields as JSON or application/x-www-form-urlencoded")
-	}
-	if err := r.ParseForm(); err != nil {
-		return in, errors.New("body is not a form")
-	}
-	for k, v := range r.PostForm {
-		if len(v) > 0 {
-			in.fields[k] = v[0]
+// refreshAt is when a session needs a refresh: RefreshMargin before the
+// access token expires, but never sooner than halfway through its life, so
+// a short-lived token is not refreshed on every request.
+func (m *Middleware) refreshAt(t accessToken) time.Time {
+	margin := m.cfg.RefreshMargin
+	if !t.issued.IsZero() {
+		if half := t.expires.Sub(t.issued) / 2; half < margin {
+			margin = half
 		}
 	}
-	return in, nil
+	return t.expires.Add(-margin)
+}
+
+// reject clears a session whose cookies cannot be used.
+func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
+	m.jar.clear(w, r)
+	m.emit(Event{Kind: EventCookieRejected, Err: rejected(err), Request: r})
+}
+
+// newAuth builds the Auth of a cookie-pair session. The workspace recorded
+// in the session wins over the token's, which Qelos thins to an id after
+// one refresh and drops after two.
+func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
+	switch {
+	case s.NoWorkspace:
+		t.user.Workspace = nil
+	case s.Workspace != nil:
+		t.user.Workspace = s.Workspace
+	}
+	if t.user.Email == "" {
+		t.user.Email = s.Email
+	}
+	return &Auth{
+		User:        t.user,
+		Workspace:   t.user.Workspace,
+		Mode:        ModeCookiePair,
+		Privileged:  m.privileged(t.user),
+		mw:          m,
+		accessToken: s.Token,
+		expires:     t.expires,
+	}
 }

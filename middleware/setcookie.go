@@ -38,15 +38,6 @@ func RewriteSetCookieDomain(setCookie, newDomain string) string {
 	return setCookie[:loc[3]] + host + setCookie[loc[1]:]
 }
 
-// RewriteSetCookieDomains applies RewriteSetCookieDomain to each value.
-func RewriteSetCookieDomains(setCookies []string, newDomain string) []string {
-	out := make([]string, len(setCookies))
-	for i, s := range setCookies {
-		out[i] = RewriteSetCookieDomain(s, newDomain)
-	}
-	return out
-}
-
 // stripPort returns host without its port, and an IPv6 literal without its
 // brackets. A bare IPv6 address (several colons, no brackets) is kept whole.
 // What is left must be a host name or an IP address — letters, digits, '.',

@@ -94,7 +94,7 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 			return
 		}
 		s, err := m.jar.open(m.jar.social, cookieValue(r, m.jar.social.wire))
-		remembered, returnTo, _ := cutNUL(s.Token)
+		remembered, returnTo, _ := strings.Cut(s.Token, "\x00")
 		if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(remembered)) != 1 {
 			m.fail(w, r, http.StatusForbidden, CodeForbidden, "the sign-in state does not match; start the sign-in again")
 			return
@@ -122,15 +122,6 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 		}
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 	})
-}
-
-func cutNUL(s string) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 func randomHex(n int) string {

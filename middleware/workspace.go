@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/qelos-io/integrator-go/refresh"
 )
 
 // Workspace error codes.
@@ -94,15 +96,11 @@ func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *
 	if err != nil {
 		return nil, err
 	}
-	access := sealed{Token: a.accessToken, Workspace: ws}
-	sa, err := m.writePair(w, r, access, sealed{Token: refreshTok, Workspace: ws}, m.now())
+	old := m.jar.value(r, m.jar.access)
+	b, err := m.issue(w, r, refresh.Pair{AccessToken: a.accessToken, RefreshToken: refreshTok}, t, sealed{Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}
-	m.cache.remove(m.jar.value(r, m.jar.access))
-	b := m.newAuth(t, access)
-	b.refreshToken = refreshTok
-	b.session = sessionKey(a.accessToken, refreshTok)
-	m.cache.put(sa, b, m.refreshAt(t))
+	m.cache.remove(old)
 	return b, nil
 }

@@ -9,8 +9,8 @@ import (
 // Pair is an OAuth access token and the refresh token that renews it, as
 // Qelos issues them.
 type Pair struct {
-	AccessToken  string `json:"a"`
-	RefreshToken string `json:"r"`
+	AccessToken  string
+	RefreshToken string
 }
 
 // A Refresher exchanges a refresh token for a new [Pair]. [Client] is the

@@ -1,0 +1,276 @@
+package middleware
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/qelos-io/integrator-go/refresh"
+)
+
+// maxFormBody caps a sign-in or sign-up body.
+const maxFormBody = 64 << 10
+
+// SignInHandler returns a handler that signs a user in. It takes a POST with
+// a JSON or form body holding "username" (or "email") and "password", signs
+// in against Qelos in OAuth mode, seals the token pair into the session
+// cookies and answers 200 {"user":…,"workspace":…}.
+//
+// Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
+// field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
+// {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
+// never from the URL query, which ends up in logs, history and Referer
+// headers. When the body or the query has a "returnTo" that is a
+// same-origin path (see SafeRedirect), success answers 303 to it instead,
+// which suits a plain HTML form.
+func (m *Middleware) SignInHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, ok := postInput(w, r)
+		if !ok {
+			return
+		}
+		username := strings.TrimSpace(in.get("username"))
+		if username == "" {
+			username = strings.TrimSpace(in.get("email"))
+		}
+		password := in.get("password")
+		if username == "" || password == "" {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, "username and password are required")
+			return
+		}
+		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin",
+			map[string]string{"username": username, "password": password, "authType": "oauth"}, "")
+		switch {
+		case err != nil:
+			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			return
+		case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
+			m.fail(w, r, http.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
+			return
+		case resp.Status != http.StatusOK:
+			m.log.Warn("qelos sign-in: unexpected answer", "status", resp.Status)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			return
+		}
+		m.finishSignIn(w, r, in, resp.Body, "")
+	})
+}
+
+// finishSignIn starts the session an OAuth sign-in or sign-up answer
+// carries and answers the browser: 303 to a same-origin "returnTo", else
+// 200 {"user":…,"workspace":…}; 503 when the answer holds no usable pair.
+// email, when set, stands in for a token that names none.
+func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte, email string) {
+	a, err := m.startSession(w, r, answer, email)
+	if err != nil {
+		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
+		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		return
+	}
+	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
+	if to := in.orQuery("returnTo"); SafeRedirect(to) {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionBody{User: a.User, Workspace: a.Workspace})
+}
+
+// sessionBody is the answer of the session handlers.
+type sessionBody struct {
+	User      *User      `json:"user"`
+	Workspace *Workspace `json:"workspace"`
+}
+
+// startSession reads an OAuth sign-in (or sign-up) answer and starts a
+// session from its pair.
+func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte, email string) (*Auth, error) {
+	var answer struct {
+		Payload struct {
+			Token        string     `json:"token"`
+			RefreshToken string     `json:"refreshToken"`
+			Workspace    *Workspace `json:"workspace"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(body, &answer); err != nil {
+		return nil, errors.New("sign-in answer is not JSON")
+	}
+	p := answer.Payload
+	if p.Token == "" || p.RefreshToken == "" {
+		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
+	}
+	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
+}
+
+// SignOutHandler returns a handler that signs the user out: it asks Qelos to
+// revoke the session's refresh token (POST /api/logout with the access
+// token, refreshing first if the access token has expired), then clears the
+// session cookies whatever Qelos answered — even when Qelos is down. It
+// answers 204, or 303 to a same-origin "returnTo".
+//
+// Sign-out is final on every replica: Qelos access tokens are stateless (one
+// copied before sign-out stays valid at Qelos until it expires), so the
+// middleware records the session's access token as revoked until its expiry
+// — in process and, when the RefreshStore is a refresh.Revoker (Redis), in
+// the shared store — and drops the session's recorded refresh outcome. The
+// signed-out pair and the pair before it then answer 401.
+func (m *Middleware) SignOutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowPost(w, r) {
+			return
+		}
+		access := m.jar.value(r, m.jar.access)
+		userID := m.revoke(r, access)
+		m.cache.remove(access)
+		m.jar.clear(w, r)
+		m.emit(Event{Kind: EventSignedOut, UserID: userID, Request: r})
+		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// revoke ends the session named by the request's cookies, as far as it
+// can, and returns the user id it found: at Qelos (its refresh token), and
+// here (its access tokens revoked, its refresh outcome forgotten). Failures
+// are logged, not returned: signing out locally never depends on Qelos.
+func (m *Middleware) revoke(r *http.Request, access string) string {
+	ctx := r.Context()
+	var token, userID, accessTok, refreshTok string
+	var accessExp time.Time
+	if s, err := m.jar.open(m.jar.access, access); err == nil {
+		if t, err := m.tokens.readAccess(s.Token); err == nil {
+			userID, accessTok, accessExp = t.user.ID, s.Token, t.expires
+			if m.now().Before(t.expires) {
+				token = s.Token
+			}
+		}
+	}
+	if s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh)); err == nil {
+		refreshTok = s.Token
+		if token == "" {
+			// Qelos revokes a refresh token through its paired access token;
+			// an expired one is refused, so exchange the pair first.
+			if pair, err := m.refreshWithin(ctx, s.Token); err == nil {
+				token = pair.AccessToken
+				if t, err := m.tokens.readAccess(pair.AccessToken); err == nil {
+					m.revokeSession(ctx, pair.AccessToken, pair.RefreshToken, t.expires)
+				}
+				if err := m.refresher.Forget(ctx, pair.RefreshToken); err != nil {
+					m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
+				}
+			}
+		}
+		// The old pair must no longer yield the new one.
+		if err := m.refresher.Forget(ctx, s.Token); err != nil {
+			m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
+		}
+	}
+	if accessTok != "" {
+		m.revokeSession(ctx, accessTok, refreshTok, accessExp)
+	}
+	if token == "" {
+		return userID
+	}
+	resp, err := m.call(ctx, http.MethodPost, "/api/logout", nil, token)
+	if err != nil || resp.Status != http.StatusOK {
+		status := 0
+		if resp != nil {
+			status = resp.Status
+		}
+		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the cookies are cleared anyway", "status", status, "err", err)
+	}
+	return userID
+}
+
+// revokeSession records the session named by a pair as revoked until its
+// access token expires, here and in the shared store: the pair, and its
+// access cookie sent without the refresh cookie.
+func (m *Middleware) revokeSession(ctx context.Context, access, refreshTok string, expires time.Time) {
+	for _, name := range []string{access + "\x00" + refreshTok, access + "\x00"} {
+		if err := m.refresher.Revoke(ctx, name, expires.Add(m.cfg.Leeway)); err != nil {
+			m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
+			return
+		}
+	}
+}
+
+// postInput reads the fields of a POST (see readInput), answering 405 to
+// another method and 400 to an unreadable body; ok is false when it has
+// answered.
+func postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
+	if !allowPost(w, r) {
+		return in, false
+	}
+	in, err := readInput(w, r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+		return in, false
+	}
+	return in, true
+}
+
+func allowPost(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST")
+	return false
+}
+
+// input is a request's fields, from a JSON object or a form body.
+type input struct {
+	fields map[string]string
+	r      *http.Request
+}
+
+// get returns a field of the body. Credentials are read with get only: a
+// password in a URL is logged by every proxy on the way.
+func (in input) get(name string) string { return in.fields[name] }
+
+// orQuery returns a field of the body, else of the URL query: for fields
+// that are no secret, such as returnTo or a workspace id.
+func (in input) orQuery(name string) string {
+	if v, ok := in.fields[name]; ok {
+		return v
+	}
+	return in.r.URL.Query().Get(name)
+}
+
+// readInput reads a JSON object of string fields or a form, at most 64 KiB.
+func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
+	in := input{fields: map[string]string{}, r: r}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		var raw map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+			return in, errors.New("body is not a JSON object")
+		}
+		for k, v := range raw {
+			if s, ok := v.(string); ok {
+				in.fields[k] = s
+			}
+		}
+		return in, nil
+	}
+	if mt == "multipart/form-data" {
+		return in, errors.New("send the fields as JSON or application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		return in, errors.New("body is not a form")
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 0 {
+			in.fields[k] = v[0]
+		}
+	}
+	return in, nil
+}
