@@ -46,7 +46,8 @@ func (m Mode) String() string {
 type Auth struct {
 	// User is the signed-in user, or nil.
 	User *User
-	// Workspace is the request's active workspace, or nil.
+	// Workspace is the request's active workspace, or nil, by the rule
+	// documented on Workspace.
 	Workspace *Workspace
 	// Mode is the credential that identified the user.
 	Mode Mode

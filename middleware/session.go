@@ -113,10 +113,8 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, refr
 		m.reject(w, r, errors.New("refreshed access token is unreadable"))
 		return nil
 	}
-	ws, none := s.Workspace, s.NoWorkspace
-	if ws == nil && !none {
-		ws = t.user.Workspace // the one the token names: Qelos does not re-check it either
-	}
+	ws := sessionWorkspace(s, t.user.Workspace)
+	none := ws == nil
 	if ws != nil {
 		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
 		none = ws == nil
@@ -331,16 +329,24 @@ func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 	m.emit(Event{Kind: EventCookieRejected, Err: rejected(err), Request: r})
 }
 
-// newAuth builds the Auth of a cookie-pair session. The workspace recorded
-// in the session wins over the token's, which Qelos thins to an id after
-// one refresh and drops after two.
-func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
+// sessionWorkspace is the workspace of a cookie-pair session, by the rule
+// documented on Workspace: the one recorded in the session (none
+// included), else the one the token names — which Qelos thins to an id
+// after one refresh and drops after two, hence the recording.
+func sessionWorkspace(s sealed, token *Workspace) *Workspace {
 	switch {
 	case s.NoWorkspace:
-		t.user.Workspace = nil
+		return nil
 	case s.Workspace != nil:
-		t.user.Workspace = s.Workspace
+		return s.Workspace
 	}
+	return token
+}
+
+// newAuth builds the Auth of a cookie-pair session, its workspace by
+// sessionWorkspace.
+func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
+	t.user.Workspace = sessionWorkspace(s, t.user.Workspace)
 	if t.user.Email == "" {
 		t.user.Email = s.Email
 	}

@@ -27,9 +27,9 @@ type User struct {
 	BirthDate    string         `json:"birthDate,omitempty"`
 	Roles        []string       `json:"roles"`
 	Metadata     map[string]any `json:"metadata,omitempty"`
-	// Workspace is the workspace Qelos's token names, if any. The active
-	// workspace of a request is WorkspaceFrom(ctx), which may differ (see
-	// Config.ResolveWorkspace).
+	// Workspace is the session's workspace by rules 2 and 3 of the rule
+	// documented on Workspace; the request's active one (Auth.Workspace,
+	// WorkspaceFrom) may differ by rule 1.
 	Workspace *Workspace `json:"workspace,omitempty"`
 }
 
@@ -56,6 +56,21 @@ func (u *User) DisplayName() string {
 
 // Workspace is a Qelos workspace as it appears in a session: its id, its
 // name, and the roles the user holds in it.
+//
+// Which workspace is active is decided by one rule, first match wins:
+//
+//  1. Config.ResolveWorkspace, when set, chooses per request (and
+//     SelectWorkspace per route): its choice is Auth.Workspace.
+//  2. Otherwise, in cookie-pair mode, the workspace recorded in the
+//     session: the one chosen at sign-in or by the last
+//     SwitchWorkspaceHandler call, re-checked against the user's
+//     memberships at each refresh — and none when that check found the
+//     user is no longer a member.
+//  3. Otherwise the one the credential names: the access token's claim
+//     (cookie pair before anything was recorded, bearer), or GET /api/me's
+//     answer (API key, Qelos session cookie).
+//
+// Never simply the first of the user's workspaces.
 type Workspace struct {
 	ID     string   `json:"_id"`
 	Name   string   `json:"name"`
