@@ -8,7 +8,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -54,7 +56,10 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 	}
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
 	bearer := httptest.NewRequest("GET", "/whoami", nil)
-	bearer.Header.Set("Authorization", "Bearer not-a-token")
+	// A JWT Qelos did not sign, valid past the kit's Expire: asked, and refused.
+	notQelos := signToken(t, jwt.SigningMethodHS256, []byte("not-this-qelos-secret"), jwt.MapClaims{
+		"sub": "user-1", "tenant": "0", "exp": time.Now().Add(30 * 24 * time.Hour).Unix()})
+	bearer.Header.Set("Authorization", "Bearer "+notQelos)
 	signin := httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
 	signin.Header.Set("Content-Type", "application/json")
 
@@ -105,7 +110,13 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 func TestRoutineEventsStayBelowInfo(t *testing.T) {
 	k := qelostest.Start(t)
 	var logs bytes.Buffer
-	mw := k.Middleware(middleware.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	mw := k.Middleware(middleware.Config{
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		// The test's requests are plain http to example.com: with Secure
+		// cookies the one-time hint that browsers drop them would be logged
+		// at Info, rightly, but it is no routine event.
+		CookieSecure: middleware.SecureNever,
+	})
 	mux := http.NewServeMux()
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
