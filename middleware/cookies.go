@@ -211,6 +211,46 @@ func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
 	return v, nil
 }
 
+// pair returns the values of both session cookies in one pass over the
+// Cookie header, as value would find each.
+func (j *cookieJar) pair(r *http.Request) (access, refresh string) {
+	chunked := false
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, ok := strings.Cut(textproto.TrimString(part), "=")
+			if !ok {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			switch k {
+			case j.access.wire:
+				if access == "" {
+					access = v
+				}
+			case j.refresh.wire:
+				if refresh == "" {
+					refresh = v
+				}
+			case j.access.chunks[0], j.refresh.chunks[0]:
+				chunked = true
+			}
+		}
+	}
+	if chunked {
+		if access == "" {
+			access = j.value(r, j.access)
+		}
+		if refresh == "" {
+			refresh = j.value(r, j.refresh)
+		}
+	}
+	return access, refresh
+}
+
 // value returns the sealed value of the named cookie in r: the cookie
 // itself when the browser sent it whole, else its chunks joined in order
 // (name_0, name_1, … up to maxChunks); "" when there is neither. Only the

@@ -179,12 +179,12 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		}
 		return r, true
 	}
-	a := m.authenticate(w, r)
+	a, carried := m.authenticate(w, r)
 	switch {
 	case a == nil && m.cfg.RequireAuth:
 		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
 		return r, false
-	case a == nil && (m.customErrors || m.carriesCredentials(r)):
+	case a == nil && (carried || m.customErrors):
 		// Credentials Handler could not use: marked, so Proxy does not
 		// try them again and a guard knows Handler saw them. With a
 		// Config.ErrorHandler every anonymous request is marked, so the
@@ -237,34 +237,36 @@ func (m *Middleware) skipped(path string) bool {
 // (the app's pair, else Qelos's session cookie), then a bearer token; a
 // credential that fails does not fall through to the next. The warm path is
 // a cache hit on the sealed access cookie.
-func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
-	now := m.now() // once per request: the clock is a measurable part of the warm path
-	if key := r.Header["X-Api-Key"]; len(key) > 0 && key[0] != "" {
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (a *Auth, carried bool) {
+	h := r.Header
+	if key := h["X-Api-Key"]; len(key) > 0 && key[0] != "" {
 		if !apiKeyShape(key[0]) {
-			return nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
+			return nil, true // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
-		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], now); ok {
-			return a
+		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], m.now()); ok {
+			return a, true
 		}
-		return m.identify(w, r, apiKeyCredential(key[0]))
+		return m.identify(w, r, apiKeyCredential(key[0])), true
 	}
-	if a, ok := m.session(w, r, now); ok {
-		return a
-	}
-	if k, ok := passthroughKey(r); ok && !m.cfg.DisablePassthrough {
-		if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, now); ok {
-			return a
+	if len(h["Cookie"]) > 0 {
+		if a, ok := m.session(w, r); ok {
+			return a, true
+		}
+		if k, ok := passthroughKey(r); ok && !m.cfg.DisablePassthrough {
+			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+				return a, true
+			}
+			if cred, _, checked := m.passthroughCredential(r); checked {
+				return m.identify(w, r, cred), true
+			}
+			return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
-	if cred, ok, checked := m.passthroughCredential(r); checked {
-		return m.identify(w, r, cred)
-	} else if ok {
-		return nil // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
+	authz := h["Authorization"]
+	if len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
+		return m.bearer(w, r, authz[0], m.now()), true
 	}
-	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
-		return m.bearer(w, r, authz[0], now)
-	}
-	return nil
+	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0
 }
 
 // valid reports whether a token expiring at exp is still usable at now,

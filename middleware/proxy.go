@@ -147,7 +147,7 @@ func (m *Middleware) Proxy() http.Handler {
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
 			// the pair here.
-			a, _ = m.session(w, r, m.now())
+			a, _ = m.session(w, r)
 		}
 		if a != nil && a.Mode == ModeCookiePair {
 			if a.User == nil {

@@ -19,9 +19,11 @@ import (
 // the pair and refreshing it when it is due. ok is false when r carries
 // neither cookie; a nil Auth with ok is a rejected (now cleared) session.
 // Handler and Proxy both come here.
-func (m *Middleware) session(w http.ResponseWriter, r *http.Request, now time.Time) (a *Auth, ok bool) {
-	access := m.jar.value(r, m.jar.access)
+func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (a *Auth, ok bool) {
+	access, refreshCookie := m.jar.pair(r)
+	var now time.Time
 	if access != "" {
+		now = m.now()
 		if a, ok := m.cache.get(access, now); ok {
 			if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
 				m.cache.remove(access)
@@ -31,9 +33,11 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request, now time.Ti
 			return m.resolveWorkspace(r, a), true
 		}
 	}
-	refreshCookie := m.jar.value(r, m.jar.refresh)
 	if access == "" && refreshCookie == "" {
 		return nil, false
+	}
+	if now.IsZero() {
+		now = m.now()
 	}
 	return m.openSession(w, r, access, refreshCookie, now), true
 }
