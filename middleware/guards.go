@@ -47,9 +47,10 @@ func HasWorkspace() Rule {
 // 401 {"code":"UNAUTHORIZED"} when it is anonymous, 503
 // {"code":"QELOS_UNAVAILABLE"} when Qelos could not be reached to confirm
 // its session (whose cookies are kept) or to resolve its workspace, and 403
-// with the rule's code when the signed-in user does not qualify. It writes
-// nothing and reports false for a request the rule allows. Adapters build
-// their guards on it.
+// with the rule's code when the signed-in user does not qualify — through
+// the Config.ErrorHandler of the Middleware whose Handler saw the request,
+// when it has one. It writes nothing and reports false for a request the
+// rule allows. Adapters build their guards on it.
 //
 // A request Handler never saw — the router is not wrapped with
 // Middleware.Handler (or an adapter's New), so every guarded route would
