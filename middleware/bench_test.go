@@ -46,7 +46,7 @@ func benchSetup(b *testing.B) (http.Handler, *http.Request, string, string) {
 		sink, _ = middleware.UserFrom(r.Context())
 	}))
 	req, _ := http.NewRequest(http.MethodGet, "http://app.example/dashboard", nil)
-	req.Header.Set("Cookie", "theme=dark; "+middleware.DefaultAccessCookieName+"="+sa+"; "+middleware.DefaultRefreshCookieName+"="+sr)
+	req.Header.Set("Cookie", "theme=dark; "+accessCookie+"="+sa+"; "+refreshCookie+"="+sr)
 	return h, req, access, q.Secret()
 }
 
@@ -102,7 +102,7 @@ func BenchmarkHandlerColdPair(b *testing.B) {
 	sa, sr := middleware.SealPair(mw, access, refreshTok, nil)
 	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sink, _ = middleware.UserFrom(r.Context()) }))
 	req, _ := http.NewRequest(http.MethodGet, "http://app.example/", nil)
-	req.Header.Set("Cookie", middleware.DefaultAccessCookieName+"="+sa+"; "+middleware.DefaultRefreshCookieName+"="+sr)
+	req.Header.Set("Cookie", accessCookie+"="+sa+"; "+refreshCookie+"="+sr)
 	w := &discard{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {

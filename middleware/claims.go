@@ -10,8 +10,13 @@ import (
 )
 
 // maxTokenSize caps a token before it is parsed. Qelos tokens are under
-// 1 KiB; anything near this is an attack or garbage.
-const maxTokenSize = 8 << 10
+// 1 KiB, but an access token carries the user's names, which Qelos does not
+// bound: 16 KiB holds names thousands of characters long.
+const maxTokenSize = 16 << 10
+
+// maxCredentialSize caps an Authorization or x-api-key header: anything
+// larger is not a Qelos credential, and is neither parsed nor sent.
+const maxCredentialSize = 8 << 10
 
 // The algorithm Qelos signs with (jsonwebtoken's default). Nothing else is
 // accepted, signed or not: alg "none" and RS/HS confusion are rejected
@@ -23,6 +28,7 @@ var (
 	errTokenNoExpiry  = errors.New("token has no exp claim")
 	errTokenNoSubject = errors.New("token has no sub claim")
 	errTokenNotYet    = errors.New("token is not valid yet (nbf)")
+	errTokenTenant    = errors.New("token is of another tenant than Config.Tenant")
 )
 
 // accessClaims is the claim set of a Qelos access (and cookie) token.
@@ -53,13 +59,14 @@ type claimWorkspace struct {
 // (it came out of a cookie this app sealed, from Qelos over TLS).
 type tokenReader struct {
 	secret []byte // nil: do not verify signatures
+	tenant string // every access token must carry it
 	parser *jwt.Parser
 	leeway time.Duration
 	now    func() time.Time
 }
 
-func newTokenReader(secret string, leeway time.Duration, now func() time.Time) *tokenReader {
-	tr := &tokenReader{leeway: leeway, now: now, parser: jwt.NewParser(
+func newTokenReader(secret, tenant string, leeway time.Duration, now func() time.Time) *tokenReader {
+	tr := &tokenReader{tenant: tenant, leeway: leeway, now: now, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{qelosAlg}),
 		jwt.WithoutClaimsValidation(), // expiry is decided by the caller: expired means refresh
 		jwt.WithJSONNumber(),
@@ -79,8 +86,9 @@ type accessToken struct {
 
 // readAccess parses an access token into the user it names and its
 // lifetime. It checks the algorithm, the signature when a secret is
-// configured, and that sub and exp are present; it does not reject an
-// expired token (expired means refresh, not reject).
+// configured, that sub and exp are present and that the tenant is the
+// app's; it does not reject an expired token (expired means refresh, not
+// reject).
 func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 	var c accessClaims
 	if err := tr.parse(token, &c, tr.secret != nil); err != nil {
@@ -91,6 +99,9 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 	}
 	if c.Subject == "" {
 		return accessToken{}, errTokenNoSubject
+	}
+	if c.Tenant != tr.tenant {
+		return accessToken{}, errTokenTenant
 	}
 	if c.NotBefore != nil && tr.now().Add(tr.leeway).Before(c.NotBefore.Time) {
 		return accessToken{}, errTokenNotYet

@@ -27,13 +27,18 @@ const (
 type CookieSecurity int
 
 const (
-	// SecureAuto sets Secure unless AppURL is plain http (local development).
-	SecureAuto CookieSecurity = iota
-	// SecureAlways always sets Secure.
-	SecureAlways
-	// SecureNever never sets Secure. Only for plain-http development.
+	// SecureAlways (the default) sets Secure. Browsers accept and send
+	// Secure cookies on http://localhost and http://127.0.0.1, so local
+	// development needs nothing else.
+	SecureAlways CookieSecurity = iota
+	// SecureNever leaves Secure off, and with it the __Host- prefix. Only
+	// for plain-http development on a host other than localhost (a LAN IP,
+	// a container name): the cookies then travel in clear text.
 	SecureNever
 )
+
+// DefaultTenant is the tenant of a default Qelos install (BASIC_TENANT).
+const DefaultTenant = "0"
 
 // Config configures a [Middleware]. Only AppURL and CookieKeys are required;
 // every other field has a default chosen to be safe.
@@ -58,6 +63,15 @@ type Config struct {
 	// ParseCookieKeys.
 	CookieKeys []CookieKey
 
+	// Tenant is the Qelos tenant id of this app. Every access token this
+	// app reads (from its cookies, or as a bearer with JWTSecret) and every
+	// identity Qelos vouches for (/api/me) must carry it; others are
+	// refused. Qelos signs every tenant's tokens with one JWT_SECRET, so
+	// without this check a token of tenant "999" — and its admin role —
+	// would pass here. Default: DefaultTenant ("0"), Qelos's default
+	// tenant.
+	Tenant string
+
 	// JWTSecret is Qelos's JWT_SECRET. When set, access tokens are also
 	// verified as HS256 signatures. When empty, the sealed cookie's MAC is
 	// the proof: a cookie that opens was written by this app from tokens
@@ -66,7 +80,10 @@ type Config struct {
 
 	// AccessCookieName and RefreshCookieName name the session cookies.
 	// Defaults: "q_access_token" and "q_refresh_token", the names Qelos's
-	// first integrators used.
+	// first integrators used. In the browser they carry the __Host- prefix
+	// (see DisableCookieHostPrefix), and a session too large for one
+	// cookie is split over name_0, name_1, … (at most 6 chunks); see
+	// Middleware.CookieNames.
 	AccessCookieName  string
 	RefreshCookieName string
 	// CookiePath is the cookies' Path. Default: "/", so every page route
@@ -75,9 +92,18 @@ type Config struct {
 	// CookieDomain is the cookies' Domain. Default: empty, a host-only
 	// cookie, which no sibling subdomain receives.
 	CookieDomain string
-	// CookieSecure chooses the Secure attribute. Default: SecureAuto
-	// (Secure unless AppURL is plain http).
+	// CookieSecure chooses the Secure attribute. Default: SecureAlways,
+	// whatever AppURL's scheme: the app decides, and browsers accept Secure
+	// cookies on http://localhost. SecureNever is for plain-http
+	// development on other hosts.
 	CookieSecure CookieSecurity
+	// DisableCookieHostPrefix drops the __Host- prefix from the cookie
+	// names. By default, when the cookies are Secure with Path "/" and no
+	// Domain, they are named "__Host-" + name, which browsers accept only
+	// from this very host over a secure origin, so a sibling subdomain
+	// cannot plant or overwrite a session. Set it only while migrating
+	// cookies an earlier version set without the prefix. Default: false.
+	DisableCookieHostPrefix bool
 	// CookieSameSite is the cookies' SameSite attribute. Default:
 	// http.SameSiteLaxMode, which withholds them from cross-site
 	// subrequests and POSTs (a CSRF defence) but keeps top-level
@@ -117,8 +143,12 @@ type Config struct {
 	// IdentityTTL is how long Qelos's answer about a bearer token, an API
 	// key or a Qelos session cookie is reused (never past the credential's
 	// own expiry), so those modes cost at most one upstream call per
-	// credential per TTL. Revocations take up to this long to be seen.
-	// Default: 30 s.
+	// credential per TTL. Refusals are remembered as long, so a client
+	// retrying a bad credential costs one call per TTL too; a credential
+	// not even shaped like Qelos's (a bearer that is no unexpired HS256
+	// JWT, an API key that is not "ql_" and hex) costs none. Revocations
+	// take up to this long to be seen. It also bounds how long the
+	// workspace re-check of one refresh is reused. Default: 30 s.
 	IdentityTTL time.Duration
 	// PrivilegedRoles are the tenant roles that make Auth.Privileged true
 	// and pass RequirePrivileged. Default: ["admin"], as Qelos.
@@ -134,15 +164,17 @@ type Config struct {
 	// token names — never simply the first of the user's workspaces.
 	ResolveWorkspace WorkspaceResolver
 
-	// CrossOriginProtection rejects state-changing (non-GET/HEAD/OPTIONS)
-	// cross-origin browser requests with 403 {"code":"CROSS_ORIGIN_REQUEST"},
-	// using Go's http.CrossOriginProtection (Sec-Fetch-Site, else Origin
-	// against Host). It protects the session cookies beyond SameSite=Lax:
-	// from sibling subdomains, and when SameSite is None. Default: false;
-	// the examples turn it on.
-	CrossOriginProtection bool
+	// DisableCrossOriginProtection turns off the check that, by default,
+	// rejects state-changing (non-GET/HEAD/OPTIONS) cross-origin browser
+	// requests with 403 {"code":"CROSS_ORIGIN_REQUEST"}, using Go's
+	// http.CrossOriginProtection (Sec-Fetch-Site, else Origin against
+	// Host). Requests with neither header — curl, server-to-server, native
+	// clients — pass. It protects the session cookies beyond SameSite=Lax:
+	// from sibling subdomains, and when SameSite is None. Default: false
+	// (protection on).
+	DisableCrossOriginProtection bool
 	// TrustedOrigins are origins ("https://admin.example.com") allowed to
-	// make cross-origin requests despite CrossOriginProtection.
+	// make cross-origin requests despite the cross-origin protection.
 	TrustedOrigins []string
 	// Leeway tolerates clock skew between Qelos and this app in every
 	// expiry check: a token's nbf, the refresh token's exp (a refresh is
@@ -221,14 +253,12 @@ type Config struct {
 	Now func() time.Time
 }
 
-func (c *Config) cookieSecure() bool {
-	switch c.CookieSecure {
-	case SecureAlways:
-		return true
-	case SecureNever:
-		return false
-	}
-	return !strings.HasPrefix(strings.ToLower(c.AppURL), "http://")
+func (c *Config) cookieSecure() bool { return c.CookieSecure != SecureNever }
+
+// hostPrefix reports whether the cookie names carry the __Host- prefix:
+// browsers accept it only on Secure, Path=/, host-only cookies.
+func (c *Config) hostPrefix() bool {
+	return !c.DisableCookieHostPrefix && c.cookieSecure() && c.CookiePath == "/" && c.CookieDomain == ""
 }
 
 // withDefaults returns a copy of c with every zero field defaulted, or an
@@ -245,6 +275,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err := checkURL(t); err != nil {
 			return c, fmt.Errorf("middleware: Qelos target %q (from QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP) %w", t, err)
 		}
+	}
+	if c.Tenant = strings.TrimSpace(c.Tenant); c.Tenant == "" {
+		c.Tenant = DefaultTenant
 	}
 	if len(c.CookieKeys) == 0 {
 		return c, errors.New("middleware: Config.CookieKeys is required: generate a key set with middleware.GenerateCookieKey() and keep it (QELOS_COOKIE_KEYS), or sessions will not survive a restart")
@@ -267,6 +300,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.AccessCookieName == c.RefreshCookieName {
 		return c, errors.New("middleware: AccessCookieName and RefreshCookieName must differ")
+	}
+	if c.CookieSecure != SecureAlways && c.CookieSecure != SecureNever {
+		return c, fmt.Errorf("middleware: Config.CookieSecure %d is not SecureAlways or SecureNever", c.CookieSecure)
 	}
 	if c.CookiePath == "" {
 		c.CookiePath = "/"

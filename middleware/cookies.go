@@ -7,15 +7,35 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
 )
 
-// maxCookieSize caps a sealed cookie value before it is opened. A sealed
-// pair cookie is about 2 KiB; browsers keep at most 4 KiB per cookie.
-const maxCookieSize = 8 << 10
+// maxCookieSize caps a sealed cookie value (all its chunks together)
+// before it is opened. A sealed pair cookie is about 2 KiB; a user with very
+// long names gives a larger one, which is split over several cookies (see
+// maxChunks).
+const maxCookieSize = 24 << 10
+
+// maxSetCookie bounds one Set-Cookie header (name, value and attributes):
+// browsers drop a cookie larger than 4,096 bytes, so a larger sealed value
+// is split into chunks that each stay under it.
+const maxSetCookie = 4000
+
+// maxChunks bounds how many cookies one sealed value may be split into:
+// 7 chunks of about 3.9 KB hold maxCookieSize; one more is headroom for
+// long cookie attributes (a Domain).
+const maxChunks = 8
+
+// HostPrefix is the cookie-name prefix browsers reserve for cookies that
+// are Secure, Path=/ and host-only: a sibling subdomain (or a plain-http
+// page on the same host) cannot set or overwrite them. The session cookies
+// carry it by default; see Config.DisableCookieHostPrefix.
+const HostPrefix = "__Host-"
 
 // CookieKey is one key set for sealing the session cookies with
 // gorilla/securecookie.
@@ -112,28 +132,54 @@ type sealed struct {
 	// Email is the address submitted at sign-up, for a token that lacks
 	// one (Qelos's sign-up token has no email until the first refresh).
 	Email string `json:"e,omitempty"`
+	// NoWorkspace records that the user left (or was removed from) the
+	// workspace, which the token Qelos issued may still name.
+	NoWorkspace bool `json:"n,omitempty"`
+}
+
+// cookieName names one cookie: by the name its seal's MAC covers (the
+// configured name) and by the names it has in the browser (with the __Host-
+// prefix when it applies, and its chunks' names when it is split).
+type cookieName struct {
+	mac    string   // the configured name, covered by the seal's MAC
+	wire   string   // the name in the browser
+	chunks []string // wire_0 … wire_(maxChunks-1)
+}
+
+func newCookieName(base string, prefix bool) cookieName {
+	n := cookieName{mac: base, wire: base}
+	if prefix {
+		n.wire = HostPrefix + base
+	}
+	for i := range maxChunks {
+		n.chunks = append(n.chunks, n.wire+"_"+strconv.Itoa(i))
+	}
+	return n
 }
 
 // cookieJar seals, opens, writes and clears the session cookie pair.
 type cookieJar struct {
-	codecs      []securecookie.Codec
-	accessName  string
-	refreshName string
-	path        string
-	domain      string
-	secure      bool
-	sameSite    http.SameSite
+	codecs   []securecookie.Codec
+	access   cookieName
+	refresh  cookieName
+	social   cookieName // the social sign-in state
+	path     string
+	domain   string
+	secure   bool
+	sameSite http.SameSite
 }
 
 func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 	j := &cookieJar{
-		accessName:  c.AccessCookieName,
-		refreshName: c.RefreshCookieName,
-		path:        c.CookiePath,
-		domain:      c.CookieDomain,
-		secure:      c.cookieSecure(),
-		sameSite:    c.CookieSameSite,
+		path:     c.CookiePath,
+		domain:   c.CookieDomain,
+		secure:   c.cookieSecure(),
+		sameSite: c.CookieSameSite,
 	}
+	prefix := c.hostPrefix()
+	j.access = newCookieName(c.AccessCookieName, prefix)
+	j.refresh = newCookieName(c.RefreshCookieName, prefix)
+	j.social = newCookieName(socialStateCookie, prefix)
 	for _, k := range keys {
 		sc := securecookie.New(k.Hash, k.Block)
 		sc.SetSerializer(securecookie.JSONEncoder{})
@@ -146,17 +192,17 @@ func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 
 // seal encodes v for the named cookie. The name is part of the MAC, so an
 // access cookie cannot be replayed as a refresh cookie or the other way round.
-func (j *cookieJar) seal(name string, v sealed) (string, error) {
-	return securecookie.EncodeMulti(name, v, j.codecs...)
+func (j *cookieJar) seal(n cookieName, v sealed) (string, error) {
+	return securecookie.EncodeMulti(n.mac, v, j.codecs...)
 }
 
 // open decodes a cookie sealed by seal with any of the configured keys.
-func (j *cookieJar) open(name, value string) (sealed, error) {
+func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
 	var v sealed
 	if len(value) > maxCookieSize {
-		return v, errors.New("cookie larger than 8 KiB")
+		return v, errors.New("cookie larger than 24 KiB")
 	}
-	if err := securecookie.DecodeMulti(name, value, &v, j.codecs...); err != nil {
+	if err := securecookie.DecodeMulti(n.mac, value, &v, j.codecs...); err != nil {
 		return v, err
 	}
 	if v.Token == "" {
@@ -165,20 +211,150 @@ func (j *cookieJar) open(name, value string) (sealed, error) {
 	return v, nil
 }
 
-// write sets both cookies, living until maxAge.
-func (j *cookieJar) write(w http.ResponseWriter, access, refresh string, expires time.Time, now time.Time) {
+// value returns the sealed value of the named cookie in r: the cookie
+// itself when the browser sent it whole, else its chunks joined in order
+// (name_0, name_1, … up to maxChunks); "" when there is neither. Only the
+// chunked case allocates.
+func (j *cookieJar) value(r *http.Request, n cookieName) string {
+	if v := cookieValue(r, n.wire); v != "" {
+		return v
+	}
+	if !mentions(r, n.chunks[0]) {
+		return "" // the common anonymous request: one fast scan, no parsing
+	}
+	first := cookieValue(r, n.chunks[0])
+	if first == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(first)
+	for _, name := range n.chunks[1:] {
+		v := cookieValue(r, name)
+		if v == "" {
+			break
+		}
+		if b.Len()+len(v) > maxCookieSize {
+			return b.String() + v // too large: open refuses it
+		}
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// mentions reports whether any Cookie header line contains s.
+func mentions(r *http.Request, s string) bool {
+	for _, line := range r.Header["Cookie"] {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// write sets both cookies, living until expires, and answers uncacheable
+// by shared caches (the answer carries a session).
+func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refresh string, expires time.Time, now time.Time) error {
 	maxAge := int(expires.Sub(now).Seconds())
 	if maxAge <= 0 {
 		maxAge = 1
 	}
-	http.SetCookie(w, j.cookie(j.accessName, access, maxAge))
-	http.SetCookie(w, j.cookie(j.refreshName, refresh, maxAge))
+	if len(access) > maxCookieSize || len(refresh) > maxCookieSize ||
+		j.chunksFor(j.access, access) > maxChunks || j.chunksFor(j.refresh, refresh) > maxChunks {
+		return errors.New("the sealed session is larger than 24 KiB: the user's profile is too large for cookies")
+	}
+	noStoreCookies(w)
+	j.set(w, r, j.access, access, maxAge)
+	j.set(w, r, j.refresh, refresh, maxAge)
+	return nil
 }
 
-// clear expires both cookies, with the attributes they were set with.
-func (j *cookieJar) clear(w http.ResponseWriter) {
-	http.SetCookie(w, j.cookie(j.accessName, "", -1))
-	http.SetCookie(w, j.cookie(j.refreshName, "", -1))
+// noStoreCookies marks an answer that sets session cookies: no shared cache
+// may store its Set-Cookie, and caches key answers on the Cookie header.
+func noStoreCookies(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+	for _, v := range h.Values("Vary") {
+		if strings.Contains(strings.ToLower(v), "cookie") {
+			return
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// set writes one sealed value: whole when its Set-Cookie stays under
+// maxSetCookie, else split into chunks name_0, name_1, …. Cookies of the
+// other shape that the request carried (stale chunks, or a stale whole
+// cookie) are cleared; without a request, the shape not written is cleared
+// blindly where it matters (a whole cookie would win over new chunks).
+func (j *cookieJar) set(w http.ResponseWriter, r *http.Request, n cookieName, value string, maxAge int) {
+	if j.chunksFor(n, value) <= 1 {
+		http.SetCookie(w, j.cookie(n.wire, value, maxAge))
+		j.clearChunks(w, r, n, 0)
+		return
+	}
+	size := j.chunkSize(n)
+	k := 0
+	for ; value != ""; k++ {
+		part := value[:min(size, len(value))]
+		value = value[len(part):]
+		http.SetCookie(w, j.cookie(n.chunks[k], part, maxAge))
+	}
+	if r == nil || cookieValue(r, n.wire) != "" {
+		http.SetCookie(w, j.cookie(n.wire, "", -1))
+	}
+	j.clearChunks(w, r, n, k)
+}
+
+// chunksFor is how many cookies value needs: 1 when it fits whole.
+func (j *cookieJar) chunksFor(n cookieName, value string) int {
+	if len(j.cookie(n.wire, value, maxCookieMaxAge).String()) <= maxSetCookie {
+		return 1
+	}
+	size := j.chunkSize(n)
+	return (len(value) + size - 1) / size
+}
+
+// chunkSize is how much of a value one chunk cookie holds.
+func (j *cookieJar) chunkSize(n cookieName) int {
+	return maxSetCookie - len(j.cookie(n.chunks[maxChunks-1], "", maxCookieMaxAge).String())
+}
+
+// maxCookieMaxAge is the longest Max-Age written (Qelos's refresh tokens
+// live 30 days), for sizing Set-Cookie headers: the widest attribute value.
+const maxCookieMaxAge = 1<<31 - 1
+
+// clearChunks expires the chunks of n from index from on: those the
+// request carried, or all of them when there is no request.
+func (j *cookieJar) clearChunks(w http.ResponseWriter, r *http.Request, n cookieName, from int) {
+	if r == nil && from == 0 {
+		return // a whole cookie wins over chunks: stale ones do no harm
+	}
+	for _, name := range n.chunks[from:] {
+		if r == nil || cookieValue(r, name) != "" {
+			http.SetCookie(w, j.cookie(name, "", -1))
+		}
+	}
+}
+
+// clear expires both cookies, and any chunks of them the request carried,
+// with the attributes they were set with.
+func (j *cookieJar) clear(w http.ResponseWriter, r *http.Request) {
+	for _, n := range []cookieName{j.access, j.refresh} {
+		http.SetCookie(w, j.cookie(n.wire, "", -1))
+		if r != nil {
+			j.clearChunks(w, r, n, 0)
+		}
+	}
+}
+
+// pairCookie reports whether name is one of the pair's cookies or chunks.
+func (j *cookieJar) pairCookie(name string) bool {
+	for _, n := range []cookieName{j.access, j.refresh} {
+		if name == n.wire || strings.HasPrefix(name, n.wire+"_") && slices.Contains(n.chunks, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (j *cookieJar) cookie(name, value string, maxAge int) *http.Cookie {

@@ -16,7 +16,7 @@ import (
 func TestBadCookiesAreRejected(t *testing.T) {
 	h := newHarness(t, qelostest.Options{}, nil)
 	good := h.pair(qelostest.AdminEmail, acmeID, false)
-	access, refreshCookie := good[0].Value, good[1].Value
+	access, refreshValue := good[0].Value, good[1].Value
 
 	// A second app with other keys seals a perfectly valid pair.
 	other := newHarness(t, qelostest.Options{}, nil)
@@ -46,29 +46,29 @@ func TestBadCookiesAreRejected(t *testing.T) {
 		name            string
 		access, refresh string
 	}{
-		{"tampered access cookie", flip(access, len(access)/2), refreshCookie},
-		{"tampered MAC", flip(access, len(access)-12), refreshCookie},
-		{"truncated access cookie", access[:len(access)/2], refreshCookie},
+		{"tampered access cookie", flip(access, len(access)/2), refreshValue},
+		{"tampered MAC", flip(access, len(access)-12), refreshValue},
+		{"truncated access cookie", access[:len(access)/2], refreshValue},
 		{"sealed with another app's keys", foreign[0].Value, foreign[1].Value},
-		{"access and refresh cookies swapped", refreshCookie, access},
-		{"oversized cookie (> 8 KiB)", strings.Repeat("A", 9<<10), refreshCookie},
-		{"not base64 at all", "%%%<script>", refreshCookie},
+		{"access and refresh cookies swapped", refreshValue, access},
+		{"oversized cookie (> 24 KiB)", strings.Repeat("A", 25<<10), refreshValue},
+		{"not base64 at all", "%%%<script>", refreshValue},
 		{"alg none token inside a valid seal", noneAccess, noneRefresh},
-		{"HS512 token (algorithm not pinned)", hs512Access, refreshCookie},
-		{"token without exp", noExpAccess, refreshCookie},
-		{"garbage token", garbageAccess, refreshCookie},
-		{"raw JWT instead of a sealed cookie", base64.RawURLEncoding.EncodeToString([]byte(noneToken)), refreshCookie},
+		{"HS512 token (algorithm not pinned)", hs512Access, refreshValue},
+		{"token without exp", noExpAccess, refreshValue},
+		{"garbage token", garbageAccess, refreshValue},
+		{"raw JWT instead of a sealed cookie", base64.RawURLEncoding.EncodeToString([]byte(noneToken)), refreshValue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := h.qelos.Calls(qelostest.EndpointRefresh)
 			r := h.get("/private",
-				&http.Cookie{Name: middleware.DefaultAccessCookieName, Value: tt.access},
-				&http.Cookie{Name: middleware.DefaultRefreshCookieName, Value: tt.refresh})
+				&http.Cookie{Name: accessCookie, Value: tt.access},
+				&http.Cookie{Name: refreshCookie, Value: tt.refresh})
 			if r.status != 401 {
 				t.Fatalf("status %d %s, want 401", r.status, r.body)
 			}
-			if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+			if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 				t.Fatalf("bad session not cleared: %v", r.cookies)
 			}
 			if h.qelos.Calls(qelostest.EndpointRefresh) != before {
@@ -94,7 +94,7 @@ func TestJWTSecretVerifiesSignatures(t *testing.T) {
 	t.Run("token signed with another secret", func(t *testing.T) {
 		h := newHarness(t, qelostest.Options{JWTSecret: "another-secret"}, func(c *middleware.Config) { c.JWTSecret = "the-real-secret" })
 		r := h.get("/private", h.pair(qelostest.AdminEmail, acmeID, false)...)
-		if r.status != 401 || !r.cleared(middleware.DefaultAccessCookieName) {
+		if r.status != 401 || !r.cleared(accessCookie) {
 			t.Fatalf("status %d cookies %v, want 401 and cleared", r.status, r.cookies)
 		}
 	})
@@ -116,7 +116,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("a cookie sealed with the new key opened with the old one: %d", r.status)
 	}
 	retired := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.CookieKeys = []middleware.CookieKey{newKey} })
-	if r := retired.get("/private", cookies...); r.status != 401 || !r.cleared(middleware.DefaultAccessCookieName) {
+	if r := retired.get("/private", cookies...); r.status != 401 || !r.cleared(accessCookie) {
 		t.Fatalf("cookie sealed with a retired key: %d", r.status)
 	}
 }
@@ -170,7 +170,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"short hash key", middleware.Config{AppURL: "https://q.example", CookieKeys: []middleware.CookieKey{{Hash: []byte("x")}}}, "32 or 64"},
 		{"same cookie names", middleware.Config{AppURL: "https://q.example", CookieKeys: key, AccessCookieName: "s", RefreshCookieName: "s"}, "must differ"},
 		{"bad cookie name", middleware.Config{AppURL: "https://q.example", CookieKeys: key, AccessCookieName: "a b"}, "not a valid cookie"},
-		{"SameSite None without Secure", middleware.Config{AppURL: "http://q.example", CookieKeys: key, CookieSameSite: http.SameSiteNoneMode}, "requires Secure"},
+		{"SameSite None without Secure", middleware.Config{AppURL: "http://q.example", CookieKeys: key, CookieSameSite: http.SameSiteNoneMode, CookieSecure: middleware.SecureNever}, "requires Secure"},
 		{"relative skip path", middleware.Config{AppURL: "https://q.example", CookieKeys: key, SkipPaths: []string{"health"}}, "must start with /"},
 		{"valid", middleware.Config{AppURL: "https://q.example/", CookieKeys: key}, ""},
 	}

@@ -30,7 +30,10 @@
 //	mux.Handle("POST /auth/signout", mw.SignOutHandler())
 //	mux.Handle("/private", middleware.RequireUser(private))
 //	mux.Handle("/api/", mw.Proxy()) // the same-origin proxy to Qelos
-//	http.ListenAndServe(":8080", mw.Handler(mux))
+//	srv := &http.Server{Addr: ":8080", Handler: mw.Handler(mux),
+//		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+//		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second}
+//	log.Fatal(srv.ListenAndServe())
 //
 // In a handler:
 //
@@ -48,6 +51,16 @@
 // one under another name:
 //
 //	import qelos "github.com/qelos-io/integrator-go/middleware"
+//
+// # Secure defaults
+//
+// The cookies are HttpOnly, Secure (browsers accept Secure cookies on
+// http://localhost), SameSite=Lax and named with the __Host- prefix, so no
+// sibling subdomain can plant one; a session too large for one cookie is
+// split into chunks under 4,096 bytes. Cross-origin state-changing browser
+// requests are refused. Tokens must carry Config.Tenant. Error bodies carry
+// a stable code and a generic message; details go to the Logger. Each has
+// an opt-out field in Config, documented with its trade-off.
 //
 // Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
 // they translate, and all behaviour is here. To test an app that uses this

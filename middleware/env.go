@@ -13,6 +13,9 @@ import (
 //	QELOS_APP_URL       Config.AppURL (required)
 //	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
 //	QELOS_JWT_SECRET    Config.JWTSecret
+//	QELOS_TENANT        Config.Tenant (default "0")
+//	QELOS_INSECURE_COOKIES Config.CookieSecure = SecureNever when "true"/"1":
+//	                    plain-http development on a host other than localhost
 //	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
 //	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
@@ -47,6 +50,7 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		c.CookieKeys = keys
 	}
 	c.JWTSecret = getenv("QELOS_JWT_SECRET")
+	c.Tenant = strings.TrimSpace(getenv("QELOS_TENANT"))
 	c.APIToken = strings.TrimSpace(getenv("QELOS_API_TOKEN"))
 	var err error
 	if c.RequireAuth, err = envBool(getenv, "QELOS_REQUIRE_AUTH"); err != nil {
@@ -56,6 +60,12 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	c.SkipPaths = splitList(getenv("QELOS_SKIP_PATHS"))
+	insecure, err := envBool(getenv, "QELOS_INSECURE_COOKIES")
+	if err != nil {
+		errs = append(errs, err)
+	} else if insecure {
+		c.CookieSecure = SecureNever
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -9,11 +9,11 @@ import (
 
 // SealPair seals tokens into session cookie values as the middleware would.
 func SealPair(m *Middleware, access, refreshTok string, ws *Workspace) (accessCookie, refreshCookie string) {
-	sa, err := m.jar.seal(m.cfg.AccessCookieName, sealed{Token: access, Workspace: ws})
+	sa, err := m.jar.seal(m.jar.access, sealed{Token: access, Workspace: ws})
 	if err != nil {
 		panic(err)
 	}
-	sr, err := m.jar.seal(m.cfg.RefreshCookieName, sealed{Token: refreshTok, Workspace: ws})
+	sr, err := m.jar.seal(m.jar.refresh, sealed{Token: refreshTok, Workspace: ws})
 	if err != nil {
 		panic(err)
 	}
@@ -22,7 +22,11 @@ func SealPair(m *Middleware, access, refreshTok string, ws *Workspace) (accessCo
 
 // OpenCookie opens a session cookie value.
 func OpenCookie(m *Middleware, name, value string) (token string, ws *Workspace, err error) {
-	s, err := m.jar.open(name, value)
+	n := m.jar.access
+	if name == m.jar.refresh.wire || name == m.cfg.RefreshCookieName {
+		n = m.jar.refresh
+	}
+	s, err := m.jar.open(n, value)
 	return s.Token, s.Workspace, err
 }
 

@@ -260,7 +260,7 @@ func fmRows() []fmRow {
 			setup: func(t *testing.T, a *app) fmCell {
 				start := a.get("/auth/social")
 				loc, _ := url.Parse(start.header.Get("Location"))
-				state, stateCookie := loc.Query().Get("state"), start.cookies["q_social_state"]
+				state, stateCookie := loc.Query().Get("state"), start.cookies[middleware.HostPrefix+"q_social_state"]
 				if start.status != http.StatusFound || state == "" || stateCookie == nil {
 					t.Fatalf("social sign-in did not start: %d %v", start.status, start.header)
 				}
@@ -493,12 +493,12 @@ func runCell(t *testing.T, row fmRow, fault fmFault) {
 	switch want.cookies {
 	case kept:
 		for name, c := range r.cookies {
-			if name == middleware.DefaultAccessCookieName || name == middleware.DefaultRefreshCookieName || strings.HasPrefix(name, "qlt_") {
+			if name == accessCookie || name == refreshCookie || strings.HasPrefix(name, "qlt_") {
 				t.Errorf("the answer touched the session cookie %s (Max-Age %d)", name, c.MaxAge)
 			}
 		}
 	case cleared:
-		if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+		if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 			t.Errorf("the pair was not cleared: %v", r.cookies)
 		}
 	}
@@ -542,7 +542,7 @@ func runCell(t *testing.T, row fmRow, fault fmFault) {
 // /api/echo carrying the app's own pair.
 func echoCookies(up *upstream) string {
 	for _, r := range up.requests("/api/echo") {
-		if c := r.header.Get("Cookie"); strings.Contains(c, middleware.DefaultAccessCookieName) || strings.Contains(c, middleware.DefaultRefreshCookieName) {
+		if c := r.header.Get("Cookie"); strings.Contains(c, accessCookie) || strings.Contains(c, refreshCookie) {
 			return c
 		}
 	}

@@ -83,7 +83,7 @@ func FuzzCookieOpen(f *testing.F) {
 	sealers := []*Middleware{fuzzMiddleware(f, true, nil), fuzzMiddleware(f, false, nil)}
 	for _, m := range sealers {
 		for _, tok := range seedTokens()[:3] {
-			v, _ := m.jar.seal(DefaultAccessCookieName, sealed{Token: tok, Workspace: &Workspace{ID: "w", Name: "W"}})
+			v, _ := m.jar.seal(m.jar.access, sealed{Token: tok, Workspace: &Workspace{ID: "w", Name: "W"}})
 			f.Add(v)
 			f.Add(v[:len(v)/2])
 		}
@@ -93,14 +93,14 @@ func FuzzCookieOpen(f *testing.F) {
 	f.Add(strings.Repeat("A", maxCookieSize+1))
 	f.Fuzz(func(t *testing.T, value string) {
 		for _, m := range sealers {
-			s, errAccess := m.jar.open(DefaultAccessCookieName, value)
+			s, errAccess := m.jar.open(m.jar.access, value)
 			if errAccess == nil && s.Token == "" {
 				t.Fatal("opened to an empty token")
 			}
 			if errAccess == nil && len(value) > maxCookieSize {
 				t.Fatalf("a %d-byte cookie opened", len(value))
 			}
-			if _, errRefresh := m.jar.open(DefaultRefreshCookieName, value); errAccess == nil && errRefresh == nil {
+			if _, errRefresh := m.jar.open(m.jar.refresh, value); errAccess == nil && errRefresh == nil {
 				t.Fatal("one value opened as both the access and the refresh cookie")
 			}
 		}
@@ -122,7 +122,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 			ws = &Workspace{ID: wsID, Name: wsName, Roles: []string{"admin"}, Labels: []string{"l"}}
 		}
 		for _, m := range sealers {
-			v, err := m.jar.seal(DefaultAccessCookieName, sealed{Token: token, Workspace: ws})
+			v, err := m.jar.seal(m.jar.access, sealed{Token: token, Workspace: ws})
 			if err != nil {
 				if len(token)+len(wsID)+len(wsName) < 1024 {
 					t.Fatalf("sealing %d bytes failed: %v", len(token)+len(wsID)+len(wsName), err)
@@ -134,7 +134,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 					t.Fatalf("sealed value has byte %q, not a cookie-octet", c)
 				}
 			}
-			got, err := m.jar.open(DefaultAccessCookieName, v)
+			got, err := m.jar.open(m.jar.access, v)
 			if token == "" {
 				if err == nil {
 					t.Fatal("a cookie without a token opened")
@@ -151,7 +151,7 @@ func FuzzCookieSealOpen(f *testing.F) {
 			if (ws == nil) != (got.Workspace == nil) || ws != nil && utf8.ValidString(wsID) && utf8.ValidString(wsName) && (got.Workspace.ID != ws.ID || got.Workspace.Name != ws.Name) {
 				t.Fatalf("workspace %+v opened as %+v", ws, got.Workspace)
 			}
-			if _, err := m.jar.open(DefaultRefreshCookieName, v); err == nil {
+			if _, err := m.jar.open(m.jar.refresh, v); err == nil {
 				t.Fatal("an access cookie opened as a refresh cookie")
 			}
 		}
@@ -192,8 +192,63 @@ func FuzzReadToken(f *testing.F) {
 		if a.user.Workspace != nil && a.user.Workspace.ID == "" {
 			t.Fatal("a workspace without an id")
 		}
+		if a.user.Tenant != DefaultTenant {
+			t.Fatalf("read a token of tenant %q, want only %q", a.user.Tenant, DefaultTenant)
+		}
 		if errExp != nil || !exp.Equal(a.expires) {
 			t.Fatalf("readExpiry = %v, %v; readAccess says %v", exp, errExp, a.expires)
+		}
+	})
+}
+
+// FuzzCookieChunks: a sealed value of any size up to the bound is written
+// as one cookie or as chunks, each Set-Cookie under maxSetCookie, and reads
+// back byte for byte from the cookies a browser would send; chunks of a
+// previous, larger session are cleared.
+func FuzzCookieChunks(f *testing.F) {
+	m := fuzzMiddleware(f, true, nil)
+	f.Add(100, 0, byte('A'))
+	f.Add(4000, 3, byte('z'))
+	f.Add(maxCookieSize, 6, byte('-'))
+	f.Add(9000, 1, byte('_'))
+	f.Fuzz(func(t *testing.T, size, staleChunks int, fill byte) {
+		if size <= 0 || size > maxCookieSize || staleChunks < 0 || staleChunks > maxChunks {
+			return
+		}
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_="
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = alphabet[(int(fill)+i*7)%len(alphabet)]
+		}
+		value := string(b)
+		prev := httptest.NewRequest(http.MethodGet, "/", nil)
+		for i := range staleChunks {
+			prev.AddCookie(&http.Cookie{Name: m.jar.access.chunks[i], Value: "stale"})
+		}
+		rec := httptest.NewRecorder()
+		m.jar.set(rec, prev, m.jar.access, value, 60)
+		for _, line := range rec.Header().Values("Set-Cookie") {
+			if len(line) > maxSetCookie {
+				t.Fatalf("a Set-Cookie of %d bytes", len(line))
+			}
+		}
+		next := httptest.NewRequest(http.MethodGet, "/", nil)
+		jar := map[string]string{}
+		for i := range staleChunks {
+			jar[m.jar.access.chunks[i]] = "stale"
+		}
+		for _, c := range rec.Result().Cookies() {
+			if c.MaxAge < 0 {
+				delete(jar, c.Name)
+			} else {
+				jar[c.Name] = c.Value
+			}
+		}
+		for name, v := range jar {
+			next.AddCookie(&http.Cookie{Name: name, Value: v})
+		}
+		if got := m.jar.value(next, m.jar.access); got != value {
+			t.Fatalf("wrote %d bytes, read back %d (cookies %d)", len(value), len(got), len(jar))
 		}
 	})
 }

@@ -18,6 +18,13 @@ import (
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
+// The session cookies' names in the browser under the default settings
+// (Secure, Path=/, no Domain): the configured names with the __Host- prefix.
+const (
+	accessCookie  = middleware.HostPrefix + middleware.DefaultAccessCookieName
+	refreshCookie = middleware.HostPrefix + middleware.DefaultRefreshCookieName
+)
+
 // The seeded workspace the admin signs in to.
 const (
 	acmeID   = "6b08ed31a15f3cecd2836587"
@@ -198,8 +205,8 @@ func (h *harness) signIn(email, password string) []*http.Cookie {
 // sessionCookies returns the pair an answer set, failing if it set none.
 func (h *harness) sessionCookies(r reply) []*http.Cookie {
 	h.t.Helper()
-	a, ok1 := r.cookies[middleware.DefaultAccessCookieName]
-	rf, ok2 := r.cookies[middleware.DefaultRefreshCookieName]
+	a, ok1 := r.cookies[accessCookie]
+	rf, ok2 := r.cookies[refreshCookie]
 	if !ok1 || !ok2 || a.MaxAge <= 0 || rf.MaxAge <= 0 {
 		h.t.Fatalf("answer set no session pair: %v", r.cookies)
 	}
@@ -225,19 +232,19 @@ func (h *harness) pair(email, workspaceID string, expired bool) []*http.Cookie {
 	}
 	sa, sr := middleware.SealPair(h.mw, access, refreshTok, ws)
 	return []*http.Cookie{
-		{Name: middleware.DefaultAccessCookieName, Value: sa},
-		{Name: middleware.DefaultRefreshCookieName, Value: sr},
+		{Name: accessCookie, Value: sa},
+		{Name: refreshCookie, Value: sr},
 	}
 }
 
 // tokens opens a session pair and returns the Qelos tokens inside.
 func (h *harness) tokens(cookies map[string]*http.Cookie) (access, refreshTok string) {
 	h.t.Helper()
-	a, err := openTok(h.mw, cookies[middleware.DefaultAccessCookieName])
+	a, err := openTok(h.mw, cookies[accessCookie])
 	if err != nil {
 		h.t.Fatalf("access cookie: %v", err)
 	}
-	r, err := openTok(h.mw, cookies[middleware.DefaultRefreshCookieName])
+	r, err := openTok(h.mw, cookies[refreshCookie])
 	if err != nil {
 		h.t.Fatalf("refresh cookie: %v", err)
 	}

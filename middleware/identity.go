@@ -21,8 +21,8 @@ type credential struct {
 	// key names the credential in the identity cache: its mode and the
 	// secret that identifies it (never logged).
 	key string
-	// header is what the probe sends: x-api-key, or the inbound Cookie and
-	// Authorization verbatim.
+	// header is what the probe sends: x-api-key, the Authorization header,
+	// or Qelos's session cookies (only those) and the Authorization header.
 	header http.Header
 	// expires is when the credential expires, if it says (a JWT's exp).
 	expires time.Time
@@ -103,6 +103,13 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	if err := json.Unmarshal(resp.Body, &u); err != nil || u.ID == "" {
 		return identityEntry{}, errors.Join(errUpstream, errors.New("GET /api/me: answer is not a user"))
 	}
+	if u.Tenant != m.cfg.Tenant {
+		// A user of another tenant (another Qelos app on the same
+		// install): not a user of this app. Cached like a refusal.
+		m.log.Warn("qelos identity: refused a user of another tenant", "mode", cred.mode.String(), "tenant", u.Tenant)
+		m.identities.put(cred.key, e, until)
+		return e, nil
+	}
 	normalizeUser(&u)
 	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
 	m.identities.put(cred.key, e, until)
@@ -136,6 +143,40 @@ func hashKey(kind byte, parts ...string) string {
 	return string(h.Sum([]byte{kind}))
 }
 
+// apiKeyShape reports whether key looks like a Qelos API token: "ql_" and
+// hex digits (Qelos issues "ql_" + 64). Anything else Qelos refuses, so it
+// is refused here without asking.
+func apiKeyShape(key string) bool {
+	if len(key) < 3+32 || len(key) > 3+128 || key[:3] != "ql_" {
+		return false
+	}
+	for i := 3; i < len(key); i++ {
+		if c := key[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// jwtShape reports whether tok looks like a JWT: three non-empty dot-separated
+// base64url segments. The algorithm and expiry are checked by readExpiry.
+func jwtShape(tok string) bool {
+	if len(tok) > maxTokenSize || strings.Count(tok, ".") != 2 {
+		return false
+	}
+	for _, seg := range strings.Split(tok, ".") {
+		if seg == "" {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if c := seg[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '=') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // apiKeyCredential is an inbound x-api-key.
 func apiKeyCredential(key string) credential {
 	return credential{mode: ModeAPIToken, key: hashKey('k', key), header: http.Header{"X-Api-Key": {key}}}
@@ -151,38 +192,57 @@ func (m *Middleware) bearerCredential(authorization string) credential {
 }
 
 // passthroughCredential is a Qelos session cookie (qlt_<tenant> or token)
-// on the inbound request, with the Cookie and Authorization headers the
-// probe forwards verbatim. ok is false when there is no such cookie.
-func (m *Middleware) passthroughCredential(r *http.Request) (credential, bool) {
+// on the inbound request. The probe sends Qelos those cookies only — each a
+// JWT of a sane size, none of the app's other cookies — and the
+// Authorization header. ok is false when there is no such cookie; checked
+// is false when there is one but none is shaped like a Qelos session (or
+// all have expired), so asking Qelos would be wasted.
+func (m *Middleware) passthroughCredential(r *http.Request) (cred credential, ok, checked bool) {
 	if m.cfg.DisablePassthrough {
-		return credential{}, false
+		return credential{}, false, false
 	}
-	var key strings.Builder
+	var cookies strings.Builder
 	var expires time.Time
+	now := m.now()
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if !strings.HasPrefix(name, "qlt_") && name != "token" || len(value) > maxCookieSize {
+			if !qelosCookieName(name) {
 				continue
 			}
-			key.WriteString(name + "=" + value + ";")
-			if exp, err := m.tokens.readExpiry(value); err == nil && !exp.IsZero() && (expires.IsZero() || exp.Before(expires)) {
+			ok = true
+			if !jwtShape(value) {
+				continue
+			}
+			exp, err := m.tokens.readExpiry(value)
+			if err != nil || !exp.IsZero() && !now.Before(exp.Add(m.cfg.Leeway)) {
+				continue
+			}
+			if !exp.IsZero() && (expires.IsZero() || exp.Before(expires)) {
 				expires = exp
 			}
+			if cookies.Len() > 0 {
+				cookies.WriteString("; ")
+			}
+			cookies.WriteString(name + "=" + value)
 		}
 	}
-	if key.Len() == 0 {
-		return credential{}, false
+	if cookies.Len() == 0 {
+		return credential{}, ok, false
 	}
-	h := http.Header{"Cookie": r.Header["Cookie"]}
-	if a := r.Header["Authorization"]; len(a) > 0 {
-		h["Authorization"] = a
-		key.WriteString(a[0])
+	h := http.Header{"Cookie": {cookies.String()}}
+	key := cookies.String()
+	if a := r.Header["Authorization"]; len(a) > 0 && len(a[0]) <= maxCredentialSize {
+		h["Authorization"] = a[:1]
+		key += "\x00" + a[0]
 	}
-	return credential{mode: ModePassthrough, key: hashKey('p', key.String()), header: h, expires: expires}, true
+	return credential{mode: ModePassthrough, key: hashKey('p', key), header: h, expires: expires}, true, true
 }
+
+// qelosCookieName reports whether a cookie is Qelos's session cookie.
+func qelosCookieName(name string) bool { return strings.HasPrefix(name, "qlt_") || name == "token" }
 
 // relayCookies appends Qelos's Set-Cookie headers to w, with Domain
 // rewritten to the request's host and, when configured, Path=/api widened
@@ -226,6 +286,14 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
 		m.cache.put(key, a, t.expires.Add(m.cfg.Leeway))
 		return m.resolveWorkspace(r, a)
+	}
+	scheme, tok, _ := strings.Cut(authorization, " ")
+	tok = strings.TrimSpace(tok)
+	if !strings.EqualFold(scheme, "Bearer") || !jwtShape(tok) {
+		return nil // not a Qelos access token: Qelos would refuse it, so it is not asked
+	}
+	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !m.now().Before(exp.Add(m.cfg.Leeway)) {
+		return nil // another algorithm, no exp, or expired: refused without asking
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))
 }

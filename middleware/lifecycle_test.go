@@ -60,7 +60,7 @@ func TestSignUp(t *testing.T) {
 				}
 			}
 			if tt.wantStatus != 200 {
-				if _, set := r.cookies[middleware.DefaultAccessCookieName]; set {
+				if _, set := r.cookies[accessCookie]; set {
 					t.Fatal("a refused sign-up set session cookies")
 				}
 				return

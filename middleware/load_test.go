@@ -59,7 +59,7 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		sa, sr := middleware.SealPair(mw, access, refreshTok, ws)
-		cookies[i] = "theme=dark; " + middleware.DefaultAccessCookieName + "=" + sa + "; " + middleware.DefaultRefreshCookieName + "=" + sr
+		cookies[i] = "theme=dark; " + accessCookie + "=" + sa + "; " + refreshCookie + "=" + sr
 	}
 
 	whoami := func(u *middleware.User, w *middleware.Workspace) http.Handler {

@@ -47,7 +47,7 @@ func realisticSession(t *testing.T, mw *middleware.Middleware, q *qelostest.Serv
 	sa, sr := middleware.SealPair(mw, access, refreshTok, ws)
 	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { u, _ = middleware.UserFrom(r.Context()) }))
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.Header.Set("Cookie", middleware.DefaultAccessCookieName+"="+sa+"; "+middleware.DefaultRefreshCookieName+"="+sr)
+	req.Header.Set("Cookie", accessCookie+"="+sa+"; "+refreshCookie+"="+sr)
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	if u == nil {
 		t.Fatal("the session did not open")
@@ -150,7 +150,7 @@ func TestRealSessionsThroughTheHandler(t *testing.T) {
 	start := time.Now()
 	for range sessions {
 		sa, sr := middleware.SealPair(mw, access, refreshTok, ws) // AES: a distinct cookie every time
-		req.Header.Set("Cookie", middleware.DefaultAccessCookieName+"="+sa+"; "+middleware.DefaultRefreshCookieName+"="+sr)
+		req.Header.Set("Cookie", accessCookie+"="+sa+"; "+refreshCookie+"="+sr)
 		h.ServeHTTP(w, req)
 	}
 	held := liveHeap() - base

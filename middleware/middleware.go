@@ -7,28 +7,33 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
+	"golang.org/x/sync/singleflight"
 )
 
 // Middleware authenticates requests against Qelos. Create it once with
 // [New] and wrap your router with [Middleware.Handler]. It is safe for
 // concurrent use.
 type Middleware struct {
-	cfg        Config
-	target     string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
-	skipPaths  []string // Config.SkipPaths
-	jar        *cookieJar
-	tokens     *tokenReader
-	refresher  *refresh.Coordinator
-	cache      *expiring[*Auth] // opened cookies (and verified bearers), until they need a refresh
-	identities *identityCache
-	log        *slog.Logger
-	now        func() time.Time
-	csrf       *http.CrossOriginProtection // nil unless Config.CrossOriginProtection
-	anonymous  *Auth                       // the context mark of an anonymous request Handler saw
-	skip       *Auth                       // the context mark of a request on a SkipPaths prefix
+	cfg          Config
+	target       string   // where every call to Qelos goes: ResolveProxyTarget(AppURL)
+	skipPaths    []string // Config.SkipPaths
+	jar          *cookieJar
+	tokens       *tokenReader
+	refresher    *refresh.Coordinator
+	cache        *expiring[*Auth] // opened cookies (and verified bearers), until they need a refresh
+	identities   *identityCache
+	rechecks     *expiring[recheck] // workspace re-checks, per refreshed access token
+	recheckGroup singleflight.Group
+	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
+	log          *slog.Logger
+	now          func() time.Time
+	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
+	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
+	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -71,13 +76,17 @@ func New(cfg Config) (*Middleware, error) {
 		}),
 		cache:      newExpiring[*Auth](cfg.CacheSize),
 		identities: &identityCache{expiring: newExpiring[identityEntry](cfg.CacheSize)},
+		rechecks:   newExpiring[recheck](cfg.CacheSize),
 		log:        cfg.Logger,
 		now:        cfg.Now,
 	}
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
-	sessionCookies.add(cfg.AccessCookieName, cfg.RefreshCookieName)
-	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Leeway, func() time.Time { return m.now() })
-	if cfg.CrossOriginProtection {
+	for _, n := range []cookieName{m.jar.access, m.jar.refresh} {
+		sessionCookies.add(n.wire)
+		sessionCookies.add(n.chunks...)
+	}
+	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
+	if !cfg.DisableCrossOriginProtection {
 		m.csrf = http.NewCrossOriginProtection()
 		for _, o := range cfg.TrustedOrigins {
 			if err := m.csrf.AddTrustedOrigin(o); err != nil {
@@ -88,6 +97,14 @@ func New(cfg Config) (*Middleware, error) {
 	return m, nil
 }
 
+// CookieNames returns the names the session cookies have in the browser:
+// the configured names, with the __Host- prefix unless
+// Config.DisableCookieHostPrefix or the cookie attributes rule it out. A
+// session too large for one cookie is sent as name_0, name_1, ….
+func (m *Middleware) CookieNames() (access, refresh string) {
+	return m.jar.access.wire, m.jar.refresh.wire
+}
+
 // Handler wraps next. For each request outside SkipPaths it opens the
 // session cookies, refreshes an expiring pair (writing the new pair back),
 // and attaches the [Auth] to the request context, where [UserFrom],
@@ -96,7 +113,12 @@ func New(cfg Config) (*Middleware, error) {
 // mounted inside uses the Auth found here.
 //
 // next receives the ResponseWriter Handler was given, unchanged (adapters
-// rely on it), and the request with the Auth in its context.
+// rely on it), and the request with the Auth in its context. A multipart
+// form next parses on that request is removed from disk when next returns
+// (net/http cleans up only the request it created; Go issue 58809).
+//
+// State-changing cross-origin browser requests are refused with 403
+// {"code":"CROSS_ORIGIN_REQUEST"} unless Config.DisableCrossOriginProtection.
 //
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
@@ -144,7 +166,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		case a.User == nil && m.cfg.RequireAuth:
 			Unavailable(w)
 		default:
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), a)))
+			r2 := r.WithContext(NewContext(r.Context(), a))
+			defer removeMultipart(r, r2)
+			next.ServeHTTP(w, r2)
 		}
 	})
 }
@@ -154,11 +178,19 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // session cookie.
 func (m *Middleware) carriesCredentials(r *http.Request) bool {
 	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
-		cookieValue(r, m.cfg.AccessCookieName) != "" || cookieValue(r, m.cfg.RefreshCookieName) != "" {
+		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
 		return true
 	}
-	_, ok := m.passthroughCredential(r)
+	_, ok, _ := m.passthroughCredential(r)
 	return ok
+}
+
+// removeMultipart removes the temporary files of a multipart form parsed on
+// the copy r2 of r: the server removes only those of r.
+func removeMultipart(r, r2 *http.Request) {
+	if f := r2.MultipartForm; f != nil && f != r.MultipartForm {
+		f.RemoveAll()
+	}
 }
 
 // spoofable are the identity headers other integrators pass downstream;
@@ -181,12 +213,12 @@ func (m *Middleware) skipped(path string) bool {
 // a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth {
 	if key := r.Header["X-Api-Key"]; len(key) > 0 && key[0] != "" {
-		if len(key[0]) > maxTokenSize {
-			return nil // no Qelos credential is that large; never cached, never sent
+		if !apiKeyShape(key[0]) {
+			return nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
 		return m.identify(w, r, apiKeyCredential(key[0]))
 	}
-	access := cookieValue(r, m.cfg.AccessCookieName)
+	access := m.jar.value(r, m.jar.access)
 	now := m.now()
 	if a, ok := m.cache.get(access, now); ok {
 		if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
@@ -196,13 +228,15 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 		}
 		return m.resolveWorkspace(r, a)
 	}
-	if refreshCookie := cookieValue(r, m.cfg.RefreshCookieName); access != "" || refreshCookie != "" {
+	if refreshCookie := m.jar.value(r, m.jar.refresh); access != "" || refreshCookie != "" {
 		return m.openSession(w, r, access, refreshCookie, now)
 	}
-	if cred, ok := m.passthroughCredential(r); ok {
+	if cred, ok, checked := m.passthroughCredential(r); checked {
 		return m.identify(w, r, cred)
+	} else if ok {
+		return nil // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 	}
-	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxTokenSize {
+	if authz := r.Header["Authorization"]; len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
 		return m.bearer(w, r, authz[0])
 	}
 	return nil
@@ -213,7 +247,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) *Auth 
 func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
 	var current *Auth
 	if access != "" {
-		s, err := m.jar.open(m.cfg.AccessCookieName, access)
+		s, err := m.jar.open(m.jar.access, access)
 		if err != nil {
 			m.reject(w, r, err)
 			return nil
@@ -230,7 +264,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 		current = m.newAuth(t, s)
 		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
 			var refreshTok string
-			if rs, err := m.jar.open(m.cfg.RefreshCookieName, refreshCookie); err == nil {
+			if rs, err := m.jar.open(m.jar.refresh, refreshCookie); err == nil {
 				refreshTok = rs.Token
 			}
 			current.session = sessionKey(s.Token, refreshTok)
@@ -256,7 +290,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 // back, and returns the refreshed Auth. current is the Auth from the
 // expiring access cookie, if there was one.
 func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCookie string, current *Auth, now time.Time) *Auth {
-	s, err := m.jar.open(m.cfg.RefreshCookieName, refreshCookie)
+	s, err := m.jar.open(m.jar.refresh, refreshCookie)
 	if err != nil {
 		m.reject(w, r, err)
 		return nil
@@ -270,7 +304,7 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
 		case refresh.IsDefinitive(err):
-			m.jar.clear(w)
+			m.jar.clear(w, r)
 			return nil
 		case current != nil && m.valid(current.expires, now):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
@@ -279,12 +313,20 @@ func (m *Middleware) refresh(w http.ResponseWriter, r *http.Request, refreshCook
 	}
 	if t == nil {
 		// Qelos answered with a token this app cannot read: a configuration
-		// error (JWTSecret?) that no retry will fix.
+		// error (JWTSecret? Tenant?) that no retry will fix.
 		m.reject(w, r, errors.New("refreshed access token is unreadable"))
 		return nil
 	}
-	fresh := sealed{Token: pair.AccessToken, Workspace: s.Workspace, Email: s.Email}
-	sealedAccess, err := m.writePair(w, fresh, sealed{Token: pair.RefreshToken, Workspace: s.Workspace, Email: s.Email}, now)
+	ws, none := s.Workspace, s.NoWorkspace
+	if ws == nil && !none {
+		ws = t.user.Workspace // the one the token names: Qelos does not re-check it either
+	}
+	if ws != nil {
+		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
+		none = ws == nil
+	}
+	fresh := sealed{Token: pair.AccessToken, Workspace: ws, NoWorkspace: none, Email: s.Email}
+	sealedAccess, err := m.writePair(w, r, fresh, sealed{Token: pair.RefreshToken, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
 	if err != nil {
 		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
 	}
@@ -329,7 +371,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)
 		if err != nil {
-			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret", "err", err)
+			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
 			return pair, nil, nil
 		}
 		if !recorded || now.Before(t.expires) {
@@ -364,14 +406,59 @@ func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (r
 	return m.refresher.Exchange(ctx, refreshToken)
 }
 
+// recheckWorkspace checks the workspace recorded in a session against the
+// user's memberships as Qelos lists them now (GET /api/workspaces with the
+// fresh access token), so roles follow a demotion and a removed member
+// loses the workspace within one access-token lifetime. It runs once per
+// refresh: concurrent requests carrying the same pair share one call, and
+// its answer is kept per token. When Qelos cannot answer, the recorded
+// workspace is kept: a transient fault never changes a session.
+func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, ws *Workspace) *Workspace {
+	key := hashKey('r', accessToken, ws.ID)
+	if e, ok := m.rechecks.get(key, m.now()); ok {
+		return e.ws
+	}
+	v, _, _ := m.recheckGroup.Do(key, func() (any, error) {
+		if e, ok := m.rechecks.get(key, m.now()); ok {
+			return e, nil
+		}
+		e := recheck{ws: ws} // kept when Qelos cannot answer
+		list, err := (&Client{mw: m, auth: &Auth{accessToken: accessToken}}).Workspaces(ctx)
+		switch {
+		case err != nil:
+			m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)
+		default:
+			e.ws = nil
+			for i := range list {
+				if list[i].ID == ws.ID {
+					fresh := list[i]
+					e.ws = &fresh
+				}
+			}
+			if e.ws == nil {
+				m.log.Info("qelos session: the user is no longer a member of the recorded workspace; dropped it", "workspace", ws.ID)
+			}
+		}
+		// Failures too are remembered, so the requests sharing this refresh
+		// make one call between them.
+		m.rechecks.put(key, e, m.now().Add(m.cfg.IdentityTTL))
+		return e, nil
+	})
+	return v.(recheck).ws
+}
+
+// recheck is the outcome of one workspace re-check.
+type recheck struct{ ws *Workspace }
+
 // writePair seals both tokens and sets the cookies, living as long as the
-// refresh token. It returns the sealed access cookie.
-func (m *Middleware) writePair(w http.ResponseWriter, access, refreshTok sealed, now time.Time) (string, error) {
-	sa, err := m.jar.seal(m.cfg.AccessCookieName, access)
+// refresh token. It returns the sealed access cookie. r is the request
+// being answered, whose stale cookie chunks are cleared (nil: unknown).
+func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, refreshTok sealed, now time.Time) (string, error) {
+	sa, err := m.jar.seal(m.jar.access, access)
 	if err != nil {
 		return "", err
 	}
-	sr, err := m.jar.seal(m.cfg.RefreshCookieName, refreshTok)
+	sr, err := m.jar.seal(m.jar.refresh, refreshTok)
 	if err != nil {
 		return "", err
 	}
@@ -379,7 +466,14 @@ func (m *Middleware) writePair(w http.ResponseWriter, access, refreshTok sealed,
 	if expires.IsZero() {
 		expires = now.Add(30 * 24 * time.Hour) // Qelos's refresh lifetime
 	}
-	m.jar.write(w, sa, sr, expires, now)
+	if err := m.jar.write(w, r, sa, sr, expires, now); err != nil {
+		return "", err
+	}
+	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
+		m.plainHTTP.Do(func() {
+			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set CookieSecure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
+		})
+	}
 	return sa, nil
 }
 
@@ -406,7 +500,7 @@ func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
 
 // reject clears a session whose cookies cannot be used.
 func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
-	m.jar.clear(w)
+	m.jar.clear(w, r)
 	m.emit(Event{Kind: EventCookieRejected, Err: err, Request: r})
 }
 
@@ -414,7 +508,10 @@ func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 // in the session wins over the token's, which Qelos thins to an id after
 // one refresh and drops after two.
 func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
-	if s.Workspace != nil {
+	switch {
+	case s.NoWorkspace:
+		t.user.Workspace = nil
+	case s.Workspace != nil:
 		t.user.Workspace = s.Workspace
 	}
 	if t.user.Email == "" {

@@ -82,7 +82,7 @@ func TestSignInSetsAHardenedPair(t *testing.T) {
 	if w.User == nil || w.User.ID == "" || w.User.FullName != "Ada Admin" || w.Workspace == nil || w.Workspace.Name != acmeName {
 		t.Fatalf("sign-in answer %s", r.body)
 	}
-	for _, name := range []string{middleware.DefaultAccessCookieName, middleware.DefaultRefreshCookieName} {
+	for _, name := range []string{accessCookie, refreshCookie} {
 		c := r.cookies[name]
 		if c == nil {
 			t.Fatalf("no %s cookie", name)
@@ -105,13 +105,51 @@ func TestSignInSetsAHardenedPair(t *testing.T) {
 	}
 }
 
-func TestSecureFollowsAppURL(t *testing.T) {
-	// qelostest serves plain http, so SecureAuto leaves Secure off (local development).
-	h := newHarness(t, qelostest.Options{}, nil)
-	body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
-	r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
-	if c := r.cookies[middleware.DefaultAccessCookieName]; c == nil || c.Secure || !c.HttpOnly {
-		t.Fatalf("cookie %+v: want HttpOnly without Secure on an http AppURL", c)
+// TestCookiesAreSecureByDefault: the app decides, not AppURL's scheme:
+// with a plain-http Qelos (qelostest) the cookies are still Secure, and
+// only SecureNever turns it off (and with it the __Host- prefix).
+func TestCookiesAreSecureByDefault(t *testing.T) {
+	tests := []struct {
+		name       string
+		mutate     func(*middleware.Config)
+		cookie     string
+		wantSecure bool
+	}{
+		{"default on an http AppURL", nil, accessCookie, true},
+		{"SecureNever for plain-http development", func(c *middleware.Config) { c.CookieSecure = middleware.SecureNever }, middleware.DefaultAccessCookieName, false},
+	}
+	t.Run("QELOS_INSECURE_COOKIES", func(t *testing.T) {
+		for v, want := range map[string]middleware.CookieSecurity{"": middleware.SecureAlways, "false": middleware.SecureAlways, "true": middleware.SecureNever, "1": middleware.SecureNever} {
+			cfg, err := middleware.ConfigFromLookup(func(k string) string {
+				return map[string]string{"QELOS_APP_URL": "http://q.example", "QELOS_INSECURE_COOKIES": v}[k]
+			})
+			if err != nil || cfg.CookieSecure != want {
+				t.Errorf("QELOS_INSECURE_COOKIES=%q: CookieSecure %v, err %v; want %v", v, cfg.CookieSecure, err, want)
+			}
+		}
+	})
+	t.Run("a hint when a plain-http host other than localhost gets them", func(t *testing.T) {
+		h := newHarness(t, qelostest.Options{}, nil)
+		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/auth/signin", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Host = "192.168.1.10:8080"
+		if r := h.send(req); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if !strings.Contains(h.logs.String(), "QELOS_INSECURE_COOKIES=true") {
+			t.Fatalf("no hint in the log:\n%s", h.logs.String())
+		}
+	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, qelostest.Options{}, tt.mutate)
+			body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
+			r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
+			c := r.cookies[tt.cookie]
+			if c == nil || c.Secure != tt.wantSecure || !c.HttpOnly {
+				t.Fatalf("cookie %s = %+v: want HttpOnly and Secure=%v (cookies set: %v)", tt.cookie, c, tt.wantSecure, r.cookies)
+			}
+		})
 	}
 }
 
@@ -204,7 +242,7 @@ func TestStragglerAfterGraceIsSignedOutCleanly(t *testing.T) {
 	if r.status != 401 || !strings.Contains(string(r.body), "UNAUTHORIZED") {
 		t.Fatalf("spent pair after grace: %d %s, want 401", r.status, r.body)
 	}
-	if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+	if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 		t.Fatalf("spent pair not cleared: %v", r.cookies)
 	}
 	if got := h.qelos.Calls(qelostest.EndpointRefresh); got != 2 {
@@ -347,10 +385,10 @@ func TestRejectedRefreshClearsTheSession(t *testing.T) {
 			if r.status != 401 {
 				t.Fatalf("status %d %s", r.status, r.body)
 			}
-			if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+			if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 				t.Fatalf("cookies not cleared: %v", r.cookies)
 			}
-			c := r.cookies[middleware.DefaultAccessCookieName]
+			c := r.cookies[accessCookie]
 			if !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode {
 				t.Fatalf("clearing cookie lacks the session's attributes: %+v", c)
 			}

@@ -107,7 +107,7 @@ func TestModePrecedenceAndRejections(t *testing.T) {
 		}, 401},
 		{"a bad app cookie does not fall through to a valid bearer", func(r *http.Request) {
 			bearer(r)
-			r.AddCookie(&http.Cookie{Name: middleware.DefaultAccessCookieName, Value: "garbage"})
+			r.AddCookie(&http.Cookie{Name: accessCookie, Value: "garbage"})
 		}, 401},
 		{"a garbage bearer is anonymous", func(r *http.Request) { r.Header.Set("Authorization", "Bearer not.a.jwt") }, 401},
 		{"a valid bearer is signed in", bearer, 200},
@@ -222,7 +222,7 @@ func TestRefreshedPairIsUsedUpstream(t *testing.T) {
 			if len(seen) != 1 || seen[0].header.Get("Authorization") != "Bearer "+newAccess {
 				t.Fatalf("Qelos saw Authorization %q, want the refreshed token", seen[0].header.Get("Authorization"))
 			}
-			if c := seen[0].header.Get("Cookie"); strings.Contains(c, middleware.DefaultAccessCookieName) {
+			if c := seen[0].header.Get("Cookie"); strings.Contains(c, accessCookie) {
 				t.Fatalf("the app's own cookies reached Qelos: %q", c)
 			}
 			if n := len(up.requests("/api/token/refresh")); n != 1 {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -59,14 +60,17 @@ func TestCase02HeaderForwarding(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
 	a := newApp(t, up, nil)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
-	req.Header.Set("Cookie", "qelos_session=opaque-value; qlt_0=opaque")
+	// Unlike the Node integrators, only Qelos's session cookie goes to
+	// Qelos: the app's other cookies are none of its business (#11).
+	session := sessionShaped(t)
+	req.Header.Set("Cookie", "qelos_session=opaque-value; qlt_0="+session)
 	req.Header.Set("Authorization", "Bearer header-token")
 	a.send(req)
 	probes := up.requests("/api/me")
 	if len(probes) != 1 {
 		t.Fatalf("%d probes", len(probes))
 	}
-	if got := probes[0].header.Get("Cookie"); got != "qelos_session=opaque-value; qlt_0=opaque" {
+	if got := probes[0].header.Get("Cookie"); got != "qlt_0="+session {
 		t.Errorf("Cookie forwarded as %q", got)
 	}
 	if got := probes[0].header.Get("Authorization"); got != "Bearer header-token" {
@@ -79,12 +83,12 @@ func TestCase03CookieRelay(t *testing.T) {
 	up.override("/api/me", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Set-Cookie", "a=1; Domain=.qelos.app; Path=/; HttpOnly")
 		w.Header().Add("Set-Cookie", "b=2; Domain=*.qelos.app; Path=/; Secure")
-		json.NewEncoder(w).Encode(map[string]any{"_id": "user-1", "roles": []string{}})
+		json.NewEncoder(w).Encode(map[string]any{"_id": "user-1", "tenant": "0", "roles": []string{}})
 	})
 	a := newApp(t, up, nil)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
 	req.Host = "app.example.com"
-	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: "x"})
+	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: sessionShaped(t)})
 	r := a.send(req)
 	got := r.header.Values("Set-Cookie")
 	want := []string{"a=1; Domain=app.example.com; Path=/; HttpOnly", "b=2; Domain=app.example.com; Path=/; Secure"}
@@ -497,6 +501,14 @@ func TestCases35To41ResolveProxyTarget(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// sessionShaped returns a value shaped like Qelos's session cookie (an
+// HS256 JWT that has not expired) that this Qelos did not sign: the
+// middleware must ask Qelos about it, and Qelos refuses it.
+func sessionShaped(t *testing.T) string {
+	return signToken(t, jwt.SigningMethodHS256, []byte("not-this-qelos-secret"), jwt.MapClaims{
+		"sub": "user-1", "tenant": "0", "exp": time.Now().Add(time.Hour).Unix()})
+}
+
 func TestCase03CookieRelayOnA401(t *testing.T) {
 	// Qelos clearing its cookie while refusing the session: the clearing
 	// Set-Cookie must still reach the browser, Domain rewritten.
@@ -509,7 +521,7 @@ func TestCase03CookieRelayOnA401(t *testing.T) {
 	a := newApp(t, up, nil)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/private", nil)
 	req.Host = "app.example.com:8443"
-	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: "stale"})
+	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: sessionShaped(t)}) // stale: not signed by this Qelos
 	r := a.send(req)
 	want := "qlt_0=; Max-Age=-1; Domain=app.example.com; Path=/api; HttpOnly; Secure; SameSite=None"
 	if r.status != 401 || r.header.Get("Set-Cookie") != want {

@@ -19,9 +19,61 @@ const (
 	CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
 )
 
-// identityHeaders are request headers a client must never send Qelos: the
-// ones Handler strips for every handler, plus those Qelos's gateway sets.
-var identityHeaders = append([]string{"User", "Tenanthost"}, spoofable...)
+// CodeProxyBadPath is the code of a proxied path refused for its
+// encoded dot-segments.
+const CodeProxyBadPath = "QELOS_PROXY_BAD_PATH"
+
+// identityHeaders are request headers a client must never send Qelos,
+// because Qelos's gateway or its services read them as identity or routing:
+//
+//   - Tenant: the gateway honours a client's tenant on its default host;
+//   - Tenanthost: the host the auth service builds cookies and redirects for;
+//   - User: the gateway's base64 user for the services behind it;
+//   - X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For, Forwarded,
+//     X-Real-Ip: the gateway takes the forwarded host as the tenant host,
+//     services build URLs from the forwarded scheme and log client IPs;
+//   - every X-Qelos-* header (X-Qelos-User-Id, X-Qelos-Workspace-Id,
+//     X-Qelos-Tenant, X-Qelos-User, X-Qelos-Roles…): identity as other
+//     integrators pass it downstream, or as Qelos answers it.
+//
+// The credential headers (Authorization, X-Api-Key, Qelos's session cookie)
+// and X-Impersonate-* (honoured by Qelos for privileged callers only) pass.
+var identityHeaders = []string{"Tenant", "Tenanthost", "User", "X-Forwarded-Host", "X-Forwarded-Proto",
+	"X-Forwarded-For", "Forwarded", "X-Real-Ip"}
+
+// stripIdentityHeaders removes identityHeaders and every X-Qelos-* header.
+func stripIdentityHeaders(h http.Header) {
+	for _, k := range identityHeaders {
+		delete(h, k)
+	}
+	for k := range h {
+		if len(k) >= 8 && strings.EqualFold(k[:8], "X-Qelos-") {
+			delete(h, k)
+		}
+	}
+}
+
+// encodedDotSegment reports whether an escaped path holds a dot-segment
+// written with percent-encoding ("%2e%2e", ".%2e", "..%2f", "%2e%2e%5c",
+// or double-encoded), which a server behind Qelos might decode and resolve
+// after the proxy forwarded it. A plain "/../" never gets here: net/http's
+// router redirects it to the cleaned path first.
+func encodedDotSegment(escaped string) bool {
+	if !strings.Contains(escaped, "%") {
+		return false
+	}
+	p := strings.ToLower(escaped)
+	for range 3 { // undo up to triple encoding
+		p = strings.NewReplacer("%25", "%", "%2e", ".", "%2f", "/", "%5c", "/").Replace(p)
+	}
+	p = strings.ReplaceAll(p, "\\", "/")
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." || seg == "." {
+			return true
+		}
+	}
+	return false
+}
 
 // Proxy returns the same-origin reverse proxy to Qelos, for the browser's
 // /api/** calls, so a single-page app talks only to this app's origin:
@@ -39,8 +91,11 @@ var identityHeaders = append([]string{"User", "Tenanthost"}, spoofable...)
 // It forwards the method, the full path and raw query and the streamed body
 // to the Qelos target, and copies the answer back with every Set-Cookie's
 // Domain rewritten to this app's host. Hop-by-hop headers are dropped, no
-// X-Forwarded-* header is added, and client-sent identity headers
-// (x-qelos-user-id, user, tenanthost…) are stripped. A request carrying the
+// X-Forwarded-* header is added, and client-sent identity and routing
+// headers (tenant, user, tenanthost, x-qelos-*, x-forwarded-*, x-real-ip;
+// see identityHeaders) are stripped. A path with encoded dot-segments
+// (%2e%2e, ..%2f) is refused with 400 {"code":"QELOS_PROXY_BAD_PATH"}
+// instead of forwarded. A request carrying the
 // app's cookie pair is sent with its access token as the bearer — refreshed
 // first if it expired — and without the pair's cookies.
 //
@@ -64,9 +119,7 @@ func (m *Middleware) Proxy() http.Handler {
 			st := pr.In.Context().Value(proxyKey{}).(*proxyState)
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
 			pr.Out.Host = target.Host
-			for _, h := range identityHeaders {
-				pr.Out.Header.Del(h)
-			}
+			stripIdentityHeaders(pr.Out.Header)
 			// The pair is this app's: Qelos gets its access token as the
 			// bearer, never the sealed cookies (readable without a block key).
 			m.dropPairCookies(pr.Out.Header)
@@ -85,19 +138,25 @@ func (m *Middleware) Proxy() http.Handler {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// The details (addresses, ports, the transport's words) are
+			// for the log; the browser gets the stable code.
 			m.log.Warn("qelos proxy: upstream error", "method", r.Method, "path", r.URL.Path, "err", scrubURL(err))
-			writeError(w, http.StatusBadGateway, CodeProxyUpstreamError, scrubURL(err).Error())
+			writeError(w, http.StatusBadGateway, CodeProxyUpstreamError, "Qelos could not be reached; try again shortly")
 		},
 		Transport: m.proxyTransport(),
 		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if encodedDotSegment(r.URL.EscapedPath()) {
+			writeError(w, http.StatusBadRequest, CodeProxyBadPath, "the path holds an encoded dot-segment")
+			return
+		}
 		st := &proxyState{host: r.Host}
 		a, seen := m.seenBy(r)
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
 			// the pair here.
-			access, refreshCookie := cookieValue(r, m.cfg.AccessCookieName), cookieValue(r, m.cfg.RefreshCookieName)
+			access, refreshCookie := m.jar.value(r, m.jar.access), m.jar.value(r, m.jar.refresh)
 			if access != "" || refreshCookie != "" {
 				now := m.now()
 				var ok bool
@@ -198,7 +257,7 @@ func (m *Middleware) dropPairCookies(h http.Header) {
 	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name != m.cfg.AccessCookieName && name != m.cfg.RefreshCookieName && strings.TrimSpace(part) != "" {
+			if !m.jar.pairCookie(name) && strings.TrimSpace(part) != "" {
 				kept = append(kept, strings.TrimSpace(part))
 			}
 		}

@@ -23,10 +23,15 @@ type errorBody struct {
 	Message string `json:"message,omitempty"`
 }
 
-// writeJSON answers status with v as JSON.
+// writeJSON answers status with v as JSON, never to be stored by a cache
+// (keeping a no-cache="Set-Cookie" the session's cookies added).
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
+	if cc := w.Header().Get("Cache-Control"); cc != "" && cc != "no-store" {
+		w.Header().Set("Cache-Control", "no-store, "+cc)
+	} else {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }

@@ -65,7 +65,7 @@ func sealedPair(t *testing.T, h *harness, access string) ([]*http.Cookie, string
 		t.Fatal(err)
 	}
 	sa, sr := middleware.SealPair(h.mw, access, refreshTok, nil)
-	return []*http.Cookie{{Name: middleware.DefaultAccessCookieName, Value: sa}, {Name: middleware.DefaultRefreshCookieName, Value: sr}}, refreshTok
+	return []*http.Cookie{{Name: accessCookie, Value: sa}, {Name: refreshCookie, Value: sr}}, refreshTok
 }
 
 // TestAlgorithmConfusionIsRejected: only HS256 is read, and with JWTSecret
@@ -134,7 +134,7 @@ func TestAlgorithmConfusionIsRejected(t *testing.T) {
 			if r.status != http.StatusUnauthorized {
 				t.Fatalf("status %d %s, want 401", r.status, r.body)
 			}
-			if tt.cookie != "" && (!r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName)) {
+			if tt.cookie != "" && (!r.cleared(accessCookie) || !r.cleared(refreshCookie)) {
 				t.Fatalf("the forged session was not cleared: %v", r.cookies)
 			}
 			if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 0 {
@@ -204,7 +204,7 @@ func TestNotBeforeAndLeeway(t *testing.T) {
 			if tt.want == 200 && r.whoami(t).User.Email != qelostest.AdminEmail {
 				t.Fatalf("user %s", r.body)
 			}
-			if tt.cookie != "" && tt.want == 401 && !r.cleared(middleware.DefaultAccessCookieName) {
+			if tt.cookie != "" && tt.want == 401 && !r.cleared(accessCookie) {
 				t.Fatalf("a not-yet-valid session was not cleared: %v", r.cookies)
 			}
 			if n := h.qelos.Calls(qelostest.EndpointRefresh) + h.qelos.Calls(qelostest.EndpointMe); n != 0 {
@@ -240,7 +240,7 @@ func TestReplayAfterGrace(t *testing.T) {
 
 	time.Sleep(300 * time.Millisecond)
 	replay := h.get("/private", old...)
-	if replay.status != 401 || !replay.cleared(middleware.DefaultAccessCookieName) || !replay.cleared(middleware.DefaultRefreshCookieName) {
+	if replay.status != 401 || !replay.cleared(accessCookie) || !replay.cleared(refreshCookie) {
 		t.Fatalf("replay after the grace window: %d %s %v, want 401 and cleared", replay.status, replay.body, replay.cookies)
 	}
 	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 2 {
@@ -279,7 +279,7 @@ func TestHugeCookieHeader(t *testing.T) {
 		cleared      bool
 	}{
 		{"64 KiB of other cookies before a valid pair", padding.String() + pairHeader, 200, true, false},
-		{"a 64 KiB access cookie", middleware.DefaultAccessCookieName + "=" + strings.Repeat("A", 64<<10) + "; " + pair[1].Name + "=" + pair[1].Value, 200, false, true},
+		{"a 64 KiB access cookie", accessCookie + "=" + strings.Repeat("A", 64<<10) + "; " + pair[1].Name + "=" + pair[1].Value, 200, false, true},
 		{"64 KiB of garbage", string(garbage), 200, false, false},
 		{"a 64 KiB Qelos session cookie", "qlt_0=" + strings.Repeat("e", 64<<10), 200, false, false},
 		{"just past MaxHeaderBytes (1 MiB)", "a=" + strings.Repeat("b", 1<<20+64<<10), 431, false, false},
@@ -295,7 +295,7 @@ func TestHugeCookieHeader(t *testing.T) {
 			if r.status == 200 && (r.whoami(t).User != nil) != tt.signedIn {
 				t.Fatalf("signed in = %v, want %v", r.whoami(t).User != nil, tt.signedIn)
 			}
-			if cleared := r.cleared(middleware.DefaultAccessCookieName); cleared != tt.cleared {
+			if cleared := r.cleared(accessCookie); cleared != tt.cleared {
 				t.Fatalf("cleared = %v, want %v (%v)", cleared, tt.cleared, r.cookies)
 			}
 		})
@@ -497,13 +497,13 @@ func TestSpoofedIdentityHeadersNeverPass(t *testing.T) {
 	noSecretsLogged(t, logs.String(), key, pair[0].Value, pair[1].Value)
 }
 
-// TestCrossOriginProtection: with Config.CrossOriginProtection a browser's
-// cross-origin POST is refused before anything else happens (no sign-in,
-// no sign-out, no cookie written); same-origin requests, safe methods,
-// non-browser clients and TrustedOrigins pass.
-func TestCrossOriginProtection(t *testing.T) {
+// TestCrossOriginProtectionOnByDefault: with the default config a
+// browser's cross-origin POST is refused before anything else happens (no
+// sign-in, no sign-out, no cookie written); same-origin requests, safe
+// methods, non-browser clients and TrustedOrigins pass. Only
+// DisableCrossOriginProtection turns it off.
+func TestCrossOriginProtectionOnByDefault(t *testing.T) {
 	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) {
-		c.CrossOriginProtection = true
 		c.TrustedOrigins = []string{"https://admin.example"}
 	})
 	pair := h.pair(qelostest.AdminEmail, acmeID, false)
@@ -554,8 +554,8 @@ func TestCrossOriginProtection(t *testing.T) {
 			}
 		})
 	}
-	t.Run("off by default", func(t *testing.T) {
-		h := newHarness(t, qelostest.Options{}, nil)
+	t.Run("DisableCrossOriginProtection turns it off", func(t *testing.T) {
+		h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.DisableCrossOriginProtection = true })
 		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/auth/signin", strings.NewReader(creds))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -565,7 +565,7 @@ func TestCrossOriginProtection(t *testing.T) {
 	})
 	t.Run("a malformed trusted origin is a startup error", func(t *testing.T) {
 		_, err := middleware.New(middleware.Config{AppURL: h.qelos.URL, CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
-			CrossOriginProtection: true, TrustedOrigins: []string{"https://admin.example/path"}})
+			TrustedOrigins: []string{"https://admin.example/path"}})
 		if err == nil || !strings.Contains(err.Error(), "TrustedOrigins") {
 			t.Fatalf("err %v, want one naming TrustedOrigins", err)
 		}

@@ -22,9 +22,11 @@ const maxFormBody = 64 << 10
 //
 // Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
 // field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
-// {"code":"QELOS_UNAVAILABLE"}. When the body or the query has a "returnTo"
-// that is a same-origin path (see SafeRedirect), success answers 303 to it
-// instead, which suits a plain HTML form.
+// {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
+// never from the URL query, which ends up in logs, history and Referer
+// headers. When the body or the query has a "returnTo" that is a
+// same-origin path (see SafeRedirect), success answers 303 to it instead,
+// which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, ok := postInput(w, r)
@@ -64,14 +66,14 @@ func (m *Middleware) SignInHandler() http.Handler {
 // 200 {"user":…,"workspace":…}; 503 when the answer holds no usable pair.
 // email, when set, stands in for a token that names none.
 func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte, email string) {
-	a, err := m.startSession(w, answer, email)
+	a, err := m.startSession(w, r, answer, email)
 	if err != nil {
 		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
 		Unavailable(w)
 		return
 	}
 	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
-	if to := in.get("returnTo"); SafeRedirect(to) {
+	if to := in.orQuery("returnTo"); SafeRedirect(to) {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
@@ -86,7 +88,7 @@ type sessionBody struct {
 
 // startSession reads an OAuth sign-in (or sign-up) answer and starts a
 // session from its pair.
-func (m *Middleware) startSession(w http.ResponseWriter, body []byte, email string) (*Auth, error) {
+func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte, email string) (*Auth, error) {
 	var answer struct {
 		Payload struct {
 			Token        string     `json:"token"`
@@ -101,7 +103,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, body []byte, email stri
 	if p.Token == "" || p.RefreshToken == "" {
 		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
 	}
-	return m.startPair(w, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
+	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
 }
 
 // StartSession seals pair into the session cookies on w, recording ws (which
@@ -114,12 +116,13 @@ func (m *Middleware) startSession(w http.ResponseWriter, body []byte, email stri
 // is in a context with NewContext), which makes it the way to build an Auth
 // for unit-testing a handler that calls Qelos; qelostest.Kit does this.
 func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *Workspace) (*Auth, error) {
-	return m.startPair(w, pair, ws, "")
+	return m.startSessionFor(w, nil, pair, ws, "")
 }
 
-// startPair is StartSession, with email standing in for a token that names
+// startSessionFor is StartSession answering r, whose stale cookie chunks it
+// clears (nil: unknown), with email standing in for a token that names
 // none.
-func (m *Middleware) startPair(w http.ResponseWriter, pair refresh.Pair, ws *Workspace, email string) (*Auth, error) {
+func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace, email string) (*Auth, error) {
 	if ws != nil && ws.ID == "" {
 		ws = nil
 	}
@@ -131,7 +134,7 @@ func (m *Middleware) startPair(w http.ResponseWriter, pair refresh.Pair, ws *Wor
 		email = "" // the token's own wins, and nothing else need be sealed
 	}
 	access := sealed{Token: pair.AccessToken, Workspace: ws, Email: email}
-	sa, err := m.writePair(w, access, sealed{Token: pair.RefreshToken, Workspace: ws, Email: email}, m.now())
+	sa, err := m.writePair(w, r, access, sealed{Token: pair.RefreshToken, Workspace: ws, Email: email}, m.now())
 	if err != nil {
 		return nil, err
 	}
@@ -159,10 +162,10 @@ func (m *Middleware) SignOutHandler() http.Handler {
 		if !allowPost(w, r) {
 			return
 		}
-		access := cookieValue(r, m.cfg.AccessCookieName)
+		access := m.jar.value(r, m.jar.access)
 		userID := m.revoke(r, access)
 		m.cache.remove(access)
-		m.jar.clear(w)
+		m.jar.clear(w, r)
 		m.emit(Event{Kind: EventSignedOut, UserID: userID, Request: r})
 		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
 			http.Redirect(w, r, to, http.StatusSeeOther)
@@ -180,7 +183,7 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 	ctx := r.Context()
 	var token, userID, accessTok, refreshTok string
 	var accessExp time.Time
-	if s, err := m.jar.open(m.cfg.AccessCookieName, access); err == nil {
+	if s, err := m.jar.open(m.jar.access, access); err == nil {
 		if t, err := m.tokens.readAccess(s.Token); err == nil {
 			userID, accessTok, accessExp = t.user.ID, s.Token, t.expires
 			if m.now().Before(t.expires) {
@@ -188,7 +191,7 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 			}
 		}
 	}
-	if s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName)); err == nil {
+	if s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh)); err == nil {
 		refreshTok = s.Token
 		if token == "" {
 			// Qelos revokes a refresh token through its paired access token;
@@ -261,14 +264,19 @@ func allowPost(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// input is a request's fields, from a JSON object or a form, plus the
-// query string for fields the body lacks.
+// input is a request's fields, from a JSON object or a form body.
 type input struct {
 	fields map[string]string
 	r      *http.Request
 }
 
-func (in input) get(name string) string {
+// get returns a field of the body. Credentials are read with get only: a
+// password in a URL is logged by every proxy on the way.
+func (in input) get(name string) string { return in.fields[name] }
+
+// orQuery returns a field of the body, else of the URL query: for fields
+// that are no secret, such as returnTo or a workspace id.
+func (in input) orQuery(name string) string {
 	if v, ok := in.fields[name]; ok {
 		return v
 	}
@@ -291,6 +299,9 @@ func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
 			}
 		}
 		return in, nil
+	}
+	if mt == "multipart/form-data" {
+		return in, errors.New("send the fields as JSON or application/x-www-form-urlencoded")
 	}
 	if err := r.ParseForm(); err != nil {
 		return in, errors.New("body is not a form")

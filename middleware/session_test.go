@@ -54,7 +54,7 @@ func TestSignIn(t *testing.T) {
 				t.Fatalf("Location %q, want %q", r.header.Get("Location"), tt.wantTo)
 			}
 			signedIn := tt.wantStatus == 200 || tt.wantStatus == 303
-			if _, set := r.cookies[middleware.DefaultAccessCookieName]; set != signedIn {
+			if _, set := r.cookies[accessCookie]; set != signedIn {
 				t.Fatalf("session cookies set = %v, want %v", set, signedIn)
 			}
 			if signedIn {
@@ -83,7 +83,7 @@ func TestSignOut(t *testing.T) {
 		if r.status != 204 {
 			t.Fatalf("status %d %s", r.status, r.body)
 		}
-		if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+		if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 			t.Fatalf("not cleared: %v", r.cookies)
 		}
 		if n := h.qelos.Calls(qelostest.EndpointLogout); n != 1 {
@@ -109,7 +109,7 @@ func TestSignOut(t *testing.T) {
 		if r.status != 303 || r.header.Get("Location") != "/" {
 			t.Fatalf("status %d Location %q", r.status, r.header.Get("Location"))
 		}
-		if !r.cleared(middleware.DefaultAccessCookieName) || !r.cleared(middleware.DefaultRefreshCookieName) {
+		if !r.cleared(accessCookie) || !r.cleared(refreshCookie) {
 			t.Fatalf("not cleared: %v", r.cookies)
 		}
 	})

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sign-up error codes.
@@ -64,6 +66,10 @@ func (m *Middleware) SignUpHandler() http.Handler {
 				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
+		if bad := controlChars(body, "username", "email", "firstName", "lastName"); len(bad) > 0 {
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control characters", Errors: bad})
+			return
+		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
 		if err != nil || resp.Status >= 500 || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
 			m.log.Warn("qelos sign-up: Qelos unavailable", "err", err)
@@ -109,6 +115,19 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 		fields[field] = code
 	}
 	writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
+}
+
+// controlChars returns the named fields holding a NUL or another control
+// character (or invalid UTF-8), each mapped to "INVALID_CHARACTERS".
+func controlChars(body map[string]string, names ...string) map[string]string {
+	out := map[string]string{}
+	for _, n := range names {
+		v := body[n]
+		if !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			out[n] = "INVALID_CHARACTERS"
+		}
+	}
+	return out
 }
 
 func missing(fields map[string]string) map[string]string {

@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -53,17 +55,19 @@ func (m *Middleware) SocialLoginHandler(provider, callbackPath string) http.Hand
 		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
 			returnTo = to
 		}
-		sealedState, err := m.jar.seal(socialStateCookie, sealed{Token: state + "\x00" + returnTo})
+		sealedState, err := m.jar.seal(m.jar.social, sealed{Token: state + "\x00" + returnTo})
 		if err != nil {
 			Unavailable(w)
 			return
 		}
-		c := m.jar.cookie(socialStateCookie, sealedState, int((10 * time.Minute).Seconds()))
+		c := m.jar.cookie(m.jar.social.wire, sealedState, int((10 * time.Minute).Seconds()))
 		c.SameSite = http.SameSiteLaxMode // must survive the top-level redirect back from the provider
 		http.SetCookie(w, c)
-		scheme := "http"
-		if m.jar.secure || r.TLS != nil {
-			scheme = "https"
+		// The app is served over https, but for local development over
+		// plain http (on localhost, or anywhere with SecureNever).
+		scheme := "https"
+		if r.TLS == nil && (!m.jar.secure || loopbackHost(r.Host)) {
+			scheme = "http"
 		}
 		redirect := scheme + "://" + r.Host + "/api/auth/" + provider + "/callback"
 		http.Redirect(w, r, SocialLoginURL(provider, state, callbackPath, redirect), http.StatusFound)
@@ -89,13 +93,13 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 			writeError(w, http.StatusBadRequest, CodeInvalidInput, "the sign-in callback has no rt parameter")
 			return
 		}
-		s, err := m.jar.open(socialStateCookie, cookieValue(r, socialStateCookie))
+		s, err := m.jar.open(m.jar.social, cookieValue(r, m.jar.social.wire))
 		remembered, returnTo, _ := cutNUL(s.Token)
 		if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(remembered)) != 1 {
 			writeError(w, http.StatusForbidden, CodeForbidden, "the sign-in state does not match; start the sign-in again")
 			return
 		}
-		http.SetCookie(w, m.jar.cookie(socialStateCookie, "", -1))
+		http.SetCookie(w, m.jar.cookie(m.jar.social.wire, "", -1))
 		pair, err := m.refreshWithin(r.Context(), rt)
 		switch {
 		case refresh.IsDefinitive(err):
@@ -106,7 +110,7 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 			Unavailable(w)
 			return
 		}
-		a, err := m.StartSession(w, pair, nil)
+		a, err := m.startSessionFor(w, r, pair, nil, "")
 		if err != nil {
 			m.log.Warn("qelos social sign-in: unusable token", "err", err)
 			Unavailable(w)
@@ -133,4 +137,15 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// loopbackHost reports whether host (with or without a port) is localhost
+// or a loopback address, where browsers treat plain http as secure.
+func loopbackHost(host string) bool {
+	h := stripPort(host)
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -49,7 +49,7 @@ func startSocial(t *testing.T, h *harness, returnTo string) (string, *http.Cooki
 		!strings.HasSuffix(loc.Query().Get("redirectUrl"), "/api/auth/google/callback") {
 		t.Fatalf("start redirects to %q", loc)
 	}
-	c := r.cookies["q_social_state"]
+	c := r.cookies[middleware.HostPrefix+"q_social_state"]
 	if c == nil || !c.HttpOnly || c.MaxAge <= 0 || c.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("state cookie %+v", c)
 	}
@@ -65,7 +65,7 @@ func TestSocialCallback(t *testing.T) {
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/dashboard" {
 			t.Fatalf("%d Location %q %s", r.status, r.header.Get("Location"), r.body)
 		}
-		if !r.cleared("q_social_state") {
+		if !r.cleared(middleware.HostPrefix + "q_social_state") {
 			t.Fatal("the state cookie was not cleared")
 		}
 		if w := h.get("/private", h.sessionCookies(r)...).whoami(t); w.User == nil || w.User.Email != qelostest.AdminEmail {
@@ -122,7 +122,7 @@ func TestSocialCallback(t *testing.T) {
 			if r.status != tt.want || !strings.Contains(string(r.body), tt.code) {
 				t.Fatalf("%d %s, want %d %s", r.status, r.body, tt.want, tt.code)
 			}
-			if _, set := r.cookies[middleware.DefaultAccessCookieName]; set {
+			if _, set := r.cookies[accessCookie]; set {
 				t.Fatal("a failed callback set a session")
 			}
 		})

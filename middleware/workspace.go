@@ -43,7 +43,7 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 			return
 		}
 		in, err := readInput(w, r)
-		id := strings.TrimSpace(in.get("id"))
+		id := strings.TrimSpace(in.orQuery("id"))
 		if err != nil || id == "" {
 			writeError(w, http.StatusBadRequest, CodeInvalidInput, "the workspace id is required")
 			return
@@ -84,7 +84,7 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *Auth, ws *Workspace) (*Auth, error) {
 	refreshTok := a.refreshToken
 	if refreshTok == "" {
-		s, err := m.jar.open(m.cfg.RefreshCookieName, cookieValue(r, m.cfg.RefreshCookieName))
+		s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh))
 		if err != nil {
 			return nil, err
 		}
@@ -95,11 +95,11 @@ func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *
 		return nil, err
 	}
 	access := sealed{Token: a.accessToken, Workspace: ws}
-	sa, err := m.writePair(w, access, sealed{Token: refreshTok, Workspace: ws}, m.now())
+	sa, err := m.writePair(w, r, access, sealed{Token: refreshTok, Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}
-	m.cache.remove(cookieValue(r, m.cfg.AccessCookieName))
+	m.cache.remove(m.jar.value(r, m.jar.access))
 	b := m.newAuth(t, access)
 	b.refreshToken = refreshTok
 	b.session = sessionKey(a.accessToken, refreshTok)

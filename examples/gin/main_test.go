@@ -19,7 +19,7 @@ func TestExample(t *testing.T) { exampletest.Suite(t, run) }
 // the handler sees the user, without sleeping.
 func TestExpiredSessionRefreshes(t *testing.T) {
 	k := qelostest.Start(t)
-	mw := k.Middleware(middleware.Config{CrossOriginProtection: true})
+	mw := k.Middleware(middleware.Config{})
 	h := app(mw)
 	s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)
 

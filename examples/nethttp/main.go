@@ -81,8 +81,8 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 
 // configFrom reads the middleware's settings from the environment
 // (QELOS_APP_URL, QELOS_COOKIE_KEYS, QELOS_JWT_SECRET, and the other
-// variables of middleware.ConfigFromEnv), and protects the session cookies
-// from cross-origin form posts.
+// variables of middleware.ConfigFromEnv). The middleware's defaults refuse
+// cross-origin form posts and keep the cookies Secure and __Host- prefixed.
 func configFrom(getenv func(string) string) (middleware.Config, error) {
 	cfg, err := middleware.ConfigFromLookup(getenv)
 	if err != nil {
@@ -92,7 +92,6 @@ func configFrom(getenv func(string) string) (middleware.Config, error) {
 		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
 		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
-	cfg.CrossOriginProtection = true
 	return cfg, nil
 }
 
@@ -106,7 +105,15 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Every timeout set: a client trickling a body or holding idle
+	// connections cannot pin the server's resources.
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second, // above Config.ProxyTimeout (60 s)
+		IdleTimeout:       120 * time.Second,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ready("http://" + ln.Addr().String())

@@ -71,7 +71,6 @@ func run(ctx context.Context, out io.Writer, ready func(url string, demo *qelost
 		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	cfg.Logger = logger
-	cfg.CrossOriginProtection = true
 	mw, err := middleware.New(cfg)
 	if err != nil {
 		return err
@@ -91,7 +90,15 @@ func run(ctx context.Context, out io.Writer, ready func(url string, demo *qelost
 		ready(url, demo)
 	}
 
-	srv := &http.Server{Handler: mw.Handler(routes(mw)), ReadHeaderTimeout: 10 * time.Second}
+	// Every timeout set: a client trickling a body or holding idle
+	// connections cannot pin the server's resources.
+	srv := &http.Server{
+		Handler:           mw.Handler(routes(mw)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second, // above Config.ProxyTimeout (60 s)
+		IdleTimeout:       120 * time.Second,
+	}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

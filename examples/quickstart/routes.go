@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -36,7 +37,7 @@ func listTokens(w http.ResponseWriter, r *http.Request) {
 	c, _ := middleware.ClientFrom(r.Context())
 	list, err := c.APITokens(r.Context())
 	if err != nil {
-		writeClientError(w, err)
+		writeClientError(w, r, err)
 		return
 	}
 	writeJSONBody(w, http.StatusOK, map[string]any{"tokens": list})
@@ -50,7 +51,7 @@ func createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	secret, token, err := c.CreateAPIToken(r.Context(), middleware.NewAPIToken{Nickname: nickname, ExpiresAt: time.Now().Add(24 * time.Hour)})
 	if err != nil {
-		writeClientError(w, err)
+		writeClientError(w, r, err)
 		return
 	}
 	writeJSONBody(w, http.StatusCreated, map[string]any{"token": secret, "apiToken": token})
@@ -59,28 +60,31 @@ func createToken(w http.ResponseWriter, r *http.Request) {
 func revokeToken(w http.ResponseWriter, r *http.Request) {
 	c, _ := middleware.ClientFrom(r.Context())
 	if err := c.RevokeAPIToken(r.Context(), r.PathValue("id")); err != nil {
-		writeClientError(w, err)
+		writeClientError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// writeClientError turns Qelos's refusals into answers with stable codes.
-func writeClientError(w http.ResponseWriter, err error) {
-	status, code := http.StatusServiceUnavailable, "QELOS_UNAVAILABLE"
+// writeClientError turns Qelos's refusals into answers with a stable code
+// and a generic message. The error itself (Qelos's raw message, the
+// address it failed to reach) goes to the log, never to the browser.
+func writeClientError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, message := http.StatusServiceUnavailable, "QELOS_UNAVAILABLE", "Qelos is unavailable; try again shortly"
 	switch {
 	case errors.Is(err, middleware.ErrTooManyTokens):
-		status, code = http.StatusConflict, "TOO_MANY_TOKENS"
+		status, code, message = http.StatusConflict, "TOO_MANY_TOKENS", "you have the maximum of 10 API tokens; revoke one first"
 	case errors.Is(err, middleware.ErrInvalid):
-		status, code = http.StatusBadRequest, "INVALID_INPUT"
+		status, code, message = http.StatusBadRequest, "INVALID_INPUT", "Qelos refused the request"
 	case errors.Is(err, middleware.ErrForbidden):
-		status, code = http.StatusForbidden, "FORBIDDEN"
+		status, code, message = http.StatusForbidden, "FORBIDDEN", "you may not do that"
 	case errors.Is(err, middleware.ErrNotFound):
-		status, code = http.StatusNotFound, "NOT_FOUND"
+		status, code, message = http.StatusNotFound, "NOT_FOUND", "no such token"
 	case errors.Is(err, middleware.ErrUnauthorized):
-		status, code = http.StatusUnauthorized, "UNAUTHORIZED"
+		status, code, message = http.StatusUnauthorized, "UNAUTHORIZED", "sign in again"
 	}
-	writeJSONBody(w, status, map[string]string{"code": code, "message": err.Error()})
+	slog.Warn("quickstart: Qelos call failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	writeJSONBody(w, status, map[string]string{"code": code, "message": message})
 }
 
 func writeJSONBody(w http.ResponseWriter, status int, v any) {

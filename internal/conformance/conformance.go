@@ -259,7 +259,7 @@ func (tt row) check(t *testing.T, mount Mount) {
 		}
 		return
 	}
-	tt.checkCookies(t, got, sent, app.URL, q)
+	tt.checkCookies(t, mw, got, sent, app.URL, q)
 }
 
 // credentials returns the cookies and headers a request of session s
@@ -295,9 +295,10 @@ func credentials(t *testing.T, q *qelostest.Server, mw *middleware.Middleware, s
 	return Pair(t, q, mw, s), h
 }
 
-func (tt row) checkCookies(t *testing.T, got answer, sent []*http.Cookie, appURL string, q *qelostest.Server) {
+func (tt row) checkCookies(t *testing.T, mw *middleware.Middleware, got answer, sent []*http.Cookie, appURL string, q *qelostest.Server) {
 	t.Helper()
-	names := []string{middleware.DefaultAccessCookieName, middleware.DefaultRefreshCookieName}
+	access, refreshName := mw.CookieNames()
+	names := []string{access, refreshName}
 	switch tt.cookies {
 	case Untouched:
 		if sc := got.header.Values("Set-Cookie"); len(sc) != 0 {
@@ -368,7 +369,8 @@ func Pair(t testing.TB, q *qelostest.Server, mw *middleware.Middleware, s Sessio
 		t.Fatal(err)
 	}
 	var out []*http.Cookie
-	for _, name := range []string{middleware.DefaultAccessCookieName, middleware.DefaultRefreshCookieName} {
+	access, refreshName := mw.CookieNames()
+	for _, name := range []string{access, refreshName} {
 		for _, c := range rec.Result().Cookies() {
 			if c.Name == name {
 				out = append(out, &http.Cookie{Name: c.Name, Value: c.Value})

@@ -216,7 +216,7 @@ func TestSignOutIsFinal(t *testing.T) {
 		for _, p := range []struct {
 			name    string
 			cookies []*http.Cookie
-		}{{"signed-out pair", current}, {"pair before it", before}, {"signed-out access cookie alone", only(current, middleware.DefaultAccessCookieName)}} {
+		}{{"signed-out pair", current}, {"pair before it", before}, {"signed-out access cookie alone", only(current, middleware.HostPrefix+middleware.DefaultAccessCookieName)}} {
 			a := f.get(i, p.cookies)
 			answers = append(answers, a)
 			if a.status != 401 {

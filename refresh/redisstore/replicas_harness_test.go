@@ -164,7 +164,7 @@ func (f *fleet) do(i int, method, path string, cookies []*http.Cookie) answer {
 	b, _ := io.ReadAll(resp.Body)
 	a := answer{replica: i, status: resp.StatusCode, latency: time.Since(t0), body: string(b)}
 	for _, c := range resp.Cookies() {
-		if c.Name != middleware.DefaultAccessCookieName && c.Name != middleware.DefaultRefreshCookieName {
+		if c.Name != middleware.HostPrefix+middleware.DefaultAccessCookieName && c.Name != middleware.HostPrefix+middleware.DefaultRefreshCookieName {
 			continue
 		}
 		if c.MaxAge < 0 {

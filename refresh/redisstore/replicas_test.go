@@ -139,8 +139,8 @@ func (rs *replicaSet) signIn(t *testing.T, i int) []*http.Cookie {
 	req, _ := http.NewRequest(http.MethodPost, rs.replicas[i].app.URL+"/auth/signin", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	r := rs.replicas[i].do(t, req)
-	a, ok1 := r.cookies[middleware.DefaultAccessCookieName]
-	rf, ok2 := r.cookies[middleware.DefaultRefreshCookieName]
+	a, ok1 := r.cookies[middleware.HostPrefix+middleware.DefaultAccessCookieName]
+	rf, ok2 := r.cookies[middleware.HostPrefix+middleware.DefaultRefreshCookieName]
 	if r.status != http.StatusOK || !ok1 || !ok2 {
 		t.Fatalf("sign-in: %d %s, cookies %v", r.status, r.body, r.cookies)
 	}
@@ -206,7 +206,7 @@ func TestThreeReplicaStorm(t *testing.T) {
 			if r.body != newAccess {
 				t.Fatalf("run %d: request %d (replica %d) got a different access token", run, i, i%3)
 			}
-			for _, name := range []string{middleware.DefaultAccessCookieName, middleware.DefaultRefreshCookieName} {
+			for _, name := range []string{middleware.HostPrefix + middleware.DefaultAccessCookieName, middleware.HostPrefix + middleware.DefaultRefreshCookieName} {
 				if c, ok := r.cookies[name]; !ok || c.MaxAge <= 0 {
 					t.Fatalf("run %d, request %d: no new %s cookie in %v", run, i, name, r.cookies)
 				}
