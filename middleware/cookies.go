@@ -129,12 +129,12 @@ func (k CookieKey) validate() error {
 type sealed struct {
 	Token     string     `json:"t"`
 	Workspace *Workspace `json:"w,omitempty"`
-	// NoWorkspace records that the user left (or was removed from) the
-	// workspace, which the token Qelos issued may still name.
-	NoWorkspace bool `json:"n,omitempty"`
 	// Email is the address submitted at sign-up, for a token that lacks
 	// one (Qelos's sign-up token has no email until the first refresh).
 	Email string `json:"e,omitempty"`
+	// NoWorkspace records that the user left (or was removed from) the
+	// workspace, which the token Qelos issued may still name.
+	NoWorkspace bool `json:"n,omitempty"`
 }
 
 // cookieName names one cookie: by the name its seal's MAC covers (the

@@ -45,6 +45,13 @@
 // whose session could not be confirmed because Qelos was down is answered
 // 503 {"code":"QELOS_UNAVAILABLE"} and keeps its cookies.
 //
+// Guards come in the standard shape too: Require(rule) returns a
+// func(http.Handler) http.Handler for chi's r.Use and r.With or alice.
+// chi and echo have a package named middleware of their own; import this
+// one under another name:
+//
+//	import qelos "github.com/qelos-io/integrator-go/middleware"
+//
 // # Secure defaults
 //
 // The cookies are HttpOnly, Secure (browsers accept Secure cookies on
@@ -54,13 +61,6 @@
 // requests are refused. Tokens must carry Config.Tenant. Error bodies carry
 // a stable code and a generic message; details go to the Logger. Each has
 // an opt-out field in Config, documented with its trade-off.
-//
-// Guards come in the standard shape too: Require(rule) returns a
-// func(http.Handler) http.Handler for chi's r.Use and r.With or alice.
-// chi and echo have a package named middleware of their own; import this
-// one under another name:
-//
-//	import qelos "github.com/qelos-io/integrator-go/middleware"
 //
 // Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
 // they translate, and all behaviour is here. To test an app that uses this

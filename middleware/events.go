@@ -92,7 +92,11 @@ var errIdentityRefused = rejected(errors.New("qelos: credential refused (401/403
 
 // errTokenExpired is the Err of an EventIdentityFailed for an expired
 // bearer token verified locally.
-var errTokenExpired = rejected(errors.New("token expired"))
+var errTokenExpired = rejected(errors.New("token expired, or without a readable exp"))
+
+// errNotAToken is the Err of an EventIdentityFailed for an Authorization
+// header that holds no Qelos access token.
+var errNotAToken = rejected(errors.New("authorization is not a bearer JWT"))
 
 // emit logs e and hands it to Config.OnEvent. Routine events (refreshes,
 // sign-ins, rejected cookies, refused credentials, upstream calls) are

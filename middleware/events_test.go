@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -55,11 +54,18 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 		return w.Result()
 	}
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
-	bearer := httptest.NewRequest("GET", "/whoami", nil)
-	// A JWT Qelos did not sign, valid past the kit's Expire: asked, and refused.
-	notQelos := signToken(t, jwt.SigningMethodHS256, []byte("not-this-qelos-secret"), jwt.MapClaims{
-		"sub": "user-1", "tenant": "0", "exp": time.Now().Add(30 * 24 * time.Hour).Unix()})
-	bearer.Header.Set("Authorization", "Bearer "+notQelos)
+	// A token of the right shape that Qelos refuses: a signature it did not make.
+	forged := func() *http.Request {
+		tok, err := k.IssueAccessToken(qelostest.AdminEmail, "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/whoami", nil)
+		r.Header.Set("Authorization", "Bearer "+tok[:strings.LastIndexByte(tok, '.')+1]+"c2lnbmVkLWVsc2V3aGVyZS1ieS1zb21lb25lLWVsc2U")
+		return r
+	}
+	garbage := httptest.NewRequest("GET", "/whoami", nil)
+	garbage.Header.Set("Authorization", "Bearer not-a-token")
 	signin := httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
 	signin.Header.Set("Content-Type", "application/json")
 
@@ -76,7 +82,8 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 		{"sign-in", func() { serve(signin) }, []want{{middleware.EventUpstreamCall, "signin", 200}, {middleware.EventSignedIn, "", 0}}},
 		{"refresh", func() { k.Expire(); serve(s.Request("GET", "/whoami", nil)) }, []want{{middleware.EventUpstreamCall, "refresh", 200}, {middleware.EventRefreshed, "", 0}}},
 		{"proxy", func() { serve(httptest.NewRequest("GET", "/api/me", nil)) }, []want{{middleware.EventUpstreamCall, "proxy", 401}}},
-		{"a bearer Qelos refuses", func() { serve(bearer) }, []want{{middleware.EventUpstreamCall, "me", 401}, {middleware.EventIdentityFailed, "", 0}}},
+		{"a bearer Qelos refuses", func() { serve(forged()) }, []want{{middleware.EventUpstreamCall, "me", 401}, {middleware.EventIdentityFailed, "", 0}}},
+		{"a bearer that is no token", func() { serve(garbage) }, []want{{middleware.EventIdentityFailed, "", 0}}},
 		{"Qelos down", func() {
 			u := k.SignIn(mw, qelostest.UserEmail, "")
 			k.Expire()
@@ -110,13 +117,7 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 func TestRoutineEventsStayBelowInfo(t *testing.T) {
 	k := qelostest.Start(t)
 	var logs bytes.Buffer
-	mw := k.Middleware(middleware.Config{
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		// The test's requests are plain http to example.com: with Secure
-		// cookies the one-time hint that browsers drop them would be logged
-		// at Info, rightly, but it is no routine event.
-		CookieSecure: middleware.SecureNever,
-	})
+	mw := k.Middleware(middleware.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	mux := http.NewServeMux()
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
@@ -125,13 +126,13 @@ func TestRoutineEventsStayBelowInfo(t *testing.T) {
 	serve := func(r *http.Request) {
 		app.ServeHTTP(httptest.NewRecorder(), r)
 	}
-	signin := httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
+	signin := httptest.NewRequest("POST", "https://app.example/auth/signin", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"`+qelostest.AdminPassword+`"}`))
 	signin.Header.Set("Content-Type", "application/json")
 	serve(signin)
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
 	k.Expire()
-	serve(s.Request("GET", "/whoami", nil))
-	serve(s.Request("POST", "/auth/signout", nil))
+	serve(s.Request("GET", "https://app.example/whoami", nil))
+	serve(s.Request("POST", "https://app.example/auth/signout", nil))
 	if logs.Len() != 0 {
 		t.Fatalf("routine events logged at Info or above:\n%s", logs.String())
 	}
@@ -139,7 +140,7 @@ func TestRoutineEventsStayBelowInfo(t *testing.T) {
 	s = k.SignIn(mw, qelostest.AdminEmail, "")
 	k.Expire()
 	k.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Status: 503})
-	serve(s.Request("GET", "/whoami", nil))
+	serve(s.Request("GET", "https://app.example/whoami", nil))
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "refresh-failed") {
 		t.Fatalf("Qelos unavailable was not logged at Warn:\n%s", logs.String())
 	}

@@ -371,10 +371,14 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 	scheme, tok, _ := strings.Cut(authorization, " ")
 	tok = strings.TrimSpace(tok)
 	if !strings.EqualFold(scheme, "Bearer") || !jwtShape(tok) {
-		return nil // not a Qelos access token: Qelos would refuse it, so it is not asked
+		// Not a Qelos access token: Qelos would refuse it, so it is not asked.
+		m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: errNotAToken, Request: r})
+		return nil
 	}
 	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Leeway)) {
-		return nil // another algorithm, no exp, or expired: refused without asking
+		// Another algorithm, no exp, or expired: refused without asking.
+		m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
+		return nil
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))
 }

@@ -89,7 +89,10 @@ func New(cfg Config) (*Middleware, error) {
 	m.rechecks = newExpiring[credKey, recheck](cfg.CacheSize, clock)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.customErrors = cfg.ErrorHandler != nil
-	sessionCookies.add(m.jar.access.wire, m.jar.refresh.wire, m.jar.access.chunks[0], m.jar.refresh.chunks[0])
+	for _, n := range []cookieName{m.jar.access, m.jar.refresh} {
+		sessionCookies.add(n.wire)
+		sessionCookies.add(n.chunks...)
+	}
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
 	switch {
 	case cfg.DisableCrossOriginProtection:
@@ -199,14 +202,6 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	return r.WithContext(NewContext(r.Context(), a)), true
 }
 
-// removeMultipart removes the temporary files of a multipart form parsed on
-// the copy r2 of r: the server removes only those of r.
-func removeMultipart(r, r2 *http.Request) {
-	if f := r2.MultipartForm; f != nil && f != r.MultipartForm {
-		f.RemoveAll()
-	}
-}
-
 // carriesCredentials reports whether r carries a credential Handler looks
 // at: an x-api-key, an Authorization header, a session cookie, or a Qelos
 // session cookie.
@@ -217,6 +212,14 @@ func (m *Middleware) carriesCredentials(r *http.Request) bool {
 	}
 	_, ok, _ := m.passthroughCredential(r)
 	return ok
+}
+
+// removeMultipart removes the temporary files of a multipart form parsed on
+// the copy r2 of r: the server removes only those of r.
+func removeMultipart(r, r2 *http.Request) {
+	if f := r2.MultipartForm; f != nil && f != r.MultipartForm {
+		f.RemoveAll()
+	}
 }
 
 // spoofable are the identity headers other integrators pass downstream;

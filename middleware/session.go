@@ -165,7 +165,8 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 }
 
 // startSessionFor is StartSession answering r, whose stale cookie chunks it
-// clears (nil: unknown), with email standing in for a token that names none.
+// clears (nil: unknown), with email standing in for a token that names
+// none.
 func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace, email string) (*Auth, error) {
 	if ws != nil && ws.ID == "" {
 		ws = nil

@@ -85,8 +85,7 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 
 // configFrom reads the middleware's settings from the environment
 // (QELOS_APP_URL, QELOS_COOKIE_KEYS, QELOS_JWT_SECRET, and the other
-// variables of middleware.ConfigFromEnv), and protects the session cookies
-// from cross-origin form posts.
+// variables of middleware.ConfigFromEnv).
 func configFrom(getenv func(string) string) (qelos.Config, error) {
 	cfg, err := qelos.ConfigFromLookup(getenv)
 	if err != nil {
@@ -109,6 +108,8 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	if err != nil {
 		return err
 	}
+	// Every timeout set: a client trickling a body or holding idle
+	// connections cannot pin the server's resources.
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

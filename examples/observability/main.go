@@ -173,6 +173,8 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	if err != nil {
 		return err
 	}
+	// Every timeout set: a client trickling a body or holding idle
+	// connections cannot pin the server's resources.
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,

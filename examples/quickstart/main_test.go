@@ -112,7 +112,7 @@ func TestQuickstartSessionOutlivesTheAccessToken(t *testing.T) {
 	for _, ck := range res.Cookies() {
 		rotated[ck.Name] = ck.MaxAge > 0
 	}
-	if !rotated[middleware.HostPrefix+middleware.DefaultAccessCookieName] || !rotated[middleware.HostPrefix+middleware.DefaultRefreshCookieName] {
+	if access, refresh := mw.CookieNames(); !rotated[access] || !rotated[refresh] {
 		t.Fatalf("no rotated pair in the answer: %v", res.Cookies())
 	}
 	if n := k.Calls(qelostest.EndpointRefresh); n != 1 {
