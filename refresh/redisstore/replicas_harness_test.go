@@ -36,24 +36,7 @@ type fleet struct {
 type fleetReplica struct {
 	mw   *middleware.Middleware
 	app  *httptest.Server
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs *syncBuffer
 }
 
 // fleetOptions shape a fleet. Zero values: one key set shared by every
@@ -77,7 +60,7 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 	t.Cleanup(f.qelos.Close)
 	shared := middleware.GenerateCookieKey()
 	for i := range max(o.replicas, 1) {
-		r := &fleetReplica{logs: &lockedBuffer{}}
+		r := &fleetReplica{logs: &syncBuffer{}}
 		keys := []middleware.CookieKey{shared}
 		if o.keys != nil {
 			keys = o.keys(i)
