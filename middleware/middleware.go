@@ -28,6 +28,7 @@ type Middleware struct {
 	workspaces   *workspaceCache             // GET /api/workspaces, per credential
 	rechecks     *expiring[credKey, recheck] // workspace re-checks, per refreshed access token
 	recheckGroup singleflight.Group
+	socialStates stateLedger // social sign-in states used, until they expire
 	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
@@ -132,6 +133,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
+		// A refreshed, cleared or relayed cookie: no handler can make
+		// this answer cacheable. Nothing is wrapped on the warm path.
+		w = guardCookies(w)
 		if r2 != r {
 			defer removeMultipart(r, r2)
 		}
@@ -255,7 +259,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (a *Au
 		if a, ok := m.session(w, r); ok {
 			return a, true
 		}
-		if k, ok := passthroughKey(r); ok && !m.cfg.DisablePassthrough {
+		if k, ok := passthroughKey(r); ok && m.cfg.Passthrough {
 			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
 				return a, true
 			}
