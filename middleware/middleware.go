@@ -259,21 +259,26 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (a *Au
 		if a, ok := m.session(w, r); ok {
 			return a, true
 		}
-		if k, ok := passthroughKey(r); ok && m.cfg.Passthrough {
-			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
-				return a, true
+		if m.cfg.Passthrough {
+			if k, ok := passthroughKey(r); ok {
+				if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+					return a, true
+				}
+				if cred, _, checked := m.passthroughCredential(r); checked {
+					return m.identify(w, r, cred), true
+				}
+				return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 			}
-			if cred, _, checked := m.passthroughCredential(r); checked {
-				return m.identify(w, r, cred), true
-			}
-			return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
 	authz := h["Authorization"]
 	if len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
 		return m.bearer(w, r, authz[0], m.now()), true
 	}
-	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0
+	// Without Config.Passthrough a Qelos session cookie is ignored, and
+	// the request is marked as looked at, so the guards do not take it
+	// for one Handler never saw.
+	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0 || !m.cfg.Passthrough && qelosCookieSent(h)
 }
 
 // valid reports whether a token expiring at exp is still usable at now,

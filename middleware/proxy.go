@@ -396,6 +396,17 @@ func (m *Middleware) dropCookies(h http.Header) {
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
 }
 
+// qelosCookieSent reports, by a quick look, whether h may carry a Qelos
+// session cookie (as the guards judge one carried).
+func qelosCookieSent(h http.Header) bool {
+	for _, line := range h["Cookie"] {
+		if strings.Contains(line, "qlt_") || strings.Contains(line, "token=") {
+			return true
+		}
+	}
+	return false
+}
+
 // qelosSessionCookie reports whether name, in any case, is one Qelos reads
 // as its session: qlt_<tenant>, or the fallback "token".
 func qelosSessionCookie(name string) bool {
