@@ -29,7 +29,7 @@ type Middleware struct {
 	rechecks     *expiring[credKey, recheck] // workspace re-checks, per refreshed access token
 	recheckGroup singleflight.Group
 	socialStates stateLedger // social sign-in states used, until they expire
-	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
+	plainHTTP    sync.Once   // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
 	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection

@@ -227,7 +227,9 @@ func TestCase12ConfigFromEnvEqualsLiteral(t *testing.T) {
 	if !cfg.Passthrough {
 		t.Fatal("QELOS_PASSTHROUGH=true left Config.Passthrough off")
 	}
-	a := newApp(t, up, func(c *middleware.Config) { c.AppURL, c.CookieKeys, c.Passthrough = cfg.AppURL, cfg.CookieKeys, cfg.Passthrough })
+	a := newApp(t, up, func(c *middleware.Config) {
+		c.AppURL, c.CookieKeys, c.Passthrough = cfg.AppURL, cfg.CookieKeys, cfg.Passthrough
+	})
 	if w := a.get("/whoami", qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)).whoami(t); w.User == nil || w.Workspace == nil {
 		t.Fatalf("%+v", w)
 	}
