@@ -28,14 +28,15 @@ type Middleware struct {
 	workspaces   *workspaceCache             // GET /api/workspaces, per credential
 	rechecks     *expiring[credKey, recheck] // workspace re-checks, per refreshed access token
 	recheckGroup singleflight.Group
-	socialStates stateLedger // social sign-in states used, until they expire
-	plainHTTP    sync.Once   // the hint that Secure cookies need https off localhost
+	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
 	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
 	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
+
+	socialStates stateLedger // social sign-in states used, until they expire
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
