@@ -683,19 +683,3 @@ func objectIDFor(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:12])
 }
-
-// userDocument is the stored user as a document, without secrets.
-func userDocument(u *userRecord, tenant string) object {
-	return object{{"_id", u.ID}, {"tenant", tenant}}.
-		addString("username", u.Username).
-		addString("email", u.Email).
-		addString("phone", u.Phone).
-		addString("fullName", u.FullName).
-		addString("firstName", u.FirstName).
-		addString("lastName", u.LastName).
-		addString("birthDate", u.BirthDate).
-		addString("profileImage", u.ProfileImage).
-		add("roles", nonNil(u.Roles)).
-		add("metadata", u.Metadata).
-		add("created", isoTime(u.created))
-}
