@@ -136,7 +136,10 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		// A refreshed, cleared or relayed cookie: no handler can make
 		// this answer cacheable. Nothing is wrapped on the warm path.
-		w = guardCookies(w)
+		if cw, ok := guardCookies(w).(*cookieWriter); ok {
+			w = cw
+			defer cw.finish()
+		}
 		if r2 != r {
 			defer removeMultipart(r, r2)
 		}

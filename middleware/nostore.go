@@ -35,6 +35,19 @@ func noStore(h http.Header) {
 	h.Add("Vary", "Cookie")
 }
 
+// NoStoreIfCookies makes an answer whose headers h hold a Set-Cookie one no
+// cache may store: Cache-Control: private, no-store (replacing what a
+// handler set), no CDN-Cache-Control or Surrogate-Control, and Vary:
+// Cookie. Call it at the last moment before the headers are written. The
+// package's own writers do; it is for adapters whose framework's writer
+// cannot be replaced, such as gin's and echo's (their adapters call it in
+// the framework's before-write hook).
+func NoStoreIfCookies(h http.Header) {
+	if len(h["Set-Cookie"]) > 0 {
+		noStore(h)
+	}
+}
+
 // guardCookies returns w, wrapped so that its answer is made uncacheable
 // (noStore) at the moment its headers are written, when w's headers
 // already hold a Set-Cookie; otherwise w itself, so a request that set no
@@ -107,6 +120,15 @@ func (w *cookieWriter) ReadFrom(src io.Reader) (int64, error) {
 		w.wrote = true
 	}
 	return io.Copy(w.ResponseWriter, src)
+}
+
+// finish applies noStore to an answer no handler wrote, which the server
+// is about to write itself; an answer written later (an error handler of a
+// framework) is checked again.
+func (w *cookieWriter) finish() {
+	if !w.wrote {
+		w.check()
+	}
 }
 
 // Unwrap returns the wrapped writer, for http.ResponseController.

@@ -200,6 +200,9 @@ func TestThreatSharedCacheSetCookie(t *testing.T) {
 		w.Header().Set("Vary", "Accept-Encoding")
 		w.Write([]byte("page"))
 	})
+	mux.HandleFunc("GET /cached-silent", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300") // and nothing written
+	})
 	mux.HandleFunc("GET /cached-flush", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		http.NewResponseController(w).Flush()
@@ -217,6 +220,9 @@ func TestThreatSharedCacheSetCookie(t *testing.T) {
 		}, accessCookie},
 		{"a refreshed pair on a flushed answer", func() reply {
 			return a.get("/cached-flush", a.pair(qelostest.AdminEmail, acmeID, true)...)
+		}, accessCookie},
+		{"a refreshed pair on a handler that writes nothing", func() reply {
+			return a.get("/cached-silent", a.pair(qelostest.AdminEmail, acmeID, true)...)
 		}, accessCookie},
 		{"a garbage cookie cleared on a page the handler marks public", func() reply { return a.get("/cached", forged...) }, accessCookie},
 		{"Qelos's own Set-Cookie relayed by the proxy", func() reply { return a.get("/api/cached") }, "qlt_0"},

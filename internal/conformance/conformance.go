@@ -302,6 +302,13 @@ func (tt row) checkCookies(t *testing.T, mw *middleware.Middleware, got answer, 
 	t.Helper()
 	access, refreshName := mw.CookieNames()
 	names := []string{access, refreshName}
+	if tt.cookies != Untouched {
+		// An answer that sets or clears a cookie is one no cache may
+		// store, however the framework wrote it.
+		if cc, vary := got.header.Values("Cache-Control"), strings.Join(got.header.Values("Vary"), ","); len(cc) != 1 || cc[0] != "private, no-store" || !strings.Contains(vary, "Cookie") {
+			t.Fatalf("GET %s set cookies with Cache-Control %q and Vary %q, want \"private, no-store\" and Cookie", tt.path, cc, vary)
+		}
+	}
 	switch tt.cookies {
 	case Untouched:
 		if sc := got.header.Values("Set-Cookie"); len(sc) != 0 {
