@@ -135,11 +135,28 @@ type Config struct {
 	// DisableProxy turns off the /api/** proxy: Proxy answers 404. It has
 	// no effect on Handler, which skips only SkipPaths. Default: false.
 	DisableProxy bool
-	// DisablePassthrough ignores Qelos's own session cookie (qlt_<tenant>
-	// or token). By default a request that carries one, and not the app's
-	// pair, is identified by Qelos's GET /api/me, as the Node integrators
-	// do. Default: false.
-	DisablePassthrough bool
+	// Passthrough identifies a request that carries Qelos's own session
+	// cookie (qlt_<tenant>, or its fallback name "token") and not the
+	// app's pair by asking Qelos's GET /api/me, as the Node integrators do,
+	// and lets Proxy forward that cookie to Qelos as the request's
+	// credential.
+	//
+	// It is off by default because of cookie tossing: Qelos's cookie has no
+	// __Host- prefix, so a sibling subdomain, or any plain-http page on the
+	// app's host, can plant its own qlt_<tenant> cookie in a visitor's
+	// browser. With Passthrough on, a visitor without the app's pair is
+	// then signed in as the attacker (anything they upload or create lands
+	// in the attacker's account). With it off, such a cookie is ignored:
+	// never sent to /api/me, and stripped by Proxy from every request it
+	// forwards. Turn it on only when the browser signs in to Qelos
+	// directly (Qelos's cookie mode through Proxy) and no other host under
+	// the app's registrable domain is outside your control.
+	//
+	// On or off, a request Proxy sends with a credential of the
+	// middleware's own (the pair's access token) carries no credential the
+	// browser sent: no Cookie, Authorization or x-api-key header.
+	// ConfigFromEnv reads QELOS_PASSTHROUGH. Default: false.
+	Passthrough bool
 	// PassthroughCookiePath rewrites "Path=/api" to "Path=/" on the Qelos
 	// session cookies relayed to the browser, so page routes receive them
 	// too. Qelos scopes its cookie to /api, where Handler does not look.

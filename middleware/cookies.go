@@ -313,18 +313,11 @@ func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refres
 	return nil
 }
 
-// noStoreCookies marks an answer that sets session cookies: no shared cache
-// may store its Set-Cookie, and caches key answers on the Cookie header.
-func noStoreCookies(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Cache-Control", `no-cache="Set-Cookie"`)
-	for _, v := range h.Values("Vary") {
-		if strings.Contains(strings.ToLower(v), "cookie") {
-			return
-		}
-	}
-	h.Add("Vary", "Cookie")
-}
+// noStoreCookies marks an answer that sets session cookies as one no cache
+// may store (see noStore). A handler may still change the headers after
+// this; the writers of the package's own handlers (cookieResponse) apply it
+// again when the headers are written.
+func noStoreCookies(w http.ResponseWriter) { noStore(w.Header()) }
 
 // set writes one sealed value: whole when its Set-Cookie stays under
 // maxSetCookie, else split into chunks name_0, name_1, …. Cookies of the

@@ -19,6 +19,8 @@ import (
 //	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
 //	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
+//	QELOS_PASSTHROUGH   Config.Passthrough: "true"/"1" or "false"/"0"; see
+//	                    its doc for the cookie-tossing trade-off
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
 //
 //	QELOS_PROXY_TARGET, QELOS_IP, QELOS_API_IP
@@ -66,6 +68,9 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.DisableProxy, err = envBool(getenv, "QELOS_DISABLE_PROXY"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Passthrough, err = envBool(getenv, "QELOS_PASSTHROUGH"); err != nil {
 		errs = append(errs, err)
 	}
 	c.SkipPaths = splitList(getenv("QELOS_SKIP_PATHS"))

@@ -35,6 +35,8 @@ type Middleware struct {
 	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
+
+	socialStates stateLedger // social sign-in states used, until they expire
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -131,6 +133,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		r2, ok := m.Authenticate(w, r)
 		if !ok {
 			return
+		}
+		// A refreshed, cleared or relayed cookie: no handler can make
+		// this answer cacheable. Nothing is wrapped on the warm path.
+		if cw, ok := guardCookies(w).(*cookieWriter); ok {
+			w = cw
+			defer cw.finish()
 		}
 		if r2 != r {
 			defer removeMultipart(r, r2)
@@ -255,21 +263,26 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (a *Au
 		if a, ok := m.session(w, r); ok {
 			return a, true
 		}
-		if k, ok := passthroughKey(r); ok && !m.cfg.DisablePassthrough {
-			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
-				return a, true
+		if m.cfg.Passthrough {
+			if k, ok := passthroughKey(r); ok {
+				if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+					return a, true
+				}
+				if cred, _, checked := m.passthroughCredential(r); checked {
+					return m.identify(w, r, cred), true
+				}
+				return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 			}
-			if cred, _, checked := m.passthroughCredential(r); checked {
-				return m.identify(w, r, cred), true
-			}
-			return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
 	authz := h["Authorization"]
 	if len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
 		return m.bearer(w, r, authz[0], m.now()), true
 	}
-	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0
+	// Without Config.Passthrough a Qelos session cookie is ignored, and
+	// the request is marked as looked at, so the guards do not take it
+	// for one Handler never saw.
+	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0 || !m.cfg.Passthrough && qelosCookieSent(h)
 }
 
 // valid reports whether a token expiring at exp is still usable at now,

@@ -29,6 +29,7 @@ const maxFormBody = 64 << 10
 // which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // sets the pair: never cacheable
 		in, ok := postInput(w, r)
 		if !ok {
 			return
@@ -120,6 +121,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 // signed-out pair and the pair before it then answer 401.
 func (m *Middleware) SignOutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // clears the pair: never cacheable
 		if !allowPost(w, r) {
 			return
 		}

@@ -41,6 +41,7 @@ type signUpError struct {
 // another storage failure.
 func (m *Middleware) SignUpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // sets the pair: never cacheable
 		in, ok := postInput(w, r)
 		if !ok {
 			return
@@ -67,7 +68,7 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			return
 		}
 		if bad := controlChars(body, "username", "email", "firstName", "lastName"); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control characters", Errors: bad})
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
 			return
 		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
@@ -117,17 +118,30 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 	writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
 }
 
-// controlChars returns the named fields holding a NUL or another control
-// character (or invalid UTF-8), each mapped to "INVALID_CHARACTERS".
+// controlChars returns the named fields holding invalid UTF-8 or a
+// character that is not text, each mapped to "INVALID_CHARACTERS": see
+// invisibleRune.
 func controlChars(body map[string]string, names ...string) map[string]string {
 	out := map[string]string{}
 	for _, n := range names {
 		v := body[n]
-		if !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		if !utf8.ValidString(v) || strings.IndexFunc(v, invisibleRune) >= 0 {
 			out[n] = "INVALID_CHARACTERS"
 		}
 	}
 	return out
+}
+
+// invisibleRune reports whether r has no place in a name: a control
+// character (Cc: NUL, CR, LF, NEL…), a format character (Cf: bidi
+// overrides such as U+202E, zero-width joiners and spaces, the BOM, soft
+// hyphens), a line or paragraph separator (Zl, Zp: U+2028, U+2029, which
+// end a line in JavaScript and in log viewers), a private-use or surrogate
+// code point, or a noncharacter (U+FFFE, U+FFFF and the like). They break
+// log lines, spoof what a name looks like, or hide in it.
+func invisibleRune(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs) ||
+		r&0xFFFE == 0xFFFE || 0xFDD0 <= r && r <= 0xFDEF
 }
 
 func missing(fields map[string]string) map[string]string {

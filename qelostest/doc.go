@@ -138,8 +138,9 @@
 //     500 as on Qelos.
 //   - The default seed has a second workspace ("Beta Lab") the captured
 //     stack did not have; the golden exchanges seed only "Acme Team".
-//   - The social callback returns a sanitised user document, where the
-//     real server leaks the whole user document, password hash included.
+//   - The social callback returns the whole stored user document, as the
+//     real server does (password hash, salt, token records); the hash and
+//     salt are stand-ins of bcrypt's shape, not bcrypt.
 //
 // A [Server] is safe for concurrent use.
 package qelostest

@@ -105,10 +105,12 @@ var (
 	reset       = &qelostest.Fault{Drop: true}
 	rejected    = &qelostest.Fault{Status: http.StatusUnauthorized}
 
-	requireAuth = func(c *middleware.Config) { c.RequireAuth = true }
-	jwtSecret   = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
-	otherWS     = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
-	byHeader    = func(c *middleware.Config) {
+	requireAuth            = func(c *middleware.Config) { c.RequireAuth = true }
+	passthrough            = func(c *middleware.Config) { c.Passthrough = true }
+	passthroughRequireAuth = func(c *middleware.Config) { c.Passthrough, c.RequireAuth = true, true }
+	jwtSecret              = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
+	otherWS                = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
+	byHeader               = func(c *middleware.Config) {
 		c.ResolveWorkspace = func(r *http.Request, _ *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
 			if r.Header.Get("X-Workspace") == otherWS.ID {
 				return otherWS, nil
@@ -188,8 +190,9 @@ var rows = []row{
 	{name: "a bearer token passes a role guard", session: Bearer, path: "/admin", status: 200, body: admin, probes: 1},
 	{name: "an API key is identified by Qelos with its workspace", session: APIKey, path: "/private", status: 200, body: admin, probes: 1},
 	{name: "an invalid API key wins over a valid pair and is refused", session: BadAPIKey, path: "/private", status: 401, body: unauthorized, probes: 1},
-	{name: "Qelos's session cookie is passed through to /api/me", session: Passthrough, path: "/private", status: 200, body: admin, probes: 1},
-	{name: "Qelos's session cookie passes RequireAuth", config: requireAuth, session: Passthrough, path: "/whoami", status: 200, body: admin, probes: 1},
+	{name: "Qelos's session cookie is passed through to /api/me when Passthrough is on", config: passthrough, session: Passthrough, path: "/private", status: 200, body: admin, probes: 1},
+	{name: "Qelos's session cookie passes RequireAuth when Passthrough is on", config: passthroughRequireAuth, session: Passthrough, path: "/whoami", status: 200, body: admin, probes: 1},
+	{name: "Qelos's session cookie is ignored by default (cookie tossing)", session: Passthrough, path: "/private", status: 401, body: unauthorized},
 	{name: "Qelos unavailable for /api/me answers 503, not 401", session: Bearer, path: "/private", status: 503, body: unavailable, probes: 1, fault: meDown},
 }
 
@@ -299,6 +302,13 @@ func (tt row) checkCookies(t *testing.T, mw *middleware.Middleware, got answer, 
 	t.Helper()
 	access, refreshName := mw.CookieNames()
 	names := []string{access, refreshName}
+	if tt.cookies != Untouched {
+		// An answer that sets or clears a cookie is one no cache may
+		// store, however the framework wrote it.
+		if cc, vary := got.header.Values("Cache-Control"), strings.Join(got.header.Values("Vary"), ","); len(cc) != 1 || cc[0] != "private, no-store" || !strings.Contains(vary, "Cookie") {
+			t.Fatalf("GET %s set cookies with Cache-Control %q and Vary %q, want \"private, no-store\" and Cookie", tt.path, cc, vary)
+		}
+	}
 	switch tt.cookies {
 	case Untouched:
 		if sc := got.header.Values("Set-Cookie"); len(sc) != 0 {
