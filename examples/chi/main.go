@@ -87,13 +87,10 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 // (QELOS_APP_URL, QELOS_COOKIE_KEYS, QELOS_JWT_SECRET, and the other
 // variables of middleware.ConfigFromEnv).
 func configFrom(getenv func(string) string) (qelos.Config, error) {
+	getenv = withEphemeralKeys(getenv)
 	cfg, err := qelos.ConfigFromLookup(getenv)
 	if err != nil {
 		return cfg, err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
-		cfg.CookieKeys = []qelos.CookieKey{qelos.GenerateCookieKey()}
 	}
 	return cfg, nil
 }
@@ -128,4 +125,21 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// withEphemeralKeys returns getenv, or when QELOS_COOKIE_KEYS is unset a
+// getenv that answers it with a fresh key set, after a warning: handy for
+// a first run, but sessions then end when the app restarts.
+func withEphemeralKeys(getenv func(string) string) func(string) string {
+	if getenv("QELOS_COOKIE_KEYS") != "" {
+		return getenv
+	}
+	slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+	key := qelos.GenerateCookieKey().String()
+	return func(name string) string {
+		if name == "QELOS_COOKIE_KEYS" {
+			return key
+		}
+		return getenv(name)
+	}
 }

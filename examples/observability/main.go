@@ -59,13 +59,10 @@ func main() {
 // run serves the app until ctx is done. It reads its settings with getenv
 // and calls ready with the app's URL once it listens.
 func run(ctx context.Context, getenv func(string) string, ready func(url string)) error {
+	getenv = withEphemeralKeys(getenv)
 	cfg, err := middleware.ConfigFromLookup(getenv)
 	if err != nil {
 		return err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
-		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	cfg.OnEvent = record
 	cfg.HTTPClient = &http.Client{
@@ -193,4 +190,21 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// withEphemeralKeys returns getenv, or when QELOS_COOKIE_KEYS is unset a
+// getenv that answers it with a fresh key set, after a warning: handy for
+// a first run, but sessions then end when the app restarts.
+func withEphemeralKeys(getenv func(string) string) func(string) string {
+	if getenv("QELOS_COOKIE_KEYS") != "" {
+		return getenv
+	}
+	slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+	key := middleware.GenerateCookieKey().String()
+	return func(name string) string {
+		if name == "QELOS_COOKIE_KEYS" {
+			return key
+		}
+		return getenv(name)
+	}
 }

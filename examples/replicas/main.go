@@ -29,7 +29,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -60,11 +59,9 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 	if err != nil {
 		return err
 	}
-	if len(cfg.CookieKeys) == 0 {
-		// Ephemeral keys would differ per replica: each would reject the
-		// others' cookies and be unable to read their stored pairs.
-		return errors.New("QELOS_COOKIE_KEYS is required when running replicas: generate one key set and give every replica the same value")
-	}
+	// ConfigFromLookup refuses an unset QELOS_COOKIE_KEYS: ephemeral keys
+	// would differ per replica, and each would reject the others' cookies
+	// and be unable to read their stored pairs.
 	// The shared refresh store. Its secret is the first cookie key, so that
 	// every replica with the same QELOS_COOKIE_KEYS reads what the others
 	// wrote (the store derives its own encryption key from it). An app
