@@ -24,6 +24,8 @@ import (
 // array, or a form field sent once per role or as "roles[]"); a user
 // holding none of them is refused like a wrong password.
 //
+// Attempts are rate limited (see SignInLimit): over the limit, 429
+// {"code":"TOO_MANY_ATTEMPTS"} with Retry-After, and Qelos is not asked.
 // Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
 // field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
 // {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
@@ -49,6 +51,9 @@ func (m *Middleware) SignInHandler() http.Handler {
 		body, err := signInBody(in, username, password)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+			return
+		}
+		if !m.allowSignIn(w, r, username) {
 			return
 		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin", body, "")
