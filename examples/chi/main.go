@@ -24,7 +24,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,20 +66,13 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 func app(mw *qelos.Middleware) http.Handler {
 	r := chi.NewRouter()
 	r.Use(chimw.Recoverer, mw.Handler)
-	r.Get("/whoami", whoami)
-	r.With(qelos.Require(qelos.SignedIn())).Get("/private", whoami)
+	r.Method(http.MethodGet, "/whoami", qelos.WhoAmIHandler())
+	r.With(qelos.Require(qelos.SignedIn())).Method(http.MethodGet, "/private", qelos.WhoAmIHandler())
 	r.Method(http.MethodPost, "/auth/signin", mw.SignInHandler())
 	r.Method(http.MethodPost, "/auth/signout", mw.SignOutHandler())
+	r.Method(http.MethodGet, "/healthz", mw.ReadyHandler())
 	r.Handle("/api/*", mw.Proxy())
 	return r
-}
-
-// whoami answers the signed-in user and the active workspace, or nulls.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := qelos.UserFrom(r.Context())
-	ws, _ := qelos.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
 }
 
 // configFrom reads the middleware's settings from the environment

@@ -69,6 +69,7 @@ func app(mw *middleware.Middleware) http.Handler {
 	e.GET("/private", whoami, qelosecho.RequireUser())
 	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
 	e.POST("/auth/signout", echo.WrapHandler(mw.SignOutHandler()))
+	e.GET("/healthz", echo.WrapHandler(mw.ReadyHandler()))
 	e.Any("/api/*", echo.WrapHandler(mw.Proxy()))
 	return e
 }

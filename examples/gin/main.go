@@ -69,6 +69,7 @@ func app(mw *middleware.Middleware) http.Handler {
 	r.GET("/private", qelosgin.RequireUser(), whoami)
 	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
 	r.POST("/auth/signout", gin.WrapH(mw.SignOutHandler()))
+	r.GET("/healthz", gin.WrapH(mw.ReadyHandler()))
 	r.Any("/api/*path", gin.WrapH(mw.Proxy()))
 	return r
 }

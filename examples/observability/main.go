@@ -23,7 +23,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"expvar"
 	"fmt"
 	"log/slog"
@@ -79,10 +78,11 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 // app is the whole app: a trace per request, the middleware, the routes.
 func app(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /whoami", whoami)
-	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
+	mux.Handle("GET /whoami", middleware.WhoAmIHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("GET /healthz", mw.ReadyHandler())
 	mux.Handle("/api/", mw.Proxy())
 	mux.Handle("GET /debug/vars", expvar.Handler())
 	return traced(mw.Handler(mux))
@@ -150,14 +150,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// whoami answers the signed-in user and the active workspace, or nulls.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := middleware.UserFrom(r.Context())
-	ws, _ := middleware.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
 }
 
 // serve listens on addr (default 127.0.0.1:8080) and serves h until ctx is
