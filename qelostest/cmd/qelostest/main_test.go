@@ -21,7 +21,9 @@ func start(t *testing.T, args ...string) (string, *strings.Builder) {
 	out := &strings.Builder{}
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), out, func(u string) { urls <- u }) }()
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), out, func(u string) { urls <- u })
+	}()
 	select {
 	case u := <-urls:
 		t.Cleanup(func() {
