@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qelos-io/integrator-go/internal/redistest"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
@@ -128,5 +130,38 @@ func TestSignInRateLimitSharedAcrossReplicas(t *testing.T) {
 	}
 	if s := signIn(apps[0], qelostest.UserEmail, qelostest.UserPassword); s != http.StatusOK {
 		t.Fatalf("another user: %d", s)
+	}
+}
+
+// TestSignInRateLimitWithRedisDown: with the shared store unreachable the
+// limit still holds, counted in the replica's memory, and the fault is
+// logged.
+func TestSignInRateLimitWithRedisDown(t *testing.T) {
+	srv := redistest.Start(t) // its own server, stopped below
+	q := qelostest.New(qelostest.Options{})
+	t.Cleanup(q.Close)
+	key := middleware.GenerateCookieKey()
+	logs := &syncBuffer{}
+	store := newStore(t, srv.URL(), redisstore.Options{Secret: key.Hash, Prefix: testPrefix(t), Logger: quiet(), OpTimeout: 100 * time.Millisecond})
+	mw, err := middleware.New(middleware.Config{AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, RefreshStore: store,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := httptest.NewServer(mw.SignInHandler())
+	t.Cleanup(app.Close)
+	srv.Stop()
+	for i := range 30 {
+		resp, err := http.Post(app.URL, "application/json", strings.NewReader(`{"username":"`+qelostest.AdminEmail+`","password":"wrong-`+strconv.Itoa(i)+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := q.Calls(qelostest.EndpointSignIn); n != middleware.DefaultSignInPerUser {
+		t.Fatalf("%d of 30 reached Qelos with Redis down, want %d", n, middleware.DefaultSignInPerUser)
+	}
+	if !strings.Contains(logs.String(), "the shared rate limit did not answer") {
+		t.Fatalf("no warning logged:\n%s", logs.String())
 	}
 }
