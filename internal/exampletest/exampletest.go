@@ -1,6 +1,6 @@
 // Package exampletest drives the examples contract of the design (GET
 // /whoami, GET /private, POST /auth/signin, POST /auth/signout, the /api/
-// proxy) over HTTP,
+// proxy, and GET /healthz with [Readiness]) over HTTP,
 // as a browser would, so that every example app is held to the same
 // answers. Each example's main_test.go starts a qelostest server, starts
 // the example with [Start], and calls [Contract] and [StartupErrors].
