@@ -17,7 +17,7 @@
 #
 # and `go mod tidy` leaves each app's go directive alone when it is the
 # root module's own or above; and the gin app can move to the oldest gin
-# adapters/qelosgin supports (the gin in its go.mod) with `go get`. It prints, per app, the counts the README
+# adapters/qelosgin supports (the gin in its go.mod) with `go get`. It prints, per app, the counts docs/RELEASING.md
 # quotes (packages in `go list -deps`, modules in `go list -m all`) and the
 # stripped binary size.
 #
