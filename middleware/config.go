@@ -276,6 +276,14 @@ type Config struct {
 	// closes it. Default: an in-memory store (right for a single replica).
 	RefreshStore refresh.Store
 
+	// SignInLimit limits sign-in attempts per username and client and per
+	// client, in a sliding window: on by default, at
+	// DefaultSignInPerUser (10) and DefaultSignInPerClient (50) a minute,
+	// shared across replicas through RefreshStore when it can count (the
+	// Redis store can). See SignInLimit for the client address behind a
+	// proxy and for a limiter of your own.
+	SignInLimit SignInLimit
+
 	// CacheSize bounds the cache of already-opened cookies, which lets a
 	// warm request skip decryption and JWT parsing. Entries still honour
 	// the token's expiry. Each entry is about 4 KiB, so the default of
@@ -389,6 +397,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PrivilegedRoles == nil {
 		c.PrivilegedRoles = []string{"admin"}
 	}
+	c.SignInLimit = c.SignInLimit.withDefaults()
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
 	}

@@ -504,7 +504,7 @@ func FuzzConfigFromEnv(f *testing.F) {
 		keys, keyErr := ParseCookieKeys(cookieKeys)
 		switch {
 		case strings.TrimSpace(cookieKeys) == "":
-			if c.CookieKeys != nil || strings.Contains(msg, "QELOS_COOKIE_KEYS") {
+			if c.CookieKeys != nil || !strings.Contains(msg, "QELOS_COOKIE_KEYS is required") {
 				t.Fatalf("blank QELOS_COOKIE_KEYS: %v, %q", c.CookieKeys, msg)
 			}
 		case keyErr != nil:

@@ -251,7 +251,7 @@ func TestTokensFromAnotherTenantAreRefused(t *testing.T) {
 	})
 	t.Run("QELOS_TENANT", func(t *testing.T) {
 		cfg, err := middleware.ConfigFromLookup(func(k string) string {
-			return map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_TENANT": " 64ab12cd34ef "}[k]
+			return map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_TENANT": " 64ab12cd34ef ", "QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String()}[k]
 		})
 		if err != nil || cfg.Tenant != "64ab12cd34ef" {
 			t.Fatalf("Tenant %q, err %v", cfg.Tenant, err)

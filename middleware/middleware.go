@@ -35,6 +35,7 @@ type Middleware struct {
 	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
+	signIns      *signInLimiter              // nil with SignInLimit.Disable
 
 	socialStates stateLedger // social sign-in states used, until they expire
 }
@@ -91,6 +92,7 @@ func New(cfg Config) (*Middleware, error) {
 	m.rechecks = newExpiring[credKey, recheck](cfg.CacheSize, clock)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.customErrors = cfg.ErrorHandler != nil
+	m.signIns = newSignInLimiter(cfg)
 	for _, n := range []cookieName{m.jar.access, m.jar.refresh} {
 		sessionCookies.add(n.wire)
 		sessionCookies.add(n.chunks...)

@@ -373,21 +373,22 @@ func TestCase21ConfigFromEnv(t *testing.T) {
 		check   func(middleware.Config) bool
 		wantErr string
 	}{
-		{"reads QELOS_APP_URL; the rest stays zero", map[string]string{"QELOS_APP_URL": "https://q.example"},
+		{"reads QELOS_APP_URL; the rest stays zero", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String()},
 			func(c middleware.Config) bool {
 				return c.AppURL == "https://q.example" && c.APIToken == "" && !c.RequireAuth
 			}, ""},
-		{"parses the flags", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_API_TOKEN": "ql_x", "QELOS_REQUIRE_AUTH": "true", "QELOS_DISABLE_PROXY": "1"},
+		{"parses the flags", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_API_TOKEN": "ql_x", "QELOS_REQUIRE_AUTH": "true", "QELOS_DISABLE_PROXY": "1"},
 			func(c middleware.Config) bool { return c.APIToken == "ql_x" && c.RequireAuth && c.DisableProxy }, ""},
-		{"splits skip paths", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_SKIP_PATHS": "/_next, /favicon.ico,/api/_health,,"},
+		{"splits skip paths", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_SKIP_PATHS": "/_next, /favicon.ico,/api/_health,,"},
 			func(c middleware.Config) bool {
 				return reflect.DeepEqual(c.SkipPaths, []string{"/_next", "/favicon.ico", "/api/_health"})
 			}, ""},
-		{"false is false", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_REQUIRE_AUTH": "false"},
+		{"false is false", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_REQUIRE_AUTH": "false"},
 			func(c middleware.Config) bool { return !c.RequireAuth }, ""},
 		{"cookie keys and secret", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_JWT_SECRET": "s"},
 			func(c middleware.Config) bool { return len(c.CookieKeys) == 1 && c.JWTSecret == "s" }, ""},
 		{"missing QELOS_APP_URL", map[string]string{}, nil, "QELOS_APP_URL is required"},
+		{"missing QELOS_COOKIE_KEYS says how to make one", map[string]string{"QELOS_APP_URL": "https://q.example"}, nil, "QELOS_COOKIE_KEYS is required: generate a key set with `go run github.com/qelos-io/integrator-go/cmd/qelos-keys`"},
 		{"bad boolean", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_REQUIRE_AUTH": "yes"}, nil, "QELOS_REQUIRE_AUTH"},
 		{"malformed keys", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": "!!"}, nil, "QELOS_COOKIE_KEYS"},
 	}

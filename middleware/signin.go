@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -12,14 +11,21 @@ import (
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// maxFormBody caps a sign-in or sign-up body.
-const maxFormBody = 64 << 10
-
 // SignInHandler returns a handler that signs a user in. It takes a POST with
 // a JSON or form body holding "username" (or "email") and "password", signs
 // in against Qelos in OAuth mode, seals the token pair into the session
-// cookies and answers 200 {"user":…,"workspace":…}.
+// cookies and answers 200 {"user":…,"workspace":…}. A JSON body is read
+// as JSON also without a Content-Type.
 //
+// Two optional fields are forwarded to Qelos as it reads them: "workspace",
+// the id of the workspace to make active (Qelos picks it when the user is
+// a member, else its usual choice: the last workspace, else any), and
+// "roles", a list of tenant roles of which the user must hold one (a JSON
+// array, or a form field sent once per role or as "roles[]"); a user
+// holding none of them is refused like a wrong password.
+//
+// Attempts are rate limited (see SignInLimit): over the limit, 429
+// {"code":"TOO_MANY_ATTEMPTS"} with Retry-After, and Qelos is not asked.
 // Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
 // field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
 // {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
@@ -40,11 +46,18 @@ func (m *Middleware) SignInHandler() http.Handler {
 		}
 		password := in.get("password")
 		if username == "" || password == "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, "username and password are required")
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, missingCredentials(in, username, password))
 			return
 		}
-		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin",
-			map[string]string{"username": username, "password": password, "authType": "oauth"}, "")
+		body, err := signInBody(in, username, password)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+			return
+		}
+		if !m.allowSignIn(w, r, username) {
+			return
+		}
+		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin", body, "")
 		switch {
 		case err != nil:
 			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
@@ -201,78 +214,4 @@ func (m *Middleware) revokeSession(ctx context.Context, access, refreshTok strin
 			return
 		}
 	}
-}
-
-// postInput reads the fields of a POST (see readInput), answering 405 to
-// another method and 400 to an unreadable body; ok is false when it has
-// answered.
-func postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
-	if !allowPost(w, r) {
-		return in, false
-	}
-	in, err := readInput(w, r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
-		return in, false
-	}
-	return in, true
-}
-
-func allowPost(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodPost {
-		return true
-	}
-	w.Header().Set("Allow", http.MethodPost)
-	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST")
-	return false
-}
-
-// input is a request's fields, from a JSON object or a form body.
-type input struct {
-	fields map[string]string
-	r      *http.Request
-}
-
-// get returns a field of the body. Credentials are read with get only: a
-// password in a URL is logged by every proxy on the way.
-func (in input) get(name string) string { return in.fields[name] }
-
-// orQuery returns a field of the body, else of the URL query: for fields
-// that are no secret, such as returnTo or a workspace id.
-func (in input) orQuery(name string) string {
-	if v, ok := in.fields[name]; ok {
-		return v
-	}
-	return in.r.URL.Query().Get(name)
-}
-
-// readInput reads a JSON object of string fields or a form, at most 64 KiB.
-func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
-	in := input{fields: map[string]string{}, r: r}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "application/json" {
-		var raw map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-			return in, errors.New("body is not a JSON object")
-		}
-		for k, v := range raw {
-			if s, ok := v.(string); ok {
-				in.fields[k] = s
-			}
-		}
-		return in, nil
-	}
-	if mt == "multipart/form-data" {
-		return in, errors.New("send the fields as JSON or application/x-www-form-urlencoded")
-	}
-	if err := r.ParseForm(); err != nil {
-		return in, errors.New("body is not a form")
-	}
-	for k, v := range r.PostForm {
-		if len(v) > 0 {
-			in.fields[k] = v[0]
-		}
-	}
-	return in, nil
 }

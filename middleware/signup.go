@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -25,7 +26,11 @@ type signUpError struct {
 // SignUpHandler returns a handler that creates a Qelos account and signs it
 // in. It takes a POST with a JSON or form body: "username" (or "email"),
 // "password", "firstName", "lastName", and optionally "email" when the
-// username is not one. On success it seals the new pair exactly like
+// username is not one, "fullName" (or "name"; Qelos defaults it to
+// "firstName lastName") and "birthDate" (a date, "1990-04-23", or an
+// RFC 3339 time). These are every field Qelos's sign-up reads; others,
+// such as "phone", Qelos ignores at sign-up, so they are not forwarded.
+// On success it seals the new pair exactly like
 // SignInHandler and answers 200 {"user":…,"workspace":null} (or 303 to a
 // same-origin "returnTo").
 //
@@ -60,14 +65,23 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			"password":  in.get("password"),
 			"firstName": strings.TrimSpace(in.get("firstName")),
 			"lastName":  strings.TrimSpace(in.get("lastName")),
+			"fullName":  strings.TrimSpace(in.get("fullName")),
+			"birthDate": strings.TrimSpace(in.get("birthDate")),
 			"authType":  "oauth",
+		}
+		if body["fullName"] == "" {
+			body["fullName"] = strings.TrimSpace(in.get("name"))
+		}
+		if bad := signUpOptional(body); len(bad) > 0 {
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Errors: bad})
+			return
 		}
 		if username == "" || body["password"] == "" {
 			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "username and password are required",
 				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
-		if bad := controlChars(body, "username", "email", "firstName", "lastName"); len(bad) > 0 {
+		if bad := controlChars(body, "username", "email", "firstName", "lastName", "fullName"); len(bad) > 0 {
 			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
 			return
 		}
@@ -152,4 +166,28 @@ func missing(fields map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// signUpOptional checks the optional sign-up fields and drops the empty
+// ones, so Qelos applies its own defaults; it returns the invalid ones.
+func signUpOptional(body map[string]string) map[string]string {
+	bad := map[string]string{}
+	for _, k := range []string{"fullName", "birthDate"} {
+		if body[k] == "" {
+			delete(body, k)
+		}
+	}
+	if b, ok := body["birthDate"]; ok && !validDate(b) {
+		bad["birthDate"] = "INVALID_DATE"
+	}
+	return bad
+}
+
+// validDate reports whether s is a date ("2006-01-02") or an RFC 3339 time.
+func validDate(s string) bool {
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return true
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }

@@ -65,6 +65,7 @@ type credentialsBody struct {
 	LastName  any `json:"lastName"`
 	FullName  any `json:"fullName"`
 	Name      any `json:"name"`
+	BirthDate any `json:"birthDate"`
 }
 
 // str returns v when it is a string.
@@ -298,7 +299,8 @@ var (
 // creates no user. The new user gets role "user", no workspace, the
 // username trimmed and lower-cased, and the email derived from it (the
 // username when it holds an "@", else username + "@null"; the body's email
-// is only validated). The token minted at sign-up carries no email claim
+// is only validated), fullName from "fullName", else "name", else
+// "firstName lastName", and birthDate as sent (Qelos stores it as a date). The token minted at sign-up carries no email claim
 // (as on the real server).
 func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	var body credentialsBody
@@ -365,6 +367,7 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 			FirstName: firstName,
 			LastName:  str(body.LastName),
 			FullName:  fullName,
+			BirthDate: str(body.BirthDate),
 			Roles:     []string{"user"},
 			Metadata:  map[string]any{},
 		},

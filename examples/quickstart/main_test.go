@@ -65,6 +65,7 @@ type whoamiBody struct {
 func TestQuickstartContract(t *testing.T) {
 	url, demo := startQuickstart(t, "30s")
 	exampletest.Contract(t, url, demo)
+	t.Run("readiness", func(t *testing.T) { exampletest.Readiness(t, url, demo) })
 }
 
 // TestQuickstartSessionOutlivesTheAccessToken is the README's curl session

@@ -36,6 +36,9 @@ import (
 //	GET /abort    the handler aborts the framework's way with status 403
 //	GET /ping     204 when the request has a user, 200 otherwise, no body
 //	              (the benchmark route)
+//	GET /w/{id}   the /whoami answer, with the workspace chosen by the
+//	              framework's SelectWorkspaceParam from the route parameter,
+//	              guarded by RequireWorkspace
 type Mount func(mw *middleware.Middleware) http.Handler
 
 // The seeded workspace the demo admin belongs to.
@@ -183,6 +186,11 @@ var rows = []row{
 	{name: "RequireWorkspaceRoles refuses a role the workspace does not give", session: ValidPair, path: "/editor", status: 403, body: `{"code":"FORBIDDEN"}`},
 	{name: "RequireWorkspace lets a user with a workspace through", session: ValidPair, path: "/workspace", status: 200, body: admin},
 	{name: "RequireWorkspace refuses a user without one with NO_WORKSPACE", session: UserPair, path: "/workspace", status: 403, body: `{"code":"NO_WORKSPACE"}`},
+
+	// SelectWorkspace picks the workspace a route parameter names.
+	{name: "SelectWorkspace picks the member workspace the route names", session: ValidPair, path: "/w/" + qelostest.BetaWorkspaceID, status: 200, body: `{"workspace":{"_id":"` + qelostest.BetaWorkspaceID + `","name":"Beta Lab","roles":["user"]}}`},
+	{name: "SelectWorkspace refuses a workspace the user is not a member of", session: ValidPair, path: "/w/6b08ed31a15f3cecd2830000", status: 403, body: `{"code":"NO_WORKSPACE"}`},
+	{name: "SelectWorkspace leaves anonymous requests to the guard", path: "/w/" + qelostest.BetaWorkspaceID, status: 401, body: unauthorized},
 
 	// Every other credential mode, in Qelos's precedence.
 	{name: "a bearer token is identified by Qelos", session: Bearer, path: "/private", status: 200, body: admin, probes: 1},
