@@ -97,6 +97,8 @@ type Coordinator struct {
 	revoked    sync.Map     // Key(access token) → time.Time until
 	revokedLen atomic.Int64 // entries in revoked; zero skips the lookup
 
+	onRevoke []func(key string) // see OnRevoke
+
 	storeDown   sync.Mutex // guards outageSince
 	outageSince time.Time  // when the store started failing; zero while it works
 }
@@ -263,6 +265,9 @@ func (c *Coordinator) RevokedKey(ctx context.Context, key string, shared bool) b
 func (c *Coordinator) revokeLocally(key string, until time.Time) {
 	if _, loaded := c.revoked.Swap(key, until); !loaded {
 		c.revokedLen.Add(1)
+	}
+	for _, f := range c.onRevoke {
+		f(key)
 	}
 	if c.revokedLen.Load() <= maxRevoked {
 		return
