@@ -35,6 +35,8 @@ type Middleware struct {
 	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
+
+	apiKeyNames apiKeyNames // for API-key revocations (apikeyrevocation.go)
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -93,6 +95,7 @@ func New(cfg Config) (*Middleware, error) {
 		sessionCookies.add(n.wire)
 		sessionCookies.add(n.chunks...)
 	}
+	m.refresher.OnRevoke(m.revokedRemotely)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
 	switch {
 	case cfg.DisableCrossOriginProtection:

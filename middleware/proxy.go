@@ -119,6 +119,7 @@ func (m *Middleware) Proxy() http.Handler {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			m.proxiedAnswer(resp)
 			st := resp.Request.Context().Value(proxyKey{}).(*proxyState)
 			if cookies := resp.Header.Values("Set-Cookie"); len(cookies) > 0 {
 				resp.Header.Del("Set-Cookie")

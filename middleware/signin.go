@@ -161,7 +161,12 @@ func (m *Middleware) SignOutHandler() http.Handler {
 func (m *Middleware) revoke(r *http.Request, access string) string {
 	ctx := r.Context()
 	now := m.now()
-	until := now.Add(sessionLife) // no refresh token of the session outlives it…
+	// No refresh token of the session outlives this, by this app's clock
+	// or by the wall clock the refresh.Coordinator keeps revocations by…
+	until := now.Add(sessionLife)
+	if wall := time.Now().Add(sessionLife); wall.After(until) {
+		until = wall
+	}
 	var token, userID, accessTok string
 	var accessExp time.Time
 	var sids []string
