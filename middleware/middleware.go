@@ -114,8 +114,9 @@ func New(cfg Config) (*Middleware, error) {
 
 // CookieNames returns the names the session cookies have in the browser:
 // the configured names, with the __Host- prefix unless
-// Config.DisableCookieHostPrefix or the cookie attributes rule it out. A
-// session too large for one cookie is sent as name_0, name_1, ….
+// Config.DisableCookieHostPrefix or the cookie attributes rule it out.
+// Sessions sealed by earlier versions may also come as chunks name_0,
+// name_1, …, which are read and cleared.
 func (m *Middleware) CookieNames() (access, refresh string) {
 	return m.jar.access.wire, m.jar.refresh.wire
 }
