@@ -198,10 +198,12 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 	for _, sid := range sids {
 		m.revokeName(ctx, "session:"+sid, until.Add(m.cfg.Leeway))
 	}
-	if accessTok != "" && rerr == nil {
+	if accessTok != "" {
 		// The names earlier versions revoke and check, for replicas still
 		// running one in a rolling deploy.
-		m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Leeway))
+		if rerr == nil {
+			m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Leeway))
+		}
 		m.revokeName(ctx, accessTok+"\x00", accessExp.Add(m.cfg.Leeway))
 	}
 	if rerr == nil {
