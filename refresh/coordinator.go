@@ -97,7 +97,7 @@ type Coordinator struct {
 	revoked    sync.Map     // Key(access token) → time.Time until
 	revokedLen atomic.Int64 // entries in revoked; zero skips the lookup
 
-	onRevoke []func(key string) // see OnRevoke
+	onRevoke atomic.Pointer[[]func(key string)] // see OnRevoke
 
 	storeDown   sync.Mutex // guards outageSince
 	outageSince time.Time  // when the store started failing; zero while it works
@@ -266,9 +266,7 @@ func (c *Coordinator) revokeLocally(key string, until time.Time) {
 	if _, loaded := c.revoked.Swap(key, until); !loaded {
 		c.revokedLen.Add(1)
 	}
-	for _, f := range c.onRevoke {
-		f(key)
-	}
+	c.revokedHooks(key)
 	if c.revokedLen.Load() <= maxRevoked {
 		return
 	}
