@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -63,6 +64,7 @@ func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
 				t.Cleanup(app.Close)
 				apps = append(apps, app)
 			}
+			subscribed(t, url, prefix, key.Hash, heard)
 			send := func(req *http.Request) *http.Response {
 				t.Helper()
 				resp, err := http.DefaultClient.Do(req)
@@ -150,6 +152,32 @@ func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
 			}
 		})
 	}
+}
+
+// subscribed waits until the stores on prefix hear revocations: a Redis
+// subscription starts in the background, and a message published before
+// it is up is not delivered. It publishes a warm-up revocation through a
+// store of its own until heard reports one, and returns its key (heard may
+// report it again).
+func subscribed(t *testing.T, url, prefix string, secret []byte, heard <-chan string) (warmUp string) {
+	t.Helper()
+	probe := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: secret})
+	warm := refresh.Key("warm-up " + prefix)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := probe.Revoke(context.Background(), warm, time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case k := <-heard:
+			if k == warm {
+				return warm
+			}
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatal("the replicas' Redis subscription did not come up within 5 s")
+	return ""
 }
 
 func newRequest(t *testing.T, method, url string, body io.Reader) *http.Request {
