@@ -64,9 +64,16 @@ func TestThreatSignOutBypassMixedPair(t *testing.T) {
 		return r.status == 200 && r.whoami(t).User != nil && r.whoami(t).User.ID == qelostest.AdminID
 	}
 	t.Run("cached path", func(t *testing.T) {
+		rejected := h.eventCount(middleware.EventCookieRejected)
 		r := h.get("/whoami", mix(victim, attacker)...)
 		if asVictim(r) || r.whoami(t).User != nil || !r.cleared(accessCookie) {
 			t.Fatalf("mixed pair on the cached path: %d %s, cleared %v", r.status, r.body, r.cleared(accessCookie))
+		}
+		if h.eventCount(middleware.EventCookieRejected) != rejected+1 {
+			t.Fatal("no EventCookieRejected for the mixed pair")
+		}
+		if r := h.get("/private", victim...); r.status != 200 {
+			t.Fatalf("the victim's own pair after the attempt: %d", r.status)
 		}
 	})
 	t.Run("first opening, on another replica", func(t *testing.T) {
