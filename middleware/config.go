@@ -86,9 +86,9 @@ type Config struct {
 	// AccessCookieName and RefreshCookieName name the session cookies.
 	// Defaults: "q_access_token" and "q_refresh_token", the names Qelos's
 	// first integrators used. In the browser they carry the __Host- prefix
-	// (see DisableCookieHostPrefix), and a session too large for one
-	// cookie is split over name_0, name_1, … (at most 6 chunks); see
-	// Middleware.CookieNames.
+	// (see DisableCookieHostPrefix); see Middleware.CookieNames. The two
+	// together stay within MaxSessionBytes (4,096 bytes): a session that
+	// would be larger is refused (ErrSessionTooLarge), never split.
 	AccessCookieName  string
 	RefreshCookieName string
 	// CookiePath is the cookies' Path. Default: "/", so every page route

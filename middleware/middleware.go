@@ -38,6 +38,7 @@ type Middleware struct {
 	signIns      *signInLimiter              // nil with SignInLimit.Disable
 
 	socialStates stateLedger // social sign-in states used, until they expire
+	apiKeyNames  apiKeyNames // for API-key revocations (apikeyrevocation.go)
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -97,6 +98,7 @@ func New(cfg Config) (*Middleware, error) {
 		sessionCookies.add(n.wire)
 		sessionCookies.add(n.chunks...)
 	}
+	m.refresher.OnRevoke(m.revokedRemotely)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
 	switch {
 	case cfg.DisableCrossOriginProtection:
@@ -115,8 +117,9 @@ func New(cfg Config) (*Middleware, error) {
 
 // CookieNames returns the names the session cookies have in the browser:
 // the configured names, with the __Host- prefix unless
-// Config.DisableCookieHostPrefix or the cookie attributes rule it out. A
-// session too large for one cookie is sent as name_0, name_1, ….
+// Config.DisableCookieHostPrefix or the cookie attributes rule it out.
+// Sessions sealed by earlier versions may also come as chunks name_0,
+// name_1, …, which are read and cleared.
 func (m *Middleware) CookieNames() (access, refresh string) {
 	return m.jar.access.wire, m.jar.refresh.wire
 }

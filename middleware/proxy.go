@@ -220,6 +220,7 @@ func (m *Middleware) Proxy() http.Handler {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			m.proxiedAnswer(resp)
 			st := resp.Request.Context().Value(proxyKey{}).(*proxyState)
 			if resp.StatusCode == http.StatusSwitchingProtocols {
 				return errProxyUpgrade

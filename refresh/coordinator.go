@@ -97,6 +97,8 @@ type Coordinator struct {
 	revoked    sync.Map     // Key(access token) → time.Time until
 	revokedLen atomic.Int64 // entries in revoked; zero skips the lookup
 
+	onRevoke atomic.Pointer[[]func(key string)] // see OnRevoke
+
 	storeDown   sync.Mutex // guards outageSince
 	outageSince time.Time  // when the store started failing; zero while it works
 }
@@ -264,6 +266,7 @@ func (c *Coordinator) revokeLocally(key string, until time.Time) {
 	if _, loaded := c.revoked.Swap(key, until); !loaded {
 		c.revokedLen.Add(1)
 	}
+	c.revokedHooks(key)
 	if c.revokedLen.Load() <= maxRevoked {
 		return
 	}
