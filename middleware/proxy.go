@@ -146,8 +146,13 @@ func (m *Middleware) Proxy() http.Handler {
 		a, seen := m.seenBy(r)
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
-			// the pair here.
-			a, _ = m.session(w, r)
+			// the pair here, within the same budgets.
+			sc, err := m.admit(r)
+			if err != nil {
+				m.refuseOverBudget(w, r, err)
+				return
+			}
+			a, _ = m.session(w, r, sc.access, sc.refresh)
 		}
 		if a != nil && a.Mode == ModeCookiePair {
 			if a.User == nil {
