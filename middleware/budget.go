@@ -18,8 +18,10 @@ var (
 	errCredentialTooLarge  = errors.New("a credential larger than Config.Limits.MaxCredentialBytes")
 )
 
-// cookieScan is what one pass over a request's Cookie headers finds.
+// cookieScan is what admit found: the credential headers (looked up once
+// for the whole request) and what one pass over the Cookie headers finds.
 type cookieScan struct {
+	apiKey, authz, cookies []string // the X-Api-Key, Authorization and Cookie headers
 	// access and refresh are the sealed values of the session pair, as
 	// cookieJar.value would find each.
 	access, refresh string
@@ -34,33 +36,45 @@ type cookieScan struct {
 // one pass that stops where a budget is exceeded: the lengths of the
 // credential headers and of the Cookie headers first (no parsing), then
 // the count of cookies, of Qelos cookies and each Qelos cookie's length.
+// A request with an x-api-key is identified by the key alone, so only the
+// key is judged (and the other fields of the scan are left empty).
 func (m *Middleware) admit(r *http.Request) (cookieScan, error) {
 	lim := &m.cfg.Limits
 	h := r.Header
-	if v := h["Authorization"]; len(v) > 0 && len(v[0]) > lim.MaxCredentialBytes {
+	s := cookieScan{apiKey: h["X-Api-Key"]}
+	if len(s.apiKey) > 0 && s.apiKey[0] != "" {
+		// The key alone identifies the request (Qelos's precedence):
+		// nothing else is read, so nothing else is judged.
+		if len(s.apiKey[0]) > lim.MaxCredentialBytes {
+			return cookieScan{}, errCredentialTooLarge
+		}
+		return s, nil
+	}
+	s.authz, s.cookies = h["Authorization"], h["Cookie"]
+	if len(s.authz) > 0 && len(s.authz[0]) > lim.MaxCredentialBytes {
 		return cookieScan{}, errCredentialTooLarge
 	}
-	if v := h["X-Api-Key"]; len(v) > 0 && len(v[0]) > lim.MaxCredentialBytes {
-		return cookieScan{}, errCredentialTooLarge
-	}
-	lines := h["Cookie"]
-	if len(lines) > lim.MaxCookies {
+	if len(s.cookies) > lim.MaxCookies {
 		return cookieScan{}, errTooManyCookies
 	}
 	size := 0
-	for _, line := range lines {
+	for _, line := range s.cookies {
 		if size += len(line); size > lim.MaxCookieBytes {
 			return cookieScan{}, errCookiesTooLarge
 		}
 	}
-	return m.scanCookies(lines)
+	if len(s.cookies) == 0 {
+		return s, nil
+	}
+	return s, m.scanCookies(&s)
 }
 
 // scanCookies is admit's pass over the Cookie headers, which must already
 // be within Limits.MaxCookieBytes.
-func (m *Middleware) scanCookies(lines []string) (s cookieScan, err error) {
+func (m *Middleware) scanCookies(s *cookieScan) error {
 	lim := &m.cfg.Limits
 	j := m.jar
+	lines := s.cookies
 	passthrough := !m.cfg.DisablePassthrough
 	n, chunked := 0, false
 	for _, line := range lines {
@@ -68,16 +82,16 @@ func (m *Middleware) scanCookies(lines []string) (s cookieScan, err error) {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			if n++; n > lim.MaxCookies {
-				return cookieScan{}, errTooManyCookies
+				return errTooManyCookies
 			}
 			part = textproto.TrimString(part)
 			k, v, ok := strings.Cut(part, "=")
 			if passthrough && qelosCookieName(k) {
 				if s.qelosCount++; s.qelosCount > lim.MaxQelosCookies {
-					return cookieScan{}, errTooManyQelosCookies
+					return errTooManyQelosCookies
 				}
 				if len(v) > lim.MaxCredentialBytes {
-					return cookieScan{}, errCredentialTooLarge
+					return errCredentialTooLarge
 				}
 				if s.qelos == "" {
 					s.qelos = part
@@ -112,7 +126,7 @@ func (m *Middleware) scanCookies(lines []string) (s cookieScan, err error) {
 			s.refresh = j.valueIn(lines, j.refresh)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // refuseOverBudget answers a request over one of the request budgets:

@@ -40,9 +40,9 @@ const (
 // through Config.ErrorHandler) at the cost of reading its headers' lengths
 // and at most one pass over MaxCookieBytes of cookies: no cookie is
 // opened, no credential parsed, nothing is cached and Qelos is not asked.
-// Its cookies are left as they are.
-// Requests on SkipPaths are not judged. Zero fields take the defaults;
-// negative ones are an error.
+// Its cookies are left as they are. Handler does not judge requests on
+// SkipPaths; Proxy judges those it authenticates itself. Zero fields take
+// the defaults; negative ones are an error.
 type Limits struct {
 	// MaxCookies is how many cookies a request's Cookie headers may
 	// carry. Browsers keep at most about 180 cookies per site (Chrome and
@@ -287,8 +287,9 @@ type Config struct {
 	CrossOriginProtection *http.CrossOriginProtection
 
 	// ErrorHandler, when set, answers every refusal the package writes on
-	// its own — Handler's 401 and 503 under RequireAuth and its 403 for a
-	// cross-origin request, the guards' 401, 403 and 503 (Require, Deny and
+	// its own — Handler's 401 and 503 under RequireAuth, its 403 for a
+	// cross-origin request and its 431 for a request over Limits (Proxy's
+	// too, mounted outside Handler), the guards' 401, 403 and 503 (Require, Deny and
 	// the adapters' guards, for requests Handler saw), the proxy's 503, and
 	// the session handlers' 401, 403 and 503 — with the status and the
 	// stable code (CodeUnauthorized, CodeQelosUnavailable, …) the JSON body

@@ -255,18 +255,18 @@ func (m *Middleware) bearerCredential(authorization string) credential {
 }
 
 // passthroughCredential is the Qelos session cookies (qlt_<tenant> or
-// token) of r, named key in the passthrough identity cache. The probe sends
+// token) admit found (sc), named key in the passthrough identity cache. The probe sends
 // Qelos those cookies only — each a JWT within Limits.MaxCredentialBytes,
 // none of the app's other cookies — and the Authorization header. ok is
 // false when none is shaped like a Qelos session, unexpired and, with
 // JWTSecret, signed by Qelos: asking Qelos would be wasted. admit has
 // bounded the cookies, so this is one pass over at most
 // Limits.MaxCookieBytes.
-func (m *Middleware) passthroughCredential(r *http.Request, key string) (cred credential, ok bool) {
+func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred credential, ok bool) {
 	var cookies strings.Builder
 	var expires time.Time
 	now := m.now()
-	for _, line := range r.Header["Cookie"] {
+	for _, line := range sc.cookies {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
@@ -293,7 +293,7 @@ func (m *Middleware) passthroughCredential(r *http.Request, key string) (cred cr
 		return credential{}, false
 	}
 	h := http.Header{"Cookie": {cookies.String()}}
-	if a := r.Header["Authorization"]; len(a) > 0 {
+	if a := sc.authz; len(a) > 0 {
 		h["Authorization"] = a[:1:1]
 	}
 	return credential{mode: ModePassthrough, key: key, header: h, expires: expires}, true
@@ -311,8 +311,8 @@ func (m *Middleware) qelosTokenExpiry(tok string) (time.Time, error) {
 	return t.expires, err
 }
 
-// passthroughKey names the Qelos session cookies of r, which admit found
-// (sc), and its Authorization header in the passthrough identity cache,
+// passthroughKey names the Qelos session cookies admit found (sc) and the
+// Authorization header in the passthrough identity cache,
 // without parsing them: the warm path looks the request up before
 // passthroughCredential checks the cookies. The usual request, one Qelos
 // cookie and no Authorization, is named by that cookie as sent (a
@@ -320,13 +320,13 @@ func (m *Middleware) qelosTokenExpiry(tok string) (time.Time, error) {
 // cache copies the key when it keeps it); any other by a NUL and the
 // SHA-256 of the cookies and the header, which no cookie as sent can
 // equal (a cookie starts with its name).
-func passthroughKey(r *http.Request, sc *cookieScan) string {
-	authz := r.Header["Authorization"]
+func passthroughKey(sc *cookieScan) string {
+	authz := sc.authz
 	if sc.qelosCount == 1 && len(authz) == 0 {
 		return sc.qelos
 	}
 	h := sha256.New()
-	for _, line := range r.Header["Cookie"] {
+	for _, line := range sc.cookies {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")

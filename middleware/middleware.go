@@ -252,8 +252,7 @@ func (m *Middleware) skipped(path string) bool {
 // credential that fails does not fall through to the next. The warm path is
 // a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *cookieScan) (a *Auth, carried bool) {
-	h := r.Header
-	if key := h["X-Api-Key"]; len(key) > 0 && key[0] != "" {
+	if key := sc.apiKey; len(key) > 0 && key[0] != "" {
 		if !apiKeyShape(key[0]) {
 			return nil, true // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
@@ -262,26 +261,25 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 		}
 		return m.identify(w, r, apiKeyCredential(key[0])), true
 	}
-	if len(h["Cookie"]) > 0 {
+	if len(sc.cookies) > 0 {
 		if a, ok := m.session(w, r, sc.access, sc.refresh); ok {
 			return a, true
 		}
 		if sc.qelosCount > 0 { // counted only with passthrough on
-			k := passthroughKey(r, sc)
+			k := passthroughKey(sc)
 			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
 				return a, true
 			}
-			if cred, ok := m.passthroughCredential(r, k); ok {
+			if cred, ok := m.passthroughCredential(sc, k); ok {
 				return m.identify(w, r, cred), true
 			}
 			return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
-	authz := h["Authorization"]
-	if len(authz) > 0 && authz[0] != "" { // within Limits.MaxCredentialBytes: admit checked
+	if authz := sc.authz; len(authz) > 0 && authz[0] != "" { // within Limits.MaxCredentialBytes: admit checked
 		return m.bearer(w, r, authz[0], m.now()), true
 	}
-	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0
+	return nil, len(sc.authz) > 0 || len(sc.apiKey) > 0
 }
 
 // valid reports whether a token expiring at exp is still usable at now,
