@@ -33,6 +33,10 @@ type expiring[K comparable, V any] struct {
 	bytes    int64 // the sum now
 	size     func(K, V) int64
 	now      func() time.Time // the injected clock (Config.Now), for eviction
+	// deletes counts the entries deleted since the map was last rebuilt:
+	// a Go map never shrinks, and one whose entries keep being replaced
+	// grows several times larger than its live entries need (tombstones).
+	deletes int
 	// nextSweep is when the next full sweep of expired entries is due,
 	// in unix nanoseconds.
 	nextSweep atomic.Int64
@@ -50,9 +54,10 @@ type expiringEntry[V any] struct {
 const sweepInterval = 10 * time.Second
 
 // entryOverhead is what an entry costs beyond its key and value: its slot
-// in the map (key header, value, expiry, size, control byte) with the
-// slack of a map that grows by doubling.
-const entryOverhead = 128
+// in the map (key header, value, expiry, size, control byte), three times
+// over for a map that grows by doubling and keeps up to twice its live
+// entries in deleted slots before it is rebuilt (see compact).
+const entryOverhead = 256
 
 // newExpiring returns a cache of at most max entries and maxBytes bytes as
 // size counts them, or nil (disabled) when either is not positive.
@@ -109,6 +114,7 @@ func (c *expiring[K, V]) put(key K, v V, until time.Time) {
 	if len(c.m) >= c.max || c.bytes+size > c.maxBytes {
 		c.evict(now, size)
 	}
+	c.compact()
 	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano(), size: size}
 	c.bytes += size
 }
@@ -118,7 +124,23 @@ func (c *expiring[K, V]) delete(key K) {
 	if e, ok := c.m[key]; ok {
 		delete(c.m, key)
 		c.bytes -= e.size
+		c.deletes++
 	}
+}
+
+// compact rebuilds the map once more entries were deleted from it than
+// twice what it holds, so its memory follows its live entries: amortised
+// O(1) per delete. The caller holds the lock, and is not ranging over the
+// map.
+func (c *expiring[K, V]) compact() {
+	if c.deletes <= 2*len(c.m)+64 {
+		return
+	}
+	m := make(map[K]expiringEntry[V], len(c.m))
+	for k, e := range c.m {
+		m[k] = e
+	}
+	c.m, c.deletes = m, 0
 }
 
 func (c *expiring[K, V]) remove(key K) {
@@ -127,6 +149,7 @@ func (c *expiring[K, V]) remove(key K) {
 	}
 	c.mu.Lock()
 	c.delete(key)
+	c.compact()
 	c.mu.Unlock()
 }
 
@@ -142,6 +165,7 @@ func (c *expiring[K, V]) removeIf(match func(V) bool) {
 			c.delete(k)
 		}
 	}
+	c.compact()
 }
 
 // sweep drops every entry expired at now. The caller holds the lock.
@@ -151,6 +175,7 @@ func (c *expiring[K, V]) sweep(now int64) {
 			c.delete(k)
 		}
 	}
+	c.compact()
 }
 
 // evict makes room for an entry of size bytes: it drops expired entries
