@@ -38,35 +38,35 @@ type cookieScan struct {
 // the count of cookies, of Qelos cookies and each Qelos cookie's length.
 // A request with an x-api-key is identified by the key alone, so only the
 // key is judged (and the other fields of the scan are left empty).
-func (m *Middleware) admit(r *http.Request) (cookieScan, error) {
+func (m *Middleware) admit(r *http.Request, s *cookieScan) error {
 	lim := &m.cfg.Limits
 	h := r.Header
-	s := cookieScan{apiKey: h["X-Api-Key"]}
+	s.apiKey = h["X-Api-Key"]
 	if len(s.apiKey) > 0 && s.apiKey[0] != "" {
 		// The key alone identifies the request (Qelos's precedence):
 		// nothing else is read, so nothing else is judged.
 		if len(s.apiKey[0]) > lim.MaxCredentialBytes {
-			return cookieScan{}, errCredentialTooLarge
+			return errCredentialTooLarge
 		}
-		return s, nil
+		return nil
 	}
 	s.authz, s.cookies = h["Authorization"], h["Cookie"]
 	if len(s.authz) > 0 && len(s.authz[0]) > lim.MaxCredentialBytes {
-		return cookieScan{}, errCredentialTooLarge
+		return errCredentialTooLarge
+	}
+	if len(s.cookies) == 0 {
+		return nil
 	}
 	if len(s.cookies) > lim.MaxCookies {
-		return cookieScan{}, errTooManyCookies
+		return errTooManyCookies
 	}
 	size := 0
 	for _, line := range s.cookies {
 		if size += len(line); size > lim.MaxCookieBytes {
-			return cookieScan{}, errCookiesTooLarge
+			return errCookiesTooLarge
 		}
 	}
-	if len(s.cookies) == 0 {
-		return s, nil
-	}
-	return s, m.scanCookies(&s)
+	return m.scanCookies(s)
 }
 
 // scanCookies is admit's pass over the Cookie headers, which must already

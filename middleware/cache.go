@@ -23,8 +23,9 @@ import (
 // on every warm request would cost a SHA-256 of a 2 KiB cookie, several
 // times the rest of the warm path. Instead every credential is bounded
 // before it gets here (Limits.MaxCredentialBytes, Limits.MaxCookieBytes),
-// its bytes count in the cache's byte budget, and an entry larger than an
-// eighth of that budget is not kept at all.
+// its bytes count in the cache's byte budget (with the header it is cut
+// from, when it is kept uncopied: see cacheKey), and an entry larger than
+// an eighth of that budget is not kept at all.
 type expiring[K comparable, V any] struct {
 	mu       sync.RWMutex
 	m        map[K]expiringEntry[V]
@@ -92,15 +93,18 @@ func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
 // put keeps v for key until the given time, evicting expired entries
 // first, else arbitrary ones, to stay within the cache's bounds. A value
 // too large for the cache (over an eighth of its byte budget) is not kept.
-func (c *expiring[K, V]) put(key K, v V, until time.Time) {
+// A string key must not be cut from a larger string (it would keep all of
+// it): see putPinned.
+func (c *expiring[K, V]) put(key K, v V, until time.Time) { c.putPinned(key, v, until, 0) }
+
+// putPinned is put for a key that keeps pinned bytes alive beyond its own
+// (a substring of a request header keeps the whole header), counted in the
+// cache's byte budget.
+func (c *expiring[K, V]) putPinned(key K, v V, until time.Time, pinned int64) {
 	if c == nil {
 		return
 	}
-	if s, ok := any(key).(string); ok {
-		// A key cut from a request header would pin the whole header.
-		key = any(strings.Clone(s)).(K)
-	}
-	size := entryOverhead + c.size(key, v)
+	size := entryOverhead + c.size(key, v) + pinned
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.delete(key)
@@ -221,4 +225,21 @@ func (c *expiring[K, V]) memory() int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.bytes
+}
+
+// cacheKey is how a credential cut out of a request's Cookie header (lines)
+// is kept as a cache key: as it is, pinning the whole header, when the
+// header is little more than the credential (the usual request: the pair,
+// or Qelos's cookie, and a few small cookies), else as a copy, so that a
+// small credential among large cookies does not keep them all. pinned is
+// what the key keeps alive beyond itself, for putPinned.
+func cacheKey(key string, lines []string) (k string, pinned int64) {
+	total := 0
+	for _, l := range lines {
+		total += len(l)
+	}
+	if total <= 2*len(key)+1<<10 {
+		return key, int64(total)
+	}
+	return strings.Clone(key), 0
 }

@@ -29,6 +29,8 @@ type credential struct {
 	header http.Header
 	// expires is when the credential expires, if it says (a JWT's exp).
 	expires time.Time
+	// pinned is what key keeps alive beyond itself (see cacheKey).
+	pinned int64
 }
 
 // identityCache remembers what /api/me said about each credential, good or
@@ -152,7 +154,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	switch {
 	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-		cache.put(cred.key, e, until)
+		cache.putPinned(cred.key, e, until, cred.pinned)
 		return e, nil
 	case resp.Status < 200 || resp.Status > 299:
 		return identityEntry{}, newAPIError(resp)
@@ -165,12 +167,12 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		// A user of another tenant (another Qelos app on the same
 		// install): not a user of this app. Cached like a refusal.
 		m.log.Warn("qelos identity: refused a user of another tenant", "mode", cred.mode.String(), "tenant", u.Tenant)
-		cache.put(cred.key, e, until)
+		cache.putPinned(cred.key, e, until, cred.pinned)
 		return e, nil
 	}
 	normalizeUser(&u)
 	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
-	cache.put(cred.key, e, until)
+	cache.putPinned(cred.key, e, until, cred.pinned)
 	return e, nil
 }
 
@@ -296,7 +298,11 @@ func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred cre
 	if a := sc.authz; len(a) > 0 {
 		h["Authorization"] = a[:1:1]
 	}
-	return credential{mode: ModePassthrough, key: key, header: h, expires: expires}, true
+	c := credential{mode: ModePassthrough, key: key, header: h, expires: expires}
+	if sc.qelosCount == 1 && len(sc.authz) == 0 { // key is cut from the Cookie header
+		c.key, c.pinned = cacheKey(key, sc.cookies)
+	}
+	return c, true
 }
 
 // qelosTokenExpiry reads the expiry of a Qelos session cookie's token.

@@ -189,8 +189,8 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		}
 		return r, true
 	}
-	sc, err := m.admit(r)
-	if err != nil {
+	var sc cookieScan
+	if err := m.admit(r, &sc); err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
 	}

@@ -147,8 +147,8 @@ func (m *Middleware) Proxy() http.Handler {
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
 			// the pair here, within the same budgets.
-			sc, err := m.admit(r)
-			if err != nil {
+			var sc cookieScan
+			if err := m.admit(r, &sc); err != nil {
 				m.refuseOverBudget(w, r, err)
 				return
 			}

@@ -71,7 +71,8 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 				m.reject(w, r, errSignedOut)
 				return nil
 			}
-			m.cache.put(access, current, refreshAt)
+			k, pinned := cacheKey(access, r.Header["Cookie"])
+			m.cache.putPinned(k, current, refreshAt, pinned)
 			return m.resolveWorkspace(r, current)
 		}
 	}
