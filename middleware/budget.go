@@ -13,7 +13,7 @@ import (
 
 var (
 	errTooManyCookies      = errors.New("more cookies than Config.Limits.MaxCookies")
-	errCookiesTooLarge     = errors.New("Cookie headers larger than Config.Limits.MaxCookieBytes")
+	errCookiesTooLarge     = errors.New("cookie headers larger than Config.Limits.MaxCookieBytes")
 	errTooManyQelosCookies = errors.New("more Qelos session cookies than Config.Limits.MaxQelosCookies")
 	errCredentialTooLarge  = errors.New("a credential larger than Config.Limits.MaxCredentialBytes")
 )
