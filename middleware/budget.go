@@ -21,7 +21,7 @@ var (
 // cookieScan is what admit found: the credential headers (looked up once
 // for the whole request) and what one pass over the Cookie headers finds.
 type cookieScan struct {
-	apiKey, authz, cookies []string // the X-Api-Key, Authorization and Cookie headers
+	apiKey, authz, cookies []string // the X-Api-Key, Authorization (once admitAuthorization ran) and Cookie headers
 	// access and refresh are the sealed values of the session pair, as
 	// cookieJar.value would find each.
 	access, refresh string
@@ -37,7 +37,9 @@ type cookieScan struct {
 // credential headers and of the Cookie headers first (no parsing), then
 // the count of cookies, of Qelos cookies and each Qelos cookie's length.
 // A request with an x-api-key is identified by the key alone, so only the
-// key is judged (and the other fields of the scan are left empty).
+// key is judged (and the other fields of the scan are left empty); the
+// Authorization header is judged by admitAuthorization when a request
+// that the session pair did not identify comes to read it.
 func (m *Middleware) admit(r *http.Request, s *cookieScan) error {
 	lim := &m.cfg.Limits
 	h := r.Header
@@ -50,10 +52,7 @@ func (m *Middleware) admit(r *http.Request, s *cookieScan) error {
 		}
 		return nil
 	}
-	s.authz, s.cookies = h["Authorization"], h["Cookie"]
-	if len(s.authz) > 0 && len(s.authz[0]) > lim.MaxCredentialBytes {
-		return errCredentialTooLarge
-	}
+	s.cookies = h["Cookie"]
 	if len(s.cookies) == 0 {
 		return nil
 	}
@@ -67,6 +66,16 @@ func (m *Middleware) admit(r *http.Request, s *cookieScan) error {
 		}
 	}
 	return m.scanCookies(s)
+}
+
+// admitAuthorization looks up r's Authorization header into s, checking
+// it against Limits.MaxCredentialBytes before anything reads it.
+func (m *Middleware) admitAuthorization(r *http.Request, s *cookieScan) error {
+	s.authz = r.Header["Authorization"]
+	if len(s.authz) > 0 && len(s.authz[0]) > m.cfg.Limits.MaxCredentialBytes {
+		return errCredentialTooLarge
+	}
+	return nil
 }
 
 // scanCookies is admit's pass over the Cookie headers, which must already

@@ -40,9 +40,11 @@ const (
 // through Config.ErrorHandler) at the cost of reading its headers' lengths
 // and at most one pass over MaxCookieBytes of cookies: no cookie is
 // opened, no credential parsed, nothing is cached and Qelos is not asked.
-// Its cookies are left as they are. Handler does not judge requests on
-// SkipPaths; Proxy judges those it authenticates itself. Zero fields take
-// the defaults; negative ones are an error.
+// Its cookies are left as they are. What is not read is not judged: a
+// request identified by its x-api-key is judged by the key alone, one
+// identified by the session pair by its cookies alone. Handler does not
+// judge requests on SkipPaths; Proxy judges those it authenticates itself.
+// Zero fields take the defaults; negative ones are an error.
 type Limits struct {
 	// MaxCookies is how many cookies a request's Cookie headers may
 	// carry. Browsers keep at most about 180 cookies per site (Chrome and

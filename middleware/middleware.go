@@ -194,7 +194,11 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		m.refuseOverBudget(w, r, err)
 		return r, false
 	}
-	a, carried := m.authenticate(w, r, &sc)
+	a, carried, err := m.authenticate(w, r, &sc)
+	if err != nil {
+		m.refuseOverBudget(w, r, err)
+		return r, false
+	}
 	switch {
 	case a == nil && m.cfg.RequireAuth:
 		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
@@ -251,35 +255,41 @@ func (m *Middleware) skipped(path string) bool {
 // (the app's pair, else Qelos's session cookie), then a bearer token; a
 // credential that fails does not fall through to the next. The warm path is
 // a cache hit on the sealed access cookie.
-func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *cookieScan) (a *Auth, carried bool) {
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *cookieScan) (a *Auth, carried bool, err error) {
 	if key := sc.apiKey; len(key) > 0 && key[0] != "" {
 		if !apiKeyShape(key[0]) {
-			return nil, true // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
+			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
 		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], m.now()); ok {
-			return a, true
+			return a, true, nil
 		}
-		return m.identify(w, r, apiKeyCredential(key[0])), true
+		return m.identify(w, r, apiKeyCredential(key[0])), true, nil
 	}
 	if len(sc.cookies) > 0 {
 		if a, ok := m.session(w, r, sc.access, sc.refresh); ok {
-			return a, true
+			return a, true, nil
 		}
 		if sc.qelosCount > 0 { // counted only with passthrough on
+			if err := m.admitAuthorization(r, sc); err != nil { // part of the passthrough credential
+				return nil, true, err
+			}
 			k := passthroughKey(sc)
 			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
-				return a, true
+				return a, true, nil
 			}
 			if cred, ok := m.passthroughCredential(sc, k); ok {
-				return m.identify(w, r, cred), true
+				return m.identify(w, r, cred), true, nil
 			}
-			return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
+			return nil, true, nil // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
-	if authz := sc.authz; len(authz) > 0 && authz[0] != "" { // within Limits.MaxCredentialBytes: admit checked
-		return m.bearer(w, r, authz[0], m.now()), true
+	if err := m.admitAuthorization(r, sc); err != nil {
+		return nil, true, err
 	}
-	return nil, len(sc.authz) > 0 || len(sc.apiKey) > 0
+	if authz := sc.authz; len(authz) > 0 && authz[0] != "" {
+		return m.bearer(w, r, authz[0], m.now()), true, nil
+	}
+	return nil, len(sc.authz) > 0 || len(sc.apiKey) > 0, nil
 }
 
 // valid reports whether a token expiring at exp is still usable at now,
