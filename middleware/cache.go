@@ -1,36 +1,72 @@
 package middleware
 
 import (
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// expiring is a bounded map whose entries expire. It backs each of the
-// middleware's caches: opened cookies (the warm path: a hit on the sealed
-// cookie value means the cookie already opened with the app's keys),
-// verified bearer tokens, identities Qelos vouched for, workspace lists and
-// workspace re-checks, each with its own bound. An entry's expiry is
-// computed when it is put (on a miss); a hit compares one integer. A nil
-// *expiring is a disabled cache: every get misses and put does nothing.
+// expiring is a map whose entries expire, bounded both in entries and in
+// bytes. It backs each of the middleware's caches: opened cookies (the warm
+// path: a hit on the sealed cookie value means the cookie already opened
+// with the app's keys), verified bearer tokens, identities Qelos vouched
+// for, workspace lists and workspace re-checks, each with its own bounds
+// (see Config.CacheSize and Limits.CacheBytes). An entry's expiry and size
+// are computed when it is put (on a miss); a hit compares one integer.
+// Expired entries are swept every sweepInterval by whichever get or put
+// comes due first, not only when the cache is full, so memory an attacker
+// filled it with is given back once the entries expire. A nil *expiring is
+// a disabled cache: every get misses and put does nothing.
+//
+// Keys are the credentials as sent (not a digest of them): hashing the key
+// on every warm request would cost a SHA-256 of a 2 KiB cookie, several
+// times the rest of the warm path. Instead every credential is bounded
+// before it gets here (Limits.MaxCredentialBytes, Limits.MaxCookieBytes),
+// its bytes count in the cache's byte budget (with the header it is cut
+// from, when it is kept uncopied: see cacheKey), and an entry larger than
+// an eighth of that budget is not kept at all.
 type expiring[K comparable, V any] struct {
-	mu  sync.RWMutex
-	m   map[K]expiringEntry[V]
-	max int
-	now func() time.Time // the injected clock (Config.Now), for eviction
+	mu       sync.RWMutex
+	m        map[K]expiringEntry[V]
+	max      int   // entries
+	maxBytes int64 // the sum of the entries' sizes
+	bytes    int64 // the sum now
+	size     func(K, V) int64
+	now      func() time.Time // the injected clock (Config.Now), for eviction
+	// deletes counts the entries deleted since the map was last rebuilt:
+	// a Go map never shrinks, and one whose entries keep being replaced
+	// grows several times larger than its live entries need (tombstones).
+	deletes int
+	// nextSweep is when the next full sweep of expired entries is due,
+	// in unix nanoseconds.
+	nextSweep atomic.Int64
 }
 
 type expiringEntry[V any] struct {
 	v     V
 	until int64 // unix nanoseconds
+	size  int64
 }
 
-// newExpiring returns a cache of at most max entries, or nil (disabled)
-// when max is not positive.
-func newExpiring[K comparable, V any](max int, now func() time.Time) *expiring[K, V] {
-	if max <= 0 {
+// sweepInterval is how often a cache drops its expired entries. A sweep
+// holds the cache's lock for one pass over it (about a millisecond for
+// 10,000 entries): every 10 s, that is a ten-thousandth of one core.
+const sweepInterval = 10 * time.Second
+
+// entryOverhead is what an entry costs beyond its key and value: its slot
+// in the map (key header, value, expiry, size, control byte), three times
+// over for a map that grows by doubling and keeps up to twice its live
+// entries in deleted slots before it is rebuilt (see compact).
+const entryOverhead = 256
+
+// newExpiring returns a cache of at most max entries and maxBytes bytes as
+// size counts them, or nil (disabled) when either is not positive.
+func newExpiring[K comparable, V any](max int, maxBytes int64, size func(K, V) int64, now func() time.Time) *expiring[K, V] {
+	if max <= 0 || maxBytes <= 0 {
 		return nil
 	}
-	return &expiring[K, V]{m: make(map[K]expiringEntry[V]), max: max, now: now}
+	return &expiring[K, V]{m: make(map[K]expiringEntry[V]), max: max, maxBytes: maxBytes, size: size, now: now}
 }
 
 // get returns the value kept for key, if it has not expired at now.
@@ -39,26 +75,76 @@ func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
 	if c == nil {
 		return zero, false
 	}
+	t := now.UnixNano()
 	c.mu.RLock()
 	e, ok := c.m[key]
 	c.mu.RUnlock()
-	if !ok || now.UnixNano() >= e.until {
+	if next := c.nextSweep.Load(); t >= next && c.nextSweep.CompareAndSwap(next, t+int64(sweepInterval)) {
+		c.mu.Lock()
+		c.sweep(t)
+		c.mu.Unlock()
+	}
+	if !ok || t >= e.until {
 		return zero, false
 	}
 	return e.v, true
 }
 
-// put keeps v for key until the given time.
-func (c *expiring[K, V]) put(key K, v V, until time.Time) {
+// put keeps v for key until the given time, evicting expired entries
+// first, else arbitrary ones, to stay within the cache's bounds. A value
+// too large for the cache (over an eighth of its byte budget) is not kept.
+// A string key must not be cut from a larger string (it would keep all of
+// it): see putPinned.
+func (c *expiring[K, V]) put(key K, v V, until time.Time) { c.putPinned(key, v, until, 0) }
+
+// putPinned is put for a key that keeps pinned bytes alive beyond its own
+// (a substring of a request header keeps the whole header), counted in the
+// cache's byte budget.
+func (c *expiring[K, V]) putPinned(key K, v V, until time.Time, pinned int64) {
 	if c == nil {
 		return
 	}
+	size := entryOverhead + c.size(key, v) + pinned
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		c.evict()
+	c.delete(key)
+	if size > c.maxBytes/8 {
+		return
 	}
-	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano()}
+	now := c.now().UnixNano()
+	if next := c.nextSweep.Load(); now >= next && c.nextSweep.CompareAndSwap(next, now+int64(sweepInterval)) {
+		c.sweep(now)
+	}
+	if len(c.m) >= c.max || c.bytes+size > c.maxBytes {
+		c.evict(now, size)
+	}
+	c.compact()
+	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano(), size: size}
+	c.bytes += size
+}
+
+// delete drops key, if present. The caller holds the lock.
+func (c *expiring[K, V]) delete(key K) {
+	if e, ok := c.m[key]; ok {
+		delete(c.m, key)
+		c.bytes -= e.size
+		c.deletes++
+	}
+}
+
+// compact rebuilds the map once more entries were deleted from it than
+// twice what it holds, so its memory follows its live entries: amortised
+// O(1) per delete. The caller holds the lock, and is not ranging over the
+// map.
+func (c *expiring[K, V]) compact() {
+	if c.deletes <= 2*len(c.m)+64 {
+		return
+	}
+	m := make(map[K]expiringEntry[V], len(c.m))
+	for k, e := range c.m {
+		m[k] = e
+	}
+	c.m, c.deletes = m, 0
 }
 
 func (c *expiring[K, V]) remove(key K) {
@@ -66,7 +152,8 @@ func (c *expiring[K, V]) remove(key K) {
 		return
 	}
 	c.mu.Lock()
-	delete(c.m, key)
+	c.delete(key)
+	c.compact()
 	c.mu.Unlock()
 }
 
@@ -79,31 +166,45 @@ func (c *expiring[K, V]) removeIf(match func(V) bool) {
 	defer c.mu.Unlock()
 	for k, e := range c.m {
 		if match(e.v) {
-			delete(c.m, k)
+			c.delete(k)
 		}
 	}
+	c.compact()
 }
 
-// evict drops about an eighth of the entries, expired ones first, else
-// arbitrary ones (map order is random), so eviction is amortised O(1).
-func (c *expiring[K, V]) evict() {
-	now := c.now().UnixNano()
-	target := len(c.m) - c.max + c.max/8 + 1
+// sweep drops every entry expired at now. The caller holds the lock.
+func (c *expiring[K, V]) sweep(now int64) {
 	for k, e := range c.m {
-		if target <= 0 {
+		if now >= e.until {
+			c.delete(k)
+		}
+	}
+	c.compact()
+}
+
+// evict makes room for an entry of size bytes: it drops expired entries
+// first, else arbitrary ones (map order is random), until an eighth of
+// both bounds is free, so eviction is amortised O(1). The caller holds the
+// lock.
+func (c *expiring[K, V]) evict(now, size int64) {
+	entries := len(c.m) - c.max + c.max/8 + 1
+	bytes := c.bytes + size - c.maxBytes + c.maxBytes/8
+	done := func() bool { return entries <= 0 && bytes <= 0 }
+	for k, e := range c.m {
+		if done() {
 			return
 		}
 		if now >= e.until {
-			delete(c.m, k)
-			target--
+			c.delete(k)
+			entries, bytes = entries-1, bytes-e.size
 		}
 	}
-	for k := range c.m {
-		if target <= 0 {
+	for k, e := range c.m {
+		if done() {
 			return
 		}
-		delete(c.m, k)
-		target--
+		c.delete(k)
+		entries, bytes = entries-1, bytes-e.size
 	}
 }
 
@@ -114,4 +215,31 @@ func (c *expiring[K, V]) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.m)
+}
+
+// memory is the sum of the entries' sizes, as the byte budget counts them.
+func (c *expiring[K, V]) memory() int64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
+}
+
+// cacheKey is how a credential cut out of a request's Cookie header (lines)
+// is kept as a cache key: as it is, pinning the whole header, when the
+// header is little more than the credential (the usual request: the pair,
+// or Qelos's cookie, and a few small cookies), else as a copy, so that a
+// small credential among large cookies does not keep them all. pinned is
+// what the key keeps alive beyond itself, for putPinned.
+func cacheKey(key string, lines []string) (k string, pinned int64) {
+	total := 0
+	for _, l := range lines {
+		total += len(l)
+	}
+	if total <= 2*len(key)+1<<10 {
+		return key, int64(total)
+	}
+	return strings.Clone(key), 0
 }

@@ -16,10 +16,6 @@ import (
 // bound: 16 KiB holds names thousands of characters long.
 const maxTokenSize = 16 << 10
 
-// maxCredentialSize caps an Authorization or x-api-key header: anything
-// larger is not a Qelos credential, and is neither parsed nor sent.
-const maxCredentialSize = 8 << 10
-
 // The algorithm Qelos signs with (jsonwebtoken's default). Nothing else is
 // accepted, signed or not: alg "none" and RS/HS confusion are rejected
 // before any claim is read.

@@ -23,6 +23,105 @@ const (
 	DefaultProxyTimeout      = 60 * time.Second
 )
 
+// Defaults of the Limits fields, applied by New to zero fields.
+const (
+	DefaultMaxCookies         = 300
+	DefaultMaxCookieBytes     = 64 << 10
+	DefaultMaxQelosCookies    = 8
+	DefaultMaxCredentialBytes = 8 << 10
+	DefaultCacheBytes         = 64 << 20
+	DefaultMaxIdentityLookups = 32
+)
+
+// Limits bound the work and the memory an attacker-controlled input can
+// cost, checked before any other work on a request. A request over one of
+// the request budgets (the Max… fields but MaxIdentityLookups) is refused
+// with 431 {"code":"REQUEST_HEADERS_TOO_LARGE"} (CodeHeadersTooLarge,
+// through Config.ErrorHandler) at the cost of reading its headers' lengths
+// and at most one pass over MaxCookieBytes of cookies: no cookie is
+// opened, no credential parsed, nothing is cached and Qelos is not asked.
+// Its cookies are left as they are. What is not read is not judged: a
+// request identified by its x-api-key is judged by the key alone, one
+// identified by the session pair by its cookies alone. Handler does not
+// judge requests on SkipPaths; Proxy judges those it authenticates itself.
+// Zero fields take the defaults; negative ones are an error.
+type Limits struct {
+	// MaxCookies is how many cookies a request's Cookie headers may
+	// carry. Browsers keep at most about 180 cookies per site (Chrome and
+	// Firefox); the session pair takes 2 (up to 16 chunks for a very large
+	// profile). Default: DefaultMaxCookies (300).
+	MaxCookies int
+	// MaxCookieBytes is how many bytes a request's Cookie headers may hold
+	// together. The session pair seals to about 2–4 KiB (at most 2 × 24 KiB
+	// for a profile with names thousands of characters long); common
+	// reverse proxies refuse a header line over 8 KiB (nginx) or 16 KiB
+	// anyway. Go's own limit is the whole header block, 1 MiB. Default:
+	// DefaultMaxCookieBytes (64 KiB).
+	MaxCookieBytes int
+	// MaxQelosCookies is how many of Qelos's own session cookies (qlt_…,
+	// token) a request may carry when passthrough is on. Qelos sets one
+	// per tenant (two when its Path was widened, see
+	// PassthroughCookiePath). Default: DefaultMaxQelosCookies (8).
+	MaxQelosCookies int
+	// MaxCredentialBytes is the longest credential read: the x-api-key
+	// and Authorization headers, and each Qelos session cookie's value. A
+	// Qelos API key is 67 bytes, an access token about 1 KiB (more with
+	// very long names), and browsers drop cookies over 4 KiB. Default:
+	// DefaultMaxCredentialBytes (8 KiB).
+	MaxCredentialBytes int
+	// CacheBytes bounds the memory the caches hold together, counted
+	// from each entry's key and value: half for opened session cookies
+	// (about 3 KiB each, so about 10,000 sessions at the default), a
+	// twelfth each for verified bearer tokens, the identities of API keys,
+	// of bearer tokens and of Qelos session cookies (refusals included),
+	// workspace lists and workspace re-checks. A full cache drops expired
+	// entries first, then arbitrary ones; expired entries are also swept
+	// every 10 s. An entry over an eighth of its cache's share is not
+	// kept. Default: DefaultCacheBytes (64 MiB).
+	CacheBytes int64
+	// MaxIdentityLookups bounds how many identity lookups (GET /api/me
+	// for an API key, a bearer token without JWTSecret, or a Qelos
+	// session cookie) are in flight to Qelos at once. Requests with the
+	// same credential share one lookup; a request that would start one
+	// more continues unidentified with Auth.Err matching ErrUnavailable,
+	// so guards and RequireAuth answer 503 with Retry-After, never 401,
+	// and the credential is not cached as refused. With the default
+	// UpstreamTimeout this caps the identity calls a flood of made-up
+	// credentials sends Qelos, and the memory they hold, whatever the
+	// flood's rate. Default: DefaultMaxIdentityLookups (32).
+	MaxIdentityLookups int
+}
+
+// withDefaults returns l with every zero field defaulted, or an error
+// naming a negative one.
+func (l Limits) withDefaults() (Limits, error) {
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxCookies", &l.MaxCookies, DefaultMaxCookies},
+		{"MaxCookieBytes", &l.MaxCookieBytes, DefaultMaxCookieBytes},
+		{"MaxQelosCookies", &l.MaxQelosCookies, DefaultMaxQelosCookies},
+		{"MaxCredentialBytes", &l.MaxCredentialBytes, DefaultMaxCredentialBytes},
+		{"MaxIdentityLookups", &l.MaxIdentityLookups, DefaultMaxIdentityLookups},
+	} {
+		if *f.v < 0 {
+			return l, fmt.Errorf("middleware: Config.Limits.%s %d must not be negative: leave it 0 for the default (%d)", f.name, *f.v, f.def)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if l.CacheBytes < 0 {
+		return l, fmt.Errorf("middleware: Config.Limits.CacheBytes %d must not be negative: leave it 0 for the default (%d); a negative CacheSize disables the caches", l.CacheBytes, DefaultCacheBytes)
+	}
+	if l.CacheBytes == 0 {
+		l.CacheBytes = DefaultCacheBytes
+	}
+	return l, nil
+}
+
 // CookieSecurity chooses the Secure attribute of the session cookies.
 type CookieSecurity int
 
@@ -207,8 +306,9 @@ type Config struct {
 	CrossOriginProtection *http.CrossOriginProtection
 
 	// ErrorHandler, when set, answers every refusal the package writes on
-	// its own — Handler's 401 and 503 under RequireAuth and its 403 for a
-	// cross-origin request, the guards' 401, 403 and 503 (Require, Deny and
+	// its own — Handler's 401 and 503 under RequireAuth, its 403 for a
+	// cross-origin request and its 431 for a request over Limits (Proxy's
+	// too, mounted outside Handler), the guards' 401, 403 and 503 (Require, Deny and
 	// the adapters' guards, for requests Handler saw), the proxy's 503, and
 	// the session handlers' 401, 403 and 503 — with the status and the
 	// stable code (CodeUnauthorized, CodeQelosUnavailable, …) the JSON body
@@ -284,11 +384,20 @@ type Config struct {
 	// proxy and for a limiter of your own.
 	SignInLimit SignInLimit
 
-	// CacheSize bounds the cache of already-opened cookies, which lets a
-	// warm request skip decryption and JWT parsing. Entries still honour
-	// the token's expiry. Each entry is about 4 KiB, so the default of
-	// 10,000 costs at most about 40 MiB. Negative disables the cache.
+	// CacheSize bounds how many entries each of the middleware's caches
+	// keeps: the cache of already-opened cookies, which lets a warm request
+	// skip decryption and JWT parsing, and those of bearer tokens, API
+	// keys, Qelos session cookies, workspace lists and workspace re-checks.
+	// Entries still honour the credential's expiry, and every cache is also
+	// bounded in bytes (Limits.CacheBytes), whichever bound comes first.
+	// Default: 10,000 per cache. Negative disables the caches.
 	CacheSize int
+
+	// Limits are the budgets of what one request, or many, can make the
+	// middleware do and keep: cookie counts and sizes, credential sizes,
+	// the caches' bytes and concurrent identity lookups. The defaults are
+	// far above what a browser or an API client sends; see Limits.
+	Limits Limits
 
 	// HTTPClient sends requests to Qelos. Default: a client that does not
 	// follow redirects (credentials are never replayed to another URL).
@@ -322,6 +431,7 @@ func (c *Config) hostPrefix() bool {
 // withDefaults returns a copy of c with every zero field defaulted, or an
 // error that says which field to fix.
 func (c Config) withDefaults() (Config, error) {
+	var err error
 	c.AppURL = strings.TrimRight(strings.TrimSpace(c.AppURL), "/")
 	if c.AppURL == "" {
 		return c, errors.New("middleware: Config.AppURL is required: set it to your Qelos app URL, such as https://app.qelos.example")
@@ -400,6 +510,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.SignInLimit = c.SignInLimit.withDefaults()
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
+	}
+	if c.Limits, err = c.Limits.withDefaults(); err != nil {
+		return c, err
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

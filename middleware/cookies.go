@@ -213,54 +213,19 @@ func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
 	return v, nil
 }
 
-// pair returns the values of both session cookies in one pass over the
-// Cookie header, as value would find each.
-func (j *cookieJar) pair(r *http.Request) (access, refresh string) {
-	chunked := false
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			k, v, ok := strings.Cut(textproto.TrimString(part), "=")
-			if !ok {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			switch k {
-			case j.access.wire:
-				if access == "" {
-					access = v
-				}
-			case j.refresh.wire:
-				if refresh == "" {
-					refresh = v
-				}
-			case j.access.chunks[0], j.refresh.chunks[0]:
-				chunked = true
-			}
-		}
-	}
-	if chunked {
-		if access == "" {
-			access = j.value(r, j.access)
-		}
-		if refresh == "" {
-			refresh = j.value(r, j.refresh)
-		}
-	}
-	return access, refresh
-}
-
 // value returns the sealed value of the named cookie in r: the cookie
 // itself when the browser sent it whole, else its chunks joined in order
 // (name_0, name_1, … up to maxChunks); "" when there is neither. Only the
 // chunked case allocates.
 func (j *cookieJar) value(r *http.Request, n cookieName) string {
+	return j.valueIn(r.Header["Cookie"], n)
+}
+
+// valueIn is value in the Cookie header lines.
+func (j *cookieJar) valueIn(lines []string, n cookieName) string {
 	// One pass finds the whole cookie, or the first of its chunks.
 	var first string
-	for _, line := range r.Header["Cookie"] {
+	for _, line := range lines {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
@@ -286,7 +251,7 @@ func (j *cookieJar) value(r *http.Request, n cookieName) string {
 	var b strings.Builder
 	b.WriteString(first)
 	for _, name := range n.chunks[1:] {
-		v := cookieValue(r, name)
+		v := cookieIn(lines, name)
 		if v == "" {
 			break
 		}
@@ -388,8 +353,11 @@ func (j *cookieJar) cookie(name, value string, maxAge int) *http.Cookie {
 // cookieValue returns the value of the first cookie called name in the
 // request's Cookie headers, without allocating. The value is returned
 // unvalidated: opening it is what validates it.
-func cookieValue(r *http.Request, name string) string {
-	for _, line := range r.Header["Cookie"] {
+func cookieValue(r *http.Request, name string) string { return cookieIn(r.Header["Cookie"], name) }
+
+// cookieIn is cookieValue in the Cookie header lines.
+func cookieIn(lines []string, name string) string {
+	for _, line := range lines {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")

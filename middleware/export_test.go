@@ -85,3 +85,10 @@ func ResetGuardWarnings() {
 func ForgetHandlers() {
 	handlerServed.Store(false)
 }
+
+// CacheMemory reports the bytes the caches hold together, as
+// Limits.CacheBytes counts them.
+func CacheMemory(m *Middleware) int64 {
+	return m.cache.memory() + m.bearers.memory() + m.identities.apiKeys.memory() + m.identities.bearers.memory() +
+		m.identities.passthrough.memory() + m.workspaces.memory() + m.rechecks.memory()
+}

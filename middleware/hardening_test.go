@@ -330,13 +330,13 @@ func TestMadeUpCredentialsCostNoUpstreamCall(t *testing.T) {
 
 // TestPassthroughSendsOnlyQelosCookies: the identity probe of a Qelos
 // session sends Qelos the qlt_ cookie only, not the app's other cookies (a
-// 1 MB Cookie header stays here), and a qlt_ value that is no JWT, or one
-// of 1 MB, costs no call.
+// 48 KiB Cookie header stays here), and a qlt_ value that is no JWT costs
+// no call; one over Limits.MaxCredentialBytes is refused whole (431).
 func TestPassthroughSendsOnlyQelosCookies(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
 	a := newApp(t, up, passthroughOn)
 	session := qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)
-	big := strings.Repeat("x", 1<<20)
+	big := strings.Repeat("x", 48<<10)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/private", nil)
 	req.Header.Set("Cookie", "theme=dark; big="+big+"; "+session.Name+"="+session.Value)
 	if r := a.send(req); r.status != 200 {
@@ -349,11 +349,15 @@ func TestPassthroughSendsOnlyQelosCookies(t *testing.T) {
 	if got, want := probes[len(probes)-1].header.Get("Cookie"), session.Name+"="+session.Value; got != want {
 		t.Fatalf("the probe sent Cookie %.80q (%d bytes), want only the Qelos session", got, len(got))
 	}
-	for _, value := range []string{big, "not-a-jwt"} {
+	for _, c := range []struct {
+		value string
+		want  int
+	}{{strings.Repeat("x", 1<<20), 431}, {strings.Repeat("x", middleware.DefaultMaxCredentialBytes+1), 431}, {"not-a-jwt", 401}} {
+		value := c.value
 		n := len(up.requests("/api/me"))
 		req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/private", nil)
 		req.Header.Set("Cookie", "qlt_0="+value)
-		if r := a.send(req); r.status != 401 {
+		if r := a.send(req); r.status != c.want {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 		if len(up.requests("/api/me")) != n {

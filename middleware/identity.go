@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -27,6 +29,8 @@ type credential struct {
 	header http.Header
 	// expires is when the credential expires, if it says (a JWT's exp).
 	expires time.Time
+	// pinned is what key keeps alive beyond itself (see cacheKey).
+	pinned int64
 }
 
 // identityCache remembers what /api/me said about each credential, good or
@@ -36,13 +40,19 @@ type identityCache struct {
 	group                         singleflight.Group
 }
 
-func newIdentityCache(size int, now func() time.Time) *identityCache {
+// newIdentityCache returns the identity caches, each of at most size
+// entries and bytes bytes.
+func newIdentityCache(size int, bytes int64, now func() time.Time) *identityCache {
 	return &identityCache{
-		apiKeys:     newExpiring[string, identityEntry](size, now),
-		bearers:     newExpiring[string, identityEntry](size, now),
-		passthrough: newExpiring[string, identityEntry](size, now),
+		apiKeys:     newExpiring(size, bytes, stringKeySize(identitySize), now),
+		bearers:     newExpiring(size, bytes, stringKeySize(identitySize), now),
+		passthrough: newExpiring(size, bytes, stringKeySize(identitySize), now),
 	}
 }
+
+// errLookupsBusy is why a credential went unidentified while
+// Limits.MaxIdentityLookups lookups were in flight.
+var errLookupsBusy = errors.New("too many identity lookups in flight (Config.Limits.MaxIdentityLookups); try again shortly")
 
 // of returns the cache of one mode.
 func (c *identityCache) of(mode Mode) *expiring[string, identityEntry] {
@@ -79,10 +89,22 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 			if e, ok := cache.get(cred.key, m.now()); ok {
 				return e, nil // filled while this call queued
 			}
+			select {
+			case m.lookups <- struct{}{}:
+				defer func() { <-m.lookups }()
+			default:
+				return nil, errLookupsBusy
+			}
 			return m.probe(r.Context(), cred)
 		})
 		if err != nil {
-			m.log.Warn("qelos identity: Qelos unavailable", "mode", cred.mode.String(), "err", err)
+			if errors.Is(err, errLookupsBusy) {
+				// A flood, most likely: one record per request would be
+				// a flood of the log too.
+				m.log.Debug("qelos identity: lookup refused", "mode", cred.mode.String(), "err", err)
+			} else {
+				m.log.Warn("qelos identity: Qelos unavailable", "mode", cred.mode.String(), "err", err)
+			}
 			err = unavailable(err)
 			m.emit(Event{Kind: EventIdentityFailed, Mode: cred.mode, Err: err, Request: r})
 			return &Auth{Mode: cred.mode, Err: err, mw: m}
@@ -132,7 +154,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	switch {
 	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-		cache.put(cred.key, e, until)
+		cache.putPinned(cred.key, e, until, cred.pinned)
 		return e, nil
 	case resp.Status < 200 || resp.Status > 299:
 		return identityEntry{}, newAPIError(resp)
@@ -145,12 +167,12 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		// A user of another tenant (another Qelos app on the same
 		// install): not a user of this app. Cached like a refusal.
 		m.log.Warn("qelos identity: refused a user of another tenant", "mode", cred.mode.String(), "tenant", u.Tenant)
-		cache.put(cred.key, e, until)
+		cache.putPinned(cred.key, e, until, cred.pinned)
 		return e, nil
 	}
 	normalizeUser(&u)
 	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
-	cache.put(cred.key, e, until)
+	cache.putPinned(cred.key, e, until, cred.pinned)
 	return e, nil
 }
 
@@ -234,36 +256,27 @@ func (m *Middleware) bearerCredential(authorization string) credential {
 	return c
 }
 
-// passthroughCredential is a Qelos session cookie (qlt_<tenant> or token)
-// on the inbound request. The probe sends Qelos those cookies only — each a
-// JWT of a sane size, none of the app's other cookies — and the
-// Authorization header. ok is false when there is no such cookie; checked
-// is false when there is one but none is shaped like a Qelos session (or
-// all have expired), so asking Qelos would be wasted.
-func (m *Middleware) passthroughCredential(r *http.Request) (cred credential, ok, checked bool) {
-	if !m.cfg.Passthrough {
-		return credential{}, false, false
-	}
-	raw, ok := passthroughKey(r)
-	if !ok {
-		return credential{}, false, false
-	}
+// passthroughCredential is the Qelos session cookies (qlt_<tenant> or
+// token) admit found (sc), named key in the passthrough identity cache. The probe sends
+// Qelos those cookies only — each a JWT within Limits.MaxCredentialBytes,
+// none of the app's other cookies — and the Authorization header. ok is
+// false when none is shaped like a Qelos session, unexpired and, with
+// JWTSecret, signed by Qelos: asking Qelos would be wasted. admit has
+// bounded the cookies, so this is one pass over at most
+// Limits.MaxCookieBytes.
+func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred credential, ok bool) {
 	var cookies strings.Builder
 	var expires time.Time
 	now := m.now()
-	for _, line := range r.Header["Cookie"] {
+	for _, line := range sc.cookies {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if !qelosCookieName(name) {
+			name, value, _ := strings.Cut(textproto.TrimString(part), "=")
+			if !qelosCookieName(name) || !jwtShape(value) {
 				continue
 			}
-			ok = true
-			if !jwtShape(value) {
-				continue
-			}
-			exp, err := m.tokens.readExpiry(value)
+			exp, err := m.qelosTokenExpiry(value)
 			if err != nil || !exp.IsZero() && !now.Before(exp.Add(m.cfg.Leeway)) {
 				continue
 			}
@@ -273,51 +286,82 @@ func (m *Middleware) passthroughCredential(r *http.Request) (cred credential, ok
 			if cookies.Len() > 0 {
 				cookies.WriteString("; ")
 			}
-			cookies.WriteString(name + "=" + value)
+			cookies.WriteString(name)
+			cookies.WriteByte('=')
+			cookies.WriteString(value)
 		}
 	}
 	if cookies.Len() == 0 {
-		return credential{}, ok, false
+		return credential{}, false
 	}
 	h := http.Header{"Cookie": {cookies.String()}}
-	if a := r.Header["Authorization"]; len(a) > 0 && len(a[0]) <= maxCredentialSize {
-		h["Authorization"] = a[:1]
+	if a := sc.authz; len(a) > 0 {
+		h["Authorization"] = a[:1:1]
 	}
-	return credential{mode: ModePassthrough, key: raw, header: h, expires: expires}, true, true
+	c := credential{mode: ModePassthrough, key: key, header: h, expires: expires}
+	if sc.qelosCount == 1 && len(sc.authz) == 0 { // key is cut from the Cookie header
+		c.key, c.pinned = cacheKey(key, sc.cookies)
+	}
+	return c, true
 }
 
-// passthroughKey names the Qelos session cookies of r (every one, as sent)
-// and its Authorization header in the passthrough identity cache, without
-// parsing them: the warm path looks the request up before
+// qelosTokenExpiry reads the expiry of a Qelos session cookie's token.
+// With JWTSecret the token must be signed by Qelos and of the app's
+// tenant, so a forged one is refused without asking Qelos; without it only
+// the algorithm is pinned and Qelos decides.
+func (m *Middleware) qelosTokenExpiry(tok string) (time.Time, error) {
+	if m.tokens.secret == nil {
+		return m.tokens.readExpiry(tok)
+	}
+	t, err := m.tokens.readAccess(tok)
+	return t.expires, err
+}
+
+// passthroughKey names the Qelos session cookies admit found (sc) and the
+// Authorization header in the passthrough identity cache,
+// without parsing them: the warm path looks the request up before
 // passthroughCredential checks the cookies. The usual request, one Qelos
-// cookie and no Authorization, is named by a substring of its Cookie
-// header, so the lookup allocates nothing. ok is false when r has no Qelos
-// session cookie.
-func passthroughKey(r *http.Request) (k string, ok bool) {
-	n := 0
+// cookie and no Authorization, is named by that cookie as sent (a
+// substring of its Cookie header: the lookup allocates nothing, and the
+// cache copies the key when it keeps it); any other by a NUL and the
+// SHA-256 of the cookies and the header, which no cookie as sent can
+// equal (a cookie starts with its name).
+func passthroughKey(sc *cookieScan) string {
+	authz := sc.authz
+	if sc.qelosCount == 1 && len(authz) == 0 {
+		return sc.qelos
+	}
+	h := sha256.New()
+	for _, line := range sc.cookies {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			if name, _, _ := strings.Cut(part, "="); qelosCookieName(name) {
+				io.WriteString(h, part)
+				h.Write([]byte{';'})
+			}
+		}
+	}
+	if len(authz) > 0 {
+		h.Write([]byte{0})
+		io.WriteString(h, authz[0])
+	}
+	return "\x00" + string(h.Sum(nil))
+}
+
+// hasQelosCookie reports whether r carries one of Qelos's session cookies.
+func hasQelosCookie(r *http.Request) bool {
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			name, _, _ := strings.Cut(part, "=")
-			if !qelosCookieName(name) {
-				continue
-			}
-			if n++; n == 1 {
-				k = part
-			} else {
-				k += "; " + part
+			if name, _, _ := strings.Cut(textproto.TrimString(part), "="); qelosCookieName(name) {
+				return true
 			}
 		}
 	}
-	if n == 0 {
-		return "", false
-	}
-	if a := r.Header["Authorization"]; len(a) > 0 && len(a[0]) <= maxCredentialSize {
-		k += "\x00" + a[0]
-	}
-	return k, true
+	return false
 }
 
 // qelosCookieName reports whether a cookie is Qelos's session cookie.

@@ -18,8 +18,9 @@ import (
 )
 
 // The caches are bounded by Config.CacheSize entries, documented at about
-// 4 KiB each (10,000 entries, about 40 MiB). These tests push far more
-// sessions than that through them and weigh the live heap after a GC.
+// 4 KiB each (10,000 entries, about 40 MiB), and by their shares of
+// Limits.CacheBytes. These tests push far more sessions than that through
+// them and weigh the live heap after a GC.
 
 // liveHeap is the heap in use after a full collection.
 func liveHeap() int64 {
@@ -96,8 +97,8 @@ func TestCachesStayBoundedForAMillionSessions(t *testing.T) {
 	if n := middleware.CacheLen(mw); n > middleware.DefaultCacheSize {
 		t.Errorf("the opened-cookie cache holds %d entries, more than CacheSize %d", n, middleware.DefaultCacheSize)
 	}
-	if opened > capBytes {
-		t.Errorf("the opened-cookie cache holds %.1f MiB, over the documented %.0f MiB", mib(opened), mib(capBytes))
+	if opened > capBytes || opened > middleware.DefaultCacheBytes/2 {
+		t.Errorf("the opened-cookie cache holds %.1f MiB, over the documented %.0f MiB or half of Limits.CacheBytes", mib(opened), mib(capBytes))
 	}
 
 	base = liveHeap()
@@ -115,6 +116,9 @@ func TestCachesStayBoundedForAMillionSessions(t *testing.T) {
 	}
 	if identities > capBytes {
 		t.Errorf("the identity cache holds %.1f MiB, over the documented %.0f MiB", mib(identities), mib(capBytes))
+	}
+	if share := int64(middleware.DefaultCacheBytes / 12); identities > share {
+		t.Errorf("the identity cache holds %.1f MiB after a million credentials, over its share of Limits.CacheBytes (%.1f MiB)", mib(identities), mib(share))
 	}
 	runtime.KeepAlive(mw)
 }

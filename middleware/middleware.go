@@ -28,7 +28,8 @@ type Middleware struct {
 	workspaces   *workspaceCache             // GET /api/workspaces, per credential
 	rechecks     *expiring[credKey, recheck] // workspace re-checks, per refreshed access token
 	recheckGroup singleflight.Group
-	plainHTTP    sync.Once // the hint that Secure cookies need https off localhost
+	lookups      chan struct{} // a slot per identity lookup in flight, Limits.MaxIdentityLookups of them
+	plainHTTP    sync.Once     // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
 	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
@@ -86,11 +87,15 @@ func New(cfg Config) (*Middleware, error) {
 		now: cfg.Now,
 	}
 	clock := func() time.Time { return m.now() }
-	m.cache = newExpiring[string, *Auth](cfg.CacheSize, clock)
-	m.bearers = newExpiring[string, *Auth](cfg.CacheSize, clock)
-	m.identities = newIdentityCache(cfg.CacheSize, clock)
-	m.workspaces = &workspaceCache{expiring: newExpiring[credKey, []Workspace](cfg.CacheSize, clock)}
-	m.rechecks = newExpiring[credKey, recheck](cfg.CacheSize, clock)
+	// Limits.CacheBytes: half for the opened sessions (the warm path of
+	// every signed-in browser), a twelfth for each of the six others.
+	share := cfg.Limits.CacheBytes / 12
+	m.cache = newExpiring(cfg.CacheSize, cfg.Limits.CacheBytes/2, stringKeySize(authSize), clock)
+	m.bearers = newExpiring(cfg.CacheSize, share, stringKeySize(authSize), clock)
+	m.identities = newIdentityCache(cfg.CacheSize, share, clock)
+	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.CacheSize, share, credKeySize(workspacesSize), clock)}
+	m.rechecks = newExpiring(cfg.CacheSize, share, credKeySize(recheckSize), clock)
+	m.lookups = make(chan struct{}, cfg.Limits.MaxIdentityLookups)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.customErrors = cfg.ErrorHandler != nil
 	m.signIns = newSignInLimiter(cfg)
@@ -162,7 +167,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // caller's to remove when it differs from r, as Handler does.
 //
 // State-changing cross-origin browser requests are refused with 403
-// CodeCrossOrigin unless Config.DisableCrossOriginProtection.
+// CodeCrossOrigin unless Config.DisableCrossOriginProtection. A request
+// over one of Config.Limits' request budgets is refused with 431
+// CodeHeadersTooLarge before any other work.
 //
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
@@ -195,7 +202,16 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		}
 		return r, true
 	}
-	a, carried := m.authenticate(w, r)
+	var sc cookieScan
+	if err := m.admit(r, &sc); err != nil {
+		m.refuseOverBudget(w, r, err)
+		return r, false
+	}
+	a, carried, err := m.authenticate(w, r, &sc)
+	if err != nil {
+		m.refuseOverBudget(w, r, err)
+		return r, false
+	}
 	switch {
 	case a == nil && m.cfg.RequireAuth:
 		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
@@ -223,8 +239,7 @@ func (m *Middleware) carriesCredentials(r *http.Request) bool {
 		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
 		return true
 	}
-	_, ok, _ := m.passthroughCredential(r)
-	return ok
+	return m.cfg.Passthrough && hasQelosCookie(r)
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -253,41 +268,44 @@ func (m *Middleware) skipped(path string) bool {
 // (the app's pair, else Qelos's session cookie), then a bearer token; a
 // credential that fails does not fall through to the next. The warm path is
 // a cache hit on the sealed access cookie.
-func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (a *Auth, carried bool) {
-	h := r.Header
-	if key := h["X-Api-Key"]; len(key) > 0 && key[0] != "" {
+func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *cookieScan) (a *Auth, carried bool, err error) {
+	if key := sc.apiKey; len(key) > 0 && key[0] != "" {
 		if !apiKeyShape(key[0]) {
-			return nil, true // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
+			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
 		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], m.now()); ok {
-			return a, true
+			return a, true, nil
 		}
-		return m.identify(w, r, apiKeyCredential(key[0])), true
+		return m.identify(w, r, apiKeyCredential(key[0])), true, nil
 	}
-	if len(h["Cookie"]) > 0 {
-		if a, ok := m.session(w, r); ok {
-			return a, true
+	if len(sc.cookies) > 0 {
+		if a, ok := m.session(w, r, sc.access, sc.refresh); ok {
+			return a, true, nil
 		}
-		if m.cfg.Passthrough {
-			if k, ok := passthroughKey(r); ok {
-				if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
-					return a, true
-				}
-				if cred, _, checked := m.passthroughCredential(r); checked {
-					return m.identify(w, r, cred), true
-				}
-				return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
+		if sc.qelosCount > 0 { // counted only with passthrough on
+			if err := m.admitAuthorization(r, sc); err != nil { // part of the passthrough credential
+				return nil, true, err
 			}
+			k := passthroughKey(sc)
+			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+				return a, true, nil
+			}
+			if cred, ok := m.passthroughCredential(sc, k); ok {
+				return m.identify(w, r, cred), true, nil
+			}
+			return nil, true, nil // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
-	authz := h["Authorization"]
-	if len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
-		return m.bearer(w, r, authz[0], m.now()), true
+	if err := m.admitAuthorization(r, sc); err != nil {
+		return nil, true, err
+	}
+	if authz := sc.authz; len(authz) > 0 && authz[0] != "" {
+		return m.bearer(w, r, authz[0], m.now()), true, nil
 	}
 	// Without Config.Passthrough a Qelos session cookie is ignored, and
 	// the request is marked as looked at, so the guards do not take it
 	// for one Handler never saw.
-	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0 || !m.cfg.Passthrough && qelosCookieSent(h)
+	return nil, len(sc.authz) > 0 || len(sc.apiKey) > 0 || sc.qelosIgnored, nil
 }
 
 // valid reports whether a token expiring at exp is still usable at now,

@@ -264,8 +264,13 @@ func (m *Middleware) Proxy() http.Handler {
 		a, seen := m.seenBy(r)
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
-			// the pair here.
-			a, _ = m.session(w, r)
+			// the pair here, within the same budgets.
+			var sc cookieScan
+			if err := m.admit(r, &sc); err != nil {
+				m.refuseOverBudget(w, r, err)
+				return
+			}
+			a, _ = m.session(w, r, sc.access, sc.refresh)
 		}
 		if a != nil && a.Mode == ModeCookiePair {
 			if a.User == nil {
@@ -395,17 +400,6 @@ func (m *Middleware) dropCookies(h http.Header) {
 		return
 	}
 	h["Cookie"] = []string{strings.Join(kept, "; ")}
-}
-
-// qelosCookieSent reports, by a quick look, whether h may carry a Qelos
-// session cookie (as the guards judge one carried).
-func qelosCookieSent(h http.Header) bool {
-	for _, line := range h["Cookie"] {
-		if strings.Contains(line, "qlt_") || strings.Contains(line, "token=") {
-			return true
-		}
-	}
-	return false
 }
 
 // qelosSessionCookie reports whether name, in any case, is one Qelos reads

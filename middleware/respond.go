@@ -14,6 +14,9 @@ const (
 	CodeInvalidInput       = "INVALID_INPUT"
 	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
 	CodeCrossOrigin        = "CROSS_ORIGIN_REQUEST"
+	// CodeHeadersTooLarge answers 431 a request whose cookies or
+	// credentials exceed Config.Limits.
+	CodeHeadersTooLarge = "REQUEST_HEADERS_TOO_LARGE"
 )
 
 // errorBody is the body of every error answer: a stable machine-readable

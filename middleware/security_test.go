@@ -256,18 +256,20 @@ func TestReplayAfterGrace(t *testing.T) {
 	noSecretsLogged(t, h.logs.String(), secrets...)
 }
 
-// TestHugeCookieHeader: a 64 KiB Cookie header is answered sanely, never
-// with a panic; a header past Go's MaxHeaderBytes (1 MiB) never reaches the
-// middleware (431).
+// TestHugeCookieHeader: a Cookie header of almost Limits.MaxCookieBytes is
+// answered sanely, never with a panic; one over it is refused whole (431,
+// cookies kept); a header past Go's MaxHeaderBytes (1 MiB) never reaches
+// the middleware (431).
 func TestHugeCookieHeader(t *testing.T) {
 	h := newHarness(t, qelostest.Options{}, nil)
 	pair := h.pair(qelostest.AdminEmail, acmeID, false)
 	pairHeader := pair[0].Name + "=" + pair[0].Value + "; " + pair[1].Name + "=" + pair[1].Value
+	const size = 56 << 10 // with the pair, within Limits.MaxCookieBytes
 	var padding strings.Builder
-	for i := 0; padding.Len() < 64<<10; i++ {
+	for i := 0; padding.Len() < size; i++ {
 		padding.WriteString("pad" + strings.Repeat("x", 4) + "=" + strings.Repeat("v", 500) + "; ")
 	}
-	garbage := make([]byte, 64<<10)
+	garbage := make([]byte, size)
 	const alphabet = "=;\" ,a\t\x80\xff" // anything a header value may carry
 	for i := range garbage {
 		garbage[i] = alphabet[i%len(alphabet)]
@@ -278,10 +280,13 @@ func TestHugeCookieHeader(t *testing.T) {
 		signedIn     bool
 		cleared      bool
 	}{
-		{"64 KiB of other cookies before a valid pair", padding.String() + pairHeader, 200, true, false},
-		{"a 64 KiB access cookie", accessCookie + "=" + strings.Repeat("A", 64<<10) + "; " + pair[1].Name + "=" + pair[1].Value, 200, false, true},
-		{"64 KiB of garbage", string(garbage), 200, false, false},
-		{"a 64 KiB Qelos session cookie", "qlt_0=" + strings.Repeat("e", 64<<10), 200, false, false},
+		{"56 KiB of other cookies before a valid pair", padding.String() + pairHeader, 200, true, false},
+		{"a 56 KiB access cookie", accessCookie + "=" + strings.Repeat("A", size) + "; " + pair[1].Name + "=" + pair[1].Value, 200, false, true},
+		{"2 KiB of garbage (200 cookies)", string(garbage[:2000]), 200, false, false},
+		{"56 KiB of garbage (5,700 cookies, over MaxCookies)", string(garbage), 431, false, false},
+		{"a Qelos session cookie of MaxCredentialBytes", "qlt_0=" + strings.Repeat("e", middleware.DefaultMaxCredentialBytes), 200, false, false},
+		{"a larger Qelos session cookie", "qlt_0=" + strings.Repeat("e", middleware.DefaultMaxCredentialBytes+1), 431, false, false},
+		{"64 KiB of other cookies before a valid pair", strings.Repeat("p", 64<<10) + "; " + pairHeader, 431, false, false},
 		{"just past MaxHeaderBytes (1 MiB)", "a=" + strings.Repeat("b", 1<<20+64<<10), 431, false, false},
 	}
 	for _, tt := range tests {

@@ -16,13 +16,12 @@ import (
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// session authenticates r by the app's cookie pair: from the cache when
-// this very pair was opened before (the warm path), else by opening the
-// pair and refreshing it when it is due. ok is false when r carries
-// neither cookie; a nil Auth with ok is a rejected (now cleared) session.
-// Handler and Proxy both come here.
-func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (a *Auth, ok bool) {
-	access, refreshCookie := m.jar.pair(r)
+// session authenticates r by the app's cookie pair, whose sealed values
+// admit found: from the cache when its sealed access cookie was opened
+// before (the warm path), else by opening the pair and refreshing it when
+// it is due. ok is false when r carries neither cookie; a nil Auth with ok
+// is a rejected (now cleared) session. Handler and Proxy both come here.
+func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, refreshCookie string) (a *Auth, ok bool) {
 	var now time.Time
 	if access != "" {
 		now = m.now()
@@ -100,7 +99,8 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 	current.sid, current.session = as.Session, key
 	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
 		current.pairTag = strings.Clone(pairTag(refreshCookie)) // not the request's header
-		m.cache.put(access, current, refreshAt)
+		k, pinned := cacheKey(access, r.Header["Cookie"])
+		m.cache.putPinned(k, current, refreshAt, pinned)
 		return m.resolveWorkspace(r, current)
 	}
 	return m.refreshSession(w, r, rs, current, "", now)
