@@ -21,6 +21,14 @@ var ErrUnavailable = errors.New("refresh: Qelos is unavailable")
 // It is not a store failure; the Coordinator answers [ErrUnavailable].
 var ErrFailedRecently = errors.New("refresh: another replica's refresh of this token failed just now")
 
+// ErrInDoubt is returned (wrapped) by a [Locker] when this process cannot
+// know whether another one has spent the token: an outcome is recorded that
+// it cannot decrypt (sealed with a key it lacks, in the middle of a key
+// rotation), or the store restarted or failed over while an owner may have
+// been refreshing. It is never a permission to spend: the Coordinator
+// answers [ErrUnavailable] and the cookies are kept.
+var ErrInDoubt = errors.New("refresh: another replica may have spent this token; its outcome cannot be read here")
+
 // Error describes a failed refresh. It matches [ErrRejected] or
 // [ErrUnavailable] with errors.Is, and unwraps to its cause. It never holds a
 // token.
