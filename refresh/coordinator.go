@@ -17,13 +17,13 @@ const (
 	// sooner (on their own contexts), but a rotation Qelos completes late
 	// must still be recorded, or the single-use token is burnt.
 	DefaultCallTimeout = 30 * time.Second
-	// DefaultPatience is how long a flight retries a failing shared store,
-	// from the store's first failure, before it answers ErrUnavailable.
+	// DefaultPatience bounds the store calls a flight makes after its
+	// refresh (sharing a failure, confirming its lock).
 	DefaultPatience = 2 * time.Second
 	// DefaultFailureWindow is how long a transient refresh failure is
 	// shared with the callers that arrive after it.
 	DefaultFailureWindow = time.Second
-	// storeRetry is the pause between two tries at a failing store.
+	// storeRetry is the pause between two tries at recording an outcome.
 	storeRetry = 50 * time.Millisecond
 	// maxRevoked bounds the in-process set of revoked names; each entry
 	// lives only until the time its revocation was given, and past the
@@ -51,15 +51,18 @@ type Options struct {
 	// least this long, or it, not the Coordinator, decides when to give up;
 	// and give a Locker a lease longer than this (see refresh/redisstore).
 	CallTimeout time.Duration
-	// Patience is how long a flight retries a failing Locker, counted from
-	// the store's first failure, before it answers ErrUnavailable (a flight
-	// also gives up after its second failed try: a store that is down fails
-	// fast, and waiting on it helps nobody). With a Locker, a Coordinator
-	// never spends a token without holding the lock: a store that is down,
-	// restarted or partitioned away cannot tell it that no other replica is
-	// spending the same token, so the session is answered "unavailable"
-	// (cookies kept) until the store returns, not signed out by a second
-	// spend. Default: DefaultPatience (2 s).
+	// Patience bounds the store calls a flight makes once its refresh is
+	// done: sharing a transient failure, confirming it still holds the lock
+	// before a rejection ends the session. A flight whose Locker fails
+	// before the refresh does not retry it: it answers ErrUnavailable at
+	// once (a store that is down fails fast, and waiting on it helps
+	// nobody; refresh/redisstore's client retries a connection a restart
+	// left stale by itself). With a Locker, a Coordinator never spends a
+	// token without holding the lock: a store that is down, restarted or
+	// partitioned away cannot tell it that no other replica is spending the
+	// same token, so the session is answered "unavailable" (cookies kept)
+	// until the store returns, not signed out by a second spend.
+	// Default: DefaultPatience (2 s).
 	Patience time.Duration
 	// FailureWindow is how long a transient failure of the refresh (5xx,
 	// timeout, an answer that is not a token pair) is returned to callers
@@ -312,7 +315,9 @@ func (c *Coordinator) fly(f *flight, key, refreshToken string) {
 	pair, err := c.spend(ctx, key, refreshToken, &f.recorded)
 	c.mu.Lock()
 	delete(c.flights, key)
-	if err != nil && !IsDefinitive(err) {
+	if err != nil && !IsDefinitive(err) && !errors.Is(err, errStore) {
+		// Qelos failed: share it for the failure window. A store that
+		// failed is not kept from the next request: it fails fast by itself.
 		c.failures[key] = failure{err: err, until: c.now().Add(c.failFor)}
 	}
 	c.prune()
@@ -361,7 +366,6 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 	}
 	// With a Locker, the first look is the owner's, under the lock (see
 	// own): one round trip fewer than looking first and again after.
-	fails := 0
 	for {
 		if ctx.Err() != nil {
 			return Pair{}, unavailable(0, ctx.Err())
@@ -371,8 +375,8 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		switch {
 		case err != nil:
 			l.end()
-			if !c.storeFailed(ctx, err, &fails) {
-				return Pair{}, unavailable(0, err)
+			if !c.storeFailed(ctx, err) {
+				return Pair{}, storeUnavailable(err)
 			}
 			continue
 		case owned:
@@ -389,12 +393,15 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 			return p, nil
 		case ctx.Err() != nil:
 			return Pair{}, unavailable(0, ctx.Err())
-		case errors.Is(err, ErrFailedRecently), errors.Is(err, ErrInDoubt):
+		case errors.Is(err, ErrFailedRecently):
 			c.noteStore(nil)
 			return Pair{}, unavailable(0, err)
+		case errors.Is(err, ErrInDoubt):
+			c.noteStore(nil)
+			return Pair{}, storeUnavailable(err)
 		case err != nil:
-			if !c.storeFailed(ctx, err, &fails) {
-				return Pair{}, unavailable(0, err)
+			if !c.storeFailed(ctx, err) {
+				return Pair{}, storeUnavailable(err)
 			}
 			continue
 		}
@@ -427,6 +434,14 @@ func (l *lease) keep() {
 	}
 }
 
+// abandon stops renewing the lock without letting go of it: it lapses.
+func (l *lease) abandon() {
+	if l != nil {
+		l.watchdog()
+		l.stop()
+	}
+}
+
 // end lets go of the lock (if owned) and stops renewing it.
 func (l *lease) end() {
 	if l == nil {
@@ -439,26 +454,15 @@ func (l *lease) end() {
 	l.stop()
 }
 
-// storeFailed notes a store error and waits before the next try. It
-// reports false when the flight should stop trying and answer
-// ErrUnavailable: this is its second failure (a connection left stale by a
-// restart fails once; a store that is down fails fast every time), or the
-// store has failed for longer than the patience window. A caller's own
-// deadline is not a store failure.
-func (c *Coordinator) storeFailed(ctx context.Context, err error, fails *int) bool {
+// storeFailed notes a store error. It reports whether the flight should
+// try the store again, which it never should: see Options.Patience. A
+// caller's own deadline is not a store failure (the loop ends on ctx).
+func (c *Coordinator) storeFailed(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
-		return true // the loop ends on ctx
+		return true
 	}
-	since := c.noteStore(err)
-	*fails++
-	if *fails >= 2 || c.now().Sub(since) >= c.patience {
-		return false
-	}
-	select {
-	case <-time.After(storeRetry):
-	case <-ctx.Done():
-	}
-	return true
+	c.noteStore(err)
+	return false
 }
 
 // shared reads an outcome from the store, remembering a pair locally. It
@@ -485,12 +489,15 @@ func (c *Coordinator) shared(ctx context.Context, key string) (Pair, bool, error
 // again before spending the token. A store that fails at this look cannot
 // say whether an outcome is recorded: the token is not spent.
 func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *lease, recorded *bool) (Pair, error) {
-	fails := 0
 	for {
 		p, ok, err := c.shared(ctx, key)
-		if errors.Is(err, ErrFailedRecently) || errors.Is(err, ErrInDoubt) {
+		if errors.Is(err, ErrFailedRecently) {
 			l.end()
 			return Pair{}, err
+		}
+		if errors.Is(err, ErrInDoubt) {
+			l.end()
+			return Pair{}, storeUnavailable(err)
 		}
 		if err == nil {
 			if ok {
@@ -504,9 +511,9 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 			l.end()
 			return Pair{}, unavailable(0, ctx.Err())
 		}
-		if !c.storeFailed(ctx, err, &fails) {
+		if !c.storeFailed(ctx, err) {
 			l.end()
-			return Pair{}, unavailable(0, err)
+			return Pair{}, storeUnavailable(err)
 		}
 	}
 	return c.refreshAndRecord(ctx, key, refreshToken, l)
@@ -598,8 +605,12 @@ func (c *Coordinator) call(ctx context.Context, key, refreshToken string) (Pair,
 // record puts p in the shared store, retrying for CallTimeout from now: the
 // token is spent, and until the pair is there the other replicas can only
 // wait (they never spend a token whose owner they have seen).
+//
+// If it never gets there, the lock is not released but left to lapse: a
+// release without a pair tells waiters the owner gave up, and they would
+// spend the token again, which Qelos would refuse while the browser holds
+// the new pair.
 func (c *Coordinator) record(key string, p Pair, l *lease) {
-	defer l.end()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	for {
@@ -608,12 +619,14 @@ func (c *Coordinator) record(key string, p Pair, l *lease) {
 			c.noteStore(err)
 		}
 		if err == nil {
+			l.end()
 			return
 		}
 		select {
 		case <-time.After(storeRetry):
 		case <-ctx.Done():
-			c.log.Warn("qelos refresh: could not record a refresh in the shared store; other replicas will answer 503 for this session until its grace window ends", "err", err)
+			l.abandon()
+			c.log.Warn("qelos refresh: could not record a refresh in the shared store; other replicas will answer 503 for this session until its lease lapses", "err", err)
 			return
 		}
 	}

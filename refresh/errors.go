@@ -66,6 +66,14 @@ func (e *Error) Unwrap() []error {
 // credentials must be kept.
 func IsDefinitive(err error) bool { return errors.Is(err, ErrRejected) }
 
+// errStore marks an ErrUnavailable caused by the shared store (down, or
+// unable to tell), not by Qelos: it is not shared for the failure window.
+var errStore = errors.New("refresh: the shared store cannot coordinate this refresh")
+
+func storeUnavailable(cause error) error {
+	return &Error{Kind: ErrUnavailable, Err: errors.Join(errStore, cause)}
+}
+
 func unavailable(status int, cause error) error {
 	return &Error{Kind: ErrUnavailable, Status: status, Err: cause}
 }

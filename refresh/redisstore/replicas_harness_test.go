@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/qelos-io/integrator-go/internal/redistest"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/refresh"
 	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
@@ -34,9 +36,10 @@ type fleet struct {
 }
 
 type fleetReplica struct {
-	mw   *middleware.Middleware
-	app  *httptest.Server
-	logs *syncBuffer
+	mw    *middleware.Middleware
+	store *redisstore.Store
+	app   *httptest.Server
+	logs  *syncBuffer
 }
 
 // fleetOptions shape a fleet. Zero values: one key set shared by every
@@ -73,6 +76,7 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
+		r.store = store
 		cfg := middleware.Config{
 			AppURL:       f.qelos.URL,
 			CookieKeys:   keys,
@@ -271,5 +275,18 @@ func (f *fleet) row(name string, refreshes, wantRefreshes int, t tally) {
 		f.dumpLogs()
 		f.t.Errorf("%s: %d upstream refreshes (want %d), %d × 401, %d cookies cleared (want 0, 0)",
 			name, refreshes, wantRefreshes, t.statuses[401], t.cleared)
+	}
+}
+
+// storesBack waits until every replica's Store reaches Redis again (its
+// breaker closed by a probe or its subscription), polling the Stores, not
+// the clock.
+func (f *fleet) storesBack() {
+	f.t.Helper()
+	for _, r := range f.replicas {
+		eventually(f.t, 5*time.Second, func() bool {
+			_, _, err := r.store.Get(context.Background(), refresh.Key("probe"))
+			return err == nil
+		})
 	}
 }
