@@ -400,13 +400,55 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 			c.noteStore(nil)
 			return Pair{}, storeUnavailable(err)
 		case err != nil:
-			if !c.storeFailed(ctx, err) {
+			// An owner was seen: its outcome is coming, and this flight
+			// (not its callers, who leave on their own deadlines) waits for
+			// it through the store's failure, without ever taking over.
+			c.noteStore(err)
+			select {
+			case <-time.After(storeRetry):
+			case <-ctx.Done():
 				return Pair{}, storeUnavailable(err)
 			}
-			continue
+			p, ok, err = c.waitOwner(ctx, key)
+			if ok {
+				c.local.Put(ctx, key, p, c.grace)
+				return p, nil
+			}
+			switch {
+			case errors.Is(err, ErrFailedRecently):
+				return Pair{}, unavailable(0, err)
+			case err != nil:
+				return Pair{}, storeUnavailable(err)
+			}
 		}
 		// The owner left a "gave up" mark, or its lease lapsed in this
 		// store's lifetime: nobody is spending the token. Take over.
+	}
+}
+
+// waitOwner waits for the outcome of an owner already seen, retrying a
+// failing store until ctx ends. It returns an error only for an outcome
+// that cannot be had: a shared failure, one in doubt, or ctx's end.
+func (c *Coordinator) waitOwner(ctx context.Context, key string) (Pair, bool, error) {
+	for {
+		p, ok, err := c.locker.Wait(ctx, key)
+		switch {
+		case ok:
+			c.noteStore(nil)
+			return p, true, nil
+		case ctx.Err() != nil:
+			return Pair{}, false, ctx.Err()
+		case errors.Is(err, ErrFailedRecently), errors.Is(err, ErrInDoubt):
+			return Pair{}, false, err
+		case err == nil:
+			return Pair{}, false, nil // the owner gave up: take over
+		}
+		c.noteStore(err)
+		select {
+		case <-time.After(storeRetry):
+		case <-ctx.Done():
+			return Pair{}, false, err
+		}
 	}
 }
 
