@@ -28,7 +28,7 @@ import (
 // Redis connections; they share the cookie keys, Qelos (qelostest) and a
 // private redis-server, which they reach through a fault-injecting proxy.
 type fleet struct {
-	t        *testing.T
+	t        testing.TB
 	qelos    *qelostest.Server
 	redis    *redistest.Server
 	proxy    *faultproxy.Proxy
@@ -53,7 +53,7 @@ type fleetOptions struct {
 	lease    time.Duration // the Stores' Lease; 0: the default
 }
 
-func newFleet(t *testing.T, o fleetOptions) *fleet {
+func newFleet(t testing.TB, o fleetOptions) *fleet {
 	t.Helper()
 	srv := redistest.Start(t) // private: tests stop and freeze it
 	p, err := faultproxy.Start(srv.Addr())
