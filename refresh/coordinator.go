@@ -17,13 +17,12 @@ const (
 	// sooner (on their own contexts), but a rotation Qelos completes late
 	// must still be recorded, or the single-use token is burnt.
 	DefaultCallTimeout = 30 * time.Second
-	// DefaultPatience bounds the store calls a flight makes after its
-	// refresh (sharing a failure, confirming its lock).
+	// DefaultPatience is how long a flight retries a slow store.
 	DefaultPatience = 2 * time.Second
 	// DefaultFailureWindow is how long a transient refresh failure is
 	// shared with the callers that arrive after it.
 	DefaultFailureWindow = time.Second
-	// storeRetry is the pause between two tries at recording an outcome.
+	// storeRetry is the pause between two tries at a failing store.
 	storeRetry = 50 * time.Millisecond
 	// maxRevoked bounds the in-process set of revoked names; each entry
 	// lives only until the time its revocation was given, and past the
@@ -51,13 +50,12 @@ type Options struct {
 	// least this long, or it, not the Coordinator, decides when to give up;
 	// and give a Locker a lease longer than this (see refresh/redisstore).
 	CallTimeout time.Duration
-	// Patience bounds the store calls a flight makes once its refresh is
-	// done: sharing a transient failure, confirming it still holds the lock
-	// before a rejection ends the session. A flight whose Locker fails
-	// before the refresh does not retry it: it answers ErrUnavailable at
-	// once (a store that is down fails fast, and waiting on it helps
-	// nobody; refresh/redisstore's client retries a connection a restart
-	// left stale by itself). With a Locker, a Coordinator never spends a
+	// Patience is how long a flight retries a store that is slow (a
+	// timeout: a busy machine, a failover), counted from its first failure,
+	// before it answers ErrUnavailable; it also bounds the store calls made
+	// once the refresh is done (sharing a failure, confirming the lock). A
+	// store that reports it cannot tell (ErrInDoubt: down, restarting) is
+	// not retried: the flight answers ErrUnavailable at once. With a Locker, a Coordinator never spends a
 	// token without holding the lock: a store that is down, restarted or
 	// partitioned away cannot tell it that no other replica is spending the
 	// same token, so the session is answered "unavailable" (cookies kept)
@@ -366,6 +364,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 	}
 	// With a Locker, the first look is the owner's, under the lock (see
 	// own): one round trip fewer than looking first and again after.
+	var firstFail time.Time
 	for {
 		if ctx.Err() != nil {
 			return Pair{}, unavailable(0, ctx.Err())
@@ -375,7 +374,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		switch {
 		case err != nil:
 			l.end()
-			if !c.storeFailed(ctx, err) {
+			if !c.storeFailed(ctx, err, &firstFail) {
 				return Pair{}, storeUnavailable(err)
 			}
 			continue
@@ -496,15 +495,29 @@ func (l *lease) end() {
 	l.stop()
 }
 
-// storeFailed notes a store error. It reports whether the flight should
-// try the store again, which it never should: see Options.Patience. A
-// caller's own deadline is not a store failure (the loop ends on ctx).
-func (c *Coordinator) storeFailed(ctx context.Context, err error) bool {
+// storeFailed notes a store error and reports whether the flight should
+// try the store again (after a pause): only for a store that is slow or
+// hiccuped (a timeout), within the patience window counted from this
+// flight's first failure. A store that knows it cannot tell (ErrInDoubt:
+// down, restarting) is not retried. A caller's own deadline is not a store
+// failure (the loop ends on ctx).
+func (c *Coordinator) storeFailed(ctx context.Context, err error, first *time.Time) bool {
 	if ctx.Err() != nil {
 		return true
 	}
 	c.noteStore(err)
-	return false
+	now := c.now()
+	if first.IsZero() {
+		*first = now
+	}
+	if errors.Is(err, ErrInDoubt) || now.Sub(*first) >= c.patience {
+		return false
+	}
+	select {
+	case <-time.After(storeRetry):
+	case <-ctx.Done():
+	}
+	return true
 }
 
 // shared reads an outcome from the store, remembering a pair locally. It
@@ -531,6 +544,7 @@ func (c *Coordinator) shared(ctx context.Context, key string) (Pair, bool, error
 // again before spending the token. A store that fails at this look cannot
 // say whether an outcome is recorded: the token is not spent.
 func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *lease, recorded *bool) (Pair, error) {
+	var firstFail time.Time
 	for {
 		p, ok, err := c.shared(ctx, key)
 		if errors.Is(err, ErrFailedRecently) {
@@ -553,7 +567,7 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 			l.end()
 			return Pair{}, unavailable(0, ctx.Err())
 		}
-		if !c.storeFailed(ctx, err) {
+		if !c.storeFailed(ctx, err, &firstFail) {
 			l.end()
 			return Pair{}, storeUnavailable(err)
 		}

@@ -21,13 +21,14 @@ var ErrUnavailable = errors.New("refresh: Qelos is unavailable")
 // It is not a store failure; the Coordinator answers [ErrUnavailable].
 var ErrFailedRecently = errors.New("refresh: another replica's refresh of this token failed just now")
 
-// ErrInDoubt is returned (wrapped) by a [Locker] when this process cannot
-// know whether another one has spent the token: an outcome is recorded that
+// ErrInDoubt is returned (wrapped) by a shared store when this process
+// cannot know whether another one is spending the token: the store is
+// down (refresh/redisstore's breaker is open), it restarted or failed over
+// while an owner may have been refreshing, or an outcome is recorded that
 // it cannot decrypt (sealed with a key it lacks, in the middle of a key
-// rotation), or the store restarted or failed over while an owner may have
-// been refreshing. It is never a permission to spend: the Coordinator
-// answers [ErrUnavailable] and the cookies are kept.
-var ErrInDoubt = errors.New("refresh: another replica may have spent this token; its outcome cannot be read here")
+// rotation). It is never a permission to spend: the Coordinator answers
+// [ErrUnavailable] at once, without retrying, and the cookies are kept.
+var ErrInDoubt = errors.New("refresh: this replica cannot know whether another is spending this token")
 
 // Error describes a failed refresh. It matches [ErrRejected] or
 // [ErrUnavailable] with errors.Is, and unwraps to its cause. It never holds a

@@ -3,10 +3,13 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/qelos-io/integrator-go/refresh"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,7 +19,10 @@ import (
 // since. The Store then answers in microseconds instead of waiting on a dead
 // server; a probe tries Redis every ProbeInterval (1 s by default), and the
 // breaker closes as soon as a probe or the subscription reaches it.
-var ErrStoreDown = errors.New("redisstore: Redis is unreachable; the Store is not asking it again until a probe reaches it (about once a second)")
+var ErrStoreDown = fmt.Errorf("redisstore: Redis is unreachable; the Store is not asking it again until a probe reaches it (about once a second): %w", refresh.ErrInDoubt)
+
+// errUnsure is why TryLock refuses while the subscription is down.
+var errUnsure = fmt.Errorf("%w: the connection to Redis dropped and is not back; until it is, this replica cannot tell whether Redis restarted", refresh.ErrInDoubt)
 
 // DefaultProbeInterval is how often a Store whose breaker is open checks
 // whether Redis is back.
@@ -31,10 +37,29 @@ func run[T any](s *Store, ctx context.Context, op func(context.Context) (T, erro
 		return zero, ErrStoreDown
 	}
 	v, err := call(ctx, s.opTimeout, op)
-	if err != nil && ctx.Err() == nil && isOutage(err) {
+	switch {
+	case err == nil || ctx.Err() != nil || !isOutage(err):
+		s.slow.Store(0)
+	case isTimeout(err):
+		// A slow Redis is a healthy one: only timeouts in a row, with no
+		// answer between them, open the breaker.
+		if s.slow.Add(1) >= timeoutsToTrip {
+			s.trip(err)
+		}
+	default: // refused, reset, closed: nobody is there
 		s.trip(err)
 	}
 	return v, err
+}
+
+// timeoutsToTrip is how many operations in a row must time out before the
+// breaker opens.
+const timeoutsToTrip = 3
+
+// isTimeout reports whether err is an operation that got no answer in time.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // isOutage reports whether err means Redis could not be reached or did not
@@ -90,6 +115,7 @@ func (s *Store) reconnected() error {
 		s.reassert(ctx)
 	}
 	s.unsure.Store(false)
+	s.slow.Store(0)
 	if s.down.Swap(false) {
 		s.debug("Redis reachable again", nil)
 	}

@@ -54,10 +54,12 @@ type heldLock struct {
 // that merely vanished may have been lost to a restart while its owner is
 // still refreshing). When ok is false, release does nothing.
 //
-// While the Store is in doubt (its subscription dropped, or Redis restarted
-// less than a Lease ago: see [refresh.ErrInDoubt]) TryLock reports the lock
-// as taken without asking Redis: nobody may start spending a token that an
-// owner of the previous server may be spending still.
+// While the Store's subscription is down (Redis may be restarting) TryLock
+// fails with an error wrapping [refresh.ErrInDoubt], at once. In the moments
+// after Redis restarted or failed over (see restartDoubt) it reports the
+// lock as taken without asking Redis: nobody may start spending a token
+// that an owner of the previous server may be spending still, and whose
+// lock and outcome that owner is putting back.
 func (s *Store) TryLock(ctx context.Context, key string) (release func(), ok bool, err error) {
 	noop := func() {}
 	if !validKey(key) {
@@ -65,6 +67,9 @@ func (s *Store) TryLock(ctx context.Context, key string) (release func(), ok boo
 	}
 	if s.down.Load() {
 		return noop, false, fmt.Errorf("redisstore: lock: %w", ErrStoreDown)
+	}
+	if s.unsure.Load() {
+		return noop, false, fmt.Errorf("redisstore: lock: %w", errUnsure)
 	}
 	if s.inDoubt() {
 		return noop, false, nil

@@ -289,16 +289,13 @@ func (f *fleet) row(name string, refreshes, wantRefreshes int, t tally) {
 	}
 }
 
-// storesBack waits until every replica's Store reaches Redis again (its
-// breaker closed by a probe or its subscription), polling the Stores, not
-// the clock.
+// storesBack waits until every replica's Store coordinates again (its
+// breaker closed, its subscription back, the moments after a restart in
+// which no refresh begins over), polling the Stores, not the clock.
 func (f *fleet) storesBack() {
 	f.t.Helper()
 	for _, r := range f.replicas {
-		eventually(f.t, 5*time.Second, func() bool {
-			_, _, err := r.store.Get(context.Background(), refresh.Key("probe"))
-			return err == nil
-		})
+		eventually(f.t, 10*time.Second, func() bool { return coordinates(r.store) })
 	}
 }
 
@@ -348,4 +345,14 @@ func (f *fleet) signedInEverywhere(j jar) {
 			f.t.Errorf("the browser's final jar on replica %d: %d (cleared %v) %s, want 200", i, a.status, a.cleared, a.body)
 		}
 	}
+}
+
+// coordinates reports whether s would let a refresh begin now: it can take
+// a lock (on a key of its own, released at once).
+func coordinates(s *redisstore.Store) bool {
+	release, ok, err := s.TryLock(context.Background(), refresh.Key("readiness probe"))
+	if ok {
+		release()
+	}
+	return ok && err == nil
 }
