@@ -395,7 +395,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		case errors.Is(err, ErrFailedRecently):
 			c.noteStore(nil)
 			return Pair{}, unavailable(0, err)
-		case errors.Is(err, ErrInDoubt):
+		case errors.Is(err, ErrOutcomeUnreadable):
 			c.noteStore(nil)
 			return Pair{}, storeUnavailable(err)
 		case err != nil:
@@ -427,7 +427,8 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 
 // waitOwner waits for the outcome of an owner already seen, retrying a
 // failing store until ctx ends. It returns an error only for an outcome
-// that cannot be had: a shared failure, one in doubt, or ctx's end.
+// that cannot be had: a shared failure, one it cannot decrypt, or ctx's
+// end.
 func (c *Coordinator) waitOwner(ctx context.Context, key string) (Pair, bool, error) {
 	for {
 		p, ok, err := c.locker.Wait(ctx, key)
@@ -437,11 +438,13 @@ func (c *Coordinator) waitOwner(ctx context.Context, key string) (Pair, bool, er
 			return p, true, nil
 		case ctx.Err() != nil:
 			return Pair{}, false, ctx.Err()
-		case errors.Is(err, ErrFailedRecently), errors.Is(err, ErrInDoubt):
+		case errors.Is(err, ErrFailedRecently), errors.Is(err, ErrOutcomeUnreadable):
 			return Pair{}, false, err
 		case err == nil:
 			return Pair{}, false, nil // the owner gave up: take over
 		}
+		// The store is down or cannot tell yet: the owner's outcome may
+		// still come.
 		c.noteStore(err)
 		select {
 		case <-time.After(storeRetry):

@@ -30,6 +30,12 @@ var ErrFailedRecently = errors.New("refresh: another replica's refresh of this t
 // [ErrUnavailable] at once, without retrying, and the cookies are kept.
 var ErrInDoubt = errors.New("refresh: this replica cannot know whether another is spending this token")
 
+// ErrOutcomeUnreadable is returned (wrapped, with [ErrInDoubt]) by a shared
+// store that holds an outcome for the token which it cannot decrypt: another
+// replica spent the token and sealed its new pair with a key this one lacks
+// (a key rotation done in one step). Waiting will not make it readable.
+var ErrOutcomeUnreadable = errors.New("refresh: the token's outcome was recorded with a key this replica does not have")
+
 // Error describes a failed refresh. It matches [ErrRejected] or
 // [ErrUnavailable] with errors.Is, and unwraps to its cause. It never holds a
 // token.

@@ -55,7 +55,7 @@ const (
 // one cannot read: never a permission to spend it again).
 var ErrUnreadable = errors.New("redisstore: stored pair does not decrypt (written with another Secret, or tampered with)")
 
-var errUnreadableOutcome = fmt.Errorf("redisstore: %w: %w", refresh.ErrInDoubt, ErrUnreadable)
+var errUnreadableOutcome = fmt.Errorf("redisstore: %w: %w (%w)", refresh.ErrOutcomeUnreadable, ErrUnreadable, refresh.ErrInDoubt)
 
 // ErrInvalidKey reports a key that is not a [refresh.Key]. The Store
 // refuses it rather than write what might be a raw token into a key name.
