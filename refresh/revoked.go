@@ -1,7 +1,6 @@
 package refresh
 
 import (
-	"container/heap"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +53,7 @@ func (s *revokedSet) add(key string, until, now time.Time) {
 		}
 		clear(s.expiry.items[len(items):])
 		s.expiry.items = items
-		heap.Init(&s.expiry)
+		s.expiry.init()
 	}
 }
 

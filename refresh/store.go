@@ -1,7 +1,6 @@
 package refresh
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -202,7 +201,7 @@ func (s *MemoryStore) compact() {
 	}
 	clear(s.expiry.items[len(items):])
 	s.expiry.items = items
-	heap.Init(&s.expiry)
+	s.expiry.init()
 }
 
 // Forget implements [Forgetter]. The heap item stays until a sweep or a
