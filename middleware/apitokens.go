@@ -105,17 +105,27 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 }
 
 // RevokeAPIToken revokes the user's API token with the given id. This
-// replica refuses it at once (the user's cached API-key identities are
-// dropped); other replicas within Config.IdentityTTL. An unknown id is
-// ErrNotFound.
+// replica refuses it at once (every cached API-key identity of the user is
+// dropped, and each of the user's keys asked about again on its next use);
+// the other replicas as soon as the refresh store tells them (with a
+// refresh.Revoker such as refresh/redisstore: within a second), else
+// within Config.IdentityTTL. An unknown id is ErrNotFound.
 func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
 	if err := c.callJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
 		return tokenError(err)
 	}
-	if c.auth != nil && c.auth.User != nil {
-		c.mw.identities.forget(ModeAPIToken, c.auth.User.ID)
-	}
+	c.revokedAPIToken(ctx)
 	return nil
+}
+
+// revokedAPIToken is what follows a revocation of one of the user's API
+// tokens at Qelos: see revokeAPIKeysOf.
+func (c *Client) revokedAPIToken(ctx context.Context) {
+	userID := ""
+	if c.auth != nil && c.auth.User != nil {
+		userID = c.auth.User.ID
+	}
+	c.mw.revokeAPIKeysOf(context.WithoutCancel(ctx), userID)
 }
 
 // tokenError adds the specific refusals Qelos words in its messages.

@@ -1,8 +1,10 @@
 package middleware
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -31,27 +33,88 @@ var (
 	errTokenTenant    = errors.New("token is of another tenant than Config.Tenant")
 )
 
-// accessClaims is the claim set of a Qelos access (and cookie) token.
-type accessClaims struct {
-	jwt.RegisteredClaims
-	Tenant       string          `json:"tenant"`
-	Username     string          `json:"username"`
-	Email        string          `json:"email"`
-	Phone        string          `json:"phone"`
-	Name         string          `json:"name"`
-	FullName     string          `json:"fullName"`
-	FirstName    string          `json:"firstName"`
-	LastName     string          `json:"lastName"`
-	ProfileImage string          `json:"profileImage"`
-	Roles        []string        `json:"roles"`
-	Workspace    *claimWorkspace `json:"workspace"`
+// claims is a token's claim set, read with its names matched exactly.
+// encoding/json matches struct fields in any case, so a token carrying
+// "tenant":"999" and "TENANT":"0" would read as tenant 0 through a
+// struct; Qelos (jsonwebtoken, JSON.parse) reads only "tenant". The
+// registered dates are JSON numbers only: an "exp" written as a string is
+// no expiry Qelos would honour, so the token is refused.
+type claims jwt.MapClaims
+
+var errClaimType = errors.New("claim has the wrong JSON type")
+
+// str returns a string claim; absent or null is "".
+func (c claims) str(name string) (string, error) {
+	switch v := c[name].(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: %q is not a string", errClaimType, name)
 }
 
-type claimWorkspace struct {
-	ID     string   `json:"_id"`
-	Name   string   `json:"name"`
-	Roles  []string `json:"roles"`
-	Labels []string `json:"labels"`
+// strs returns a claim that is an array of strings; absent or null is nil.
+func (c claims) strs(name string) ([]string, error) {
+	switch v := c[name].(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: %q holds a non-string", errClaimType, name)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: %q is not an array", errClaimType, name)
+}
+
+// date returns a NumericDate claim (exp, nbf, iat); absent or null is the
+// zero time. Only a JSON number is a date.
+func (c claims) date(name string) (time.Time, error) {
+	switch v := c[name].(type) {
+	case nil:
+		return time.Time{}, nil
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil || math.IsInf(f, 0) || math.Abs(f) > 1<<53 {
+			return time.Time{}, fmt.Errorf("%w: %q is not a usable date", errClaimType, name)
+		}
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)), nil
+	}
+	return time.Time{}, fmt.Errorf("%w: %q is not a JSON number", errClaimType, name)
+}
+
+// workspace returns the workspace claim, an object {_id, name, roles,
+// labels}; absent or null is nil.
+func (c claims) workspace() (*Workspace, error) {
+	switch v := c["workspace"].(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		w := claims(v)
+		var ws Workspace
+		var err error
+		var errs [4]error
+		ws.ID, errs[0] = w.str("_id")
+		ws.Name, errs[1] = w.str("name")
+		ws.Roles, errs[2] = w.strs("roles")
+		ws.Labels, errs[3] = w.strs("labels")
+		if err = errors.Join(errs[:]...); err != nil {
+			return nil, err
+		}
+		if ws.ID == "" {
+			return nil, nil
+		}
+		ws.Name = decodeIfNeeded(ws.Name)
+		return &ws, nil
+	}
+	return nil, fmt.Errorf("%w: \"workspace\" is not an object", errClaimType)
 }
 
 // tokenReader reads Qelos tokens with the algorithm pinned. With a secret it
@@ -88,37 +151,46 @@ type accessToken struct {
 // lifetime. It checks the algorithm, the signature when a secret is
 // configured, that sub and exp are present and that the tenant is the
 // app's; it does not reject an expired token (expired means refresh, not
-// reject).
+// reject). Claims are read by their exact names (see claims).
 func (tr *tokenReader) readAccess(token string) (accessToken, error) {
-	var c accessClaims
-	if err := tr.parse(token, &c, tr.secret != nil); err != nil {
+	c, err := tr.parse(token, tr.secret != nil)
+	if err != nil {
 		return accessToken{}, err
 	}
-	if c.ExpiresAt == nil {
+	exp, errExp := c.date("exp")
+	nbf, errNbf := c.date("nbf")
+	iat, errIat := c.date("iat")
+	sub, errSub := c.str("sub")
+	tenant, errTenant := c.str("tenant")
+	u := &User{ID: sub, Tenant: tenant}
+	var fields [8]error
+	u.Username, fields[0] = c.str("username")
+	u.Email, fields[1] = c.str("email")
+	u.Phone, fields[2] = c.str("phone")
+	u.Name, fields[3] = c.str("name")
+	u.FirstName, fields[4] = c.str("firstName")
+	u.LastName, fields[5] = c.str("lastName")
+	u.FullName, fields[6] = c.str("fullName")
+	u.ProfileImage, fields[7] = c.str("profileImage")
+	roles, errRoles := c.strs("roles")
+	ws, errWS := c.workspace()
+	if err := errors.Join(errExp, errNbf, errIat, errSub, errTenant, errRoles, errWS, errors.Join(fields[:]...)); err != nil {
+		return accessToken{}, err
+	}
+	if exp.IsZero() {
 		return accessToken{}, errTokenNoExpiry
 	}
-	if c.Subject == "" {
+	if sub == "" {
 		return accessToken{}, errTokenNoSubject
 	}
-	if c.Tenant != tr.tenant {
+	if tenant != tr.tenant {
 		return accessToken{}, errTokenTenant
 	}
-	if c.NotBefore != nil && tr.now().Add(tr.leeway).Before(c.NotBefore.Time) {
+	if !nbf.IsZero() && tr.now().Add(tr.leeway).Before(nbf) {
 		return accessToken{}, errTokenNotYet
 	}
-	u := &User{
-		ID:           c.Subject,
-		Tenant:       c.Tenant,
-		Username:     c.Username,
-		Email:        c.Email,
-		Phone:        c.Phone,
-		Name:         decodeIfNeeded(c.Name),
-		FirstName:    decodeIfNeeded(c.FirstName),
-		LastName:     decodeIfNeeded(c.LastName),
-		FullName:     decodeIfNeeded(c.FullName),
-		ProfileImage: c.ProfileImage,
-		Roles:        c.Roles,
-	}
+	u.Name, u.FirstName, u.LastName, u.FullName = decodeIfNeeded(u.Name), decodeIfNeeded(u.FirstName), decodeIfNeeded(u.LastName), decodeIfNeeded(u.FullName)
+	u.Roles = roles
 	// Qelos's /api/me derives fullName and name from the first and last
 	// name when the profile has none; do the same so the user reads alike.
 	if u.FullName == "" && (u.FirstName != "" || u.LastName != "") {
@@ -130,44 +202,41 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 	if u.Roles == nil {
 		u.Roles = []string{}
 	}
-	if w := c.Workspace; w != nil && w.ID != "" {
-		u.Workspace = &Workspace{ID: w.ID, Name: decodeIfNeeded(w.Name), Roles: w.Roles, Labels: w.Labels}
-	}
-	t := accessToken{user: u, expires: c.ExpiresAt.Time}
-	if c.IssuedAt != nil {
-		t.issued = c.IssuedAt.Time
-	}
-	return t, nil
+	u.Workspace = ws
+	return accessToken{user: u, expires: exp, issued: iat}, nil
 }
 
 // readExpiry returns a token's exp without verifying its signature (a
 // refresh token is signed with a secret only Qelos holds). The algorithm is
-// still pinned. A token without exp reports the zero time.
+// still pinned, and exp must be a JSON number. A token without exp reports
+// the zero time.
 func (tr *tokenReader) readExpiry(token string) (time.Time, error) {
-	var c jwt.RegisteredClaims
-	if err := tr.parse(token, &c, false); err != nil {
+	c, err := tr.parse(token, false)
+	if err != nil {
 		return time.Time{}, err
 	}
-	if c.ExpiresAt == nil {
-		return time.Time{}, nil
-	}
-	return c.ExpiresAt.Time, nil
+	return c.date("exp")
 }
 
-func (tr *tokenReader) parse(token string, claims jwt.Claims, verify bool) error {
+// parse checks token's algorithm (and, when verify, its signature) and
+// returns its claims.
+func (tr *tokenReader) parse(token string, verify bool) (claims, error) {
 	if len(token) > maxTokenSize {
-		return errTokenTooLarge
+		return nil, errTokenTooLarge
 	}
+	c := jwt.MapClaims{}
 	if verify {
-		_, err := tr.parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return tr.secret, nil })
-		return err
+		if _, err := tr.parser.ParseWithClaims(token, c, func(*jwt.Token) (any, error) { return tr.secret, nil }); err != nil {
+			return nil, err
+		}
+		return claims(c), nil
 	}
-	t, _, err := tr.parser.ParseUnverified(token, claims)
+	t, _, err := tr.parser.ParseUnverified(token, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if alg := t.Method.Alg(); alg != qelosAlg {
-		return fmt.Errorf("token algorithm %q is not %s", alg, qelosAlg)
+		return nil, fmt.Errorf("token algorithm %q is not %s", alg, qelosAlg)
 	}
-	return nil
+	return claims(c), nil
 }

@@ -113,7 +113,8 @@ func (c *Client) credentials() http.Header {
 // is not changed. req.URL may be a path such as "/api/blueprints": it is
 // resolved against the Qelos URL. The caller closes the response body. No
 // redirect is followed. A transport error matches ErrUnavailable; an
-// answer of any status is returned as it is.
+// answer of any status is returned as it is. A successful
+// DELETE /api/me/api-tokens/{id} is followed as RevokeAPIToken is.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	if req.URL.Host == "" {
@@ -127,6 +128,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		req.Header[k] = v
 	}
 	resp, err := c.mw.cfg.HTTPClient.Do(req)
+	if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 && revokesAPIToken(req.Method, req.URL.Path) {
+		c.revokedAPIToken(req.Context())
+	}
 	return resp, unavailable(err)
 }
 

@@ -86,9 +86,9 @@ type Config struct {
 	// AccessCookieName and RefreshCookieName name the session cookies.
 	// Defaults: "q_access_token" and "q_refresh_token", the names Qelos's
 	// first integrators used. In the browser they carry the __Host- prefix
-	// (see DisableCookieHostPrefix), and a session too large for one
-	// cookie is split over name_0, name_1, … (at most 6 chunks); see
-	// Middleware.CookieNames.
+	// (see DisableCookieHostPrefix); see Middleware.CookieNames. The two
+	// together stay within MaxSessionBytes (4,096 bytes): a session that
+	// would be larger is refused (ErrSessionTooLarge), never split.
 	AccessCookieName  string
 	RefreshCookieName string
 	// CookiePath is the cookies' Path. Default: "/", so every page route
@@ -135,11 +135,28 @@ type Config struct {
 	// DisableProxy turns off the /api/** proxy: Proxy answers 404. It has
 	// no effect on Handler, which skips only SkipPaths. Default: false.
 	DisableProxy bool
-	// DisablePassthrough ignores Qelos's own session cookie (qlt_<tenant>
-	// or token). By default a request that carries one, and not the app's
-	// pair, is identified by Qelos's GET /api/me, as the Node integrators
-	// do. Default: false.
-	DisablePassthrough bool
+	// Passthrough identifies a request that carries Qelos's own session
+	// cookie (qlt_<tenant>, or its fallback name "token") and not the
+	// app's pair by asking Qelos's GET /api/me, as the Node integrators do,
+	// and lets Proxy forward that cookie to Qelos as the request's
+	// credential.
+	//
+	// It is off by default because of cookie tossing: Qelos's cookie has no
+	// __Host- prefix, so a sibling subdomain, or any plain-http page on the
+	// app's host, can plant its own qlt_<tenant> cookie in a visitor's
+	// browser. With Passthrough on, a visitor without the app's pair is
+	// then signed in as the attacker (anything they upload or create lands
+	// in the attacker's account). With it off, such a cookie is ignored:
+	// never sent to /api/me, and stripped by Proxy from every request it
+	// forwards. Turn it on only when the browser signs in to Qelos
+	// directly (Qelos's cookie mode through Proxy) and no other host under
+	// the app's registrable domain is outside your control.
+	//
+	// On or off, a request Proxy sends with a credential of the
+	// middleware's own (the pair's access token) carries no credential the
+	// browser sent: no Cookie, Authorization or x-api-key header.
+	// ConfigFromEnv reads QELOS_PASSTHROUGH. Default: false.
+	Passthrough bool
 	// PassthroughCookiePath rewrites "Path=/api" to "Path=/" on the Qelos
 	// session cookies relayed to the browser, so page routes receive them
 	// too. Qelos scopes its cookie to /api, where Handler does not look.
@@ -259,6 +276,14 @@ type Config struct {
 	// closes it. Default: an in-memory store (right for a single replica).
 	RefreshStore refresh.Store
 
+	// SignInLimit limits sign-in attempts per username and client and per
+	// client, in a sliding window: on by default, at
+	// DefaultSignInPerUser (10) and DefaultSignInPerClient (50) a minute,
+	// shared across replicas through RefreshStore when it can count (the
+	// Redis store can). See SignInLimit for the client address behind a
+	// proxy and for a limiter of your own.
+	SignInLimit SignInLimit
+
 	// CacheSize bounds the cache of already-opened cookies, which lets a
 	// warm request skip decryption and JWT parsing. Entries still honour
 	// the token's expiry. Each entry is about 4 KiB, so the default of
@@ -372,6 +397,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PrivilegedRoles == nil {
 		c.PrivilegedRoles = []string{"admin"}
 	}
+	c.SignInLimit = c.SignInLimit.withDefaults()
 	if c.CacheSize == 0 {
 		c.CacheSize = DefaultCacheSize
 	}

@@ -65,7 +65,9 @@ type Auth struct {
 	refreshToken string      // cookie-pair mode, when this process just issued the pair
 	cred         http.Header // other modes: the headers that identify the user to Qelos
 	expires      time.Time   // the credential's expiry, when known
-	session      string      // cookie-pair mode: refresh.Key of the pair, as sign-out revokes it
+	session      string      // cookie-pair mode: the session id's revocation key (sessionRevocation)
+	sid          string      // cookie-pair mode: the session id both cookies carry
+	pairTag      string      // cookie-pair mode: pairTag of its refresh cookie; cached, it serves that pair only
 	skipped      bool        // the mark of a request on a SkipPaths prefix
 }
 

@@ -16,19 +16,14 @@ import (
 )
 
 // maxCookieSize caps a sealed cookie value (all its chunks together)
-// before it is opened. A sealed pair cookie is about 2 KiB; a user with very
-// long names gives a larger one, which is split over several cookies (see
-// maxChunks).
+// before it is opened. This app writes pairs of at most MaxSessionBytes;
+// earlier versions split a larger session over several cookies (see
+// maxChunks), which are still read so those sessions can be renewed.
 const maxCookieSize = 24 << 10
 
-// maxSetCookie bounds one Set-Cookie header (name, value and attributes):
-// browsers drop a cookie larger than 4,096 bytes, so a larger sealed value
-// is split into chunks that each stay under it.
-const maxSetCookie = 4000
-
-// maxChunks bounds how many cookies one sealed value may be split into:
-// 7 chunks of about 3.9 KB hold maxCookieSize; one more is headroom for
-// long cookie attributes (a Domain).
+// maxChunks bounds how many chunks (name_0, name_1, …) of one sealed value
+// written by an earlier version are read, and cleared: 7 chunks of about
+// 3.9 KB held maxCookieSize, one more was headroom for long attributes.
 const maxChunks = 8
 
 // HostPrefix is the cookie-name prefix browsers reserve for cookies that
@@ -159,11 +154,18 @@ func (k CookieKey) validate() error {
 	return fmt.Errorf("block key is %d bytes; use 16, 24 or 32 bytes (AES-128/192/256), or none", len(k.Block))
 }
 
-// sealed is what a session cookie holds. Both cookies carry the active
-// workspace, so it survives a refresh even though Qelos drops it from the
-// second refresh on.
+// sealed is what a session cookie holds: the token, and the session id
+// both cookies of a pair share. The refresh cookie alone also records the
+// session's workspace (bounded: see boundWorkspace), so that it survives a
+// refresh even though Qelos drops it from the second refresh on; the
+// user's display fields are the access token's own and are not sealed
+// again. Cookies sealed by earlier versions have no session id and carry
+// the workspace in both halves.
 type sealed struct {
-	Token     string     `json:"t"`
+	Token string `json:"t"`
+	// Session is the session id (see newSessionID); empty in a cookie
+	// sealed by an earlier version.
+	Session   string     `json:"s,omitempty"`
 	Workspace *Workspace `json:"w,omitempty"`
 	// Email is the address submitted at sign-up, for a token that lacks
 	// one (Qelos's sign-up token has no email until the first refresh).
@@ -347,15 +349,16 @@ func (j *cookieJar) value(r *http.Request, n cookieName) string {
 }
 
 // write sets both cookies, living until expires, and answers uncacheable
-// by shared caches (the answer carries a session).
+// by shared caches (the answer carries a session). It refuses a pair
+// larger than MaxSessionBytes as the browser would send it: such a pair is
+// never written, whole or in chunks.
 func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refresh string, expires time.Time, now time.Time) error {
 	maxAge := int(expires.Sub(now).Seconds())
 	if maxAge <= 0 {
 		maxAge = 1
 	}
-	if len(access) > maxCookieSize || len(refresh) > maxCookieSize ||
-		j.chunksFor(j.access, access) > maxChunks || j.chunksFor(j.refresh, refresh) > maxChunks {
-		return errors.New("the sealed session is larger than 24 KiB: the user's profile is too large for cookies")
+	if j.pairSize(access, refresh) > MaxSessionBytes {
+		return ErrSessionTooLarge
 	}
 	noStoreCookies(w)
 	j.set(w, r, j.access, access, maxAge)
@@ -363,60 +366,27 @@ func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refres
 	return nil
 }
 
-// noStoreCookies marks an answer that sets session cookies: no shared cache
-// may store its Set-Cookie, and caches key answers on the Cookie header.
-func noStoreCookies(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Cache-Control", `no-cache="Set-Cookie"`)
-	for _, v := range h.Values("Vary") {
-		if strings.Contains(strings.ToLower(v), "cookie") {
-			return
-		}
-	}
-	h.Add("Vary", "Cookie")
+// noStoreCookies marks an answer that sets session cookies as one no cache
+// may store (see noStore). A handler may still change the headers after
+// this; the writers of the package's own handlers (cookieResponse) apply it
+// again when the headers are written.
+func noStoreCookies(w http.ResponseWriter) { noStore(w.Header()) }
+
+// pairSize is how many bytes the pair takes in the browser's Cookie
+// header: "access=…; refresh=…".
+func (j *cookieJar) pairSize(access, refresh string) int {
+	return len(j.access.wire) + 1 + len(access) + len("; ") + len(j.refresh.wire) + 1 + len(refresh)
 }
 
-// set writes one sealed value: whole when its Set-Cookie stays under
-// maxSetCookie, else split into chunks name_0, name_1, …. Cookies of the
-// other shape that the request carried (stale chunks, or a stale whole
-// cookie) are cleared; without a request, the shape not written is cleared
-// blindly where it matters (a whole cookie would win over new chunks).
+// set writes one sealed value, whole (write keeps the pair within
+// MaxSessionBytes, so no cookie nears the browsers' 4,096-byte limit).
+// Chunks of it (name_0, name_1, …) that the request carried, written by an
+// earlier version for a larger session, are cleared; without a request a
+// whole cookie wins over chunks, and stale ones do no harm.
 func (j *cookieJar) set(w http.ResponseWriter, r *http.Request, n cookieName, value string, maxAge int) {
-	if j.chunksFor(n, value) <= 1 {
-		http.SetCookie(w, j.cookie(n.wire, value, maxAge))
-		j.clearChunks(w, r, n, 0)
-		return
-	}
-	size := j.chunkSize(n)
-	k := 0
-	for ; value != ""; k++ {
-		part := value[:min(size, len(value))]
-		value = value[len(part):]
-		http.SetCookie(w, j.cookie(n.chunks[k], part, maxAge))
-	}
-	if r == nil || cookieValue(r, n.wire) != "" {
-		http.SetCookie(w, j.cookie(n.wire, "", -1))
-	}
-	j.clearChunks(w, r, n, k)
+	http.SetCookie(w, j.cookie(n.wire, value, maxAge))
+	j.clearChunks(w, r, n, 0)
 }
-
-// chunksFor is how many cookies value needs: 1 when it fits whole.
-func (j *cookieJar) chunksFor(n cookieName, value string) int {
-	if len(j.cookie(n.wire, value, maxCookieMaxAge).String()) <= maxSetCookie {
-		return 1
-	}
-	size := j.chunkSize(n)
-	return (len(value) + size - 1) / size
-}
-
-// chunkSize is how much of a value one chunk cookie holds.
-func (j *cookieJar) chunkSize(n cookieName) int {
-	return maxSetCookie - len(j.cookie(n.chunks[maxChunks-1], "", maxCookieMaxAge).String())
-}
-
-// maxCookieMaxAge is the longest Max-Age written (Qelos's refresh tokens
-// live 30 days), for sizing Set-Cookie headers: the widest attribute value.
-const maxCookieMaxAge = 1<<31 - 1
 
 // clearChunks expires the chunks of n from index from on: those the
 // request carried, or all of them when there is no request.

@@ -56,11 +56,12 @@
 //
 // The cookies are HttpOnly, Secure (browsers accept Secure cookies on
 // http://localhost), SameSite=Lax and named with the __Host- prefix, so no
-// sibling subdomain can plant one; a session too large for one cookie is
-// split into chunks under 4,096 bytes. Cross-origin state-changing browser
-// requests are refused. Tokens must carry Config.Tenant. Error bodies carry
-// a stable code and a generic message; details go to the Logger. Each has
-// an opt-out field in Config, documented with its trade-off.
+// sibling subdomain can plant one; the pair carries one session id in both
+// cookies and stays within 4,096 bytes (MaxSessionBytes). Cross-origin
+// state-changing browser requests are refused. Tokens must carry
+// Config.Tenant. Error bodies carry a stable code and a generic message;
+// details go to the Logger. Each has an opt-out field in Config,
+// documented with its trade-off.
 //
 // Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
 // they translate, and all behaviour is here. To test an app that uses this

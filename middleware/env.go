@@ -11,7 +11,9 @@ import (
 // the Node and Python Qelos integrators use plus this package's own:
 //
 //	QELOS_APP_URL       Config.AppURL (required)
-//	QELOS_COOKIE_KEYS   Config.CookieKeys, see ParseCookieKeys
+//	QELOS_COOKIE_KEYS   Config.CookieKeys (required), see ParseCookieKeys;
+//	                    generate one with go run
+//	                    github.com/qelos-io/integrator-go/cmd/qelos-keys
 //	QELOS_JWT_SECRET    Config.JWTSecret
 //	QELOS_TENANT        Config.Tenant (default "0")
 //	QELOS_INSECURE_COOKIES Config.CookieSecure = SecureNever when "true"/"1":
@@ -19,6 +21,8 @@ import (
 //	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
 //	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
+//	QELOS_PASSTHROUGH   Config.Passthrough: "true"/"1" or "false"/"0"; see
+//	                    its doc for the cookie-tossing trade-off
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
 //
 //	QELOS_PROXY_TARGET, QELOS_IP, QELOS_API_IP
@@ -29,11 +33,15 @@ import (
 // refresh/redisstore module (redisstore.NewFromEnv), whose Store goes in
 // Config.RefreshStore: this package does not link a Redis client.
 //
-// The errors name the variable and the expected format. Fields the
-// environment does not cover keep their zero value, for New to default.
-// An unset QELOS_COOKIE_KEYS leaves CookieKeys empty, which New refuses:
-// a development server may fill in GenerateCookieKey() instead, at the cost
-// of signing everybody out on restart.
+// The errors name the variable, the expected format and the fix; every
+// problem is reported at once (errors.Join). Fields the environment does
+// not cover keep their zero value, for New to default. An unset or blank
+// QELOS_COOKIE_KEYS is an error, so that a Config without error always
+// holds at least one key (cfg.CookieKeys[0] is safe to index): replicas
+// that silently generated keys of their own could not open each other's
+// cookies. A development server that accepts losing its sessions on
+// restart may set the variable itself before calling ConfigFromLookup,
+// as the examples do, to GenerateCookieKey().String().
 func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.Getenv) }
 
 // ConfigFromLookup is ConfigFromEnv reading the variables through getenv
@@ -46,7 +54,7 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("QELOS_APP_URL is required: set it to your Qelos app URL, such as https://app.qelos.example"))
 	}
 	if v := getenv("QELOS_COOKIE_KEYS"); strings.TrimSpace(v) == "" {
-		// left to the caller: see above
+		errs = append(errs, errNoCookieKeysEnv)
 	} else if keys, err := ParseCookieKeys(v); err != nil {
 		errs = append(errs, fmt.Errorf("QELOS_COOKIE_KEYS: %w", err))
 	} else {
@@ -68,6 +76,9 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	if c.DisableProxy, err = envBool(getenv, "QELOS_DISABLE_PROXY"); err != nil {
 		errs = append(errs, err)
 	}
+	if c.Passthrough, err = envBool(getenv, "QELOS_PASSTHROUGH"); err != nil {
+		errs = append(errs, err)
+	}
 	c.SkipPaths = splitList(getenv("QELOS_SKIP_PATHS"))
 	insecure, err := envBool(getenv, "QELOS_INSECURE_COOKIES")
 	if err != nil {
@@ -77,6 +88,10 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// errNoCookieKeysEnv says how to fix an unset QELOS_COOKIE_KEYS.
+var errNoCookieKeysEnv = errors.New("QELOS_COOKIE_KEYS is required: generate a key set with `go run github.com/qelos-io/integrator-go/cmd/qelos-keys` " +
+	"(or middleware.GenerateCookieKey().String()), keep it secret and give every replica the same value")
 
 func envBool(getenv func(string) string, name string) (bool, error) {
 	switch v := strings.ToLower(strings.TrimSpace(getenv(name))); v {

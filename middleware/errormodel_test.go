@@ -273,7 +273,7 @@ func TestNewReadsNoEnvironment(t *testing.T) {
 		t.Fatalf("Auth %+v: New followed QELOS_PROXY_TARGET", a)
 	}
 	cfg, err := middleware.ConfigFromLookup(func(k string) string {
-		return map[string]string{"QELOS_APP_URL": "https://app.example", "QELOS_IP": " http://10.0.0.7:3000 "}[k]
+		return map[string]string{"QELOS_APP_URL": "https://app.example", "QELOS_IP": " http://10.0.0.7:3000 ", "QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String()}[k]
 	})
 	if err != nil || cfg.ProxyTarget != "http://10.0.0.7:3000" {
 		t.Fatalf("ConfigFromLookup: ProxyTarget %q, %v", cfg.ProxyTarget, err)

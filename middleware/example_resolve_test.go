@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
@@ -13,7 +14,10 @@ import (
 
 // Choose the active workspace by subdomain (acme.app.example →
 // "Acme Team"), granting it only to its members: the resolver's Client
-// lists the user's workspaces with their roles.
+// lists the user's workspaces with their roles. An API key created for one
+// workspace is locked to it: the resolver sees the key's Scope and serves
+// it on that workspace's subdomain only (the middleware would refuse to
+// move it anyway, but saying so keeps the rule where it is read).
 func ExampleWorkspaceResolver() {
 	t := &exampleT{}
 	defer t.finish()
@@ -21,12 +25,19 @@ func ExampleWorkspaceResolver() {
 
 	bySubdomain := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
 		sub, _, _ := strings.Cut(r.Host, ".")
+		matches := func(ws *middleware.Workspace) bool { return strings.EqualFold(strings.Fields(ws.Name)[0], sub) }
+		if a, ok := middleware.FromContext(r.Context()); ok && a.Scope() != nil {
+			if matches(a.Scope()) {
+				return a.Scope(), nil // the key's own workspace, as Qelos vouched for it
+			}
+			return nil, nil // a scoped key never moves to another workspace
+		}
 		list, err := c.Workspaces(r.Context()) // cached for Config.IdentityTTL
 		if err != nil {
 			return nil, err // Qelos unavailable: guards answer 503
 		}
-		for i, ws := range list {
-			if strings.EqualFold(strings.Fields(ws.Name)[0], sub) {
+		for i := range list {
+			if matches(&list[i]) {
 				return &list[i], nil
 			}
 		}
@@ -39,16 +50,26 @@ func ExampleWorkspaceResolver() {
 	})))
 
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
+	key, _ := k.IssueAPIToken(qelostest.AdminEmail, qelostest.AcmeWorkspaceID, time.Now().Add(time.Hour))
 	for _, host := range []string{"acme.app.example", "beta.app.example", "gamma.app.example"} {
-		req := s.Request("GET", "http://"+host+"/dashboard", nil)
-		rec := httptest.NewRecorder()
-		app.ServeHTTP(rec, req)
-		fmt.Println(host, rec.Code, strings.TrimSpace(rec.Body.String()))
+		for _, who := range []string{"session", "Acme key"} {
+			req := s.Request("GET", "http://"+host+"/dashboard", nil)
+			if who == "Acme key" {
+				req = httptest.NewRequest("GET", "http://"+host+"/dashboard", nil)
+				req.Header.Set("X-Api-Key", key)
+			}
+			rec := httptest.NewRecorder()
+			app.ServeHTTP(rec, req)
+			fmt.Println(host, who, rec.Code, strings.TrimSpace(rec.Body.String()))
+		}
 	}
 	// Output:
-	// acme.app.example 200 Acme Team [admin user]
-	// beta.app.example 200 Beta Lab [user]
-	// gamma.app.example 403 {"code":"NO_WORKSPACE"}
+	// acme.app.example session 200 Acme Team [admin user]
+	// acme.app.example Acme key 200 Acme Team [admin user]
+	// beta.app.example session 200 Beta Lab [user]
+	// beta.app.example Acme key 403 {"code":"NO_WORKSPACE"}
+	// gamma.app.example session 403 {"code":"NO_WORKSPACE"}
+	// gamma.app.example Acme key 403 {"code":"NO_WORKSPACE"}
 }
 
 // Choose the active workspace by a route parameter: Handler runs before

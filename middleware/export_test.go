@@ -7,17 +7,39 @@ import (
 
 // Test seams, visible to this package's tests only.
 
-// SealPair seals tokens into session cookie values as the middleware would.
+// SealPair seals tokens into session cookie values as the middleware
+// would, as one new session.
 func SealPair(m *Middleware, access, refreshTok string, ws *Workspace) (accessCookie, refreshCookie string) {
-	sa, err := m.jar.seal(m.jar.access, sealed{Token: access, Workspace: ws})
+	sid := newSessionID()
+	return seal(m, sealed{Token: access, Session: sid}, sealed{Token: refreshTok, Session: sid, Workspace: boundWorkspace(ws)})
+}
+
+// SealLegacyPair seals tokens as earlier versions did: no session id, the
+// workspace in both cookies.
+func SealLegacyPair(m *Middleware, access, refreshTok string, ws *Workspace) (accessCookie, refreshCookie string) {
+	return seal(m, sealed{Token: access, Workspace: ws}, sealed{Token: refreshTok, Workspace: ws})
+}
+
+func seal(m *Middleware, access, refreshTok sealed) (string, string) {
+	sa, err := m.jar.seal(m.jar.access, access)
 	if err != nil {
 		panic(err)
 	}
-	sr, err := m.jar.seal(m.jar.refresh, sealed{Token: refreshTok, Workspace: ws})
+	sr, err := m.jar.seal(m.jar.refresh, refreshTok)
 	if err != nil {
 		panic(err)
 	}
 	return sa, sr
+}
+
+// SessionID returns the session id sealed in a session cookie value.
+func SessionID(m *Middleware, name, value string) string {
+	n := m.jar.access
+	if name == m.jar.refresh.wire || name == m.cfg.RefreshCookieName {
+		n = m.jar.refresh
+	}
+	s, _ := m.jar.open(n, value)
+	return s.Session
 }
 
 // OpenCookie opens a session cookie value.

@@ -369,6 +369,7 @@ func fmEcho(w http.ResponseWriter, r *http.Request) {
 func newMatrixApp(t *testing.T, up *upstream) *app {
 	logs := &syncBuffer{}
 	a := newApp(t, up, func(c *middleware.Config) {
+		c.Passthrough = true // the matrix covers the passthrough probe too
 		c.UpstreamTimeout = fmTimeout
 		c.ProxyTimeout = fmTimeout
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

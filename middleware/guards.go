@@ -31,8 +31,13 @@ func HasWorkspaceRole(roles ...string) Rule {
 	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) }, code: CodeForbidden}
 }
 
-// Privileged asks for a privileged user: one holding a role of
-// Config.PrivilegedRoles (default "admin").
+// Privileged asks for a privileged user: one holding a tenant role (the
+// user's own roles, User.Roles) of Config.PrivilegedRoles (default
+// "admin"), the rule of Qelos's isPrivileged (its PRIVILEGED_ROLES), which
+// lets a user manage every workspace and user of the tenant. It is not
+// about the active workspace: for Qelos's isPrivilegedUser of a workspace
+// (the user's roles there hold "admin"), see Workspace.Privileged and
+// HasWorkspaceRole(WorkspaceAdminRole).
 func Privileged() Rule {
 	return Rule{allow: func(a *Auth) bool { return a.Privileged }, code: CodeForbidden}
 }
@@ -169,7 +174,8 @@ func RequireWorkspaceRoles(h http.Handler, roles ...string) http.Handler {
 	return Require(HasWorkspaceRole(roles...))(h)
 }
 
-// RequirePrivileged wraps h so that only privileged users reach it; 403
+// RequirePrivileged wraps h so that only privileged users reach it: those
+// holding a tenant role of Config.PrivilegedRoles (see Privileged); 403
 // {"code":"FORBIDDEN"} otherwise.
 func RequirePrivileged(h http.Handler) http.Handler { return Require(Privileged())(h) }
 

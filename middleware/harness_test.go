@@ -92,6 +92,10 @@ func newHarness(t *testing.T, qopts qelostest.Options, mutate func(*middleware.C
 	return h
 }
 
+// noSignInLimit turns off the sign-in rate limit, for tests that sign one
+// user in more often than a person may.
+func noSignInLimit(c *middleware.Config) { c.SignInLimit.Disable = true }
+
 // appMux serves the examples contract.
 func appMux(mw *middleware.Middleware) *http.ServeMux {
 	mux := http.NewServeMux()

@@ -241,7 +241,7 @@ func (m *Middleware) bearerCredential(authorization string) credential {
 // is false when there is one but none is shaped like a Qelos session (or
 // all have expired), so asking Qelos would be wasted.
 func (m *Middleware) passthroughCredential(r *http.Request) (cred credential, ok, checked bool) {
-	if m.cfg.DisablePassthrough {
+	if !m.cfg.Passthrough {
 		return credential{}, false, false
 	}
 	raw, ok := passthroughKey(r)

@@ -35,6 +35,10 @@ type Middleware struct {
 	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
+	signIns      *signInLimiter              // nil with SignInLimit.Disable
+
+	socialStates stateLedger // social sign-in states used, until they expire
+	apiKeyNames  apiKeyNames // for API-key revocations (apikeyrevocation.go)
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -90,10 +94,12 @@ func New(cfg Config) (*Middleware, error) {
 	m.rechecks = newExpiring[credKey, recheck](cfg.CacheSize, clock)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.customErrors = cfg.ErrorHandler != nil
+	m.signIns = newSignInLimiter(cfg)
 	for _, n := range []cookieName{m.jar.access, m.jar.refresh} {
 		sessionCookies.add(n.wire)
 		sessionCookies.add(n.chunks...)
 	}
+	m.refresher.OnRevoke(m.revokedRemotely)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
 	switch {
 	case cfg.DisableCrossOriginProtection:
@@ -112,8 +118,9 @@ func New(cfg Config) (*Middleware, error) {
 
 // CookieNames returns the names the session cookies have in the browser:
 // the configured names, with the __Host- prefix unless
-// Config.DisableCookieHostPrefix or the cookie attributes rule it out. A
-// session too large for one cookie is sent as name_0, name_1, ….
+// Config.DisableCookieHostPrefix or the cookie attributes rule it out.
+// Sessions sealed by earlier versions may also come as chunks name_0,
+// name_1, …, which are read and cleared.
 func (m *Middleware) CookieNames() (access, refresh string) {
 	return m.jar.access.wire, m.jar.refresh.wire
 }
@@ -132,6 +139,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		r2, ok := m.Authenticate(w, r)
 		if !ok {
 			return
+		}
+		// A refreshed, cleared or relayed cookie: no handler can make
+		// this answer cacheable. Nothing is wrapped on the warm path.
+		if cw, ok := guardCookies(w).(*cookieWriter); ok {
+			w = cw
+			defer cw.finish()
 		}
 		if r2 != r {
 			defer removeMultipart(r, r2)
@@ -256,21 +269,26 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request) (a *Au
 		if a, ok := m.session(w, r); ok {
 			return a, true
 		}
-		if k, ok := passthroughKey(r); ok && !m.cfg.DisablePassthrough {
-			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
-				return a, true
+		if m.cfg.Passthrough {
+			if k, ok := passthroughKey(r); ok {
+				if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+					return a, true
+				}
+				if cred, _, checked := m.passthroughCredential(r); checked {
+					return m.identify(w, r, cred), true
+				}
+				return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 			}
-			if cred, _, checked := m.passthroughCredential(r); checked {
-				return m.identify(w, r, cred), true
-			}
-			return nil, true // Qelos's cookie, but not one Qelos would accept: anonymous, as Qelos answers it
 		}
 	}
 	authz := h["Authorization"]
 	if len(authz) > 0 && authz[0] != "" && len(authz[0]) <= maxCredentialSize {
 		return m.bearer(w, r, authz[0], m.now()), true
 	}
-	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0
+	// Without Config.Passthrough a Qelos session cookie is ignored, and
+	// the request is marked as looked at, so the guards do not take it
+	// for one Handler never saw.
+	return nil, len(authz) > 0 || len(h["X-Api-Key"]) > 0 || !m.cfg.Passthrough && qelosCookieSent(h)
 }
 
 // valid reports whether a token expiring at exp is still usable at now,

@@ -121,7 +121,7 @@ func TestCookiesAreSecureByDefault(t *testing.T) {
 	t.Run("QELOS_INSECURE_COOKIES", func(t *testing.T) {
 		for v, want := range map[string]middleware.CookieSecurity{"": middleware.SecureAlways, "false": middleware.SecureAlways, "true": middleware.SecureNever, "1": middleware.SecureNever} {
 			cfg, err := middleware.ConfigFromLookup(func(k string) string {
-				return map[string]string{"QELOS_APP_URL": "http://q.example", "QELOS_INSECURE_COOKIES": v}[k]
+				return map[string]string{"QELOS_APP_URL": "http://q.example", "QELOS_INSECURE_COOKIES": v, "QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String()}[k]
 			})
 			if err != nil || cfg.CookieSecure != want {
 				t.Errorf("QELOS_INSECURE_COOKIES=%q: CookieSecure %v, err %v; want %v", v, cfg.CookieSecure, err, want)

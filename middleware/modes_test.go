@@ -55,7 +55,7 @@ func TestModesCostOneIdentityCallPerTTL(t *testing.T) {
 				if concurrent { // make the first call slow, so all 100 miss the cache together
 					up.q.InjectFault(qelostest.EndpointMe, qelostest.Fault{Delay: 100 * time.Millisecond, Times: 1})
 				}
-				a := newApp(t, up, nil)
+				a := newApp(t, up, passthroughOn)
 				decorate := credentialFor(t, up, mode)
 				do := func() reply {
 					req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/private", nil)
@@ -145,7 +145,7 @@ func TestBearerVerifiedLocallyWithJWTSecret(t *testing.T) {
 
 func TestPassthroughRelaysRotationWithPathRewrite(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{CookieRotateAfter: time.Millisecond})
-	a := newApp(t, up, func(c *middleware.Config) { c.PassthroughCookiePath = true })
+	a := newApp(t, up, func(c *middleware.Config) { c.Passthrough, c.PassthroughCookiePath = true, true })
 	qlt := qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)
 	time.Sleep(5 * time.Millisecond) // old enough for Qelos to rotate it
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)

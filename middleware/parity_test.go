@@ -22,6 +22,10 @@ import (
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
+// passthroughOn opts in to Config.Passthrough, the Node integrators'
+// mode these cases compare with.
+func passthroughOn(c *middleware.Config) { c.Passthrough = true }
+
 // qelosSession signs in to Qelos in cookie mode and returns the qlt_0
 // cookie Qelos set: the Qelos session the Node integrators pass through.
 func qelosSession(t *testing.T, up *upstream, email, password string) *http.Cookie {
@@ -43,7 +47,7 @@ func qelosSession(t *testing.T, up *upstream, email, password string) *http.Cook
 
 func TestCase01HappyPath(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
-	a := newApp(t, up, nil)
+	a := newApp(t, up, passthroughOn)
 	qlt := qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)
 	w := a.get("/whoami", qlt).whoami(t)
 	if w.User == nil || w.User.ID == "" || w.Workspace == nil || w.Workspace.ID != acmeID || w.Workspace.Name != acmeName {
@@ -58,7 +62,7 @@ func TestCase01HappyPath(t *testing.T) {
 
 func TestCase02HeaderForwarding(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
-	a := newApp(t, up, nil)
+	a := newApp(t, up, passthroughOn)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
 	// Unlike the Node integrators, only Qelos's session cookie goes to
 	// Qelos: the app's other cookies are none of its business (#11).
@@ -85,7 +89,7 @@ func TestCase03CookieRelay(t *testing.T) {
 		w.Header().Add("Set-Cookie", "b=2; Domain=*.qelos.app; Path=/; Secure")
 		json.NewEncoder(w).Encode(map[string]any{"_id": "user-1", "tenant": "0", "roles": []string{}})
 	})
-	a := newApp(t, up, nil)
+	a := newApp(t, up, passthroughOn)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
 	req.Host = "app.example.com"
 	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: sessionShaped(t)})
@@ -142,6 +146,7 @@ func TestCase06And07SkipPaths(t *testing.T) {
 func TestCase08ResolveWorkspace(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
 	a := newApp(t, up, func(c *middleware.Config) {
+		c.Passthrough = true
 		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
 			return &middleware.Workspace{ID: "ws-2", Name: "Second"}, nil
 		}
@@ -214,11 +219,17 @@ func TestCase12ConfigFromEnvEqualsLiteral(t *testing.T) {
 	key := middleware.GenerateCookieKey()
 	t.Setenv("QELOS_APP_URL", up.srv.URL)
 	t.Setenv("QELOS_COOKIE_KEYS", key.String())
+	t.Setenv("QELOS_PASSTHROUGH", "true")
 	cfg, err := middleware.ConfigFromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newApp(t, up, func(c *middleware.Config) { c.AppURL, c.CookieKeys = cfg.AppURL, cfg.CookieKeys })
+	if !cfg.Passthrough {
+		t.Fatal("QELOS_PASSTHROUGH=true left Config.Passthrough off")
+	}
+	a := newApp(t, up, func(c *middleware.Config) {
+		c.AppURL, c.CookieKeys, c.Passthrough = cfg.AppURL, cfg.CookieKeys, cfg.Passthrough
+	})
 	if w := a.get("/whoami", qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)).whoami(t); w.User == nil || w.Workspace == nil {
 		t.Fatalf("%+v", w)
 	}
@@ -229,7 +240,7 @@ func TestCase12ConfigFromEnvEqualsLiteral(t *testing.T) {
 // SkipPaths skips.
 func TestCase13APIIsNotSkippedImplicitly(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
-	a := newApp(t, up, nil)
+	a := newApp(t, up, passthroughOn)
 	r := a.get("/api/local", qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword))
 	if strings.TrimSpace(string(r.body)) != `{"hasAuth":true}` {
 		t.Fatalf("/api/local: %s", r.body)
@@ -251,7 +262,7 @@ func TestCase14UnconfiguredTargetFailsAtStartup(t *testing.T) {
 
 func TestCase15DisableProxy(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
-	a := newApp(t, up, func(c *middleware.Config) { c.DisableProxy = true })
+	a := newApp(t, up, func(c *middleware.Config) { c.DisableProxy, c.Passthrough = true, true })
 	if r := a.get("/api/anything"); r.status != 404 {
 		t.Fatalf("proxy answered %d with DisableProxy", r.status)
 	}
@@ -263,7 +274,7 @@ func TestCase15DisableProxy(t *testing.T) {
 
 func TestCase16TypedUser(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
-	a := newApp(t, up, nil)
+	a := newApp(t, up, passthroughOn)
 	w := a.get("/whoami", qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)).whoami(t)
 	if w.User.FullName != "Ada Admin" || w.User.ID != "6b08ed3053ba253bfa2e98e9" || !reflect.DeepEqual(w.User.Roles, []string{"admin"}) {
 		t.Fatalf("%+v", w.User)
@@ -315,7 +326,7 @@ func TestCase19SkipPathNormalisation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newApp(t, up, func(c *middleware.Config) { c.DisableProxy, c.SkipPaths = tt.disable, tt.skip })
+			a := newApp(t, up, func(c *middleware.Config) { c.DisableProxy, c.SkipPaths, c.Passthrough = tt.disable, tt.skip, true })
 			r := a.get("/api/local", qlt)
 			if got := strings.Contains(string(r.body), `"hasAuth":true`); got != tt.apiHasAuth {
 				t.Fatalf("/api/local hasAuth = %v (%s)", got, r.body)
@@ -362,21 +373,22 @@ func TestCase21ConfigFromEnv(t *testing.T) {
 		check   func(middleware.Config) bool
 		wantErr string
 	}{
-		{"reads QELOS_APP_URL; the rest stays zero", map[string]string{"QELOS_APP_URL": "https://q.example"},
+		{"reads QELOS_APP_URL; the rest stays zero", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String()},
 			func(c middleware.Config) bool {
 				return c.AppURL == "https://q.example" && c.APIToken == "" && !c.RequireAuth
 			}, ""},
-		{"parses the flags", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_API_TOKEN": "ql_x", "QELOS_REQUIRE_AUTH": "true", "QELOS_DISABLE_PROXY": "1"},
+		{"parses the flags", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_API_TOKEN": "ql_x", "QELOS_REQUIRE_AUTH": "true", "QELOS_DISABLE_PROXY": "1"},
 			func(c middleware.Config) bool { return c.APIToken == "ql_x" && c.RequireAuth && c.DisableProxy }, ""},
-		{"splits skip paths", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_SKIP_PATHS": "/_next, /favicon.ico,/api/_health,,"},
+		{"splits skip paths", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_SKIP_PATHS": "/_next, /favicon.ico,/api/_health,,"},
 			func(c middleware.Config) bool {
 				return reflect.DeepEqual(c.SkipPaths, []string{"/_next", "/favicon.ico", "/api/_health"})
 			}, ""},
-		{"false is false", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_REQUIRE_AUTH": "false"},
+		{"false is false", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_REQUIRE_AUTH": "false"},
 			func(c middleware.Config) bool { return !c.RequireAuth }, ""},
 		{"cookie keys and secret", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_JWT_SECRET": "s"},
 			func(c middleware.Config) bool { return len(c.CookieKeys) == 1 && c.JWTSecret == "s" }, ""},
 		{"missing QELOS_APP_URL", map[string]string{}, nil, "QELOS_APP_URL is required"},
+		{"missing QELOS_COOKIE_KEYS says how to make one", map[string]string{"QELOS_APP_URL": "https://q.example"}, nil, "QELOS_COOKIE_KEYS is required: generate a key set with `go run github.com/qelos-io/integrator-go/cmd/qelos-keys`"},
 		{"bad boolean", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_REQUIRE_AUTH": "yes"}, nil, "QELOS_REQUIRE_AUTH"},
 		{"malformed keys", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": "!!"}, nil, "QELOS_COOKIE_KEYS"},
 	}
@@ -531,7 +543,7 @@ func TestCase03CookieRelayOnA401(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`{"message":"you are not authorized. must be logged in."}`))
 	})
-	a := newApp(t, up, nil)
+	a := newApp(t, up, passthroughOn)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/private", nil)
 	req.Host = "app.example.com:8443"
 	req.AddCookie(&http.Cookie{Name: "qlt_0", Value: sessionShaped(t)}) // stale: not signed by this Qelos

@@ -50,26 +50,92 @@ func stripIdentityHeaders(h http.Header) {
 	}
 }
 
-// encodedDotSegment reports whether an escaped path holds a dot-segment
-// written with percent-encoding ("%2e%2e", ".%2e", "..%2f", "%2e%2e%5c",
-// or double-encoded), which a server behind Qelos might decode and resolve
-// after the proxy forwarded it. A plain "/../" never gets here: net/http's
-// router redirects it to the cleaned path first.
-func encodedDotSegment(escaped string) bool {
-	if !strings.Contains(escaped, "%") {
-		return false
+// maxProxyPath bounds the escaped path of a proxied request, checked
+// before anything else: Qelos (Node) refuses a request line longer than its
+// 16 KiB header limit anyway.
+const maxProxyPath = 8 << 10
+
+// maxPathDecodes bounds how many rounds of percent-decoding dotSegment
+// undoes. No honest path is encoded that many times over; one that is still
+// changing after them is refused as if it held a dot-segment.
+const maxPathDecodes = 8
+
+// dotSegment reports whether an escaped path holds a dot-segment ("." or
+// "..", between slashes or backslashes) at any depth of percent-encoding
+// ("%2e%2e", ".%2e", "..%2f", "%252e%252e", "%2525252e%2525252e", …),
+// which a server behind Qelos might decode and resolve after the proxy
+// forwarded it. The path is decoded until it stops changing, at most
+// maxPathDecodes times; one still encoded after that counts as a
+// dot-segment. A plain "/../" is caught too, for a Proxy mounted where no
+// router has cleaned the path.
+//
+// Decoding to a fixed point, rather than refusing every "%25", keeps honest
+// paths that hold a literal '%' (an id or a file name "100%25.pdf")
+// working; the work is bounded by maxProxyPath × maxPathDecodes.
+func dotSegment(escaped string) bool {
+	p := escaped
+	for i := 0; ; i++ {
+		if hasDotSegment(p) {
+			return true
+		}
+		d := percentDecode(p)
+		if d == p {
+			return false
+		}
+		if i == maxPathDecodes {
+			return true
+		}
+		p = d
 	}
-	p := strings.ToLower(escaped)
-	for range 3 { // undo up to triple encoding
-		p = strings.NewReplacer("%25", "%", "%2e", ".", "%2f", "/", "%5c", "/").Replace(p)
-	}
-	p = strings.ReplaceAll(p, "\\", "/")
-	for _, seg := range strings.Split(p, "/") {
-		if seg == ".." || seg == "." {
+}
+
+// hasDotSegment reports whether p, split at '/' and '\\', has a "." or ".."
+// segment.
+func hasDotSegment(p string) bool {
+	for len(p) > 0 {
+		i := strings.IndexAny(p, "/\\")
+		seg := p
+		if i >= 0 {
+			seg, p = p[:i], p[i+1:]
+		} else {
+			p = ""
+		}
+		if seg == "." || seg == ".." {
 			return true
 		}
 	}
 	return false
+}
+
+// percentDecode undoes one round of percent-encoding, leaving a '%' that
+// is not followed by two hex digits as it is.
+func percentDecode(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // Proxy returns the same-origin reverse proxy to Qelos, for the browser's
@@ -90,16 +156,37 @@ func encodedDotSegment(escaped string) bool {
 // Domain rewritten to this app's host. Hop-by-hop headers are dropped, no
 // X-Forwarded-* header is added, and client-sent identity and routing
 // headers (tenant, user, tenanthost, x-qelos-*, x-forwarded-*, x-real-ip;
-// see identityHeaders) are stripped. A path with encoded dot-segments
-// (%2e%2e, ..%2f) is refused with 400 {"code":"QELOS_PROXY_BAD_PATH"}
-// instead of forwarded. A request carrying the
-// app's cookie pair is sent with its access token as the bearer — refreshed
-// first if it expired — and without the pair's cookies.
+// see identityHeaders) are stripped.
+//
+// Credentials: a request carrying the app's cookie pair is sent with its
+// access token as the bearer — refreshed first if it expired — and with no
+// credential the browser sent: no Cookie header at all (the pair's
+// cookies, a planted qlt_<tenant> or token cookie, the app's other
+// cookies, none of which Qelos needs beside the bearer), no x-api-key and
+// no Authorization of its own. Any other request keeps its Authorization
+// and x-api-key, loses the pair's cookies, and loses Qelos's session
+// cookies too unless Config.Passthrough.
+//
+// Refusals, before anything is forwarded: a path longer than 8 KiB is 414;
+// a path with a dot-segment at any depth of percent-encoding (%2e%2e,
+// ..%2f, %252e%252e, …) is 400 {"code":"QELOS_PROXY_BAD_PATH"}; a
+// WebSocket upgrade is 400 {"code":"QELOS_PROXY_UPGRADE_REFUSED"} (other
+// Upgrade and Connection headers are dropped, so nothing is ever switched
+// to another protocol).
+//
+// Answers: one that sets a cookie is made uncacheable when its headers
+// are written (Cache-Control: private, no-store and Vary: Cookie, whatever
+// Qelos or anyone else said). The JSON answers of the Qelos routes that
+// can return a stored user document — POST /api/auth/callback (the social
+// exchange, which returns the whole document) and /api/users with a
+// "select" query (privileged callers choose the fields) — are relayed
+// without any "password", "salt" or "tokens" field; see scrubUserSecrets.
 //
 // Mount it before anything that reads request bodies. With DisableProxy it
 // answers 404. Errors: 502 {"code":"QELOS_PROXY_UPSTREAM_ERROR"} when Qelos
-// cannot be reached; 503 {"code":"QELOS_UNAVAILABLE"} when the pair needed a
-// refresh and Qelos could not give one.
+// cannot be reached (or answered something that could not be relayed
+// safely); 503 {"code":"QELOS_UNAVAILABLE"} when the pair needed a refresh
+// and Qelos could not give one.
 func (m *Middleware) Proxy() http.Handler {
 	if m.cfg.DisableProxy {
 		return http.NotFoundHandler()
@@ -110,21 +197,43 @@ func (m *Middleware) Proxy() http.Handler {
 			st := pr.In.Context().Value(proxyKey{}).(*proxyState)
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
 			pr.Out.Host = target.Host
-			stripIdentityHeaders(pr.Out.Header)
-			// The pair is this app's: Qelos gets its access token as the
-			// bearer, never the sealed cookies (readable without a block key).
-			m.dropPairCookies(pr.Out.Header)
+			h := pr.Out.Header
+			stripIdentityHeaders(h)
+			// ReverseProxy re-adds an upgrade the client asked for;
+			// nothing is switched to another protocol here.
+			delete(h, "Upgrade")
+			delete(h, "Connection")
 			if st.bearer != "" {
-				pr.Out.Header.Set("Authorization", "Bearer "+st.bearer)
+				// The middleware's credential, and no credential of the
+				// browser's: Qelos prefers a cookie to a bearer and an
+				// x-api-key to both, so any of them would win.
+				delete(h, "Cookie")
+				delete(h, "X-Api-Key")
+				h.Set("Authorization", "Bearer "+st.bearer)
+			} else {
+				m.dropCookies(h)
+			}
+			if st.scrub {
+				// The answer is read and rewritten: it must come as plain
+				// JSON.
+				delete(h, "Accept-Encoding")
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			m.proxiedAnswer(resp)
 			st := resp.Request.Context().Value(proxyKey{}).(*proxyState)
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return errProxyUpgrade
+			}
 			if cookies := resp.Header.Values("Set-Cookie"); len(cookies) > 0 {
 				resp.Header.Del("Set-Cookie")
 				for _, c := range cookies {
 					resp.Header.Add("Set-Cookie", RewriteSetCookieDomain(c, st.host))
 				}
+				noStore(resp.Header)
+			}
+			if st.scrub {
+				return scrubUserSecrets(resp)
 			}
 			return nil
 		},
@@ -138,11 +247,20 @@ func (m *Middleware) Proxy() http.Handler {
 		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if encodedDotSegment(r.URL.EscapedPath()) {
-			writeError(w, http.StatusBadRequest, CodeProxyBadPath, "the path holds an encoded dot-segment")
+		escaped := r.URL.EscapedPath()
+		if len(escaped) > maxProxyPath {
+			writeError(w, http.StatusRequestURITooLong, CodeProxyBadPath, "the path is longer than 8 KiB")
 			return
 		}
-		st := &proxyState{host: r.Host}
+		if dotSegment(escaped) {
+			writeError(w, http.StatusBadRequest, CodeProxyBadPath, "the path holds a dot-segment")
+			return
+		}
+		if websocketUpgrade(r.Header) {
+			writeError(w, http.StatusBadRequest, CodeProxyUpgradeRefused, "the Qelos proxy does not switch protocols")
+			return
+		}
+		st := &proxyState{host: r.Host, scrub: userDocumentRoute(r)}
 		a, seen := m.seenBy(r)
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
@@ -156,8 +274,27 @@ func (m *Middleware) Proxy() http.Handler {
 			}
 			st.bearer = a.accessToken
 		}
-		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyKey{}, st)))
+		// A pair refreshed or cleared here, or a Set-Cookie of Qelos's:
+		// the answer is made uncacheable when its headers are written.
+		rp.ServeHTTP(cookieResponse(w), r.WithContext(context.WithValue(r.Context(), proxyKey{}, st)))
 	})
+}
+
+// CodeProxyUpgradeRefused is the code of the proxy's 400 for a WebSocket
+// upgrade, which it does not relay.
+const CodeProxyUpgradeRefused = "QELOS_PROXY_UPGRADE_REFUSED"
+
+// errProxyUpgrade is why an answer switching protocols is not relayed.
+var errProxyUpgrade = errors.New("qelos proxy: Qelos answered 101 Switching Protocols, which is not relayed")
+
+// websocketUpgrade reports whether h asks to switch to WebSocket.
+func websocketUpgrade(h http.Header) bool {
+	for _, v := range h["Upgrade"] {
+		if strings.Contains(strings.ToLower(v), "websocket") {
+			return true
+		}
+	}
+	return false
 }
 
 // seenBy returns the Auth Handler attached to r, and whether this
@@ -228,29 +365,53 @@ type proxyKey struct{}
 type proxyState struct {
 	host   string // inbound Host, for the Set-Cookie Domain rewrite
 	bearer string // the pair's access token, if the request had a pair
+	scrub  bool   // the answer may hold a user document: see scrubUserSecrets
 }
 
-// dropPairCookies removes the app's own session cookies from a Cookie
-// header bound for Qelos, which has no use for them.
-func (m *Middleware) dropPairCookies(h http.Header) {
+// dropCookies removes from a Cookie header bound for Qelos the app's own
+// session cookies, which Qelos has no use for, and, unless
+// Config.Passthrough, Qelos's session cookies (qlt_*, token), which only
+// passthrough lets the browser use. A name is compared trimmed and in any
+// case, so no spelling Qelos's cookie parser might accept slips through.
+func (m *Middleware) dropCookies(h http.Header) {
 	lines := h["Cookie"]
 	if len(lines) == 0 {
 		return
 	}
 	var kept []string
 	for _, line := range lines {
-		for _, part := range strings.Split(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if !m.jar.pairCookie(name) && strings.TrimSpace(part) != "" {
-				kept = append(kept, strings.TrimSpace(part))
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			name, _, _ := strings.Cut(part, "=")
+			name = strings.TrimSpace(name)
+			if part == "" || m.jar.pairCookie(name) || !m.cfg.Passthrough && qelosSessionCookie(name) {
+				continue
 			}
+			kept = append(kept, part)
 		}
 	}
 	if len(kept) == 0 {
-		h.Del("Cookie")
+		delete(h, "Cookie")
 		return
 	}
-	h.Set("Cookie", strings.Join(kept, "; "))
+	h["Cookie"] = []string{strings.Join(kept, "; ")}
+}
+
+// qelosCookieSent reports, by a quick look, whether h may carry a Qelos
+// session cookie (as the guards judge one carried).
+func qelosCookieSent(h http.Header) bool {
+	for _, line := range h["Cookie"] {
+		if strings.Contains(line, "qlt_") || strings.Contains(line, "token=") {
+			return true
+		}
+	}
+	return false
+}
+
+// qelosSessionCookie reports whether name, in any case, is one Qelos reads
+// as its session: qlt_<tenant>, or the fallback "token".
+func qelosSessionCookie(name string) bool {
+	return len(name) >= 4 && strings.EqualFold(name[:4], "qlt_") || strings.EqualFold(name, "token")
 }
 
 // scrubURL drops the URL from a transport error: its query may hold a

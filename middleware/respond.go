@@ -24,13 +24,14 @@ type errorBody struct {
 }
 
 // writeJSON answers status with v as JSON, never to be stored by a cache
-// (keeping a no-cache="Set-Cookie" the session's cookies added).
+// (private and keyed on the Cookie header too, when it sets a cookie).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	if cc := w.Header().Get("Cache-Control"); cc != "" && cc != "no-store" {
-		w.Header().Set("Cache-Control", "no-store, "+cc)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if len(h["Set-Cookie"]) > 0 {
+		noStore(h)
 	} else {
-		w.Header().Set("Cache-Control", "no-store")
+		h.Set("Cache-Control", "no-store")
 	}
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
@@ -58,7 +59,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, code string)
 // else with the JSON body and its message.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	if m != nil && m.cfg.ErrorHandler != nil {
-		m.cfg.ErrorHandler(w, r, status, code)
+		m.cfg.ErrorHandler(guardCookies(w), r, status, code)
 		return
 	}
 	if status == http.StatusServiceUnavailable {

@@ -3,20 +3,22 @@ package middleware
 // The cookie-pair session: open it (session, openSession), refresh it
 // (refreshSession, exchange, recheckWorkspace), and issue it (issue, the one
 // step sign-in, refresh and workspace switch share). The handlers that
-// start and end sessions are in signin.go.
+// start and end sessions are in signin.go; the session id that binds the
+// pair's two cookies is in sessionid.go.
 
 import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// session authenticates r by the app's cookie pair: from the cache when its
-// sealed access cookie was opened before (the warm path), else by opening
-// the pair and refreshing it when it is due. ok is false when r carries
+// session authenticates r by the app's cookie pair: from the cache when
+// this very pair was opened before (the warm path), else by opening the
+// pair and refreshing it when it is due. ok is false when r carries
 // neither cookie; a nil Auth with ok is a rejected (now cleared) session.
 // Handler and Proxy both come here.
 func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (a *Auth, ok bool) {
@@ -24,8 +26,11 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (a *Auth, o
 	var now time.Time
 	if access != "" {
 		now = m.now()
-		if a, ok := m.cache.get(access, now); ok {
-			if a.session != "" && m.refresher.RevokedKey(r.Context(), a.session, false) {
+		// A cached Auth serves the pair it was opened from, and no other:
+		// the same access cookie beside another refresh cookie is opened
+		// again, and refused if the halves belong to different sessions.
+		if a, ok := m.cache.get(access, now); ok && a.pairTag == pairTag(refreshCookie) {
+			if m.refresher.RevokedKey(r.Context(), a.session, false) {
 				m.cache.remove(access)
 				m.reject(w, r, errSignedOut)
 				return nil, true
@@ -43,63 +48,89 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request) (a *Auth, o
 }
 
 // openSession opens the cookie pair, refreshing it when the access token is
-// missing or expiring.
+// missing or expiring. Both halves must carry the same session id; a pair
+// sealed by an earlier version (no id) is renewed at once, its access
+// cookie not trusted on its own.
 func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
-	var current *Auth
-	if access != "" {
-		s, err := m.jar.open(m.jar.access, access)
-		if err != nil {
+	var rs sealed
+	if refreshCookie != "" {
+		var err error
+		if rs, err = m.jar.open(m.jar.refresh, refreshCookie); err != nil {
 			m.reject(w, r, err)
 			return nil
-		}
-		t, err := m.tokens.readAccess(s.Token)
-		if err != nil {
-			m.reject(w, r, err)
-			return nil
-		}
-		// A session signed out on another replica is known here through
-		// the shared store: in memory at once when this replica was running
-		// (the store tells it), else by asking, once per cookie, before it
-		// is cached. An expiring session is checked when it is exchanged.
-		current = m.newAuth(t, s)
-		if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
-			var refreshTok string
-			if rs, err := m.jar.open(m.jar.refresh, refreshCookie); err == nil {
-				refreshTok = rs.Token
-			}
-			current.session = sessionKey(s.Token, refreshTok)
-			if m.refresher.RevokedKey(r.Context(), current.session, true) {
-				m.reject(w, r, errSignedOut)
-				return nil
-			}
-			m.cache.put(access, current, refreshAt)
-			return m.resolveWorkspace(r, current)
 		}
 	}
-	if refreshCookie == "" {
-		if current != nil && m.valid(current.expires, now) {
-			return m.resolveWorkspace(r, current) // expiring, but nothing to refresh with yet
-		}
-		m.reject(w, r, errors.New("access token expired and no refresh cookie"))
+	if access == "" {
+		return m.refreshSession(w, r, rs, nil, "", now)
+	}
+	as, err := m.jar.open(m.jar.access, access)
+	switch {
+	case err != nil:
+		m.reject(w, r, err)
 		return nil
+	case refreshCookie == "" && as.Session == "":
+		m.reject(w, r, errLegacyAccessOnly)
+		return nil
+	case refreshCookie == "":
+		m.reject(w, r, errNoRefreshCookie)
+		return nil
+	case as.Session != rs.Session:
+		m.reject(w, r, errMixedPair)
+		return nil
+	case as.Session == "":
+		// Sealed by an earlier version: the access cookie carries no id,
+		// so nothing ties it to the refresh cookie beside it. Only the
+		// refresh cookie is used: exchanged now, the new pair gets an id.
+		return m.refreshSession(w, r, rs, nil, as.Token, now)
 	}
-	return m.refreshSession(w, r, refreshCookie, current, now)
-}
-
-// refreshSession exchanges the pair in the refresh cookie for a new one, writes it
-// back, and returns the refreshed Auth. current is the Auth from the
-// expiring access cookie, if there was one.
-func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, refreshCookie string, current *Auth, now time.Time) *Auth {
-	s, err := m.jar.open(m.jar.refresh, refreshCookie)
+	t, err := m.tokens.readAccess(as.Token)
 	if err != nil {
 		m.reject(w, r, err)
 		return nil
 	}
+	// A session signed out on another replica is known here through the
+	// shared store: in memory at once when this replica was running (the
+	// store tells it), else by asking, once per pair, before it is cached.
+	key := sessionRevocation(as.Session)
+	if m.refresher.RevokedKey(r.Context(), key, true) {
+		m.reject(w, r, errSignedOut)
+		return nil
+	}
+	current := m.newAuth(t, as.Token, rs)
+	current.sid, current.session = as.Session, key
+	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
+		current.pairTag = strings.Clone(pairTag(refreshCookie)) // not the request's header
+		m.cache.put(access, current, refreshAt)
+		return m.resolveWorkspace(r, current)
+	}
+	return m.refreshSession(w, r, rs, current, "", now)
+}
+
+// refreshSession exchanges the pair in the refresh cookie s for a new one,
+// writes it back, and returns the refreshed Auth. current is the Auth from
+// the expiring access cookie, if there was one (its session id already
+// checked); legacyAccess is the access token of a pair sealed by an
+// earlier version, if it came with one.
+func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s sealed, current *Auth, legacyAccess string, now time.Time) *Auth {
 	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !m.valid(exp, now)) {
 		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
 		return nil
 	}
-	pair, t, err := m.exchange(r.Context(), s.Token, now)
+	sid := s.Session
+	if sid == "" {
+		sid = legacySessionID(s.Token)
+	}
+	key := sessionRevocation(sid)
+	if current == nil && m.refresher.RevokedKey(r.Context(), key, true) ||
+		legacyAccess != "" && m.refresher.RevokedKey(r.Context(), legacySessionKey(legacyAccess, s.Token), true) {
+		m.reject(w, r, errSignedOut)
+		return nil
+	}
+	pair, t, err := m.exchange(r.Context(), s.Token, now, key)
+	if errors.Is(err, ErrSessionTooLarge) {
+		m.endTooLarge(w, r, current.userID())
+		return nil
+	}
 	if err != nil {
 		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
@@ -123,30 +154,47 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, refr
 		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
 		none = ws == nil
 	}
-	a, err := m.issue(w, r, pair, *t, sealed{Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
-	if err != nil {
+	a, err := m.issue(w, r, pair, *t, sealed{Session: sid, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
+	switch {
+	case errors.Is(err, ErrSessionTooLarge):
+		m.endTooLarge(w, r, t.user.ID)
+		return nil
+	case err != nil:
 		return &Auth{Mode: ModeCookiePair, Err: unavailable(err), mw: m}
 	}
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
 }
 
+// endTooLarge ends a session whose refreshed pair does not fit in its
+// cookies: the refresh token is spent and its successor cannot be kept,
+// for a reason no retry changes.
+func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID string) {
+	m.log.Error("qelos session: the refreshed session does not fit in its cookies (the user's names or picture URL in the access token are too large); signed out", "user", userID)
+	m.jar.clear(w, r)
+	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(ErrSessionTooLarge), Request: r})
+}
+
 // issue is the one step that starts or renews a session — sign-in,
 // refresh and workspace switch all come here: it seals pair into the
-// cookies on w, each carrying rec's workspace and email, and caches and
-// returns the session's Auth until it needs a refresh. t is the access
-// token, read; r is the request being answered (nil: unknown), whose stale
-// cookie chunks are cleared.
+// cookies on w, both carrying rec's session id and the refresh cookie
+// rec's workspace and email (bounded), and caches and returns the
+// session's Auth until it needs a refresh. t is the access token, read; r
+// is the request being answered (nil: unknown), whose stale cookie chunks
+// are cleared. A pair larger than MaxSessionBytes is not written
+// (ErrSessionTooLarge).
 func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
-	access, refreshTok := rec, rec
-	access.Token, refreshTok.Token = pair.AccessToken, pair.RefreshToken
-	sa, err := m.writePair(w, r, access, refreshTok, now)
+	access := sealed{Token: pair.AccessToken, Session: rec.Session}
+	refreshTok := rec
+	refreshTok.Token = pair.RefreshToken
+	refreshTok.Workspace, refreshTok.Email = boundWorkspace(rec.Workspace), boundEmail(rec.Email)
+	sa, sr, err := m.writePair(w, r, access, refreshTok, now)
 	if err != nil {
 		return nil, err
 	}
-	a := m.newAuth(t, access)
-	a.refreshToken = pair.RefreshToken
-	a.session = sessionKey(pair.AccessToken, pair.RefreshToken)
+	a := m.newAuth(t, pair.AccessToken, refreshTok)
+	a.refreshToken, a.pairTag = pair.RefreshToken, strings.Clone(pairTag(sr))
+	a.sid, a.session = rec.Session, sessionRevocation(rec.Session)
 	m.cache.put(sa, a, m.refreshAt(t))
 	return a, nil
 }
@@ -155,7 +203,9 @@ func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.
 // may be nil) as the session's active workspace, and returns the new
 // session's Auth. The sign-in handler uses it; use it too for pairs obtained
 // another way (a custom sign-in form, an OAuth callback, a migration from
-// another cookie format). It fails when the access token is unreadable.
+// another cookie format). It fails when the access token is unreadable,
+// and with ErrSessionTooLarge when the pair cannot be kept within
+// MaxSessionBytes. Each call starts a new session, with an id of its own.
 //
 // The returned Auth has a working Client (ClientFrom finds it once the Auth
 // is in a context with NewContext), which makes it the way to build an Auth
@@ -167,52 +217,79 @@ func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *
 // startSessionFor is StartSession answering r, whose stale cookie chunks it
 // clears (nil: unknown), with email standing in for a token that names
 // none.
+//
+// An access token too large for the cookies is exchanged once: at sign-in
+// Qelos puts the workspace's name and labels in it (a workspace renamed to
+// thousands of characters), and its refresh answer names the workspace by
+// id only. Only a token still too large after that is refused.
 func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace, email string) (*Auth, error) {
 	if ws != nil && ws.ID == "" {
 		ws = nil
 	}
+	rec := sealed{Session: newSessionID(), Workspace: ws, Email: email}
+	now := m.now()
 	t, err := m.tokens.readAccess(pair.AccessToken)
-	if err != nil {
+	switch {
+	case errors.Is(err, errTokenTooLarge):
+	case err != nil:
 		return nil, err
+	default:
+		a, err := m.issue(w, r, pair, t, rec.withEmailOf(t), now)
+		if !errors.Is(err, ErrSessionTooLarge) {
+			return a, err
+		}
 	}
+	ctx := context.Background()
+	if r != nil {
+		ctx = r.Context()
+	}
+	slim, st, err := m.exchange(ctx, pair.RefreshToken, now, sessionRevocation(rec.Session))
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return nil, errors.New("refreshed access token is unreadable")
+	}
+	return m.issue(w, r, slim, *st, rec.withEmailOf(*st), now)
+}
+
+// withEmailOf is rec without its email when the token t names one of its
+// own: the token's wins, and nothing else need be sealed.
+func (rec sealed) withEmailOf(t accessToken) sealed {
 	if t.user.Email != "" {
-		email = "" // the token's own wins, and nothing else need be sealed
+		rec.Email = ""
 	}
-	return m.issue(w, r, pair, t, sealed{Workspace: ws, Email: email}, m.now())
+	return rec
 }
-
-// sessionKey names a cookie-pair session for revocation: its pair of tokens,
-// hashed. Not the access token alone: Qelos issues byte-identical access
-// tokens to one user within one second, so a sign-in right after a sign-out
-// would otherwise be refused. A pair seen without its refresh cookie is
-// named with an empty refresh token, which sign-out revokes too.
-func sessionKey(access, refreshTok string) string {
-	return refresh.Key(access + "\x00" + refreshTok)
-}
-
-// errSignedOut is why a revoked session is refused.
-var errSignedOut = errors.New("session was signed out")
 
 // maxChain bounds how many recorded outcomes exchange follows: an outcome
 // kept for the grace window may hold an access token that has expired
 // since, and is then exchanged in turn.
 const maxChain = 3
 
-// exchange refreshes refreshToken and returns the new pair and its access
-// token, read. It never returns a pair whose access token has expired (it
-// follows a stale recorded outcome to the next one) or was revoked by a
-// sign-out (ErrRejected). A nil token with a nil error means Qelos answered
-// with an access token this app cannot read.
-func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time) (refresh.Pair, *accessToken, error) {
+// exchange refreshes refreshToken, of the session whose revocation key is
+// session, and returns the new pair and its access token, read. It never
+// returns a pair whose access token has expired (it follows a stale
+// recorded outcome to the next one) or that a sign-out revoked
+// (ErrRejected): a recorded outcome is checked against the session's
+// revocation, which may have come while this request waited, and against
+// revocations recorded by earlier versions, which named a pair by its
+// tokens. A nil token with a nil error means Qelos answered with an access
+// token this app cannot read.
+func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time, session string) (refresh.Pair, *accessToken, error) {
 	for range maxChain {
 		pair, recorded, err := m.exchangeWithin(ctx, refreshToken)
 		if err != nil {
 			return pair, nil, err
 		}
-		if m.refresher.RevokedKey(ctx, sessionKey(pair.AccessToken, pair.RefreshToken), false) { // a recorded outcome that was signed out
+		if recorded && (m.refresher.RevokedKey(ctx, session, false) ||
+			m.refresher.RevokedKey(ctx, legacySessionKey(pair.AccessToken, pair.RefreshToken), false)) {
 			return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut})
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)
+		if errors.Is(err, errTokenTooLarge) {
+			return refresh.Pair{}, nil, ErrSessionTooLarge
+		}
 		if err != nil {
 			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
 			return pair, nil, nil
@@ -289,30 +366,28 @@ func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, w
 type recheck struct{ ws *Workspace }
 
 // writePair seals both tokens and sets the cookies, living as long as the
-// refresh token. It returns the sealed access cookie. r is the request
-// being answered, whose stale cookie chunks are cleared (nil: unknown).
-func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, refreshTok sealed, now time.Time) (string, error) {
-	sa, err := m.jar.seal(m.jar.access, access)
-	if err != nil {
-		return "", err
+// refresh token. It returns the sealed cookies. r is the request being
+// answered, whose stale cookie chunks are cleared (nil: unknown).
+func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, refreshTok sealed, now time.Time) (sa, sr string, err error) {
+	if sa, err = m.jar.seal(m.jar.access, access); err != nil {
+		return "", "", err
 	}
-	sr, err := m.jar.seal(m.jar.refresh, refreshTok)
-	if err != nil {
-		return "", err
+	if sr, err = m.jar.seal(m.jar.refresh, refreshTok); err != nil {
+		return "", "", err
 	}
 	expires, _ := m.tokens.readExpiry(refreshTok.Token)
 	if expires.IsZero() {
-		expires = now.Add(30 * 24 * time.Hour) // Qelos's refresh lifetime
+		expires = now.Add(sessionLife)
 	}
 	if err := m.jar.write(w, r, sa, sr, expires, now); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
 		m.plainHTTP.Do(func() {
 			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set CookieSecure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
 		})
 	}
-	return sa, nil
+	return sa, sr, nil
 }
 
 // refreshAt is when a session needs a refresh: RefreshMargin before the
@@ -348,9 +423,10 @@ func sessionWorkspace(s sealed, token *Workspace) *Workspace {
 	return token
 }
 
-// newAuth builds the Auth of a cookie-pair session, its workspace by
-// sessionWorkspace.
-func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
+// newAuth builds the Auth of a cookie-pair session from its access token
+// (read as t) and its refresh cookie s, which records the workspace (by
+// sessionWorkspace) and, for a sign-up token, the email.
+func (m *Middleware) newAuth(t accessToken, accessTok string, s sealed) *Auth {
 	t.user.Workspace = sessionWorkspace(s, t.user.Workspace)
 	if t.user.Email == "" {
 		t.user.Email = s.Email
@@ -361,7 +437,7 @@ func (m *Middleware) newAuth(t accessToken, s sealed) *Auth {
 		Mode:        ModeCookiePair,
 		Privileged:  m.privileged(t.user),
 		mw:          m,
-		accessToken: s.Token,
+		accessToken: accessTok,
 		expires:     t.expires,
 	}
 }

@@ -4,31 +4,46 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// maxFormBody caps a sign-in or sign-up body.
-const maxFormBody = 64 << 10
+// CodeSessionTooLarge is the code of the sign-in (or sign-up) answer 422
+// when the session Qelos issued cannot be kept in cookies: see
+// ErrSessionTooLarge.
+const CodeSessionTooLarge = "SESSION_TOO_LARGE"
 
 // SignInHandler returns a handler that signs a user in. It takes a POST with
 // a JSON or form body holding "username" (or "email") and "password", signs
 // in against Qelos in OAuth mode, seals the token pair into the session
-// cookies and answers 200 {"user":…,"workspace":…}.
+// cookies and answers 200 {"user":…,"workspace":…}. A JSON body is read
+// as JSON also without a Content-Type.
 //
+// Two optional fields are forwarded to Qelos as it reads them: "workspace",
+// the id of the workspace to make active (Qelos picks it when the user is
+// a member, else its usual choice: the last workspace, else any), and
+// "roles", a list of tenant roles of which the user must hold one (a JSON
+// array, or a form field sent once per role or as "roles[]"); a user
+// holding none of them is refused like a wrong password.
+//
+// Attempts are rate limited (see SignInLimit): over the limit, 429
+// {"code":"TOO_MANY_ATTEMPTS"} with Retry-After, and Qelos is not asked.
 // Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
 // field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
-// {"code":"QELOS_UNAVAILABLE"}. Credentials are read from the body only,
+// {"code":"QELOS_UNAVAILABLE"}; a user whose profile makes the session too
+// large for its cookies (see ErrSessionTooLarge) 422
+// {"code":"SESSION_TOO_LARGE"}. Credentials are read from the body only,
 // never from the URL query, which ends up in logs, history and Referer
 // headers. When the body or the query has a "returnTo" that is a
 // same-origin path (see SafeRedirect), success answers 303 to it instead,
 // which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // sets the pair: never cacheable
 		in, ok := postInput(w, r)
 		if !ok {
 			return
@@ -39,11 +54,18 @@ func (m *Middleware) SignInHandler() http.Handler {
 		}
 		password := in.get("password")
 		if username == "" || password == "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, "username and password are required")
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, missingCredentials(in, username, password))
 			return
 		}
-		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin",
-			map[string]string{"username": username, "password": password, "authType": "oauth"}, "")
+		body, err := signInBody(in, username, password)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+			return
+		}
+		if !m.allowSignIn(w, r, username) {
+			return
+		}
+		resp, err := m.call(r.Context(), http.MethodPost, "/api/signin", body, "")
 		switch {
 		case err != nil:
 			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
@@ -67,6 +89,11 @@ func (m *Middleware) SignInHandler() http.Handler {
 // email, when set, stands in for a token that names none.
 func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte, email string) {
 	a, err := m.startSession(w, r, answer, email)
+	if errors.Is(err, ErrSessionTooLarge) {
+		m.log.Warn("qelos sign-in: the session does not fit in its cookies: the user's names or picture URL in the access token are too large", "path", r.URL.Path)
+		m.fail(w, r, http.StatusUnprocessableEntity, CodeSessionTooLarge, "your profile (names, picture) is too large to keep you signed in; shorten it and sign in again")
+		return
+	}
 	if err != nil {
 		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
 		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
@@ -106,20 +133,25 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
 }
 
-// SignOutHandler returns a handler that signs the user out: it asks Qelos to
-// revoke the session's refresh token (POST /api/logout with the access
-// token, refreshing first if the access token has expired), then clears the
-// session cookies whatever Qelos answered — even when Qelos is down. It
-// answers 204, or 303 to a same-origin "returnTo".
+// SignOutHandler returns a handler that signs the user out: it records the
+// session as signed out, asks Qelos to revoke the session's refresh token
+// (POST /api/logout with the access token, refreshing first if the access
+// token has expired), then clears the session cookies whatever Qelos
+// answered — even when Qelos is down. It answers 204, or 303 to a
+// same-origin "returnTo".
 //
-// Sign-out is final on every replica: Qelos access tokens are stateless (one
-// copied before sign-out stays valid at Qelos until it expires), so the
-// middleware records the session's access token as revoked until its expiry
-// — in process and, when the RefreshStore is a refresh.Revoker (Redis), in
-// the shared store — and drops the session's recorded refresh outcome. The
-// signed-out pair and the pair before it then answer 401.
+// Sign-out is final on every replica, whatever Qelos does: before any call
+// to Qelos, the session's id (sealed in both of its cookies) is recorded
+// as revoked for the refresh token's whole life (at least 30 days) — in
+// process and, when the RefreshStore is a refresh.Revoker (Redis), in the
+// shared store — and the session's recorded refresh outcome is dropped.
+// Every pair of that session, and any mix of its cookies, then answers 401
+// on the cached path, when a cookie is first opened and on the refresh
+// path, even when the access token had expired, the refresh at sign-out
+// failed, or Qelos's logout failed or timed out.
 func (m *Middleware) SignOutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // clears the pair: never cacheable
 		if !allowPost(w, r) {
 			return
 		}
@@ -137,43 +169,73 @@ func (m *Middleware) SignOutHandler() http.Handler {
 }
 
 // revoke ends the session named by the request's cookies, as far as it
-// can, and returns the user id it found: at Qelos (its refresh token), and
-// here (its access tokens revoked, its refresh outcome forgotten). Failures
-// are logged, not returned: signing out locally never depends on Qelos.
+// can, and returns the user id it found: here first (its session id
+// revoked, its refresh outcome forgotten), then at Qelos (its refresh
+// token). Failures are logged, not returned: signing out never depends on
+// Qelos.
 func (m *Middleware) revoke(r *http.Request, access string) string {
 	ctx := r.Context()
-	var token, userID, accessTok, refreshTok string
+	now := m.now()
+	// No refresh token of the session outlives this, by this app's clock
+	// or by the wall clock the refresh.Coordinator keeps revocations by…
+	until := now.Add(sessionLife)
+	if wall := time.Now().Add(sessionLife); wall.After(until) {
+		until = wall
+	}
+	var token, userID, accessTok string
 	var accessExp time.Time
-	if s, err := m.jar.open(m.jar.access, access); err == nil {
-		if t, err := m.tokens.readAccess(s.Token); err == nil {
-			userID, accessTok, accessExp = t.user.ID, s.Token, t.expires
-			if m.now().Before(t.expires) {
-				token = s.Token
+	var sids []string
+	as, aerr := m.jar.open(m.jar.access, access)
+	if aerr == nil {
+		if t, err := m.tokens.readAccess(as.Token); err == nil {
+			userID, accessTok, accessExp = t.user.ID, as.Token, t.expires
+			if now.Before(t.expires) {
+				token = as.Token
 			}
 		}
+		if as.Session != "" {
+			sids = append(sids, as.Session)
+		}
 	}
-	if s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh)); err == nil {
-		refreshTok = s.Token
+	rs, rerr := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh))
+	if rerr == nil {
+		sid := rs.Session
+		if sid == "" {
+			sid = legacySessionID(rs.Token)
+		}
+		if !slices.Contains(sids, sid) {
+			sids = append(sids, sid) // halves that disagree: both sessions end
+		}
+		if exp, err := m.tokens.readExpiry(rs.Token); err == nil && exp.After(until) {
+			until = exp // …unless its clock says otherwise
+		}
+	}
+	for _, sid := range sids {
+		m.revokeName(ctx, "session:"+sid, until.Add(m.cfg.Leeway))
+	}
+	if accessTok != "" {
+		// The names earlier versions revoke and check, for replicas still
+		// running one in a rolling deploy.
+		if rerr == nil {
+			m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Leeway))
+		}
+		m.revokeName(ctx, accessTok+"\x00", accessExp.Add(m.cfg.Leeway))
+	}
+	if rerr == nil {
 		if token == "" {
 			// Qelos revokes a refresh token through its paired access token;
 			// an expired one is refused, so exchange the pair first.
-			if pair, err := m.refreshWithin(ctx, s.Token); err == nil {
+			if pair, err := m.refreshWithin(ctx, rs.Token); err == nil {
 				token = pair.AccessToken
-				if t, err := m.tokens.readAccess(pair.AccessToken); err == nil {
-					m.revokeSession(ctx, pair.AccessToken, pair.RefreshToken, t.expires)
-				}
 				if err := m.refresher.Forget(ctx, pair.RefreshToken); err != nil {
 					m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
 				}
 			}
 		}
 		// The old pair must no longer yield the new one.
-		if err := m.refresher.Forget(ctx, s.Token); err != nil {
+		if err := m.refresher.Forget(ctx, rs.Token); err != nil {
 			m.log.Warn("qelos sign-out: could not drop the session's refresh outcome from the shared store", "err", err)
 		}
-	}
-	if accessTok != "" {
-		m.revokeSession(ctx, accessTok, refreshTok, accessExp)
 	}
 	if token == "" {
 		return userID
@@ -184,93 +246,15 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		if resp != nil {
 			status = resp.Status
 		}
-		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the cookies are cleared anyway", "status", status, "err", err)
+		m.log.Warn("qelos sign-out: Qelos did not confirm the logout; the session is revoked here and the cookies are cleared anyway", "status", status, "err", err)
 	}
 	return userID
 }
 
-// revokeSession records the session named by a pair as revoked until its
-// access token expires, here and in the shared store: the pair, and its
-// access cookie sent without the refresh cookie.
-func (m *Middleware) revokeSession(ctx context.Context, access, refreshTok string, expires time.Time) {
-	for _, name := range []string{access + "\x00" + refreshTok, access + "\x00"} {
-		if err := m.refresher.Revoke(ctx, name, expires.Add(m.cfg.Leeway)); err != nil {
-			m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
-			return
-		}
+// revokeName records name as revoked until the given time, here and in
+// the shared store.
+func (m *Middleware) revokeName(ctx context.Context, name string, until time.Time) {
+	if err := m.refresher.Revoke(ctx, name, until); err != nil {
+		m.log.Warn("qelos sign-out: could not record the revocation in the shared store; other replicas honour it only once they see it", "err", err)
 	}
-}
-
-// postInput reads the fields of a POST (see readInput), answering 405 to
-// another method and 400 to an unreadable body; ok is false when it has
-// answered.
-func postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
-	if !allowPost(w, r) {
-		return in, false
-	}
-	in, err := readInput(w, r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
-		return in, false
-	}
-	return in, true
-}
-
-func allowPost(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodPost {
-		return true
-	}
-	w.Header().Set("Allow", http.MethodPost)
-	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST")
-	return false
-}
-
-// input is a request's fields, from a JSON object or a form body.
-type input struct {
-	fields map[string]string
-	r      *http.Request
-}
-
-// get returns a field of the body. Credentials are read with get only: a
-// password in a URL is logged by every proxy on the way.
-func (in input) get(name string) string { return in.fields[name] }
-
-// orQuery returns a field of the body, else of the URL query: for fields
-// that are no secret, such as returnTo or a workspace id.
-func (in input) orQuery(name string) string {
-	if v, ok := in.fields[name]; ok {
-		return v
-	}
-	return in.r.URL.Query().Get(name)
-}
-
-// readInput reads a JSON object of string fields or a form, at most 64 KiB.
-func readInput(w http.ResponseWriter, r *http.Request) (input, error) {
-	in := input{fields: map[string]string{}, r: r}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt == "application/json" {
-		var raw map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-			return in, errors.New("body is not a JSON object")
-		}
-		for k, v := range raw {
-			if s, ok := v.(string); ok {
-				in.fields[k] = s
-			}
-		}
-		return in, nil
-	}
-	if mt == "multipart/form-data" {
-		return in, errors.New("send the fields as JSON or application/x-www-form-urlencoded")
-	}
-	if err := r.ParseForm(); err != nil {
-		return in, errors.New("body is not a form")
-	}
-	for k, v := range r.PostForm {
-		if len(v) > 0 {
-			in.fields[k] = v[0]
-		}
-	}
-	return in, nil
 }

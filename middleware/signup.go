@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -25,7 +26,11 @@ type signUpError struct {
 // SignUpHandler returns a handler that creates a Qelos account and signs it
 // in. It takes a POST with a JSON or form body: "username" (or "email"),
 // "password", "firstName", "lastName", and optionally "email" when the
-// username is not one. On success it seals the new pair exactly like
+// username is not one, "fullName" (or "name"; Qelos defaults it to
+// "firstName lastName") and "birthDate" (a date, "1990-04-23", or an
+// RFC 3339 time). These are every field Qelos's sign-up reads; others,
+// such as "phone", Qelos ignores at sign-up, so they are not forwarded.
+// On success it seals the new pair exactly like
 // SignInHandler and answers 200 {"user":…,"workspace":null} (or 303 to a
 // same-origin "returnTo").
 //
@@ -41,6 +46,7 @@ type signUpError struct {
 // another storage failure.
 func (m *Middleware) SignUpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // sets the pair: never cacheable
 		in, ok := postInput(w, r)
 		if !ok {
 			return
@@ -59,15 +65,24 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			"password":  in.get("password"),
 			"firstName": strings.TrimSpace(in.get("firstName")),
 			"lastName":  strings.TrimSpace(in.get("lastName")),
+			"fullName":  strings.TrimSpace(in.get("fullName")),
+			"birthDate": strings.TrimSpace(in.get("birthDate")),
 			"authType":  "oauth",
+		}
+		if body["fullName"] == "" {
+			body["fullName"] = strings.TrimSpace(in.get("name"))
+		}
+		if bad := signUpOptional(body); len(bad) > 0 {
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Errors: bad})
+			return
 		}
 		if username == "" || body["password"] == "" {
 			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "username and password are required",
 				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
-		if bad := controlChars(body, "username", "email", "firstName", "lastName"); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control characters", Errors: bad})
+		if bad := controlChars(body, "username", "email", "firstName", "lastName", "fullName"); len(bad) > 0 {
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
 			return
 		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
@@ -117,17 +132,30 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 	writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
 }
 
-// controlChars returns the named fields holding a NUL or another control
-// character (or invalid UTF-8), each mapped to "INVALID_CHARACTERS".
+// controlChars returns the named fields holding invalid UTF-8 or a
+// character that is not text, each mapped to "INVALID_CHARACTERS": see
+// invisibleRune.
 func controlChars(body map[string]string, names ...string) map[string]string {
 	out := map[string]string{}
 	for _, n := range names {
 		v := body[n]
-		if !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		if !utf8.ValidString(v) || strings.IndexFunc(v, invisibleRune) >= 0 {
 			out[n] = "INVALID_CHARACTERS"
 		}
 	}
 	return out
+}
+
+// invisibleRune reports whether r has no place in a name: a control
+// character (Cc: NUL, CR, LF, NEL…), a format character (Cf: bidi
+// overrides such as U+202E, zero-width joiners and spaces, the BOM, soft
+// hyphens), a line or paragraph separator (Zl, Zp: U+2028, U+2029, which
+// end a line in JavaScript and in log viewers), a private-use or surrogate
+// code point, or a noncharacter (U+FFFE, U+FFFF and the like). They break
+// log lines, spoof what a name looks like, or hide in it.
+func invisibleRune(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs) ||
+		r&0xFFFE == 0xFFFE || 0xFDD0 <= r && r <= 0xFDEF
 }
 
 func missing(fields map[string]string) map[string]string {
@@ -138,4 +166,28 @@ func missing(fields map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// signUpOptional checks the optional sign-up fields and drops the empty
+// ones, so Qelos applies its own defaults; it returns the invalid ones.
+func signUpOptional(body map[string]string) map[string]string {
+	bad := map[string]string{}
+	for _, k := range []string{"fullName", "birthDate"} {
+		if body[k] == "" {
+			delete(body, k)
+		}
+	}
+	if b, ok := body["birthDate"]; ok && !validDate(b) {
+		bad["birthDate"] = "INVALID_DATE"
+	}
+	return bad
+}
+
+// validDate reports whether s is a date ("2006-01-02") or an RFC 3339 time.
+func validDate(s string) bool {
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return true
+	}
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
 }

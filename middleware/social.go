@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -16,6 +18,10 @@ import (
 
 // socialStateCookie holds the state of a social sign-in in flight, sealed.
 const socialStateCookie = "q_social_state"
+
+// socialStateTTL is how long a social sign-in may take: the state cookie's
+// Max-Age, and the expiry sealed in it.
+const socialStateTTL = 10 * time.Minute
 
 var providerName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
@@ -55,12 +61,14 @@ func (m *Middleware) SocialLoginHandler(provider, callbackPath string) http.Hand
 		if to := r.URL.Query().Get("returnTo"); SafeRedirect(to) {
 			returnTo = to
 		}
-		sealedState, err := m.jar.seal(m.jar.social, sealed{Token: state + "\x00" + returnTo})
+		expires := m.now().Add(socialStateTTL).Unix()
+		sealedState, err := m.jar.seal(m.jar.social, sealed{Token: state + "\x00" + returnTo + "\x00" + strconv.FormatInt(expires, 10)})
 		if err != nil {
 			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
-		c := m.jar.cookie(m.jar.social.wire, sealedState, int((10 * time.Minute).Seconds()))
+		w = cookieResponse(w) // sets the state cookie: never cacheable
+		c := m.jar.cookie(m.jar.social.wire, sealedState, int(socialStateTTL.Seconds()))
 		c.SameSite = http.SameSiteLaxMode // must survive the top-level redirect back from the provider
 		http.SetCookie(w, c)
 		// The app is served over https, but for local development over
@@ -82,27 +90,46 @@ func (m *Middleware) SocialLoginHandler(provider, callbackPath string) http.Hand
 // cookies, and answers 303 to the remembered same-origin returnTo — a URL
 // without the refresh token in it.
 //
+// A state is good for one sign-in, within 10 minutes of its start: its
+// expiry is sealed in the state cookie, and a state that signed someone in
+// is remembered as used until it expires (at most maxUsedStates of them,
+// about 2 MiB), so a kept pair of state and state cookie cannot be
+// replayed. A state whose refresh token Qelos refused is not used up.
+//
 // Errors: 400 {"code":"INVALID_INPUT"} without rt; 403
-// {"code":"FORBIDDEN"} when the state does not match; 401
-// {"code":"UNAUTHORIZED"} when Qelos rejects the token; 503
-// {"code":"QELOS_UNAVAILABLE"} when Qelos cannot be reached.
+// {"code":"FORBIDDEN"} when the state does not match, has expired or was
+// used; 401 {"code":"UNAUTHORIZED"} when Qelos rejects the token; 503
+// {"code":"QELOS_UNAVAILABLE"} when Qelos cannot be reached, or while
+// maxUsedStates sign-ins are remembered.
 func (m *Middleware) SocialCallbackHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = cookieResponse(w) // clears the state cookie, sets the pair: never cacheable
 		rt, state := r.URL.Query().Get("rt"), r.URL.Query().Get("state")
 		if rt == "" {
 			writeError(w, http.StatusBadRequest, CodeInvalidInput, "the sign-in callback has no rt parameter")
 			return
 		}
+		now := m.now()
 		s, err := m.jar.open(m.jar.social, cookieValue(r, m.jar.social.wire))
-		remembered, returnTo, _ := strings.Cut(s.Token, "\x00")
-		if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(remembered)) != 1 {
+		remembered, returnTo, expires, ok := parseSocialState(s.Token)
+		if err != nil || !ok || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(remembered)) != 1 || !now.Before(expires) {
 			m.fail(w, r, http.StatusForbidden, CodeForbidden, "the sign-in state does not match; start the sign-in again")
+			return
+		}
+		switch m.socialStates.claim(remembered, expires, now) {
+		case stateUsed:
+			m.fail(w, r, http.StatusForbidden, CodeForbidden, "the sign-in state was used already; start the sign-in again")
+			return
+		case stateLedgerFull:
+			m.log.Warn("qelos social sign-in: too many sign-ins remembered; refusing until some expire", "max", maxUsedStates)
+			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
 			return
 		}
 		http.SetCookie(w, m.jar.cookie(m.jar.social.wire, "", -1))
 		pair, err := m.refreshWithin(r.Context(), rt)
 		switch {
 		case refresh.IsDefinitive(err):
+			m.socialStates.release(remembered) // no sign-in came of it
 			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "the sign-in link is invalid or was already used")
 			return
 		case err != nil:
@@ -122,6 +149,93 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 		}
 		http.Redirect(w, r, returnTo, http.StatusSeeOther)
 	})
+}
+
+// parseSocialState reads the sealed state "state\x00returnTo\x00expiry".
+func parseSocialState(token string) (state, returnTo string, expires time.Time, ok bool) {
+	rest, exp, found := strings.Cut(token, "\x00")
+	if !found {
+		return "", "", time.Time{}, false
+	}
+	state = rest
+	i := strings.LastIndexByte(exp, 0)
+	if i < 0 {
+		return "", "", time.Time{}, false
+	}
+	returnTo, exp = exp[:i], exp[i+1:]
+	sec, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		return "", "", time.Time{}, false
+	}
+	return state, returnTo, time.Unix(sec, 0), true
+}
+
+// maxUsedStates bounds how many used social states are remembered: each
+// costs a 16-byte key, its expiry and the map's overhead, under 64 bytes,
+// so at most about 2 MiB. Only sign-ins that Qelos did not refuse are
+// remembered, for at most socialStateTTL each.
+const maxUsedStates = 1 << 15
+
+// stateLedger remembers the social states that were used, until they
+// expire.
+type stateLedger struct {
+	mu   sync.Mutex
+	used map[[16]byte]time.Time
+}
+
+type claimResult int
+
+const (
+	stateClaimed claimResult = iota
+	stateUsed
+	stateLedgerFull
+)
+
+// claim records state as used until expires, unless it was used already
+// or the ledger is full of states that have not expired yet.
+func (l *stateLedger) claim(state string, expires, now time.Time) claimResult {
+	k, ok := stateKey(state)
+	if !ok {
+		return stateUsed // not a state this app makes
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if exp, ok := l.used[k]; ok && now.Before(exp) {
+		return stateUsed
+	}
+	if len(l.used) >= maxUsedStates {
+		for k, exp := range l.used {
+			if !now.Before(exp) {
+				delete(l.used, k)
+			}
+		}
+		if len(l.used) >= maxUsedStates {
+			return stateLedgerFull
+		}
+	}
+	if l.used == nil {
+		l.used = make(map[[16]byte]time.Time)
+	}
+	l.used[k] = expires
+	return stateClaimed
+}
+
+// release forgets a claimed state.
+func (l *stateLedger) release(state string) {
+	if k, ok := stateKey(state); ok {
+		l.mu.Lock()
+		delete(l.used, k)
+		l.mu.Unlock()
+	}
+}
+
+// stateKey is a state (randomHex(16)) as 16 bytes.
+func stateKey(state string) (k [16]byte, ok bool) {
+	if len(state) != 32 {
+		return k, false
+	}
+	_, err := hex.Decode(k[:], []byte(state))
+	return k, err == nil
 }
 
 func randomHex(n int) string {

@@ -81,6 +81,17 @@ type Workspace struct {
 // HasRole reports whether the user holds the role in this workspace.
 func (w *Workspace) HasRole(role string) bool { return w != nil && slices.Contains(w.Roles, role) }
 
+// WorkspaceAdminRole is the workspace role Qelos calls privileged.
+const WorkspaceAdminRole = "admin"
+
+// Privileged reports Qelos's isPrivilegedUser for this workspace: whether
+// the user's roles in it hold "admin" (WorkspaceAdminRole). Qelos computes
+// it so in GET /api/workspaces from the caller's membership, whatever the
+// caller's tenant roles; it is not Auth.Privileged, which is about tenant
+// roles (Config.PrivilegedRoles). Guard on it with
+// HasWorkspaceRole(WorkspaceAdminRole).
+func (w *Workspace) Privileged() bool { return w.HasRole(WorkspaceAdminRole) }
+
 // decodeIfNeeded undoes Qelos's encodeIfNeeded on name fields, by the SDK's
 // rule: decode only when encoding the decoded value gives the input back, so
 // a literal "100%" or "a b" is left alone.

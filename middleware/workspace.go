@@ -81,9 +81,12 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 	})
 }
 
-// recordWorkspace reseals the session pair of a with ws as its workspace
-// and returns the session's new Auth.
+// recordWorkspace reseals the session pair of a with ws as its workspace,
+// in the same session (its id kept), and returns the session's new Auth.
 func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *Auth, ws *Workspace) (*Auth, error) {
+	if a.sid == "" {
+		return nil, errors.New("the session has no id")
+	}
 	refreshTok := a.refreshToken
 	if refreshTok == "" {
 		s, err := m.jar.open(m.jar.refresh, m.jar.value(r, m.jar.refresh))
@@ -97,7 +100,7 @@ func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *
 		return nil, err
 	}
 	old := m.jar.value(r, m.jar.access)
-	b, err := m.issue(w, r, refresh.Pair{AccessToken: a.accessToken, RefreshToken: refreshTok}, t, sealed{Workspace: ws}, m.now())
+	b, err := m.issue(w, r, refresh.Pair{AccessToken: a.accessToken, RefreshToken: refreshTok}, t, sealed{Session: a.sid, Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}

@@ -130,16 +130,43 @@
 //     Origin equal to the host is not reproduced.
 //   - Routes not served: GET /api/users/{id} and the other user-admin
 //     routes, GET /api/workspaces/all, DELETE /api/workspaces/{id}, the
-//     member and invite routes, the social-login redirects and the plugins
-//     catch-all (unknown /api paths answer Express's 404 here).
+//     workspace member routes (PUT/DELETE …/members/{userId}), the MCP
+//     OAuth routes (/api/auth/mcp/…), /api/me/encrypted-data, the plugins
+//     catch-all and every other service (blueprints, assets, AI): unknown
+//     /api paths answer Express's 404 here, where the gateway forwards
+//     them.
+//   - Social sign-in: every provider (linkedin, facebook, google, github)
+//     is configured, and the provider is a stand-in served by this server
+//     ([ProviderPath]) that signs in at once as its "login_hint" (default
+//     AdminEmail), where Qelos sends the browser to the real provider with
+//     the client id of the tenant's integration source, and answers 400
+//     {"message":"Google social login does not exist"} when there is none.
+//     The provider's redirect_uri is the start's "redirectUrl" when its
+//     path ends in /callback, else this server's own callback (Qelos: the
+//     tenant host over https). A returnUrl is safe only as a path:
+//     websiteUrls are not modelled. The facebook callback answers GET
+//     only (Qelos: any method). New social users get role "user" and no
+//     profile image; emailVerified and socialLogins are not tracked.
+//   - GET /api/roles lists the roles sorted; Qelos's distinct answers them
+//     in the database's order (sorted in practice for a small tenant).
+//   - POST /api/invites: a database failure is not modelled (Qelos then
+//     answers 500 and, by a bug, tries to answer 200 as well). Accepting
+//     adds roles ["user"], as Qelos does, whatever roles the invite named.
+//   - No platform events (user-registered, invite responded, failed social
+//     login) are emitted, and no rate limit applies anywhere (as on
+//     Qelos).
+//   - Passwords are compared verbatim, not hashed; sign-up stores
+//     birthDate as sent (Qelos stores a date and answers it as an ISO
+//     time) and ignores "phone", as Qelos's sign-up does.
 //   - GET /api/users ignores "select"; birthDate is stored as sent.
 //   - Seed users and workspaces may have ids that are not ObjectIds (Qelos
 //     would fail to cast them); unknown ids that are not ObjectIds answer
 //     500 as on Qelos.
 //   - The default seed has a second workspace ("Beta Lab") the captured
 //     stack did not have; the golden exchanges seed only "Acme Team".
-//   - The social callback returns a sanitised user document, where the
-//     real server leaks the whole user document, password hash included.
+//   - The social callback returns the whole stored user document, as the
+//     real server does (password hash, salt, token records); the hash and
+//     salt are stand-ins of bcrypt's shape, not bcrypt.
 //
 // A [Server] is safe for concurrent use.
 package qelostest

@@ -31,6 +31,16 @@ const (
 	EndpointCreateWorkspace  = "POST /api/workspaces"
 	EndpointUpdateWorkspace  = "PUT /api/workspaces/{id}"
 	EndpointWorkspaceMembers = "GET /api/workspaces/{id}/members"
+
+	// The social sign-in: its start, the stand-in provider (see
+	// ProviderPath) and the callback.
+	EndpointSocialStart    = "GET /api/auth/{provider}"
+	EndpointProvider       = "GET " + ProviderPath + "/{provider}/authorize"
+	EndpointSocialCallback = "GET /api/auth/{provider}/callback"
+
+	EndpointRoles         = "GET /api/roles"
+	EndpointInvites       = "GET /api/invites"  // the caller's invitations
+	EndpointRespondInvite = "POST /api/invites" // accept or decline one
 )
 
 // Fault replaces or disturbs the answers of one endpoint; see

@@ -1,7 +1,9 @@
 package qelostest
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -63,6 +65,7 @@ type credentialsBody struct {
 	LastName  any `json:"lastName"`
 	FullName  any `json:"fullName"`
 	Name      any `json:"name"`
+	BirthDate any `json:"birthDate"`
 }
 
 // str returns v when it is a string.
@@ -296,7 +299,8 @@ var (
 // creates no user. The new user gets role "user", no workspace, the
 // username trimmed and lower-cased, and the email derived from it (the
 // username when it holds an "@", else username + "@null"; the body's email
-// is only validated). The token minted at sign-up carries no email claim
+// is only validated), fullName from "fullName", else "name", else
+// "firstName lastName", and birthDate as sent (Qelos stores it as a date). The token minted at sign-up carries no email claim
 // (as on the real server).
 func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 	var body credentialsBody
@@ -363,6 +367,7 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 			FirstName: firstName,
 			LastName:  str(body.LastName),
 			FullName:  fullName,
+			BirthDate: str(body.BirthDate),
 			Roles:     []string{"user"},
 			Metadata:  map[string]any{},
 		},
@@ -577,8 +582,10 @@ func (s *Server) deleteToken(tenant, userID string, del func(tokenRecord) bool) 
 // session whose token lives AccessTTL (the real server signs it without an
 // explicit lifetime) while the cookie's Max-Age is CookieTTL.
 //
-// Unlike the real server, the payload's user is a sanitised document: no
-// password hash, salt or token records.
+// Like the real server (controllers/auth-callback.ts passes the Mongoose
+// document to tokenPayload), the payload's user is the whole stored
+// document: password hash, salt and token records included (see
+// storedUserDocument).
 func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !q.Has("rt") {
@@ -619,25 +626,63 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSessionCookie(w, r, tok, s.opts.CookieTTL)
-	payload := object{{"user", userDocument(u, u.tenant)}}
+	payload := object{{"user", storedUserDocument(u)}}
 	if o.workspace != nil {
 		payload = payload.add("workspace", o.workspace)
 	}
 	writeJSON(w, http.StatusOK, object{{"payload", payload}})
 }
 
-// userDocument is the stored user as a document, without secrets.
-func userDocument(u *userRecord, tenant string) object {
-	return object{{"_id", u.ID}, {"tenant", tenant}}.
-		addString("username", u.Username).
+// storedUserDocument is u as the real server's Mongoose document
+// serialises (models/user.ts), secrets included: "password" (a bcrypt
+// hash there; here a stand-in of the same shape, derived from the
+// password, that verifies nothing), "salt", and "tokens", each session
+// record with its tokenIdentifier and, for OAuth, metadata.relatedToken
+// (the live access token it was minted with). The caller holds s.mu.
+func storedUserDocument(u *userRecord) object {
+	tokens := make([]any, 0, len(u.tokens))
+	for _, t := range u.tokens {
+		kind, meta := "cookie", object{}
+		if t.kind == kindOAuth {
+			kind = "oauth"
+			meta = meta.addString("relatedToken", t.relatedToken).addString("workspace", t.workspace)
+		}
+		tokens = append(tokens, object{{"kind", kind}, {"metadata", meta}, {"tokenIdentifier", t.identifier},
+			{"expiresAt", isoTime(t.expiresAt)}, {"_id", objectIDFor("token:" + t.identifier)}})
+	}
+	doc := object{{"_id", u.ID}, {"tenant", u.tenant}, {"username", u.Username}}.
 		addString("email", u.Email).
+		add("emailVerified", false).
 		addString("phone", u.Phone).
+		add("password", bcryptStandIn("hash", u.ID+"\x00"+u.Password, 31)).
 		addString("fullName", u.FullName).
 		addString("firstName", u.FirstName).
 		addString("lastName", u.LastName).
 		addString("birthDate", u.BirthDate).
 		addString("profileImage", u.ProfileImage).
-		add("roles", nonNil(u.Roles)).
-		add("metadata", u.Metadata).
-		add("created", isoTime(u.created))
+		add("salt", bcryptStandIn("salt", u.ID, 0)).
+		add("roles", nonNil(u.Roles))
+	if u.Metadata != nil {
+		doc = doc.add("metadata", u.Metadata)
+	}
+	return doc.add("tokens", tokens).add("created", isoTime(u.created)).add("__v", len(u.tokens))
+}
+
+// bcryptStandIn is a string shaped like bcryptjs's output for cost 10
+// ("$2a$10$" and 22 characters of salt, then extra characters of hash),
+// derived from what and s.
+func bcryptStandIn(what, s string, extra int) string {
+	const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	sum := sha256.Sum256([]byte(what + "\x00" + s))
+	b := []byte("$2a$10$")
+	for i := range 22 + extra {
+		b = append(b, alphabet[(sum[i%len(sum)]^byte(i))&63])
+	}
+	return string(b)
+}
+
+// objectIDFor is a stable 24-hex-digit id for s.
+func objectIDFor(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12])
 }

@@ -88,9 +88,12 @@ func StartWith(t TB, opts Options) *Kit {
 }
 
 // Config returns cfg with what the kit knows filled in where cfg leaves it
-// zero: AppURL (the server), CookieKeys (a fresh key set) and Now (the
-// kit's Clock). Use it when the app builds its own Middleware from a
-// Config.
+// zero: AppURL (the server), CookieKeys (a fresh key set), Now (the kit's
+// Clock, which then drives every window the middleware measures: token
+// expiry and leeway, the refresh margin, its caches and IdentityTTL, the
+// sign-in rate limit) and Logger (the test's own log, t.Logf, shown only
+// for a failing test or with go test -v, so a passing suite prints
+// nothing; a TB without Logf gets Warn records and above on stderr). Use it when the app builds its own Middleware from a Config.
 func (k *Kit) Config(cfg middleware.Config) middleware.Config {
 	if cfg.AppURL == "" {
 		cfg.AppURL = k.URL
@@ -100,6 +103,9 @@ func (k *Kit) Config(cfg middleware.Config) middleware.Config {
 	}
 	if cfg.Now == nil {
 		cfg.Now = k.Clock.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = newTestLogger(k.t)
 	}
 	return cfg
 }

@@ -36,7 +36,10 @@ func TestAuthCallback(t *testing.T) {
 		})
 	}
 	r := call(t, s, "POST", "/api/auth/callback?rt="+url.QueryEscape(rt), nil, nil)
-	if r.status != 200 || !contains(r.body, `"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":""}}}`) || contains(r.body, "password") {
+	// The whole stored document, secrets included, as the real server
+	// answers (controllers/auth-callback.ts).
+	if r.status != 200 || !contains(r.body, `"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":""}}}`) ||
+		!contains(r.body, `"password":"$2a$10$`) || !contains(r.body, `"salt":"$2a$10$`) || !contains(r.body, `"tokens":[{"kind":"cookie"`) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	tok := cookieValue(t, r)

@@ -116,6 +116,8 @@ type Server struct {
 	*tenantState
 	tenants map[string]*tenantState // the other tenants, by id
 	spent   map[string]spentRefresh // RefreshRace: refresh tokens being spent
+	// socialCodes are the stand-in provider's codes, by code.
+	socialCodes map[string]socialCode
 
 	faultMu sync.Mutex // guards calls, faults and cleared
 	calls   map[string]int
@@ -263,6 +265,12 @@ func (s *Server) routes() http.Handler {
 		EndpointAPITokens:        s.handleListAPITokens,
 		EndpointCreateAPIToken:   s.handleCreateAPIToken,
 		EndpointDeleteAPIToken:   s.handleDeleteAPIToken,
+		EndpointSocialStart:      s.handleSocialStart,
+		EndpointSocialCallback:   s.handleSocialCallback,
+		EndpointProvider:         s.handleProviderAuthorize,
+		EndpointRoles:            s.handleRoles,
+		EndpointInvites:          s.handleInvites,
+		EndpointRespondInvite:    s.handleRespondInvite,
 	} {
 		mux.Handle(name, s.endpoint(name, h))
 	}

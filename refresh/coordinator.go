@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -101,6 +102,8 @@ type Coordinator struct {
 	failures map[string]failure // transient failures, for failFor
 
 	revoked revokedSet // Key(name) → until
+
+	onRevoke atomic.Pointer[[]func(key string)] // see OnRevoke
 
 	storeDown   sync.Mutex // guards outageSince
 	outageSince time.Time  // when the store started failing; zero while it works
@@ -274,6 +277,7 @@ func (c *Coordinator) RevokedKey(ctx context.Context, key string, shared bool) b
 // revokeLocally adds key to the in-process set (see revokedSet).
 func (c *Coordinator) revokeLocally(key string, until time.Time) {
 	c.revoked.add(key, until, c.now())
+	c.revokedHooks(key)
 }
 
 // failed returns the transient failure recorded for key, if it is recent.

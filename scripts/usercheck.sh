@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Checks what a user's module gets from this repository. It creates three
+# Checks what a user's module gets from this repository. It creates four
 # fresh user apps outside the repository, each with a replace to this
-# checkout (as a user testing a local copy would), and fails unless:
+# checkout (as a user testing a local copy would), from the README's
+# snippets verbatim: each app's main.go is the README's snippet of that
+# name (<!-- snippet: NAME -->) and its main_test.go the README's
+# "app-test" snippet. It fails unless each app builds and its test passes,
+# and:
 #
 #   nethttp: imports only middleware: no go-redis, gin, echo or chromedp in
 #            `go list -deps`, nor their modules in `go list -m all`;
+#   chi:     imports only middleware and chi: no go-redis, gin, echo or
+#            chromedp;
 #   gin:     imports adapters/qelosgin: no echo, go-redis or chromedp;
 #   echo:    imports adapters/qelosecho (echo v4): no gin, go-redis or
 #            chromedp;
 #
 # and `go mod tidy` leaves each app's go directive alone when it is the
 # root module's own or above; and the gin app can move to the oldest gin
-# adapters/qelosgin supports (the gin in its go.mod) with `go get`. It prints, per app, the counts the README
+# adapters/qelosgin supports (the gin in its go.mod) with `go get`. It prints, per app, the counts docs/RELEASING.md
 # quotes (packages in `go list -deps`, modules in `go list -m all`) and the
 # stripped binary size.
 #
@@ -35,6 +41,19 @@ if [ -z "${KEEP:-}" ]; then trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
+# snippet NAME prints the ```go block of README.md after the line
+# "<!-- snippet: NAME -->", verbatim.
+snippet() {
+  grep -qx "<!-- snippet: $1 -->" README.md || { echo "FAIL: README.md has no snippet $1" >&2; return 1; }
+  awk -v want="<!-- snippet: $1 -->" '
+    $0 == want { armed = 1; next }
+    armed && $0 == "```go" { inside = 1; next }
+    inside && $0 == "```" { exit }
+    inside { print }
+  ' README.md
+}
+snippet app-test >"$tmp/main_test.go"
+
 # app NAME GOVERSION "NESTED MODULES" "FORBIDDEN PATTERNS" < main.go
 # Creates the app, tidies it, and checks it. With $uses set ("module@version"),
 # the app requires that module itself, as an app that picked its framework's
@@ -45,6 +64,7 @@ app() {
   local dir=$tmp/$name-go$gover
   mkdir -p "$dir"
   cat >"$dir/main.go"
+  cp "$tmp/main_test.go" "$dir/main_test.go"
   {
     printf 'module example.com/%s\n\ngo %s\n\n' "$name" "$gover"
     printf 'require %s v0.0.0-00010101000000-000000000000\n' "$root"
@@ -70,6 +90,11 @@ app() {
     # checks its own status.)
     if ! go build -ldflags='-s -w' -o app .; then
       echo "FAIL: go build of the $name app" >&2
+      exit 1
+    fi
+    if ! go test -count=1 . >test.log 2>&1; then
+      echo "FAIL: the README's app test fails in the $name app:" >&2
+      sed 's/^/    /' test.log >&2
       exit 1
     fi
     deps=$(go list -deps .) && mods=$(go list -m all) || {
@@ -105,102 +130,21 @@ redis=github.com/redis/go-redis
 gin=github.com/gin-gonic/gin
 echo=github.com/labstack/echo
 chromedp=github.com/chromedp
+chi=github.com/go-chi/chi/v5
 
 for gover in "$rootgo" "$above"; do
-  app nethttp "$gover" "" "$redis $gin $echo $chromedp" <<'GO'
-package main
+  app nethttp "$gover" "" "$redis $gin $echo $chromedp" < <(snippet nethttp)
 
-import (
-	"log"
-	"net/http"
-	"os"
-
-	"github.com/qelos-io/integrator-go/middleware"
-)
-
-func main() {
-	cfg, err := middleware.ConfigFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	mw, err := middleware.New(cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /auth/signin", mw.SignInHandler())
-	mux.Handle("GET /private", middleware.RequireUser(http.NotFoundHandler()))
-	log.Fatal(http.ListenAndServe(os.Getenv("ADDR"), mw.Handler(mux)))
-}
-GO
+  uses=$chi@$(awk '$1 == "github.com/go-chi/chi/v5" { print $2 }' examples/go.mod) \
+    app chi "$gover" "" "$redis $gin $echo $chromedp" < <(snippet chi)
 
   # the newest gin the repository uses (the examples'), then the oldest
   # that adapters/qelosgin supports (its go.mod's)
   uses=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' examples/go.mod) \
-  downgrade=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' adapters/qelosgin/go.mod) \
-  app gin "$gover" "adapters/qelosgin" "$redis $echo $chromedp" <<'GO'
-package main
+    downgrade=$gin@$(awk '$1 == "github.com/gin-gonic/gin" { print $2 }' adapters/qelosgin/go.mod) \
+    app gin "$gover" "adapters/qelosgin" "$redis $echo $chromedp" < <(snippet gin)
 
-import (
-	"log"
-	"os"
-
-	"github.com/gin-gonic/gin"
-	"github.com/qelos-io/integrator-go/adapters/qelosgin"
-	"github.com/qelos-io/integrator-go/middleware"
-)
-
-func main() {
-	cfg, err := middleware.ConfigFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	mw, err := middleware.New(cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	r := gin.New()
-	r.Use(qelosgin.New(mw))
-	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
-	r.GET("/private", qelosgin.RequireUser(), func(c *gin.Context) {
-		u, _ := qelosgin.User(c)
-		c.JSON(200, u)
-	})
-	log.Fatal(r.Run(os.Getenv("ADDR")))
-}
-GO
-
-  app echo "$gover" "adapters/qelosecho" "$redis $gin $chromedp" <<'GO'
-package main
-
-import (
-	"log"
-	"os"
-
-	"github.com/labstack/echo/v4"
-	"github.com/qelos-io/integrator-go/adapters/qelosecho"
-	"github.com/qelos-io/integrator-go/middleware"
-)
-
-func main() {
-	cfg, err := middleware.ConfigFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	mw, err := middleware.New(cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
-	e := echo.New()
-	e.Use(qelosecho.New(mw))
-	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
-	e.GET("/private", func(c echo.Context) error {
-		u, _ := qelosecho.User(c)
-		return c.JSON(200, u)
-	}, qelosecho.RequireUser())
-	log.Fatal(e.Start(os.Getenv("ADDR")))
-}
-GO
+  app echo "$gover" "adapters/qelosecho" "$redis $gin $chromedp" < <(snippet echo)
 done
 
 if [ "$failures" -gt 0 ]; then

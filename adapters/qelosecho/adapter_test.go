@@ -34,6 +34,7 @@ func mount(mw *middleware.Middleware) http.Handler {
 	e.GET("/admin", whoami, qelosecho.RequireRoles("admin"))
 	e.GET("/editor", whoami, qelosecho.RequireWorkspaceRoles("editor"))
 	e.GET("/workspace", whoami, qelosecho.RequireWorkspace())
+	e.GET("/w/:id", whoami, qelosecho.SelectWorkspaceParam("id"), qelosecho.RequireWorkspace())
 	e.GET("/health", func(c echo.Context) error {
 		_, ok := qelosecho.Auth(c)
 		return c.JSON(http.StatusOK, map[string]bool{"hasAuth": ok})

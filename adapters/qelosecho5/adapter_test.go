@@ -34,6 +34,7 @@ func mount(mw *middleware.Middleware) http.Handler {
 	e.GET("/admin", whoami, qelosecho5.RequireRoles("admin"))
 	e.GET("/editor", whoami, qelosecho5.RequireWorkspaceRoles("editor"))
 	e.GET("/workspace", whoami, qelosecho5.RequireWorkspace())
+	e.GET("/w/:id", whoami, qelosecho5.SelectWorkspaceParam("id"), qelosecho5.RequireWorkspace())
 	e.GET("/health", func(c *echo.Context) error {
 		_, ok := qelosecho5.Auth(c)
 		return c.JSON(http.StatusOK, map[string]bool{"hasAuth": ok})

@@ -14,10 +14,11 @@
 //
 // # Quick start
 //
-//	mw, err := middleware.New(middleware.Config{
-//		AppURL:     "https://app.qelos.example",
-//		CookieKeys: keys, // middleware.ParseCookieKeys(os.Getenv("QELOS_COOKIE_KEYS"))
-//	})
+//	cfg, err := middleware.ConfigFromEnv() // QELOS_APP_URL, QELOS_COOKIE_KEYS, …
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mw, err := middleware.New(cfg)
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -25,6 +26,7 @@
 //	e.Use(qelosecho5.New(mw))
 //	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
 //	e.POST("/auth/signout", echo.WrapHandler(mw.SignOutHandler()))
+//	e.GET("/healthz", echo.WrapHandler(mw.ReadyHandler()))
 //	e.GET("/private", func(c *echo.Context) error {
 //		u, _ := qelosecho5.User(c) // or middleware.UserFrom(c.Request().Context())
 //		return c.JSON(http.StatusOK, u)
@@ -32,6 +34,27 @@
 //	if err := e.Start(":8080"); err != nil {
 //		log.Fatal(err)
 //	}
+//
+// # Every function, with its signature
+//
+//	func New(mw *middleware.Middleware) echo.MiddlewareFunc                // e.Use(qelosecho5.New(mw))
+//	func User(c *echo.Context) (*middleware.User, bool)                 // the signed-in user; false when anonymous
+//	func Workspace(c *echo.Context) (*middleware.Workspace, bool)       // the active workspace; false when none
+//	func Auth(c *echo.Context) (*middleware.Auth, bool)                 // everything the middleware learned
+//	func Client(c *echo.Context) (*middleware.Client, bool)             // calls Qelos as the user; false when anonymous
+//	func Require(rule middleware.Rule) echo.MiddlewareFunc                 // 401 / 403 / 503 per middleware.Deny
+//	func RequireUser() echo.MiddlewareFunc
+//	func RequireRoles(roles ...string) echo.MiddlewareFunc                 // tenant roles
+//	func RequireWorkspaceRoles(roles ...string) echo.MiddlewareFunc        // roles in the active workspace
+//	func RequirePrivileged() echo.MiddlewareFunc                           // Config.PrivilegedRoles
+//	func RequireWorkspace() echo.MiddlewareFunc                            // 403 NO_WORKSPACE without one
+//	func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc    // choose the workspace per route
+//	func SelectWorkspaceParam(name string) echo.MiddlewareFunc             // … from the route parameter name
+//
+// The session handlers are the core's, wrapped with echo.WrapHandler:
+// mw.SignInHandler, mw.SignOutHandler, mw.SignUpHandler,
+// mw.SwitchWorkspaceHandler, mw.ReadyHandler, middleware.WhoAmIHandler and
+// mw.Proxy.
 //
 // The session travels in c.Request()'s context, so code that only has the
 // request (or its context) reads it with [middleware.UserFrom] as well.

@@ -13,7 +13,9 @@ import (
 // Handlers after it see the request as mw left it: the [middleware.Auth] is
 // in c.Request().Context(), and a refreshed cookie pair is already in the
 // response headers, so it reaches the client whatever the handler writes,
-// and also when it returns an error. When mw answers the request itself
+// and also when it returns an error. Such an answer is made uncacheable
+// (Cache-Control: private, no-store; Vary: Cookie) when its headers are
+// written, whatever Cache-Control the handler set. When mw answers the request itself
 // (401 or 503 with Config.RequireAuth), next is not called.
 //
 // echo v5 pools its [echo.Context]: New keeps c only for the duration of
@@ -28,6 +30,19 @@ func New(mw *middleware.Middleware) echo.MiddlewareFunc {
 			}
 			c.SetRequest(r2)
 			defer removeMultipart(r, r2)
+			if len(c.Response().Header()["Set-Cookie"]) > 0 {
+				// mw set or cleared a cookie: the answer stays uncacheable
+				// whatever the handler sets (see middleware.NoStoreIfCookies).
+				if resp, err := echo.UnwrapResponse(c.Response()); err == nil {
+					guard := func() {
+						if !resp.Committed {
+							middleware.NoStoreIfCookies(resp.Header())
+						}
+					}
+					resp.Before(guard)
+					defer guard() // for an answer nobody wrote, which the server writes
+				}
+			}
 			return next(c)
 		}
 	}

@@ -36,6 +36,7 @@ func mount(mw *middleware.Middleware) http.Handler {
 	r.GET("/admin", qelosgin.RequireRoles("admin"), whoami)
 	r.GET("/editor", qelosgin.RequireWorkspaceRoles("editor"), whoami)
 	r.GET("/workspace", qelosgin.RequireWorkspace(), whoami)
+	r.GET("/w/:id", qelosgin.SelectWorkspaceParam("id"), qelosgin.RequireWorkspace(), whoami)
 	r.GET("/health", func(c *gin.Context) {
 		_, ok := qelosgin.Auth(c)
 		c.JSON(http.StatusOK, gin.H{"hasAuth": ok})

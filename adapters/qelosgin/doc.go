@@ -12,10 +12,11 @@
 //
 // # Quick start
 //
-//	mw, err := middleware.New(middleware.Config{
-//		AppURL:     "https://app.qelos.example",
-//		CookieKeys: keys, // middleware.ParseCookieKeys(os.Getenv("QELOS_COOKIE_KEYS"))
-//	})
+//	cfg, err := middleware.ConfigFromEnv() // QELOS_APP_URL, QELOS_COOKIE_KEYS, …
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mw, err := middleware.New(cfg)
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -23,11 +24,34 @@
 //	r.Use(qelosgin.New(mw))
 //	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
 //	r.POST("/auth/signout", gin.WrapH(mw.SignOutHandler()))
+//	r.GET("/healthz", gin.WrapH(mw.ReadyHandler()))
 //	r.GET("/private", qelosgin.RequireUser(), func(c *gin.Context) {
 //		u, _ := qelosgin.User(c) // or middleware.UserFrom(c.Request.Context())
 //		c.JSON(http.StatusOK, u)
 //	})
-//	http.ListenAndServe(":8080", r)
+//	srv := &http.Server{Addr: ":8080", Handler: r, ReadHeaderTimeout: 10 * time.Second}
+//	log.Fatal(srv.ListenAndServe())
+//
+// # Every function, with its signature
+//
+//	func New(mw *middleware.Middleware) gin.HandlerFunc                    // r.Use(qelosgin.New(mw))
+//	func User(c *gin.Context) (*middleware.User, bool)                      // the signed-in user; false when anonymous
+//	func Workspace(c *gin.Context) (*middleware.Workspace, bool)            // the active workspace; false when none
+//	func Auth(c *gin.Context) (*middleware.Auth, bool)                      // everything the middleware learned
+//	func Client(c *gin.Context) (*middleware.Client, bool)                  // calls Qelos as the user; false when anonymous
+//	func Require(rule middleware.Rule) gin.HandlerFunc                      // 401 / 403 / 503 per middleware.Deny
+//	func RequireUser() gin.HandlerFunc
+//	func RequireRoles(roles ...string) gin.HandlerFunc                      // tenant roles
+//	func RequireWorkspaceRoles(roles ...string) gin.HandlerFunc             // roles in the active workspace
+//	func RequirePrivileged() gin.HandlerFunc                                // Config.PrivilegedRoles
+//	func RequireWorkspace() gin.HandlerFunc                                 // 403 NO_WORKSPACE without one
+//	func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc         // choose the workspace per route
+//	func SelectWorkspaceParam(name string) gin.HandlerFunc                  // … from the route parameter name
+//
+// The session handlers are the core's, wrapped with gin.WrapH:
+// mw.SignInHandler, mw.SignOutHandler, mw.SignUpHandler,
+// mw.SwitchWorkspaceHandler, mw.ReadyHandler, middleware.WhoAmIHandler and
+// mw.Proxy.
 //
 // The session travels in c.Request's context, so code that only has the
 // request (or its context) reads it with [middleware.UserFrom] as well.

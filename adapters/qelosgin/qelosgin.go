@@ -13,7 +13,9 @@ import (
 // Handlers after it see the request as mw left it: the [middleware.Auth] is
 // in c.Request.Context(), and a refreshed cookie pair is already in the
 // response headers, so it reaches the client whatever the handler writes,
-// and also when it aborts. When mw answers the request itself (401 or 503
+// and also when it aborts. Such an answer is made uncacheable
+// (Cache-Control: private, no-store; Vary: Cookie) when its headers are
+// written, whatever Cache-Control the handler set. When mw answers the request itself (401 or 503
 // with Config.RequireAuth), the chain is aborted.
 func New(mw *middleware.Middleware) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -24,10 +26,38 @@ func New(mw *middleware.Middleware) gin.HandlerFunc {
 			return
 		}
 		c.Request = r2
+		if len(c.Writer.Header()["Set-Cookie"]) > 0 {
+			// mw set or cleared a cookie: the answer stays uncacheable
+			// whatever the handler sets (see middleware.NoStoreIfCookies).
+			w := noStoreWriter{c.Writer}
+			c.Writer = w
+			defer w.check() // for an answer nobody wrote, which gin writes after the chain
+		}
 		c.Next()
 		removeMultipart(r, r2)
 	}
 }
+
+// noStoreWriter applies middleware.NoStoreIfCookies just before the
+// headers are written.
+type noStoreWriter struct{ gin.ResponseWriter }
+
+func (w noStoreWriter) check() {
+	if !w.Written() {
+		middleware.NoStoreIfCookies(w.Header())
+	}
+}
+
+func (w noStoreWriter) WriteHeaderNow() { w.check(); w.ResponseWriter.WriteHeaderNow() }
+
+func (w noStoreWriter) Write(b []byte) (int, error) { w.check(); return w.ResponseWriter.Write(b) }
+
+func (w noStoreWriter) WriteString(s string) (int, error) {
+	w.check()
+	return w.ResponseWriter.WriteString(s)
+}
+
+func (w noStoreWriter) Flush() { w.check(); w.ResponseWriter.Flush() }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
 // r2, the request mw passed on: net/http removes only those of r.

@@ -24,7 +24,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,33 +66,23 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 func app(mw *qelos.Middleware) http.Handler {
 	r := chi.NewRouter()
 	r.Use(chimw.Recoverer, mw.Handler)
-	r.Get("/whoami", whoami)
-	r.With(qelos.Require(qelos.SignedIn())).Get("/private", whoami)
+	r.Method(http.MethodGet, "/whoami", qelos.WhoAmIHandler())
+	r.With(qelos.Require(qelos.SignedIn())).Method(http.MethodGet, "/private", qelos.WhoAmIHandler())
 	r.Method(http.MethodPost, "/auth/signin", mw.SignInHandler())
 	r.Method(http.MethodPost, "/auth/signout", mw.SignOutHandler())
+	r.Method(http.MethodGet, "/healthz", mw.ReadyHandler())
 	r.Handle("/api/*", mw.Proxy())
 	return r
-}
-
-// whoami answers the signed-in user and the active workspace, or nulls.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := qelos.UserFrom(r.Context())
-	ws, _ := qelos.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
 }
 
 // configFrom reads the middleware's settings from the environment
 // (QELOS_APP_URL, QELOS_COOKIE_KEYS, QELOS_JWT_SECRET, and the other
 // variables of middleware.ConfigFromEnv).
 func configFrom(getenv func(string) string) (qelos.Config, error) {
+	getenv = withEphemeralKeys(getenv)
 	cfg, err := qelos.ConfigFromLookup(getenv)
 	if err != nil {
 		return cfg, err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
-		cfg.CookieKeys = []qelos.CookieKey{qelos.GenerateCookieKey()}
 	}
 	return cfg, nil
 }
@@ -128,4 +117,21 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// withEphemeralKeys returns getenv, or when QELOS_COOKIE_KEYS is unset a
+// getenv that answers it with a fresh key set, after a warning: handy for
+// a first run, but sessions then end when the app restarts.
+func withEphemeralKeys(getenv func(string) string) func(string) string {
+	if getenv("QELOS_COOKIE_KEYS") != "" {
+		return getenv
+	}
+	slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+	key := qelos.GenerateCookieKey().String()
+	return func(name string) string {
+		if name == "QELOS_COOKIE_KEYS" {
+			return key
+		}
+		return getenv(name)
+	}
 }

@@ -69,6 +69,7 @@ func app(mw *middleware.Middleware) http.Handler {
 	e.GET("/private", whoami, qelosecho.RequireUser())
 	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
 	e.POST("/auth/signout", echo.WrapHandler(mw.SignOutHandler()))
+	e.GET("/healthz", echo.WrapHandler(mw.ReadyHandler()))
 	e.Any("/api/*", echo.WrapHandler(mw.Proxy()))
 	return e
 }
@@ -85,13 +86,10 @@ func whoami(c echo.Context) error {
 // variables of middleware.ConfigFromEnv). The middleware's defaults refuse
 // cross-origin form posts and keep the cookies Secure and __Host- prefixed.
 func configFrom(getenv func(string) string) (middleware.Config, error) {
+	getenv = withEphemeralKeys(getenv)
 	cfg, err := middleware.ConfigFromLookup(getenv)
 	if err != nil {
 		return cfg, err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
-		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	return cfg, nil
 }
@@ -126,4 +124,21 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// withEphemeralKeys returns getenv, or when QELOS_COOKIE_KEYS is unset a
+// getenv that answers it with a fresh key set, after a warning: handy for
+// a first run, but sessions then end when the app restarts.
+func withEphemeralKeys(getenv func(string) string) func(string) string {
+	if getenv("QELOS_COOKIE_KEYS") != "" {
+		return getenv
+	}
+	slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+	key := middleware.GenerateCookieKey().String()
+	return func(name string) string {
+		if name == "QELOS_COOKIE_KEYS" {
+			return key
+		}
+		return getenv(name)
+	}
 }

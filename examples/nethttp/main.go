@@ -22,7 +22,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -63,20 +62,13 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 // app is the whole app: the routes, wrapped by the middleware.
 func app(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /whoami", whoami)
-	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
+	mux.Handle("GET /whoami", middleware.WhoAmIHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("GET /healthz", mw.ReadyHandler())
 	mux.Handle("/api/", mw.Proxy())
 	return mw.Handler(mux)
-}
-
-// whoami answers the signed-in user and the active workspace, or nulls.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := middleware.UserFrom(r.Context())
-	ws, _ := middleware.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
 }
 
 // configFrom reads the middleware's settings from the environment
@@ -84,13 +76,10 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 // variables of middleware.ConfigFromEnv). The middleware's defaults refuse
 // cross-origin form posts and keep the cookies Secure and __Host- prefixed.
 func configFrom(getenv func(string) string) (middleware.Config, error) {
+	getenv = withEphemeralKeys(getenv)
 	cfg, err := middleware.ConfigFromLookup(getenv)
 	if err != nil {
 		return cfg, err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
-		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	return cfg, nil
 }
@@ -125,4 +114,21 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// withEphemeralKeys returns getenv, or when QELOS_COOKIE_KEYS is unset a
+// getenv that answers it with a fresh key set, after a warning: handy for
+// a first run, but sessions then end when the app restarts.
+func withEphemeralKeys(getenv func(string) string) func(string) string {
+	if getenv("QELOS_COOKIE_KEYS") != "" {
+		return getenv
+	}
+	slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+	key := middleware.GenerateCookieKey().String()
+	return func(name string) string {
+		if name == "QELOS_COOKIE_KEYS" {
+			return key
+		}
+		return getenv(name)
+	}
 }

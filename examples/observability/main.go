@@ -23,7 +23,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"expvar"
 	"fmt"
 	"log/slog"
@@ -59,13 +58,10 @@ func main() {
 // run serves the app until ctx is done. It reads its settings with getenv
 // and calls ready with the app's URL once it listens.
 func run(ctx context.Context, getenv func(string) string, ready func(url string)) error {
+	getenv = withEphemeralKeys(getenv)
 	cfg, err := middleware.ConfigFromLookup(getenv)
 	if err != nil {
 		return err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
-		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	cfg.OnEvent = record
 	cfg.HTTPClient = &http.Client{
@@ -82,10 +78,11 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 // app is the whole app: a trace per request, the middleware, the routes.
 func app(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /whoami", whoami)
-	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
+	mux.Handle("GET /whoami", middleware.WhoAmIHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("GET /healthz", mw.ReadyHandler())
 	mux.Handle("/api/", mw.Proxy())
 	mux.Handle("GET /debug/vars", expvar.Handler())
 	return traced(mw.Handler(mux))
@@ -155,14 +152,6 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// whoami answers the signed-in user and the active workspace, or nulls.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := middleware.UserFrom(r.Context())
-	ws, _ := middleware.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
-}
-
 // serve listens on addr (default 127.0.0.1:8080) and serves h until ctx is
 // done, then shuts down gracefully.
 func serve(ctx context.Context, addr string, h http.Handler, ready func(url string)) error {
@@ -193,4 +182,21 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// withEphemeralKeys returns getenv, or when QELOS_COOKIE_KEYS is unset a
+// getenv that answers it with a fresh key set, after a warning: handy for
+// a first run, but sessions then end when the app restarts.
+func withEphemeralKeys(getenv func(string) string) func(string) string {
+	if getenv("QELOS_COOKIE_KEYS") != "" {
+		return getenv
+	}
+	slog.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral cookie keys, so sessions will not survive a restart")
+	key := middleware.GenerateCookieKey().String()
+	return func(name string) string {
+		if name == "QELOS_COOKIE_KEYS" {
+			return key
+		}
+		return getenv(name)
+	}
 }

@@ -62,13 +62,14 @@ func run(ctx context.Context, out io.Writer, ready func(url string, demo *qelost
 		defer os.Unsetenv("QELOS_APP_URL")
 	}
 
+	if os.Getenv("QELOS_COOKIE_KEYS") == "" {
+		logger.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral keys, so sessions end when the app restarts; persist a key with: export QELOS_COOKIE_KEYS=$(go run github.com/qelos-io/integrator-go/cmd/qelos-keys)")
+		os.Setenv("QELOS_COOKIE_KEYS", middleware.GenerateCookieKey().String())
+		defer os.Unsetenv("QELOS_COOKIE_KEYS")
+	}
 	cfg, err := middleware.ConfigFromEnv()
 	if err != nil {
 		return err
-	}
-	if len(cfg.CookieKeys) == 0 {
-		logger.Warn("QELOS_COOKIE_KEYS is not set: using ephemeral keys, so sessions end when the app restarts; persist a key with: QELOS_COOKIE_KEYS=" + middleware.GenerateCookieKey().String())
-		cfg.CookieKeys = []middleware.CookieKey{middleware.GenerateCookieKey()}
 	}
 	cfg.Logger = logger
 	cfg.ErrorHandler = signInRedirect

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ type whoamiBody struct {
 func TestQuickstartContract(t *testing.T) {
 	url, demo := startQuickstart(t, "30s")
 	exampletest.Contract(t, url, demo)
+	t.Run("readiness", func(t *testing.T) { exampletest.Readiness(t, url, demo) })
 }
 
 // TestQuickstartSessionOutlivesTheAccessToken is the README's curl session
@@ -233,4 +235,54 @@ func TestQuickstartRedirectsBrowsersToSignIn(t *testing.T) {
 			t.Errorf("Accept %s: body %s", tt.accept, body)
 		}
 	}
+}
+
+// TestThreatQuickstartLogsKey: the quickstart started without
+// QELOS_COOKIE_KEYS logs that it generated keys, and no usable cookie key:
+// no word of its output, or of what follows an '=', parses as one.
+func TestThreatQuickstartLogsKey(t *testing.T) {
+	t.Setenv("QELOS_APP_URL", "")
+	t.Setenv("QELOS_COOKIE_KEYS", "")
+	t.Setenv("ADDR", "127.0.0.1:0")
+	var out lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &out, func(string, *qelostest.Server) { close(ready) }) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	log := out.String()
+	if !strings.Contains(log, "QELOS_COOKIE_KEYS is not set") {
+		t.Fatalf("the output does not say keys were generated:\n%s", log)
+	}
+	for _, word := range strings.FieldsFunc(log, func(r rune) bool { return r == ' ' || r == '\n' || r == '"' || r == '=' || r == '`' }) {
+		if _, err := middleware.ParseCookieKeys(word); err == nil {
+			t.Fatalf("the output holds a usable cookie key: %q", word)
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

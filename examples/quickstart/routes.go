@@ -17,10 +17,11 @@ import (
 func routes(mw *middleware.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", page)
-	mux.HandleFunc("GET /whoami", whoami)
-	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
+	mux.Handle("GET /whoami", middleware.WhoAmIHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("GET /healthz", mw.ReadyHandler())
 	mux.Handle("POST /auth/signup", mw.SignUpHandler())
 	mux.Handle("POST /auth/workspace", mw.SwitchWorkspaceHandler())
 	mux.Handle("GET /tokens", middleware.RequireUser(http.HandlerFunc(listTokens)))
@@ -103,14 +104,6 @@ func signInRedirect(w http.ResponseWriter, r *http.Request, status int, code str
 		return
 	}
 	middleware.WriteError(w, r, status, code)
-}
-
-// whoami answers {"user": …, "workspace": …}, nulls when anonymous.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := middleware.UserFrom(r.Context())
-	ws, _ := middleware.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
 }
 
 //go:embed page.html

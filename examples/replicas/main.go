@@ -28,8 +28,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -60,11 +58,9 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 	if err != nil {
 		return err
 	}
-	if len(cfg.CookieKeys) == 0 {
-		// Ephemeral keys would differ per replica: each would reject the
-		// others' cookies and be unable to read their stored pairs.
-		return errors.New("QELOS_COOKIE_KEYS is required when running replicas: generate one key set and give every replica the same value")
-	}
+	// ConfigFromLookup refuses an unset QELOS_COOKIE_KEYS: ephemeral keys
+	// would differ per replica, and each would reject the others' cookies
+	// and be unable to read their stored pairs.
 	// The shared refresh store. Its secret is the first cookie key, so that
 	// every replica with the same QELOS_COOKIE_KEYS reads what the others
 	// wrote (the store derives its own encryption key from it). An app
@@ -81,21 +77,14 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /whoami", whoami)
-	mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(whoami)))
+	mux.Handle("GET /whoami", middleware.WhoAmIHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
 	mux.Handle("POST /auth/signin", mw.SignInHandler())
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
+	mux.Handle("GET /healthz", mw.ReadyHandler())
 	mux.Handle("/api/", mw.Proxy())
 
 	return serve(ctx, getenv("ADDR"), mw.Handler(mux), ready)
-}
-
-// whoami answers the signed-in user and the active workspace, or nulls.
-func whoami(w http.ResponseWriter, r *http.Request) {
-	u, _ := middleware.UserFrom(r.Context())
-	ws, _ := middleware.WorkspaceFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": u, "workspace": ws})
 }
 
 // serve listens on addr (default 127.0.0.1:8080) and serves h until ctx is

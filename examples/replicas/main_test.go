@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,6 +43,20 @@ func TestExample(t *testing.T) {
 			redisstore.EnvURL:   redis.URL(),
 		})
 		exampletest.Contract(t, url, q)
+		t.Run("readiness", func(t *testing.T) { exampletest.Readiness(t, url, q) })
+		t.Run("readiness with Redis down", func(t *testing.T) {
+			redis.Stop()
+			t.Cleanup(func() { redis.Restart() })
+			resp, err := http.Get(url + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"store":"unavailable"`) {
+				t.Fatalf("%d %s, want 503 naming the store", resp.StatusCode, body)
+			}
+		})
 	})
 	t.Run("startup errors", func(t *testing.T) {
 		exampletest.StartupErrors(t, withEnv(map[string]string{redisstore.EnvURL: redis.URL()}), q.URL)

@@ -36,6 +36,9 @@ import (
 //	GET /abort    the handler aborts the framework's way with status 403
 //	GET /ping     204 when the request has a user, 200 otherwise, no body
 //	              (the benchmark route)
+//	GET /w/{id}   the /whoami answer, with the workspace chosen by the
+//	              framework's SelectWorkspaceParam from the route parameter,
+//	              guarded by RequireWorkspace
 type Mount func(mw *middleware.Middleware) http.Handler
 
 // The seeded workspace the demo admin belongs to.
@@ -105,10 +108,12 @@ var (
 	reset       = &qelostest.Fault{Drop: true}
 	rejected    = &qelostest.Fault{Status: http.StatusUnauthorized}
 
-	requireAuth = func(c *middleware.Config) { c.RequireAuth = true }
-	jwtSecret   = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
-	otherWS     = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
-	byHeader    = func(c *middleware.Config) {
+	requireAuth            = func(c *middleware.Config) { c.RequireAuth = true }
+	passthrough            = func(c *middleware.Config) { c.Passthrough = true }
+	passthroughRequireAuth = func(c *middleware.Config) { c.Passthrough, c.RequireAuth = true, true }
+	jwtSecret              = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
+	otherWS                = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
+	byHeader               = func(c *middleware.Config) {
 		c.ResolveWorkspace = func(r *http.Request, _ *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
 			if r.Header.Get("X-Workspace") == otherWS.ID {
 				return otherWS, nil
@@ -182,14 +187,20 @@ var rows = []row{
 	{name: "RequireWorkspace lets a user with a workspace through", session: ValidPair, path: "/workspace", status: 200, body: admin},
 	{name: "RequireWorkspace refuses a user without one with NO_WORKSPACE", session: UserPair, path: "/workspace", status: 403, body: `{"code":"NO_WORKSPACE"}`},
 
+	// SelectWorkspace picks the workspace a route parameter names.
+	{name: "SelectWorkspace picks the member workspace the route names", session: ValidPair, path: "/w/" + qelostest.BetaWorkspaceID, status: 200, body: `{"workspace":{"_id":"` + qelostest.BetaWorkspaceID + `","name":"Beta Lab","roles":["user"]}}`},
+	{name: "SelectWorkspace refuses a workspace the user is not a member of", session: ValidPair, path: "/w/6b08ed31a15f3cecd2830000", status: 403, body: `{"code":"NO_WORKSPACE"}`},
+	{name: "SelectWorkspace leaves anonymous requests to the guard", path: "/w/" + qelostest.BetaWorkspaceID, status: 401, body: unauthorized},
+
 	// Every other credential mode, in Qelos's precedence.
 	{name: "a bearer token is identified by Qelos", session: Bearer, path: "/private", status: 200, body: admin, probes: 1},
 	{name: "a bearer token is verified locally with JWTSecret", config: jwtSecret, session: Bearer, path: "/private", status: 200, body: admin},
 	{name: "a bearer token passes a role guard", session: Bearer, path: "/admin", status: 200, body: admin, probes: 1},
 	{name: "an API key is identified by Qelos with its workspace", session: APIKey, path: "/private", status: 200, body: admin, probes: 1},
 	{name: "an invalid API key wins over a valid pair and is refused", session: BadAPIKey, path: "/private", status: 401, body: unauthorized, probes: 1},
-	{name: "Qelos's session cookie is passed through to /api/me", session: Passthrough, path: "/private", status: 200, body: admin, probes: 1},
-	{name: "Qelos's session cookie passes RequireAuth", config: requireAuth, session: Passthrough, path: "/whoami", status: 200, body: admin, probes: 1},
+	{name: "Qelos's session cookie is passed through to /api/me when Passthrough is on", config: passthrough, session: Passthrough, path: "/private", status: 200, body: admin, probes: 1},
+	{name: "Qelos's session cookie passes RequireAuth when Passthrough is on", config: passthroughRequireAuth, session: Passthrough, path: "/whoami", status: 200, body: admin, probes: 1},
+	{name: "Qelos's session cookie is ignored by default (cookie tossing)", session: Passthrough, path: "/private", status: 401, body: unauthorized},
 	{name: "Qelos unavailable for /api/me answers 503, not 401", session: Bearer, path: "/private", status: 503, body: unavailable, probes: 1, fault: meDown},
 }
 
@@ -299,6 +310,13 @@ func (tt row) checkCookies(t *testing.T, mw *middleware.Middleware, got answer, 
 	t.Helper()
 	access, refreshName := mw.CookieNames()
 	names := []string{access, refreshName}
+	if tt.cookies != Untouched {
+		// An answer that sets or clears a cookie is one no cache may
+		// store, however the framework wrote it.
+		if cc, vary := got.header.Values("Cache-Control"), strings.Join(got.header.Values("Vary"), ","); len(cc) != 1 || cc[0] != "private, no-store" || !strings.Contains(vary, "Cookie") {
+			t.Fatalf("GET %s set cookies with Cache-Control %q and Vary %q, want \"private, no-store\" and Cookie", tt.path, cc, vary)
+		}
+	}
 	switch tt.cookies {
 	case Untouched:
 		if sc := got.header.Values("Set-Cookie"); len(sc) != 0 {

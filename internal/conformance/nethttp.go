@@ -21,6 +21,10 @@ func NetHTTP(mw *middleware.Middleware) http.Handler {
 	mux.Handle("GET /admin", middleware.RequireRoles(whoami, "admin"))
 	mux.Handle("GET /editor", middleware.RequireWorkspaceRoles(whoami, "editor"))
 	mux.Handle("GET /workspace", middleware.RequireWorkspace(whoami))
+	byParam := func(r *http.Request, _ *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+		return c.Membership(r.Context(), r.PathValue("id"))
+	}
+	mux.Handle("GET /w/{id}", middleware.SelectWorkspace(byParam)(middleware.RequireWorkspace(whoami)))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		_, ok := middleware.FromContext(r.Context())
 		writeJSON(w, map[string]bool{"hasAuth": ok})

@@ -1,6 +1,6 @@
 // Package exampletest drives the examples contract of the design (GET
 // /whoami, GET /private, POST /auth/signin, POST /auth/signout, the /api/
-// proxy) over HTTP,
+// proxy, and GET /healthz with [Readiness]) over HTTP,
 // as a browser would, so that every example app is held to the same
 // answers. Each example's main_test.go starts a qelostest server, starts
 // the example with [Start], and calls [Contract] and [StartupErrors].
@@ -317,6 +317,10 @@ func Suite(t *testing.T, run RunFunc) {
 			expectMe(t, b.get("/api/me"))
 		})
 	})
+	t.Run("readiness", func(t *testing.T) {
+		k := qelostest.Start(t)
+		Readiness(t, Start(t, run, map[string]string{"QELOS_APP_URL": k.URL}), k.Server)
+	})
 	t.Run("contract with ephemeral keys", func(t *testing.T) {
 		k := qelostest.Start(t)
 		Contract(t, Start(t, run, map[string]string{"QELOS_APP_URL": k.URL}), k.Server)
@@ -324,4 +328,38 @@ func Suite(t *testing.T, run RunFunc) {
 	t.Run("startup errors", func(t *testing.T) {
 		StartupErrors(t, run, qelostest.Start(t).URL)
 	})
+}
+
+// ReadyWithin is how soon GET /healthz must answer 503 when Qelos does not
+// answer at all.
+const ReadyWithin = 2 * time.Second
+
+// Readiness checks the app's GET /healthz against its Qelos q: 200 while
+// Qelos answers; 503 within ReadyWithin while it hangs (q delays /api/me
+// past any probe's patience); 200 again once it answers.
+func Readiness(t *testing.T, appURL string, q *qelostest.Server) {
+	t.Helper()
+	probe := func() (int, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		resp, err := http.Get(appURL + "/healthz")
+		if err != nil {
+			t.Fatalf("GET /healthz: %v", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(start)
+	}
+	if status, _ := probe(); status != http.StatusOK {
+		t.Fatalf("GET /healthz with Qelos up: %d, want 200", status)
+	}
+	t.Cleanup(q.ClearFaults)
+	q.InjectFault(qelostest.EndpointMe, qelostest.Fault{Delay: time.Minute})
+	if status, took := probe(); status != http.StatusServiceUnavailable || took > ReadyWithin {
+		t.Fatalf("GET /healthz with Qelos hanging: %d after %v, want 503 within %v", status, took, ReadyWithin)
+	}
+	q.ClearFaults()
+	if status, _ := probe(); status != http.StatusOK {
+		t.Fatalf("GET /healthz after Qelos recovered: %d, want 200", status)
+	}
 }

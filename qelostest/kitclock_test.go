@@ -1,0 +1,68 @@
+package qelostest_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelostest"
+)
+
+// TestKitClockDrivesMiddlewareWindows: the windows the middleware measures
+// follow the kit's Clock, so a user's test moves them with Advance instead
+// of sleeping: the identity cache of a bearer token (IdentityTTL) and the
+// sign-in rate limit's window.
+func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
+	k := qelostest.Start(t)
+	mw := k.Middleware(middleware.Config{})
+	mux := http.NewServeMux()
+	mux.Handle("POST /auth/signin", mw.SignInHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
+	app := mw.Handler(mux)
+	serve := func(r *http.Request) int {
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, r)
+		return rec.Code
+	}
+
+	t.Run("identity cache", func(t *testing.T) {
+		access, _, err := k.IssuePair(qelostest.AdminEmail, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bearer := func() int {
+			r := httptest.NewRequest("GET", "/private", nil)
+			r.Header.Set("Authorization", "Bearer "+access)
+			return serve(r)
+		}
+		k.ResetCalls()
+		bearer()
+		bearer()
+		if n := k.Calls(qelostest.EndpointMe); n != 1 {
+			t.Fatalf("%d /api/me calls within IdentityTTL, want 1", n)
+		}
+		k.Clock.Advance(middleware.DefaultIdentityTTL)
+		if bearer(); k.Calls(qelostest.EndpointMe) != 2 {
+			t.Fatalf("%d /api/me calls after IdentityTTL, want 2", k.Calls(qelostest.EndpointMe))
+		}
+	})
+	t.Run("sign-in rate limit", func(t *testing.T) {
+		signIn := func(password string) int {
+			r := httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"`+qelostest.UserEmail+`","password":"`+password+`"}`))
+			r.Header.Set("Content-Type", "application/json")
+			return serve(r)
+		}
+		for range middleware.DefaultSignInPerUser {
+			signIn("wrong")
+		}
+		if code := signIn(qelostest.UserPassword); code != http.StatusTooManyRequests {
+			t.Fatalf("over the limit: %d, want 429", code)
+		}
+		k.Clock.Advance(middleware.DefaultSignInWindow)
+		if code := signIn(qelostest.UserPassword); code != http.StatusOK {
+			t.Fatalf("after the window: %d, want 200", code)
+		}
+	})
+}
