@@ -113,6 +113,27 @@ func TestSlowRedisReplicas(t *testing.T) {
 	}
 }
 
+// TestPartitionedReplicaSpendsNothing: replica 2 is cut off from Redis while
+// the browser's expired pair reaches all three replicas. Replicas 0 and 1
+// refresh it once; replica 2, which cannot know, spends nothing and answers
+// 503 with the cookies untouched, so no late answer signs the user out.
+func TestPartitionedReplicaSpendsNothing(t *testing.T) {
+	f := newFleet(t, fleetOptions{replicas: 3})
+	old := f.session(time.Minute)
+	cut := f.replicas[2].proxy
+	cut.Refuse(true)
+	cut.ResetAll()
+	answers := f.storm(30, old)
+	for _, a := range answers {
+		if a.replica == 2 && (a.status != 503 || len(a.cookies) != 0) {
+			t.Errorf("the cut-off replica answered %d (cookies set: %d), want 503 with the cookies untouched", a.status, len(a.cookies))
+		}
+	}
+	cut.Refuse(false)
+	f.storesBack()
+	f.judge("partitioned replica", newJar(old), answers)
+}
+
 // signedOutWithin checks that the session's old cookies are refused on
 // every replica within d (polling the replicas, not the clock).
 func (f *fleet) signedOutWithin(d time.Duration, cookies []*http.Cookie) {
