@@ -42,6 +42,12 @@ type CookieKey struct {
 	// (though not forgeable) by whoever holds the cookie: the user's own
 	// browser, where the cookie is HttpOnly.
 	Block []byte
+	// AcceptOnly makes the set open cookies without ever sealing one: the
+	// first step of a rolling key rotation. Deploy the new set accept-only
+	// to every replica first, so that none refuses the cookies it will
+	// seal once promoted (see cmd/qelos-keys). In QELOS_COOKIE_KEYS it is
+	// written with a leading "~". Default: false (the set may seal).
+	AcceptOnly bool
 }
 
 // GenerateCookieKey returns a fresh key set with a 32-byte hash key and a
@@ -55,29 +61,52 @@ func GenerateCookieKey() CookieKey {
 }
 
 // String renders k in the QELOS_COOKIE_KEYS format read by ParseCookieKeys:
-// base64 hash key, then ":" and base64 block key when there is one.
+// "~" when the set is accept-only, the base64 hash key, then ":" and the
+// base64 block key when there is one.
 func (k CookieKey) String() string {
-	s := base64.StdEncoding.EncodeToString(k.Hash)
+	s := ""
+	if k.AcceptOnly {
+		s = acceptOnlyMark
+	}
+	s += base64.StdEncoding.EncodeToString(k.Hash)
 	if len(k.Block) > 0 {
 		s += ":" + base64.StdEncoding.EncodeToString(k.Block)
 	}
 	return s
 }
 
+// acceptOnlyMark starts an accept-only set in QELOS_COOKIE_KEYS. No base64
+// alphabet has "~", so a value without it reads as it always did.
+const acceptOnlyMark = "~"
+
 // ParseCookieKeys reads key sets in the QELOS_COOKIE_KEYS format: a
 // comma-separated list of "HASH" or "HASH:BLOCK", each key in standard or
-// URL-safe base64, newest first. The first set seals new cookies; all of
-// them open cookies, so appending the old set after a new one rotates keys
-// without signing anybody out.
+// URL-safe base64, newest first; a set written "~HASH[:BLOCK]" is
+// accept-only (see CookieKey.AcceptOnly). The first set that is not
+// accept-only seals new cookies; all of them open cookies. Accept-only sets
+// are returned after the others, so the first set returned is always the
+// one that seals (the one to give refresh/redisstore as its Secret).
+//
+// A rolling rotation takes three deploys, each safe to run beside the one
+// before it (cmd/qelos-keys prints each value and says which step a value
+// is at):
+//
+//	CURRENT           steady state
+//	CURRENT,~NEW      1. add: every replica opens NEW's cookies; none seals with it
+//	NEW,CURRENT       2. promote: NEW seals; CURRENT's cookies still open
+//	NEW               3. retire CURRENT once its cookies have expired (30 days)
 func ParseCookieKeys(s string) ([]CookieKey, error) {
-	var keys []CookieKey
+	var keys, acceptOnly []CookieKey
 	for i, set := range strings.Split(s, ",") {
 		set = strings.TrimSpace(set)
 		if set == "" {
 			continue
 		}
-		hashPart, blockPart, _ := strings.Cut(set, ":")
 		var k CookieKey
+		if rest, ok := strings.CutPrefix(set, acceptOnlyMark); ok {
+			set, k.AcceptOnly = strings.TrimSpace(rest), true
+		}
+		hashPart, blockPart, _ := strings.Cut(set, ":")
 		var err error
 		if k.Hash, err = decodeKey(hashPart); err != nil {
 			return nil, fmt.Errorf("cookie key set %d: hash key: %w (expected HASH[:BLOCK][,…] in base64)", i+1, err)
@@ -90,12 +119,19 @@ func ParseCookieKeys(s string) ([]CookieKey, error) {
 		if err := k.validate(); err != nil {
 			return nil, fmt.Errorf("cookie key set %d: %w (expected HASH[:BLOCK] in base64)", i+1, err)
 		}
-		keys = append(keys, k)
+		if k.AcceptOnly {
+			acceptOnly = append(acceptOnly, k)
+		} else {
+			keys = append(keys, k)
+		}
 	}
-	if len(keys) == 0 {
+	switch {
+	case len(keys) == 0 && len(acceptOnly) > 0:
+		return nil, errors.New(`every cookie key set is accept-only ("~"): one set must seal new cookies; remove the "~" from the set in force`)
+	case len(keys) == 0:
 		return nil, errors.New(`no cookie keys: expected "HASH[:BLOCK][,HASH[:BLOCK]…]" in base64, e.g. the output of GenerateCookieKey().String()`)
 	}
-	return keys, nil
+	return append(keys, acceptOnly...), nil
 }
 
 func decodeKey(s string) ([]byte, error) {
@@ -182,6 +218,20 @@ func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 	j.access = newCookieName(c.AccessCookieName, prefix)
 	j.refresh = newCookieName(c.RefreshCookieName, prefix)
 	j.social = newCookieName(socialStateCookie, prefix)
+	// securecookie seals with the first codec: put the sets that may seal
+	// first, keeping their order (a Config built by hand may list an
+	// accept-only set anywhere; one of only accept-only sets seals with the
+	// first, rather than with none).
+	keys = slices.Clone(keys)
+	slices.SortStableFunc(keys, func(a, b CookieKey) int {
+		switch {
+		case a.AcceptOnly == b.AcceptOnly:
+			return 0
+		case b.AcceptOnly:
+			return -1
+		}
+		return 1
+	})
 	for _, k := range keys {
 		sc := securecookie.New(k.Hash, k.Block)
 		sc.SetSerializer(securecookie.JSONEncoder{})

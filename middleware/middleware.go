@@ -82,6 +82,7 @@ func New(cfg Config) (*Middleware, error) {
 			Store:  cfg.RefreshStore,
 			Grace:  cfg.RefreshGrace,
 			Logger: cfg.Logger,
+			Now:    cfg.Now, // the grace window follows a test's clock too
 		}),
 		log: cfg.Logger,
 		now: cfg.Now,

@@ -18,17 +18,16 @@ const (
 	// sooner (on their own contexts), but a rotation Qelos completes late
 	// must still be recorded, or the single-use token is burnt.
 	DefaultCallTimeout = 30 * time.Second
-	// DefaultPatience is how long a failing shared store is retried, from
-	// its first failure, before a Coordinator that has seen no other owner
-	// coordinates within its own process.
+	// DefaultPatience is how long a flight retries a slow store.
 	DefaultPatience = 2 * time.Second
 	// DefaultFailureWindow is how long a transient refresh failure is
 	// shared with the callers that arrive after it.
 	DefaultFailureWindow = time.Second
 	// storeRetry is the pause between two tries at a failing store.
 	storeRetry = 50 * time.Millisecond
-	// maxRevoked bounds the in-process set of revoked access tokens; each
-	// entry lives only until its token expires.
+	// maxRevoked bounds the in-process set of revoked names; each entry
+	// lives only until the time its revocation was given, and past the
+	// bound the entries closest to their end go first.
 	maxRevoked = 100_000
 )
 
@@ -52,14 +51,17 @@ type Options struct {
 	// least this long, or it, not the Coordinator, decides when to give up;
 	// and give a Locker a lease longer than this (see refresh/redisstore).
 	CallTimeout time.Duration
-	// Patience is how long a failing Locker is retried, counted from its
-	// first failure, before a Coordinator that has seen no other replica
-	// refreshing this token refreshes within its own process. A store that
-	// answers slowly for a moment — a busy machine, a failover — must not
-	// make two replicas spend one token; one that stays down this long is
-	// treated as down. A Coordinator that has seen another owner never
-	// spends the token on its own: it answers ErrUnavailable until it can
-	// read the outcome or sees the lock free. Default: DefaultPatience (2 s).
+	// Patience is how long a flight retries a store that is slow (a
+	// timeout: a busy machine, a failover), counted from its first failure,
+	// before it answers ErrUnavailable; it also bounds the store calls made
+	// once the refresh is done (sharing a failure, confirming the lock). A
+	// store that reports it cannot tell (ErrInDoubt: down, restarting) is
+	// not retried: the flight answers ErrUnavailable at once. With a Locker, a Coordinator never spends a
+	// token without holding the lock: a store that is down, restarted or
+	// partitioned away cannot tell it that no other replica is spending the
+	// same token, so the session is answered "unavailable" (cookies kept)
+	// until the store returns, not signed out by a second spend.
+	// Default: DefaultPatience (2 s).
 	Patience time.Duration
 	// FailureWindow is how long a transient failure of the refresh (5xx,
 	// timeout, an answer that is not a token pair) is returned to callers
@@ -70,6 +72,11 @@ type Options struct {
 	// Logger receives a warning when the Store fails (once per outage) and
 	// a note when it recovers. Default: slog.Default().
 	Logger *slog.Logger
+	// Now is the Coordinator's clock: the grace and failure windows and
+	// revocations' ends are measured with it. Tests and the
+	// testing kit pass a clock they advance, so nothing sleeps. It must be
+	// safe for concurrent use. Default: time.Now.
+	Now func() time.Time
 }
 
 // A Coordinator spends each refresh token once. Concurrent callers with the
@@ -88,14 +95,13 @@ type Coordinator struct {
 	patience  time.Duration
 	failFor   time.Duration
 	log       *slog.Logger
+	now       func() time.Time
 
 	mu       sync.Mutex
 	flights  map[string]*flight
-	failures map[string]failure   // transient failures, for failFor
-	owners   map[string]time.Time // keys another replica was seen refreshing, until
+	failures map[string]failure // transient failures, for failFor
 
-	revoked    sync.Map     // Key(access token) → time.Time until
-	revokedLen atomic.Int64 // entries in revoked; zero skips the lookup
+	revoked revokedSet // Key(name) → until
 
 	onRevoke atomic.Pointer[[]func(key string)] // see OnRevoke
 
@@ -125,14 +131,18 @@ func NewCoordinator(r Refresher, opts Options) *Coordinator {
 		patience:  opts.Patience,
 		failFor:   opts.FailureWindow,
 		log:       opts.Logger,
+		now:       opts.Now,
 		flights:   make(map[string]*flight),
 		failures:  make(map[string]failure),
-		owners:    make(map[string]time.Time),
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	if m, ok := c.store.(*MemoryStore); ok {
 		c.local, c.store = m, nil // already in memory: nothing to share
 	} else {
 		c.local = NewMemoryStore(0)
+		c.local.now = c.now
 	}
 	c.locker, _ = c.store.(Locker)
 	c.sharer, _ = c.store.(FailureSharer)
@@ -207,15 +217,16 @@ func (c *Coordinator) Forget(ctx context.Context, refreshToken string) error {
 	return nil
 }
 
-// Revoke records accessToken as revoked until its expiry, in this process
-// and in the shared store when it is a [Revoker]; [Coordinator.Revoked]
-// then reports it, on every replica. A token already expired is not
-// recorded: it is refused anyway.
-func (c *Coordinator) Revoke(ctx context.Context, accessToken string, until time.Time) error {
-	if !time.Now().Before(until) {
+// Revoke records name (a session's name, or a token) as revoked until the
+// given time, in this process and in the shared store when it is a
+// [Revoker]; [Coordinator.Revoked] then reports it, on every replica. Give
+// the end of what is revoked: for a session, its refresh token's expiry.
+// A name whose time has passed is not recorded: it is refused anyway.
+func (c *Coordinator) Revoke(ctx context.Context, name string, until time.Time) error {
+	if !c.now().Before(until) {
 		return nil
 	}
-	key := Key(accessToken)
+	key := Key(name)
 	c.revokeLocally(key, until)
 	if rv, ok := c.store.(Revoker); ok {
 		return rv.Revoke(ctx, key, until)
@@ -233,7 +244,7 @@ func (c *Coordinator) Revoke(ctx context.Context, accessToken string, until time
 // middleware revokes a session by its pair of tokens, since Qelos issues
 // byte-identical access tokens to one user within one second.
 func (c *Coordinator) Revoked(ctx context.Context, accessToken string, shared bool) bool {
-	if c.revokedLen.Load() == 0 && !shared {
+	if c.revoked.len() == 0 && !shared {
 		return false // the warm path: no hashing, no lock
 	}
 	return c.RevokedKey(ctx, Key(accessToken), shared)
@@ -244,15 +255,18 @@ func (c *Coordinator) Revoked(ctx context.Context, accessToken string, shared bo
 func (c *Coordinator) RevokedKey(ctx context.Context, key string, shared bool) bool {
 	rv, ok := c.store.(Revoker)
 	shared = shared && ok
-	if c.revokedLen.Load() == 0 && !shared {
+	if c.revoked.len() == 0 && !shared {
 		return false
 	}
-	if until, ok := c.revoked.Load(key); ok && time.Now().Before(until.(time.Time)) {
+	if c.revoked.has(key, c.now()) {
 		return true
 	}
-	if !shared || c.storeIsDown() {
+	if !shared {
 		return false
 	}
+	// No shortcut on a store known to be down: a Store that can fail fast
+	// (refresh/redisstore's breaker) answers in microseconds, and asking it
+	// is what notices that it is back.
 	yes, err := rv.Revoked(ctx, key)
 	if ctx.Err() == nil {
 		c.noteStore(err)
@@ -260,25 +274,10 @@ func (c *Coordinator) RevokedKey(ctx context.Context, key string, shared bool) b
 	return err == nil && yes
 }
 
-// revokeLocally adds key to the in-process set, pruning expired entries
-// (and, past maxRevoked, the soonest to expire) so the set stays bounded.
+// revokeLocally adds key to the in-process set (see revokedSet).
 func (c *Coordinator) revokeLocally(key string, until time.Time) {
-	if _, loaded := c.revoked.Swap(key, until); !loaded {
-		c.revokedLen.Add(1)
-	}
+	c.revoked.add(key, until, c.now())
 	c.revokedHooks(key)
-	if c.revokedLen.Load() <= maxRevoked {
-		return
-	}
-	now := time.Now()
-	c.revoked.Range(func(k, v any) bool {
-		if !now.Before(v.(time.Time)) || c.revokedLen.Load() > maxRevoked {
-			if _, ok := c.revoked.LoadAndDelete(k); ok {
-				c.revokedLen.Add(-1)
-			}
-		}
-		return true
-	})
 }
 
 // failed returns the transient failure recorded for key, if it is recent.
@@ -289,7 +288,7 @@ func (c *Coordinator) failed(key string) error {
 	if !ok {
 		return nil
 	}
-	if !time.Now().Before(f.until) {
+	if !c.now().Before(f.until) {
 		delete(c.failures, key)
 		return nil
 	}
@@ -318,8 +317,10 @@ func (c *Coordinator) fly(f *flight, key, refreshToken string) {
 	pair, err := c.spend(ctx, key, refreshToken, &f.recorded)
 	c.mu.Lock()
 	delete(c.flights, key)
-	if err != nil && !IsDefinitive(err) {
-		c.failures[key] = failure{err: err, until: time.Now().Add(c.failFor)}
+	if err != nil && !IsDefinitive(err) && !errors.Is(err, errStore) {
+		// Qelos failed: share it for the failure window. A store that
+		// failed is not kept from the next request: it fails fast by itself.
+		c.failures[key] = failure{err: err, until: c.now().Add(c.failFor)}
 	}
 	c.prune()
 	c.mu.Unlock()
@@ -327,54 +328,27 @@ func (c *Coordinator) fly(f *flight, key, refreshToken string) {
 	close(f.done)
 }
 
-// prune drops expired failures and owner sightings. c.mu is held.
+// prune drops expired failures. c.mu is held.
 func (c *Coordinator) prune() {
-	if len(c.failures)+len(c.owners) < 1024 {
+	if len(c.failures) < 1024 {
 		return
 	}
-	now := time.Now()
+	now := c.now()
 	for k, f := range c.failures {
 		if !now.Before(f.until) {
 			delete(c.failures, k)
 		}
 	}
-	for k, until := range c.owners {
-		if !now.Before(until) {
-			delete(c.owners, k)
-		}
-	}
-}
-
-// sawOwner remembers, for the grace window, that another process was seen
-// refreshing key: until its outcome is read or its lock is seen free, this
-// process must not spend the token.
-func (c *Coordinator) sawOwner(key string) {
-	c.mu.Lock()
-	c.owners[key] = time.Now().Add(c.grace)
-	c.mu.Unlock()
-}
-
-func (c *Coordinator) ownerSeen(key string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	until, ok := c.owners[key]
-	return ok && time.Now().Before(until)
-}
-
-func (c *Coordinator) ownerGone(key string) {
-	c.mu.Lock()
-	delete(c.owners, key)
-	c.mu.Unlock()
 }
 
 // spend refreshes once across every process sharing the store.
 //
 // The rule: the token is spent only by a process that knows nobody else is
-// spending it — it holds the lock, or the store has failed since before it
-// saw any other owner for longer than the patience window (then it
-// coordinates within its own process). A process that has seen another
-// owner waits for that owner's outcome, retrying a failing store, and
-// answers ErrUnavailable if its callers' patience runs out first.
+// spending it, which with a Locker means holding the lock. A process that
+// has seen another owner waits for that owner's outcome; one that cannot
+// tell (the store is down, restarted, or holds an outcome it cannot read)
+// answers ErrUnavailable and spends nothing, so its callers keep their
+// cookies until the store can tell.
 func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recorded *bool) (Pair, error) {
 	// A caller that missed the outcome just before the previous flight
 	// recorded it, and joined just after that flight ended, starts this one.
@@ -386,7 +360,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		return c.refreshAndRecord(ctx, key, refreshToken, nil)
 	}
 	if c.locker == nil {
-		if p, ok, err := c.shared(ctx, key); ok || errors.Is(err, ErrFailedRecently) {
+		if p, ok, err := c.shared(ctx, key); ok || errors.Is(err, ErrFailedRecently) || errors.Is(err, ErrInDoubt) {
 			*recorded = ok
 			return p, err
 		}
@@ -394,7 +368,7 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 	}
 	// With a Locker, the first look is the owner's, under the lock (see
 	// own): one round trip fewer than looking first and again after.
-	fails := 0
+	var firstFail time.Time
 	for {
 		if ctx.Err() != nil {
 			return Pair{}, unavailable(0, ctx.Err())
@@ -404,8 +378,8 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		switch {
 		case err != nil:
 			l.end()
-			if !c.storeFailed(ctx, err, key, &fails) {
-				return c.refreshAndRecord(ctx, key, refreshToken, nil)
+			if !c.storeFailed(ctx, err, &firstFail) {
+				return Pair{}, storeUnavailable(err)
 			}
 			continue
 		case owned:
@@ -415,25 +389,72 @@ func (c *Coordinator) spend(ctx context.Context, key, refreshToken string, recor
 		}
 		l.end()
 		c.noteStore(nil)
-		c.sawOwner(key)
 		p, ok, err := c.locker.Wait(ctx, key)
 		switch {
 		case ok:
 			c.local.Put(ctx, key, p, c.grace)
-			c.ownerGone(key)
 			return p, nil
 		case ctx.Err() != nil:
 			return Pair{}, unavailable(0, ctx.Err())
 		case errors.Is(err, ErrFailedRecently):
-			c.ownerGone(key)
+			c.noteStore(nil)
 			return Pair{}, unavailable(0, err)
+		case errors.Is(err, ErrOutcomeUnreadable):
+			c.noteStore(nil)
+			return Pair{}, storeUnavailable(err)
 		case err != nil:
-			c.storeFailed(ctx, err, key, &fails)
-			continue
+			// An owner was seen: its outcome is coming, and this flight
+			// (not its callers, who leave on their own deadlines) waits for
+			// it through the store's failure, without ever taking over.
+			c.noteStore(err)
+			select {
+			case <-time.After(storeRetry):
+			case <-ctx.Done():
+				return Pair{}, storeUnavailable(err)
+			}
+			p, ok, err = c.waitOwner(ctx, key)
+			if ok {
+				c.local.Put(ctx, key, p, c.grace)
+				return p, nil
+			}
+			switch {
+			case errors.Is(err, ErrFailedRecently):
+				return Pair{}, unavailable(0, err)
+			case err != nil:
+				return Pair{}, storeUnavailable(err)
+			}
 		}
-		// The lock is free and no pair was recorded: the owner gave up or
-		// its lease lapsed. Take over.
-		c.ownerGone(key)
+		// The owner left a "gave up" mark, or its lease lapsed in this
+		// store's lifetime: nobody is spending the token. Take over.
+	}
+}
+
+// waitOwner waits for the outcome of an owner already seen, retrying a
+// failing store until ctx ends. It returns an error only for an outcome
+// that cannot be had: a shared failure, one it cannot decrypt, or ctx's
+// end.
+func (c *Coordinator) waitOwner(ctx context.Context, key string) (Pair, bool, error) {
+	for {
+		p, ok, err := c.locker.Wait(ctx, key)
+		switch {
+		case ok:
+			c.noteStore(nil)
+			return p, true, nil
+		case ctx.Err() != nil:
+			return Pair{}, false, ctx.Err()
+		case errors.Is(err, ErrFailedRecently), errors.Is(err, ErrOutcomeUnreadable):
+			return Pair{}, false, err
+		case err == nil:
+			return Pair{}, false, nil // the owner gave up: take over
+		}
+		// The store is down or cannot tell yet: the owner's outcome may
+		// still come.
+		c.noteStore(err)
+		select {
+		case <-time.After(storeRetry):
+		case <-ctx.Done():
+			return Pair{}, false, err
+		}
 	}
 }
 
@@ -461,6 +482,14 @@ func (l *lease) keep() {
 	}
 }
 
+// abandon stops renewing the lock without letting go of it: it lapses.
+func (l *lease) abandon() {
+	if l != nil {
+		l.watchdog()
+		l.stop()
+	}
+}
+
 // end lets go of the lock (if owned) and stops renewing it.
 func (l *lease) end() {
 	if l == nil {
@@ -473,19 +502,22 @@ func (l *lease) end() {
 	l.stop()
 }
 
-// storeFailed notes a store error and waits before the next try. It
-// reports false when this process should stop waiting for the store and
-// coordinate alone: the store has failed for longer than the patience
-// window, counted from its first failure, this flight has tried it twice
-// (a connection left stale by a restart fails once), and no other owner of
-// key has been seen. A caller's own deadline is not a store failure.
-func (c *Coordinator) storeFailed(ctx context.Context, err error, key string, fails *int) bool {
+// storeFailed notes a store error and reports whether the flight should
+// try the store again (after a pause): only for a store that is slow or
+// hiccuped (a timeout), within the patience window counted from this
+// flight's first failure. A store that knows it cannot tell (ErrInDoubt:
+// down, restarting) is not retried. A caller's own deadline is not a store
+// failure (the loop ends on ctx).
+func (c *Coordinator) storeFailed(ctx context.Context, err error, first *time.Time) bool {
 	if ctx.Err() != nil {
-		return true // the loop ends on ctx
+		return true
 	}
-	since := c.noteStore(err)
-	*fails++
-	if *fails >= 2 && !c.ownerSeen(key) && time.Since(since) >= c.patience {
+	c.noteStore(err)
+	now := c.now()
+	if first.IsZero() {
+		*first = now
+	}
+	if errors.Is(err, ErrInDoubt) || now.Sub(*first) >= c.patience {
 		return false
 	}
 	select {
@@ -500,7 +532,7 @@ func (c *Coordinator) storeFailed(ctx context.Context, err error, key string, fa
 // replica's refresh just failed.
 func (c *Coordinator) shared(ctx context.Context, key string) (Pair, bool, error) {
 	p, ok, err := c.store.Get(ctx, key)
-	if errors.Is(err, ErrFailedRecently) {
+	if errors.Is(err, ErrFailedRecently) || errors.Is(err, ErrInDoubt) {
 		c.noteStore(nil)
 		return Pair{}, false, unavailable(0, err)
 	}
@@ -516,14 +548,19 @@ func (c *Coordinator) shared(ctx context.Context, key string) (Pair, bool, error
 
 // own runs the refresh while holding the lock. Another replica may have
 // finished between the first look and the lock (or failed just now): look
-// again, patiently, before spending the token.
+// again before spending the token. A store that fails at this look cannot
+// say whether an outcome is recorded: the token is not spent.
 func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *lease, recorded *bool) (Pair, error) {
-	fails := 0
+	var firstFail time.Time
 	for {
 		p, ok, err := c.shared(ctx, key)
 		if errors.Is(err, ErrFailedRecently) {
 			l.end()
 			return Pair{}, err
+		}
+		if errors.Is(err, ErrInDoubt) {
+			l.end()
+			return Pair{}, storeUnavailable(err)
 		}
 		if err == nil {
 			if ok {
@@ -537,8 +574,9 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 			l.end()
 			return Pair{}, unavailable(0, ctx.Err())
 		}
-		if !c.storeFailed(ctx, err, key, &fails) {
-			break // we hold the lock: nobody else is spending the token
+		if !c.storeFailed(ctx, err, &firstFail) {
+			l.end()
+			return Pair{}, storeUnavailable(err)
 		}
 	}
 	return c.refreshAndRecord(ctx, key, refreshToken, l)
@@ -547,13 +585,18 @@ func (c *Coordinator) own(ctx context.Context, key, refreshToken string, l *leas
 // refreshAndRecord spends the token and records the outcome: a new pair in
 // memory at once and in the shared store in the background (retrying on a
 // budget of its own while the lock, if held, is kept), then lets go of the
-// lock; a transient failure is shared before the lock is let go.
+// lock; a transient failure is shared before the lock is let go. A
+// rejection ends the session only if nobody else can have spent the token:
+// the lock, when there is one, is still this process's (see settle).
 func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken string, l *lease) (Pair, error) {
 	p, err := c.call(ctx, key, refreshToken)
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
 			err = unavailable(0, err) // an unclassified failure is never definitive
+		}
+		if IsDefinitive(err) {
+			err = c.settle(key, l, err)
 		}
 		if !IsDefinitive(err) && c.sharer != nil {
 			sctx, cancel := context.WithTimeout(context.Background(), c.patience)
@@ -571,6 +614,30 @@ func (c *Coordinator) refreshAndRecord(ctx context.Context, key, refreshToken st
 		l.end()
 	}
 	return p, nil
+}
+
+// settle decides whether Qelos's rejection of a token spent under the lock
+// l is final. It is when there is no shared lock (one process) or the
+// Locker confirms the lock is still this process's; a lock lost meanwhile,
+// or a store that cannot say, turns it into ErrUnavailable wrapping
+// ErrInDoubt: another replica may have spent the token and handed the
+// browser its successor, which a cleared cookie would then destroy.
+func (c *Coordinator) settle(key string, l *lease, rejected error) error {
+	if l == nil || c.locker == nil {
+		return rejected
+	}
+	lh, ok := c.locker.(LockHolder)
+	if !ok {
+		return rejected
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.patience)
+	defer cancel()
+	held, err := lh.Holds(ctx, key)
+	if err == nil && held {
+		return rejected
+	}
+	c.log.Warn("qelos refresh: Qelos rejected a refresh token after this replica lost its lock on it; keeping the session's cookies, since another replica may have spent the token", "err", err)
+	return unavailable(0, errors.Join(ErrInDoubt, err))
 }
 
 // call runs the Refresher, returning by ctx's deadline even if the
@@ -601,8 +668,12 @@ func (c *Coordinator) call(ctx context.Context, key, refreshToken string) (Pair,
 // record puts p in the shared store, retrying for CallTimeout from now: the
 // token is spent, and until the pair is there the other replicas can only
 // wait (they never spend a token whose owner they have seen).
+//
+// If it never gets there, the lock is not released but left to lapse: a
+// release without a pair tells waiters the owner gave up, and they would
+// spend the token again, which Qelos would refuse while the browser holds
+// the new pair.
 func (c *Coordinator) record(key string, p Pair, l *lease) {
-	defer l.end()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	for {
@@ -611,22 +682,17 @@ func (c *Coordinator) record(key string, p Pair, l *lease) {
 			c.noteStore(err)
 		}
 		if err == nil {
+			l.end()
 			return
 		}
 		select {
 		case <-time.After(storeRetry):
 		case <-ctx.Done():
-			c.log.Warn("qelos refresh: could not record a refresh in the shared store; other replicas will answer 503 for this session until its grace window ends", "err", err)
+			l.abandon()
+			c.log.Warn("qelos refresh: could not record a refresh in the shared store; other replicas will answer 503 for this session until its lease lapses", "err", err)
 			return
 		}
 	}
-}
-
-// storeIsDown reports whether the shared store is failing now.
-func (c *Coordinator) storeIsDown() bool {
-	c.storeDown.Lock()
-	defer c.storeDown.Unlock()
-	return !c.outageSince.IsZero()
 }
 
 // noteStore logs the first store failure of an outage and the recovery,
@@ -637,7 +703,7 @@ func (c *Coordinator) noteStore(err error) time.Time {
 	defer c.storeDown.Unlock()
 	switch {
 	case err != nil && c.outageSince.IsZero():
-		c.outageSince = time.Now()
+		c.outageSince = c.now()
 		c.log.Warn("qelos refresh: shared store unavailable; coordinating in this process until it returns", "err", err)
 	case err == nil && !c.outageSince.IsZero():
 		c.outageSince = time.Time{}

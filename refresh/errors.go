@@ -21,6 +21,21 @@ var ErrUnavailable = errors.New("refresh: Qelos is unavailable")
 // It is not a store failure; the Coordinator answers [ErrUnavailable].
 var ErrFailedRecently = errors.New("refresh: another replica's refresh of this token failed just now")
 
+// ErrInDoubt is returned (wrapped) by a shared store when this process
+// cannot know whether another one is spending the token: the store is
+// down (refresh/redisstore's breaker is open), it restarted or failed over
+// while an owner may have been refreshing, or an outcome is recorded that
+// it cannot decrypt (sealed with a key it lacks, in the middle of a key
+// rotation). It is never a permission to spend: the Coordinator answers
+// [ErrUnavailable] at once, without retrying, and the cookies are kept.
+var ErrInDoubt = errors.New("refresh: this replica cannot know whether another is spending this token")
+
+// ErrOutcomeUnreadable is returned (wrapped, with [ErrInDoubt]) by a shared
+// store that holds an outcome for the token which it cannot decrypt: another
+// replica spent the token and sealed its new pair with a key this one lacks
+// (a key rotation done in one step). Waiting will not make it readable.
+var ErrOutcomeUnreadable = errors.New("refresh: the token's outcome was recorded with a key this replica does not have")
+
 // Error describes a failed refresh. It matches [ErrRejected] or
 // [ErrUnavailable] with errors.Is, and unwraps to its cause. It never holds a
 // token.
@@ -57,6 +72,14 @@ func (e *Error) Unwrap() []error {
 // the refresh token), as opposed to a transient fault after which the
 // credentials must be kept.
 func IsDefinitive(err error) bool { return errors.Is(err, ErrRejected) }
+
+// errStore marks an ErrUnavailable caused by the shared store (down, or
+// unable to tell), not by Qelos: it is not shared for the failure window.
+var errStore = errors.New("refresh: the shared store cannot coordinate this refresh")
+
+func storeUnavailable(cause error) error {
+	return &Error{Kind: ErrUnavailable, Err: errors.Join(errStore, cause)}
+}
 
 func unavailable(status int, cause error) error {
 	return &Error{Kind: ErrUnavailable, Status: status, Err: cause}

@@ -36,10 +36,24 @@ type Locker interface {
 	// (only if still owned) and stops renewing. If the owner dies, the lease
 	// lapses and another process may take over.
 	TryLock(ctx context.Context, key string) (release func(), ok bool, err error)
-	// Wait blocks until a pair is recorded under key (true), the lock is
-	// free with no pair recorded (false: the owner gave up or died, so the
-	// caller may try to take the lock itself), or ctx is done (its error).
+	// Wait blocks until a pair is recorded under key (true), the owner is
+	// known to have let go without one (false: it left a "gave up" mark, or
+	// its lease lapsed in the same store lifetime, so the caller may try to
+	// take the lock itself), or ctx is done (its error). A lock that
+	// vanished because the store restarted or failed over is not a
+	// permission to take over: Wait keeps waiting for the outcome. An
+	// outcome it cannot read is an error wrapping [ErrInDoubt].
 	Wait(ctx context.Context, key string) (Pair, bool, error)
+}
+
+// A LockHolder is a [Locker] that can tell whether this process still holds
+// the lock it took for key, in the same store lifetime. The Coordinator asks
+// it before it treats Qelos's rejection of a token as the end of a session:
+// a lock lost meanwhile (a restart, a failover, a lapsed lease) means
+// another replica may have spent the token, and the rejection then proves
+// nothing. Optional; without it a rejection under the lock is final.
+type LockHolder interface {
+	Holds(ctx context.Context, key string) (bool, error)
 }
 
 // A FailureSharer is a [Store] that can also share, for a short window, the
@@ -92,7 +106,8 @@ type MemoryStore struct {
 	mu      sync.Mutex
 	max     int
 	entries map[string]memoryEntry
-	order   []string // insertion order, oldest first, for eviction
+	expiry  expiryHeap // every entry by expiry, soonest first; may hold stale items
+	seq     uint64
 	now     func() time.Time
 }
 
@@ -101,6 +116,7 @@ var _ Forgetter = (*MemoryStore)(nil)
 type memoryEntry struct {
 	pair    Pair
 	expires time.Time
+	seq     uint64 // matches the heap item that stands for this entry
 }
 
 // DefaultMemoryStoreSize is the number of outcomes a [MemoryStore] keeps when
@@ -109,9 +125,9 @@ type memoryEntry struct {
 const DefaultMemoryStoreSize = 10_000
 
 // NewMemoryStore returns a store that keeps at most size outcomes (0 means
-// [DefaultMemoryStoreSize]), evicting the oldest when full. Evicting early
-// only costs a straggler its grace: it then refreshes upstream and, the token
-// being spent, is signed out.
+// [DefaultMemoryStoreSize]), evicting the soonest to expire when full.
+// Evicting early only costs a straggler its grace: it then refreshes
+// upstream and, the token being spent, is signed out.
 func NewMemoryStore(size int) *MemoryStore {
 	if size <= 0 {
 		size = DefaultMemoryStoreSize
@@ -130,26 +146,66 @@ func (s *MemoryStore) Get(_ context.Context, key string) (Pair, bool, error) {
 	return e.pair, true, nil
 }
 
-// Put implements [Store].
+// Put implements [Store]. It costs O(log n): expired entries are swept from
+// the front of an expiry heap, and a full store evicts the entry closest to
+// its end.
 func (s *MemoryStore) Put(_ context.Context, key string, p Pair, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
 	if _, exists := s.entries[key]; !exists {
-		for len(s.entries) >= s.max && len(s.order) > 0 {
-			delete(s.entries, s.order[0])
-			s.order = s.order[1:]
+		for len(s.entries) >= s.max && s.expiry.Len() > 0 {
+			it := s.expiry.pop()
+			if e, ok := s.entries[it.key]; ok && e.seq == it.seq {
+				delete(s.entries, it.key)
+			}
 		}
-		s.order = append(s.order, key)
 	}
-	s.entries[key] = memoryEntry{pair: p, expires: s.now().Add(ttl)}
-	if cap(s.order) > 4*s.max { // keep the backing array from growing without bound
-		s.order = append([]string(nil), s.order...)
+	s.seq++
+	e := memoryEntry{pair: p, expires: now.Add(ttl), seq: s.seq}
+	s.entries[key] = e
+	s.expiry.push(expiryItem{key: key, at: e.expires, seq: e.seq})
+	if s.expiry.Len() > 2*s.max+64 {
+		s.compact()
 	}
 	return nil
 }
 
-// Forget implements [Forgetter]. The key stays in the eviction order until
-// its turn comes; an absent key is skipped then.
+// sweep drops the entries that expired by now, and stale heap items met on
+// the way. s.mu is held.
+func (s *MemoryStore) sweep(now time.Time) {
+	for s.expiry.Len() > 0 {
+		it := s.expiry.items[0]
+		e, ok := s.entries[it.key]
+		switch {
+		case !ok || e.seq != it.seq: // forgotten or replaced
+		case !now.Before(it.at):
+			delete(s.entries, it.key)
+		default:
+			return
+		}
+		s.expiry.pop()
+	}
+}
+
+// compact rebuilds the heap from the live entries: Forget and replacing
+// Puts leave stale items behind, which this drops in one pass, amortised
+// over the more than max Puts that made them. s.mu is held.
+func (s *MemoryStore) compact() {
+	items := s.expiry.items[:0]
+	for _, it := range s.expiry.items {
+		if e, ok := s.entries[it.key]; ok && e.seq == it.seq {
+			items = append(items, it)
+		}
+	}
+	clear(s.expiry.items[len(items):])
+	s.expiry.items = items
+	s.expiry.init()
+}
+
+// Forget implements [Forgetter]. The heap item stays until a sweep or a
+// compaction meets it.
 func (s *MemoryStore) Forget(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,7 +214,7 @@ func (s *MemoryStore) Forget(_ context.Context, key string) error {
 }
 
 // Len reports how many outcomes the store holds, expired ones included until
-// they are evicted.
+// they are swept.
 func (s *MemoryStore) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -38,22 +38,63 @@ func TestPrintsAFreshKeySet(t *testing.T) {
 	}
 }
 
-func TestRotate(t *testing.T) {
-	k1, k2, k3 := middleware.GenerateCookieKey(), middleware.GenerateCookieKey(), middleware.GenerateCookieKey()
+// TestRollingRotation walks the three steps from one value to the next,
+// and refuses the steps that would sign users out.
+func TestRollingRotation(t *testing.T) {
+	cur, old, stray := middleware.GenerateCookieKey(), middleware.GenerateCookieKey(), middleware.GenerateCookieKey()
+	stray.AcceptOnly = true
+	newSet := middleware.GenerateCookieKey()
+	added := newSet
+	added.AcceptOnly = true
+	join := func(ks ...middleware.CookieKey) string {
+		var ss []string
+		for _, k := range ks {
+			ss = append(ss, k.String())
+		}
+		return strings.Join(ss, ",")
+	}
 	tests := []struct {
 		name    string
 		args    []string
 		current string
-		keep    []middleware.CookieKey // the old sets expected after the new one
+		check   func(t *testing.T, keys []middleware.CookieKey)
 		err     string
 	}{
-		{"one set in force", []string{"-rotate"}, k1.String(), []middleware.CookieKey{k1}, ""},
-		{"two sets, both kept", []string{"-rotate"}, k1.String() + "," + k2.String(), []middleware.CookieKey{k1, k2}, ""},
-		{"the oldest dropped beyond -keep", []string{"-rotate", "-keep", "2"}, k1.String() + "," + k2.String() + "," + k3.String(), []middleware.CookieKey{k1, k2}, ""},
-		{"nothing in force", []string{"-rotate"}, "", nil, "QELOS_COOKIE_KEYS"},
-		{"a malformed value", []string{"-rotate"}, "not-a-key!", nil, "QELOS_COOKIE_KEYS"},
-		{"-keep 0 would sign everybody out", []string{"-rotate", "-keep", "0"}, k1.String(), nil, "signed out"},
-		{"a key on the command line", []string{k1.String()}, "", nil, "never from the command line"},
+		{"add: the set in force seals, a fresh one is accept-only", []string{"-add"}, join(cur), func(t *testing.T, keys []middleware.CookieKey) {
+			if len(keys) != 2 || keys[0].String() != cur.String() || !keys[1].AcceptOnly || keys[1].String() == cur.String() {
+				t.Fatalf("got %d sets; want CURRENT,~NEW", len(keys))
+			}
+		}, ""},
+		{"-rotate is -add", []string{"-rotate"}, join(cur), func(t *testing.T, keys []middleware.CookieKey) {
+			if len(keys) != 2 || keys[0].String() != cur.String() || !keys[1].AcceptOnly {
+				t.Fatalf("got %d sets; want CURRENT,~NEW", len(keys))
+			}
+		}, ""},
+		{"add twice", []string{"-add"}, join(cur, added), nil, "under way"},
+		{"promote: the accept-only set seals, the others follow", []string{"-promote"}, join(cur, old, added), func(t *testing.T, keys []middleware.CookieKey) {
+			if len(keys) != 3 || keys[0].String() != newSet.String() || keys[1].String() != cur.String() || keys[2].String() != old.String() {
+				t.Fatalf("got %d sets; want NEW,CURRENT,OLD", len(keys))
+			}
+		}, ""},
+		{"promote keeps at most -keep old sets", []string{"-promote", "-keep", "1"}, join(cur, old, added), func(t *testing.T, keys []middleware.CookieKey) {
+			if len(keys) != 2 || keys[1].String() != cur.String() {
+				t.Fatalf("got %d sets; want NEW,CURRENT", len(keys))
+			}
+		}, ""},
+		{"promote with nothing added", []string{"-promote"}, join(cur), nil, "-add"},
+		{"promote with two added", []string{"-promote"}, join(cur, added, stray), nil, "found 2"},
+		{"-keep 0 would sign everybody out", []string{"-promote", "-keep", "0"}, join(cur, added), nil, "signed out"},
+		{"retire: only the set that seals", []string{"-retire"}, join(newSet, cur), func(t *testing.T, keys []middleware.CookieKey) {
+			if len(keys) != 1 || keys[0].String() != newSet.String() {
+				t.Fatalf("got %d sets; want NEW", len(keys))
+			}
+		}, ""},
+		{"retire before promoting", []string{"-retire"}, join(cur, added), nil, "-promote"},
+		{"retire with one set", []string{"-retire"}, join(cur), nil, "nothing to retire"},
+		{"nothing in force", []string{"-add"}, "", nil, "QELOS_COOKIE_KEYS"},
+		{"a malformed value", []string{"-add"}, "not-a-key!", nil, "QELOS_COOKIE_KEYS"},
+		{"two steps at once", []string{"-add", "-retire"}, join(cur), nil, "one of"},
+		{"a key on the command line", []string{cur.String()}, "", nil, "never from the command line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,17 +108,27 @@ func TestRotate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(keys) != 1+len(tt.keep) {
-				t.Fatalf("%d key sets, want %d", len(keys), 1+len(tt.keep))
-			}
-			for i, k := range tt.keep {
-				if keys[i+1].String() != k.String() {
-					t.Fatalf("set %d is not the old set %d", i+1, i)
-				}
-			}
-			if keys[0].String() == k1.String() {
-				t.Fatal("the new set is the old one")
-			}
+			tt.check(t, keys)
 		})
+	}
+}
+
+// TestStatus names the step of each value of a rotation.
+func TestStatus(t *testing.T) {
+	cur, next := middleware.GenerateCookieKey(), middleware.GenerateCookieKey()
+	added := next
+	added.AcceptOnly = true
+	for _, tt := range []struct{ value, want string }{
+		{cur.String(), "steady"},
+		{cur.String() + "," + added.String(), "step 1 of 3"},
+		{next.String() + "," + cur.String(), "step 2 of 3"},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run([]string{"-status"}, func(string) string { return tt.value }, &out, &errOut); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.String(), tt.want) {
+			t.Errorf("-status of a %q value: %q", tt.want, out.String())
+		}
 	}
 }

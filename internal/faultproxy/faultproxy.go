@@ -186,7 +186,10 @@ func (p *Proxy) serve(client net.Conn) {
 	}
 	l := &link{client: client, server: server}
 	p.mu.Lock()
-	if p.closed {
+	// Refuse may have been turned on while the dial ran: a connection that
+	// registers after it must not slip through a partition that Refuse and
+	// ResetAll make together.
+	if p.closed || p.refuse {
 		p.mu.Unlock()
 		l.reset()
 		return

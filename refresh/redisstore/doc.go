@@ -48,13 +48,15 @@
 // a fresh subkey per refresh token, random nonces), so a Redis dump, a
 // replica of it, or MONITOR shows neither tokens nor JSON. Values open with
 // Secret or any of [Options.OldSecrets], so replicas in the middle of a key
-// rotation share them; a value none opens counts as absent.
+// rotation share them; a value none opens means another replica spent the
+// token ([refresh.ErrOutcomeUnreadable]): never a permission to spend it.
 //
 // Besides pairs and locks, the Store keeps, under the same prefix,
 // fail:<k> (a refresh of <k> failed transiently, for the Coordinator's
-// FailureWindow, 1 s), revoked:<k'> (an access token signed out, <k'> its
-// hash, until the token expires) and the channel "revoked", on which
-// sign-outs are announced to every replica.
+// FailureWindow, 1 s), gaveup:<k> (the owner let go without a pair, 5 s:
+// the only sign on which waiters take over), revocations (a sorted set of
+// revoked names' hashes, scored by when each revocation ends) and the
+// channel "revoked", on which sign-outs are announced to every replica.
 //
 // # Waking the waiters
 //
@@ -77,21 +79,19 @@
 //
 // # When Redis is down or slow
 //
-// Every method returns an error instead of hanging or panicking. The
-// Coordinator keeps every outcome in its process's memory too, so a replica
-// whose Redis fails still coordinates its own requests. It retries a
-// failing store for its Patience (2 s) counted from the first failure;
-// after that a replica that has seen no other owner of the token refreshes
-// on its own, and one that has seen an owner never does: it answers
-// "unavailable" (503, cookies kept) until it can read the owner's outcome
-// or sees the lock free. A caller's own deadline is never counted as a
-// Redis failure. go-redis's own log lines go to [Options.Logger] or
-// nowhere, never to stderr.
+// Every method returns an error instead of hanging or panicking. A circuit
+// breaker opens on a refused or reset connection (or three timeouts in a
+// row) and fails every method at once with [ErrStoreDown] until a probe,
+// every [Options.ProbeInterval], or the subscription reaches Redis again.
+// No token is spent without the lock: while Redis is down, restarted
+// moments ago (its run_id changed) or unreadable, the Coordinator answers
+// "unavailable" (503, cookies kept) rather than refresh on its own, and a
+// replica that has seen an owner waits for that owner's outcome. Revocations
+// made while Redis is down are queued and written when it returns; every
+// (re)connection reloads the revocations in force. A caller's own deadline
+// is never counted as a Redis failure. go-redis's own log lines go to
+// [Options.Logger] or nowhere, never to stderr.
 //
-// The residual risks (what no client can rule out) are stated with their
-// windows in the README's "Several replicas" section: a rotation whose
-// answer was lost; an owner cut off from Redis for longer than its Lease
-// (35 s, longer than the 30 s refresh timeout) after its refresh completed;
-// and, while Redis is down, a browser whose parallel requests reach two
-// replicas that have seen no owner.
+// The rule for clearing cookies, the measurements and the residual windows
+// with their bounds are in docs/REPLICAS.md.
 package redisstore

@@ -31,21 +31,52 @@ if redis.call("GET", KEYS[1]) == ARGV[1] then
 end
 return 0`)
 
+// gaveUpTTL is how long an owner's "gave up" mark lasts: long enough for
+// every waiter, notified at once or polling every PollInterval, to read it.
+// A waiter that looks later finds neither lock nor mark and, Redis not
+// having restarted, reads that as a lapsed lease, which means the same.
+const gaveUpTTL = 5 * time.Second
+
+// heldLock is a lock this Store holds.
+type heldLock struct {
+	owner    string
+	recorded bool // a pair was Put under the key while held
+}
+
 // TryLock implements [refresh.Locker]. It takes the lock for key with
 // SET NX PX, under a random owner value, for the Lease. While held, the lease
 // is renewed every Lease/3 until release is called or ctx is done; after
 // that it lapses within one Lease, so the ctx of TryLock should be the
 // refresh's own deadline (the Coordinator passes its CallTimeout context).
 // release deletes the lock only if this caller still owns it, and may be
-// called more than once. When ok is false, release does nothing.
+// called more than once; when no pair was Put under key meanwhile, it first
+// leaves a "gave up" mark, the only sign on which waiters take over (a lock
+// that merely vanished may have been lost to a restart while its owner is
+// still refreshing). When ok is false, release does nothing.
+//
+// While the Store's subscription is down (Redis may be restarting) TryLock
+// fails with an error wrapping [refresh.ErrInDoubt], at once. In the moments
+// after Redis restarted or failed over (see restartDoubt) it reports the
+// lock as taken without asking Redis: nobody may start spending a token
+// that an owner of the previous server may be spending still, and whose
+// lock and outcome that owner is putting back.
 func (s *Store) TryLock(ctx context.Context, key string) (release func(), ok bool, err error) {
 	noop := func() {}
 	if !validKey(key) {
 		return noop, false, ErrInvalidKey
 	}
+	if s.down.Load() {
+		return noop, false, fmt.Errorf("redisstore: lock: %w", ErrStoreDown)
+	}
+	if s.unsure.Load() {
+		return noop, false, fmt.Errorf("redisstore: lock: %w", errUnsure)
+	}
+	if s.inDoubt() {
+		return noop, false, nil
+	}
 	owner := rand.Text() // 26 base32 characters, 130 random bits
 	lockKey := s.lockKey(key)
-	ok, err = call(ctx, s.opTimeout, func(ctx context.Context) (bool, error) {
+	ok, err = run(s, ctx, func(ctx context.Context) (bool, error) {
 		return s.client.SetNX(ctx, lockKey, owner, s.lease).Result()
 	})
 	if err != nil {
@@ -56,6 +87,10 @@ func (s *Store) TryLock(ctx context.Context, key string) (release func(), ok boo
 	if !ok {
 		return noop, false, nil
 	}
+	h := &heldLock{owner: owner}
+	s.heldMu.Lock()
+	s.held[key] = h
+	s.heldMu.Unlock()
 
 	stop := make(chan struct{})
 	renewed := make(chan struct{})
@@ -64,10 +99,49 @@ func (s *Store) TryLock(ctx context.Context, key string) (release func(), ok boo
 	return func() {
 		once.Do(func() {
 			close(stop)
+			s.heldMu.Lock()
+			recorded := h.recorded
+			if s.held[key] == h {
+				delete(s.held, key)
+			}
+			s.heldMu.Unlock()
+			if !recorded {
+				s.markGaveUp(key)
+			}
 			s.unlock(key, owner)
 			<-renewed
 		})
 	}, true, nil
+}
+
+// Holds implements [refresh.LockHolder]: it reports whether this Store still
+// holds the lock it took for key, on the same Redis server (a restart or
+// failover loses every lock, and another replica may have taken it since).
+func (s *Store) Holds(ctx context.Context, key string) (bool, error) {
+	s.heldMu.Lock()
+	h := s.held[key]
+	s.heldMu.Unlock()
+	if h == nil || s.inDoubt() {
+		return false, nil
+	}
+	v, err := run(s, ctx, func(ctx context.Context) (string, error) {
+		return s.client.Get(ctx, s.lockKey(key)).Result()
+	})
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("redisstore: holds: %w", err)
+	}
+	return v == h.owner && !s.inDoubt(), nil
+}
+
+// markGaveUp tells the waiters that the owner let go without a pair: they
+// may take over.
+func (s *Store) markGaveUp(key string) {
+	run(s, context.Background(), func(ctx context.Context) (string, error) {
+		return s.client.Set(ctx, s.gaveUpKey(key), "1", gaveUpTTL).Result()
+	})
 }
 
 // renew keeps the lease alive until stop is closed, ctx is done, or the
@@ -85,7 +159,7 @@ func (s *Store) renew(ctx context.Context, lockKey, owner string, stop <-chan st
 			return // the refresh is past its deadline: let the lease lapse
 		case <-t.C:
 		}
-		n, err := call(context.Background(), s.opTimeout, func(ctx context.Context) (int64, error) {
+		n, err := run(s, context.Background(), func(ctx context.Context) (int64, error) {
 			return renewScript.Run(ctx, s.client, []string{lockKey}, owner, ms).Int64()
 		})
 		if err == nil && n == 0 {
@@ -98,7 +172,7 @@ func (s *Store) renew(ctx context.Context, lockKey, owner string, stop <-chan st
 // unlock deletes the lock if owner still holds it, without regard to any
 // caller's context: a refresh that timed out must still let go.
 func (s *Store) unlock(key, owner string) {
-	call(context.Background(), s.opTimeout, func(ctx context.Context) (int64, error) {
+	run(s, context.Background(), func(ctx context.Context) (int64, error) {
 		return releaseScript.Run(ctx, s.client, []string{s.lockKey(key)}, owner, s.channel(key)).Int64()
 	})
 }
@@ -108,11 +182,17 @@ func (s *Store) unlock(key, owner string) {
 const downPoll = 100 * time.Millisecond
 
 // Wait implements [refresh.Locker]: it returns the pair once one is stored
-// under key (true), reports false once the lock is free with no pair (the
-// owner gave up, or died and its lease lapsed), returns an error wrapping
-// [refresh.ErrFailedRecently] when the owner's refresh failed, and ctx.Err()
-// when ctx is done first. A Redis failure ends it with an error, within
-// about one OpTimeout.
+// under key (true); reports false once the lock is free with no pair and
+// either a "gave up" mark (see TryLock) or, Redis having neither restarted
+// nor failed over, a lapsed lease (the owner died); returns an error
+// wrapping [refresh.ErrFailedRecently] when the owner's refresh failed, one
+// wrapping [refresh.ErrInDoubt] when the stored outcome does not decrypt
+// (another replica spent the token with a key this one lacks), and
+// ctx.Err() when ctx is done first. A lock that vanished with Redis (a
+// restart or failover: its run id changed, or the Store is in doubt) is
+// waited out: the owner may still be refreshing, and records its outcome on
+// the new server. A Redis failure ends it with an error, at once while the
+// breaker is open, else within about one OpTimeout.
 //
 // # How waiters learn of the outcome
 //
@@ -152,19 +232,34 @@ func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error
 	timer := time.NewTimer(s.poll)
 	defer timer.Stop()
 	for {
-		p, found, held, failed, err := s.look(ctx, key)
+		l, err := s.look(ctx, key)
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return refresh.Pair{}, false, ctx.Err()
 			}
 			return refresh.Pair{}, false, fmt.Errorf("redisstore: wait: %w", err)
-		case found:
-			return p, true, nil
-		case failed && !held:
+		case l.found:
+			return l.pair, true, nil
+		case l.unreadable:
+			return refresh.Pair{}, false, errUnreadableOutcome
+		case l.failed && !l.held:
 			return refresh.Pair{}, false, refresh.ErrFailedRecently
-		case !held:
+		case !l.held && l.gaveUp:
 			return refresh.Pair{}, false, nil
+		case !l.held && !s.inDoubt():
+			// No lock, no pair, no mark: a lapsed lease, unless the lock
+			// went with the server.
+			changed, err := s.checkRunID(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return refresh.Pair{}, false, ctx.Err()
+				}
+				return refresh.Pair{}, false, fmt.Errorf("redisstore: wait: %w", err)
+			}
+			if !changed {
+				return refresh.Pair{}, false, nil
+			}
 		}
 		// Without a live subscription (still connecting, or reconnecting)
 		// a notification may be lost: poll briskly until it is back.
@@ -182,22 +277,32 @@ func (s *Store) Wait(ctx context.Context, key string) (refresh.Pair, bool, error
 	}
 }
 
-// look reads, in one round trip, whether the lock is held, whether a failed
-// refresh is being shared, and the pair. A lock seen free followed by no
-// pair means the owner let go without one, since an owner stores its pair
-// (or its failure) before it releases. A value no secret opens counts as
-// absent.
-func (s *Store) look(ctx context.Context, key string) (p refresh.Pair, found, held, failed bool, err error) {
+// looked is what look found under a key.
+type looked struct {
+	pair       refresh.Pair
+	found      bool // a pair that opens
+	unreadable bool // a pair that no secret opens
+	held       bool // the lock
+	failed     bool // a shared failure
+	gaveUp     bool // the last owner's "gave up" mark
+}
+
+// look reads, in one round trip, the lock, a shared failure, the gave-up
+// mark and the pair. An owner stores its pair (or its failure, or its mark)
+// before it releases, so a lock seen free with none of them means the lock
+// lapsed or went with the server.
+func (s *Store) look(ctx context.Context, key string) (looked, error) {
 	type answer struct {
-		held, failed bool
-		val          []byte
+		held, failed, gaveUp bool
+		val                  []byte
 	}
-	a, err := call(ctx, s.opTimeout, func(ctx context.Context) (answer, error) {
-		var lock, fail *redis.IntCmd
+	a, err := run(s, ctx, func(ctx context.Context) (answer, error) {
+		var lock, fail, gaveUp *redis.IntCmd
 		var get *redis.StringCmd
 		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			lock = pipe.Exists(ctx, s.lockKey(key))
 			fail = pipe.Exists(ctx, s.failKey(key))
+			gaveUp = pipe.Exists(ctx, s.gaveUpKey(key))
 			get = pipe.Get(ctx, s.pairKey(key))
 			return nil
 		})
@@ -211,15 +316,15 @@ func (s *Store) look(ctx context.Context, key string) (p refresh.Pair, found, he
 		if err != nil {
 			return answer{}, err
 		}
-		return answer{held: lock.Val() > 0, failed: fail.Val() > 0, val: val}, nil
+		return answer{held: lock.Val() > 0, failed: fail.Val() > 0, gaveUp: gaveUp.Val() > 0, val: val}, nil
 	})
 	if err != nil {
-		return refresh.Pair{}, false, false, false, err
+		return looked{}, err
 	}
+	l := looked{held: a.held, failed: a.failed, gaveUp: a.gaveUp}
 	if a.val != nil {
-		if p, err := s.keys.Load().open(key, a.val); err == nil {
-			return p, true, a.held, a.failed, nil
-		}
+		p, err := s.keys.Load().open(key, a.val)
+		l.pair, l.found, l.unreadable = p, err == nil, err != nil
 	}
-	return refresh.Pair{}, false, a.held, a.failed, nil
+	return l, nil
 }

@@ -3,8 +3,12 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,8 +19,10 @@ import (
 )
 
 // TestRedisOutage takes a private Redis down (killed, then frozen) under
-// three replicas: every Store method fails within its OpTimeout, the
-// Coordinators keep answering from memory, and once Redis is back they
+// three replicas: every Store method fails, the first within its OpTimeout
+// and every later one at once (the breaker: no I/O, whatever the load on
+// the machine); the Coordinators spend no token they cannot coordinate and
+// answer ErrUnavailable, never ErrRejected; once Redis is back they
 // coordinate through it again.
 func TestRedisOutage(t *testing.T) {
 	srv := redistest.Start(t) // its own server: the shared one must stay up
@@ -47,17 +53,31 @@ func TestRedisOutage(t *testing.T) {
 		calls := up.calls.Load() - before
 		t.Logf("%-18s %d upstream call(s) for 1 token, %d distinct pair(s), %d errors, p50 %v p99 %v",
 			name+":", calls, len(r.pairs), len(r.errs), r.percentile(.5).Round(time.Millisecond), r.percentile(.99).Round(time.Millisecond))
-		if len(r.errs) > 0 {
-			t.Fatalf("%s: %d of 30 calls failed, first: %v", name, len(r.errs), r.errs[0])
-		}
 		if !wantCalls(calls) {
 			t.Fatalf("%s: %d upstream calls", name, calls)
 		}
+		if calls == 0 { // Redis down: every caller told to come back, none signed out
+			for _, err := range r.errs {
+				if !errors.Is(err, refresh.ErrUnavailable) || refresh.IsDefinitive(err) {
+					t.Fatalf("%s: %v, want ErrUnavailable", name, err)
+				}
+			}
+			if len(r.errs) != 30 {
+				t.Fatalf("%s: %d of 30 calls got a pair nobody refreshed", name, 30-len(r.errs))
+			}
+			return
+		}
+		if len(r.errs) > 0 {
+			t.Fatalf("%s: %d of 30 calls failed, first: %v", name, len(r.errs), r.errs[0])
+		}
 	}
 	exactlyOne := func(n int64) bool { return n == 1 }
-	atMostOnePerReplica := func(n int64) bool { return n >= 1 && n <= int64(len(cs)) }
+	none := func(n int64) bool { return n == 0 }
 
-	// down checks that every Store method fails, and promptly.
+	// down checks that every Store method fails: the ones that meet the
+	// outage within its OpTimeout (bound) — one refused connection, or up to
+	// three timeouts in a row (a frozen Redis may just be slow) — and every
+	// later one with ErrStoreDown, without asking Redis.
 	down := func(name string, bound time.Duration) {
 		t.Helper()
 		key := refresh.Key(newToken())
@@ -70,14 +90,19 @@ func TestRedisOutage(t *testing.T) {
 				{"Put", func() error { return s.Put(ctx, key, refresh.Pair{AccessToken: "a", RefreshToken: "r"}, time.Minute) }},
 				{"TryLock", func() error {
 					release, ok, err := s.TryLock(ctx, key)
-					if ok {
+					switch {
+					case ok:
 						release()
 						return errors.New("TryLock succeeded")
+					case err == nil: // moments after a restart: the lock reported taken, no I/O
+						return fmt.Errorf("%w: the lock reported taken after a restart", refresh.ErrInDoubt)
 					}
 					return err
 				}},
 				{"Wait", func() error { _, _, err := s.Wait(ctx, key); return err }},
+				{"Revoked", func() error { _, err := s.Revoked(ctx, key); return err }},
 			}
+			timeouts, tripped := 0, false
 			for _, o := range ops {
 				t0 := time.Now()
 				err := o.run()
@@ -85,8 +110,20 @@ func TestRedisOutage(t *testing.T) {
 				if err == nil {
 					t.Fatalf("%s: replica %d: %s succeeded with Redis down", name, i, o.op)
 				}
-				if d > bound {
-					t.Fatalf("%s: replica %d: %s took %v, want under %v (%v)", name, i, o.op, d, bound, err)
+				switch {
+				case errors.Is(err, redisstore.ErrStoreDown):
+					tripped = true
+				case errors.Is(err, refresh.ErrInDoubt): // TryLock without I/O: the subscription dropped, or a restart moments ago
+				case tripped:
+					t.Fatalf("%s: replica %d: %s: %v, want ErrStoreDown (the breaker is open)", name, i, o.op, err)
+				case errors.Is(err, context.DeadlineExceeded):
+					if timeouts++; timeouts > 3 {
+						t.Fatalf("%s: replica %d: %s: a fourth timeout in a row, want the breaker open", name, i, o.op)
+					}
+				case isConnErr(err):
+					tripped = true // the breaker opened on it
+				default:
+					t.Fatalf("%s: replica %d: %s: %v, want a timeout (bound %v), a refused connection or ErrStoreDown", name, i, o.op, err, bound)
 				}
 				if i == 0 {
 					t.Logf("%-18s %-7s failed in %6v: %v", name+":", o.op, d.Round(time.Millisecond), err)
@@ -108,7 +145,7 @@ func TestRedisOutage(t *testing.T) {
 
 	srv.Stop()
 	down("stopped", opTimeout+50*time.Millisecond)
-	phase("stopped", atMostOnePerReplica)
+	phase("stopped", none)
 
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
@@ -121,7 +158,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 	// Wait may spend one OpTimeout subscribing and one looking.
 	down("frozen", 2*opTimeout+100*time.Millisecond)
-	phase("frozen", atMostOnePerReplica)
+	phase("frozen", none)
 	if err := srv.Resume(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,3 +178,11 @@ func (h countingHandler) Handle(context.Context, slog.Record) error {
 }
 func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// isConnErr reports whether err is a failure to reach the server (refused,
+// reset, closed), as opposed to an answer.
+func isConnErr(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}

@@ -49,7 +49,7 @@ func (s *Store) Take(ctx context.Context, key string, limit int, window time.Dur
 		return false, window, nil
 	}
 	member := rand.Text() // distinct attempts at the same microsecond
-	res, err := call(ctx, s.opTimeout, func(ctx context.Context) ([]int64, error) {
+	res, err := run(s, ctx, func(ctx context.Context) ([]int64, error) {
 		return takeScript.Run(ctx, s.client, []string{s.rateKey(key)},
 			now.UnixMicro(), window.Microseconds(), limit, member).Int64Slice()
 	})

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/qelos-io/integrator-go/internal/redistest"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/refresh"
 	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
@@ -26,7 +28,7 @@ import (
 // Redis connections; they share the cookie keys, Qelos (qelostest) and a
 // private redis-server, which they reach through a fault-injecting proxy.
 type fleet struct {
-	t        *testing.T
+	t        testing.TB
 	qelos    *qelostest.Server
 	redis    *redistest.Server
 	proxy    *faultproxy.Proxy
@@ -34,9 +36,11 @@ type fleet struct {
 }
 
 type fleetReplica struct {
-	mw   *middleware.Middleware
-	app  *httptest.Server
-	logs *syncBuffer
+	mw    *middleware.Middleware
+	store *redisstore.Store
+	proxy *faultproxy.Proxy // the replica's own way to Redis
+	app   *httptest.Server
+	logs  *syncBuffer
 }
 
 // fleetOptions shape a fleet. Zero values: one key set shared by every
@@ -46,9 +50,10 @@ type fleetOptions struct {
 	qelos    qelostest.Options
 	keys     func(i int) []middleware.CookieKey // cookie keys of replica i
 	mutate   func(i int, c *middleware.Config)
+	lease    time.Duration // the Stores' Lease; 0: the default
 }
 
-func newFleet(t *testing.T, o fleetOptions) *fleet {
+func newFleet(t testing.TB, o fleetOptions) *fleet {
 	t.Helper()
 	srv := redistest.Start(t) // private: tests stop and freeze it
 	p, err := faultproxy.Start(srv.Addr())
@@ -60,7 +65,15 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 	t.Cleanup(f.qelos.Close)
 	shared := middleware.GenerateCookieKey()
 	for i := range max(o.replicas, 1) {
-		r := &fleetReplica{logs: &syncBuffer{}}
+		// Each replica reaches Redis through a proxy of its own, chained to
+		// the shared one: a fault on f.proxy is an outage for all, one on
+		// r.proxy partitions that replica alone.
+		own, err := faultproxy.Start(p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { own.Close() })
+		r := &fleetReplica{logs: &syncBuffer{}, proxy: own}
 		keys := []middleware.CookieKey{shared}
 		if o.keys != nil {
 			keys = o.keys(i)
@@ -68,11 +81,12 @@ func newFleet(t *testing.T, o fleetOptions) *fleet {
 		logger := slog.New(slog.NewTextHandler(r.logs, nil))
 		// As the README sets a replica up: the first cookie key is the
 		// store's secret; middleware.New hands it the others.
-		store, err := redisstore.NewFromURL("redis://"+p.Addr()+"/0", redisstore.Options{Secret: keys[0].Hash, Logger: logger})
+		store, err := redisstore.NewFromURL("redis://"+own.Addr()+"/0", redisstore.Options{Secret: keys[0].Hash, Logger: logger, Lease: o.lease})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
+		r.store = store
 		cfg := middleware.Config{
 			AppURL:       f.qelos.URL,
 			CookieKeys:   keys,
@@ -125,6 +139,7 @@ type answer struct {
 	cleared bool           // the session cookies were expired
 	cookies []*http.Cookie // session cookies set (not cleared)
 	latency time.Duration
+	at      time.Time // when the answer arrived
 	body    string
 }
 
@@ -145,7 +160,7 @@ func (f *fleet) do(i int, method, path string, cookies []*http.Cookie) answer {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	a := answer{replica: i, status: resp.StatusCode, latency: time.Since(t0), body: string(b)}
+	a := answer{replica: i, status: resp.StatusCode, latency: time.Since(t0), at: time.Now(), body: string(b)}
 	for _, c := range resp.Cookies() {
 		if c.Name != middleware.HostPrefix+middleware.DefaultAccessCookieName && c.Name != middleware.HostPrefix+middleware.DefaultRefreshCookieName {
 			continue
@@ -272,4 +287,72 @@ func (f *fleet) row(name string, refreshes, wantRefreshes int, t tally) {
 		f.t.Errorf("%s: %d upstream refreshes (want %d), %d × 401, %d cookies cleared (want 0, 0)",
 			name, refreshes, wantRefreshes, t.statuses[401], t.cleared)
 	}
+}
+
+// storesBack waits until every replica's Store coordinates again (its
+// breaker closed, its subscription back, the moments after a restart in
+// which no refresh begins over), polling the Stores, not the clock.
+func (f *fleet) storesBack() {
+	f.t.Helper()
+	for _, r := range f.replicas {
+		eventually(f.t, 10*time.Second, func() bool { return coordinates(r.store) })
+	}
+}
+
+// jar is a browser's cookie jar for the session cookies.
+type jar map[string]*http.Cookie
+
+func newJar(cookies []*http.Cookie) jar {
+	j := jar{}
+	for _, c := range cookies {
+		j[c.Name] = c
+	}
+	return j
+}
+
+// apply plays answers into the jar as a browser would: in the order they
+// arrived, each one's Set-Cookie overwriting or clearing what came before.
+func (j jar) apply(answers ...[]answer) {
+	var all []answer
+	for _, as := range answers {
+		all = append(all, as...)
+	}
+	sort.SliceStable(all, func(a, b int) bool { return all[a].at.Before(all[b].at) })
+	for _, a := range all {
+		if a.cleared {
+			clear(j)
+		}
+		for _, c := range a.cookies {
+			j[c.Name] = c
+		}
+	}
+}
+
+func (j jar) cookies() []*http.Cookie {
+	var cs []*http.Cookie
+	for _, c := range j {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// signedInEverywhere checks that the jar is signed in on every replica.
+func (f *fleet) signedInEverywhere(j jar) {
+	f.t.Helper()
+	for i := range f.replicas {
+		if a := f.get(i, j.cookies()); a.status != 200 || a.cleared {
+			f.dumpLogs()
+			f.t.Errorf("the browser's final jar on replica %d: %d (cleared %v) %s, want 200", i, a.status, a.cleared, a.body)
+		}
+	}
+}
+
+// coordinates reports whether s would let a refresh begin now: it can take
+// a lock (on a key of its own, released at once).
+func coordinates(s *redisstore.Store) bool {
+	release, ok, err := s.TryLock(context.Background(), refresh.Key("readiness probe"))
+	if ok {
+		release()
+	}
+	return ok && err == nil
 }

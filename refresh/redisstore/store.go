@@ -49,13 +49,13 @@ const (
 
 // ErrUnreadable describes a stored value that does not decrypt: it was
 // written with a secret this Store was not given, for another key, or
-// altered in Redis. Such a value is never returned as a pair; Get and Wait
-// count it as absent (Redis answered: it is not an outage), so this error
-// is no longer returned by them.
-//
-// Deprecated: unreadable values count as absent; give every replica all the
-// secrets in use (Options.OldSecrets) during a rotation.
+// altered in Redis. Such a value is never returned as a pair: Get and Wait
+// return errUnreadableOutcome, which wraps both this and
+// [refresh.ErrInDoubt] (the token was spent by a replica whose outcome this
+// one cannot read: never a permission to spend it again).
 var ErrUnreadable = errors.New("redisstore: stored pair does not decrypt (written with another Secret, or tampered with)")
+
+var errUnreadableOutcome = fmt.Errorf("redisstore: %w: %w (%w)", refresh.ErrOutcomeUnreadable, ErrUnreadable, refresh.ErrInDoubt)
 
 // ErrInvalidKey reports a key that is not a [refresh.Key]. The Store
 // refuses it rather than write what might be a raw token into a key name.
@@ -96,6 +96,11 @@ type Options struct {
 	// arrives: the fallback for a lost notification and how a crashed
 	// owner's lapsed lease is noticed. Default: DefaultPollInterval (50 ms).
 	PollInterval time.Duration
+	// ProbeInterval is how often a Store that could not reach Redis tries
+	// it again. Meanwhile every method fails at once with ErrStoreDown, so a
+	// dead Redis costs requests microseconds, not OpTimeout each.
+	// Default: DefaultProbeInterval (1 s).
+	ProbeInterval time.Duration
 }
 
 // Store is a [refresh.Store] and [refresh.Locker] on Redis. It is safe for
@@ -110,6 +115,24 @@ type Store struct {
 	poll      time.Duration
 	sub       *subscription
 
+	probeEvery time.Duration
+	down       atomic.Bool   // the breaker: open while Redis is unreachable
+	slow       atomic.Int32  // operations timed out in a row
+	unsure     atomic.Bool   // the subscription dropped and is not back yet
+	doubtUntil atomic.Int64  // unix ns: Redis restarted; in doubt until then
+	closing    chan struct{} // closed by Close
+	recoverMu  sync.Mutex    // serialises reconnected
+	idMu       sync.Mutex
+	runID      string // Redis's run_id as last seen
+
+	heldMu sync.Mutex
+	held   map[string]*heldLock // locks this Store holds, by key
+
+	pendingMu sync.Mutex
+	pending   map[string]time.Time // revocations waiting for Redis, by key
+
+	recent recentPuts // outcomes recorded here, for reassert
+
 	closeOnce sync.Once
 }
 
@@ -119,6 +142,7 @@ var (
 	_ refresh.Forgetter     = (*Store)(nil)
 	_ refresh.Revoker       = (*Store)(nil)
 	_ refresh.KeyedStore    = (*Store)(nil)
+	_ refresh.LockHolder    = (*Store)(nil)
 )
 
 // AcceptSecrets implements [refresh.KeyedStore]: stored values then open
@@ -154,6 +178,11 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		lease:     opts.Lease,
 		opTimeout: opts.OpTimeout,
 		poll:      opts.PollInterval,
+
+		probeEvery: opts.ProbeInterval,
+		closing:    make(chan struct{}),
+		held:       map[string]*heldLock{},
+		pending:    map[string]time.Time{},
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
@@ -167,6 +196,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		{"Lease", &s.lease, DefaultLease, 10 * time.Millisecond},
 		{"OpTimeout", &s.opTimeout, DefaultOpTimeout, time.Millisecond},
 		{"PollInterval", &s.poll, DefaultPollInterval, time.Millisecond},
+		{"ProbeInterval", &s.probeEvery, DefaultProbeInterval, time.Millisecond},
 	} {
 		switch {
 		case *d.v == 0:
@@ -235,6 +265,20 @@ func NewFromURL(rawURL string, opts Options) (*Store, error) {
 	if ro.MinIdleConns == 0 {
 		ro.MinIdleConns = 2
 	}
+	// Fail fast: go-redis retries a failed command three times by default,
+	// with back-offs of up to half a second, so a refused connection cost
+	// each operation about its whole OpTimeout. One immediate retry covers
+	// a pooled connection a restart left stale; the breaker (see run)
+	// covers the rest.
+	if ro.MaxRetries == 0 {
+		ro.MaxRetries = 1
+	}
+	if ro.MinRetryBackoff == 0 {
+		ro.MinRetryBackoff = time.Millisecond
+	}
+	if ro.MaxRetryBackoff == 0 {
+		ro.MaxRetryBackoff = 4 * time.Millisecond
+	}
 	client := redis.NewClient(ro)
 	s, err := New(client, opts)
 	if err != nil {
@@ -279,6 +323,7 @@ func NewFromEnv(opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		s.sub.close()
 		if s.owned {
 			err = s.client.Close()
@@ -287,21 +332,25 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Get implements [refresh.Store]. A value that no secret opens counts as
-// absent (no error: Redis answered). While another replica's failed
-// refresh of key is shared (see PutFailure), Get returns an error wrapping
-// [refresh.ErrFailedRecently].
+// Get implements [refresh.Store]. A value that no secret opens means
+// another replica spent the token and sealed its outcome with a key this
+// one lacks (mid key rotation): Get returns an error wrapping
+// [refresh.ErrInDoubt], never "absent", which would be a permission to
+// spend. While another replica's failed refresh of key is shared (see
+// PutFailure), Get returns an error wrapping [refresh.ErrFailedRecently].
 func (s *Store) Get(ctx context.Context, key string) (refresh.Pair, bool, error) {
 	if !validKey(key) {
 		return refresh.Pair{}, false, ErrInvalidKey
 	}
-	p, found, _, failed, err := s.look(ctx, key)
+	l, err := s.look(ctx, key)
 	switch {
 	case err != nil:
 		return refresh.Pair{}, false, fmt.Errorf("redisstore: get: %w", err)
-	case found:
-		return p, true, nil
-	case failed:
+	case l.found:
+		return l.pair, true, nil
+	case l.unreadable:
+		return refresh.Pair{}, false, errUnreadableOutcome
+	case l.failed:
 		return refresh.Pair{}, false, refresh.ErrFailedRecently
 	}
 	return refresh.Pair{}, false, nil
@@ -318,7 +367,7 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 	}
 	ttl = max(ttl, time.Millisecond) // PX counts milliseconds
 	val := s.keys.Load().seal(key, p)
-	_, err := call(ctx, s.opTimeout, func(ctx context.Context) (struct{}, error) {
+	_, err := run(s, ctx, func(ctx context.Context) (struct{}, error) {
 		var set *redis.StatusCmd
 		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			set = pipe.Set(ctx, s.pairKey(key), val, ttl)
@@ -337,18 +386,23 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 	if err != nil {
 		return fmt.Errorf("redisstore: put: %w", err)
 	}
+	s.recent.add(key, val, ttl)
+	s.heldMu.Lock()
+	if h := s.held[key]; h != nil {
+		h.recorded = true
+	}
+	s.heldMu.Unlock()
 	return nil
 }
 
 // Key layout. Only the refresh.Key hash appears in a name, never a token.
-func (s *Store) pairKey(key string) string { return s.prefix + "pair:" + key }
-func (s *Store) lockKey(key string) string { return s.prefix + "lock:" + key }
-func (s *Store) channel(key string) string { return s.prefix + "done:" + key }
-func (s *Store) failKey(key string) string { return s.prefix + "fail:" + key }
-func (s *Store) revokedKey(key string) string {
-	return s.prefix + "revoked:" + key
-}
-func (s *Store) revokedChannel() string { return s.prefix + "revoked" }
+func (s *Store) pairKey(key string) string   { return s.prefix + "pair:" + key }
+func (s *Store) lockKey(key string) string   { return s.prefix + "lock:" + key }
+func (s *Store) channel(key string) string   { return s.prefix + "done:" + key }
+func (s *Store) failKey(key string) string   { return s.prefix + "fail:" + key }
+func (s *Store) gaveUpKey(key string) string { return s.prefix + "gaveup:" + key }
+func (s *Store) revocations() string         { return s.prefix + "revocations" }
+func (s *Store) revokedChannel() string      { return s.prefix + "revoked" }
 
 // validKey reports whether key looks like refresh.Key's output.
 func validKey(key string) bool {

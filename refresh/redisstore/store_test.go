@@ -148,7 +148,7 @@ func TestGetPut(t *testing.T) {
 				mustPut(t, s, key, pair, time.Minute)
 				return newStore(t, url, redisstore.Options{Secret: []byte("another app's cookie key, 32 b!"), Prefix: prefix})
 			},
-			wantErr: nil, // unreadable counts as absent
+			wantErr: refresh.ErrInDoubt, // spent elsewhere: never a permission to spend
 		},
 		{
 			name: "tampered ciphertext",
@@ -159,7 +159,7 @@ func TestGetPut(t *testing.T) {
 				raw.Set(ctx, prefix+"pair:"+key, v, time.Minute)
 				return s
 			},
-			wantErr: nil, // unreadable counts as absent
+			wantErr: refresh.ErrInDoubt, // spent elsewhere: never a permission to spend
 		},
 		{
 			name: "moved from another key",
@@ -169,7 +169,7 @@ func TestGetPut(t *testing.T) {
 				raw.Set(ctx, prefix+"pair:"+key, mustRaw(t, raw, prefix+"pair:"+other), time.Minute)
 				return s
 			},
-			wantErr: nil, // unreadable counts as absent
+			wantErr: refresh.ErrInDoubt, // spent elsewhere: never a permission to spend
 		},
 		{
 			name: "truncated",
@@ -179,7 +179,7 @@ func TestGetPut(t *testing.T) {
 				raw.Set(ctx, prefix+"pair:"+key, v[:len(v)-1], time.Minute)
 				return s
 			},
-			wantErr: nil, // unreadable counts as absent
+			wantErr: refresh.ErrInDoubt, // spent elsewhere: never a permission to spend
 		},
 		{
 			name: "plain JSON planted",
@@ -187,7 +187,7 @@ func TestGetPut(t *testing.T) {
 				raw.Set(ctx, prefix+"pair:"+key, `{"a":"forged","r":"forged"}`, time.Minute)
 				return s
 			},
-			wantErr: nil, // unreadable counts as absent
+			wantErr: refresh.ErrInDoubt, // spent elsewhere: never a permission to spend
 		},
 	}
 	for _, tt := range tests {

@@ -98,7 +98,9 @@ func (sub *subscription) run() {
 		if err != nil {
 			sub.setLive(false)
 			time.Sleep(backoff)
-			backoff = min(2*backoff, time.Second)
+			// Capped well under a second: a replica cut off from Redis must
+			// reload the revocations it missed within a second of the heal.
+			backoff = min(2*backoff, maxBackoff)
 			continue
 		}
 		backoff = 50 * time.Millisecond
@@ -123,17 +125,29 @@ func (sub *subscription) isLive() bool {
 	return sub.live
 }
 
+// setLive records the subscription's state. Losing it puts the Store in
+// doubt (Redis may be restarting: see Store.inDoubt) until it is back and
+// Store.reconnected has checked Redis's run id, reloaded the revocations
+// and closed the breaker.
 func (sub *subscription) setLive(live bool) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	was := sub.live
 	sub.live = live
-	if live && !was {
+	switch {
+	case live && !was:
 		for _, set := range sub.waiters {
 			for w := range set {
 				notify(w)
 			}
 		}
+		go func() {
+			if err := sub.s.reconnected(); err != nil {
+				sub.s.debug("check Redis after the subscription came back", err)
+			}
+		}()
+	case !live && was:
+		sub.s.unsure.Store(true)
 	}
 }
 
@@ -152,13 +166,29 @@ func (sub *subscription) revoked(payload string) {
 	if !ok || err != nil || !validKey(key) {
 		return
 	}
+	sub.deliver(key, time.UnixMilli(n))
+}
+
+// deliver hands one revocation to every OnRevoke callback. The
+// Coordinator's costs O(log n), so the subscription goroutine is not held.
+func (sub *subscription) deliver(key string, until time.Time) {
 	sub.mu.Lock()
 	fs := slices.Clone(sub.revoke)
 	sub.mu.Unlock()
 	for _, f := range fs {
-		f(key, time.UnixMilli(n))
+		f(key, until)
 	}
 }
+
+func (sub *subscription) hasRevokeCallbacks() bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return len(sub.revoke) > 0
+}
+
+// maxBackoff caps the pause between two attempts to re-establish the
+// subscription.
+const maxBackoff = 250 * time.Millisecond
 
 func notify(w chan struct{}) {
 	select {

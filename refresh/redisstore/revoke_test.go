@@ -1,0 +1,56 @@
+package redisstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/qelos-io/integrator-go/refresh"
+	"github.com/qelos-io/integrator-go/refresh/redisstore"
+)
+
+// TestRevocationsLastUntilGiven: a revocation lasts until the time it is
+// given (a session's refresh token: 30 days), not an access token's life;
+// a replica that starts, or reconnects, afterwards is handed every
+// revocation still in force, and none that has ended.
+func TestRevocationsLastUntilGiven(t *testing.T) {
+	url := needRedis(t)
+	prefix := testPrefix(t)
+	ctx := context.Background()
+	a := newStore(t, url, redisstore.Options{Prefix: prefix})
+	long, ended := refresh.Key("session:"+newToken()), refresh.Key("session:"+newToken())
+	until := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Millisecond)
+	if err := a.Revoke(ctx, long, until); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Revoke(ctx, ended, time.Now().Add(50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, func() bool { ok, _ := a.Revoked(ctx, ended); return !ok })
+
+	b := newStore(t, url, redisstore.Options{Prefix: prefix}) // a replica started since
+	var mu sync.Mutex
+	got := map[string]time.Time{}
+	b.OnRevoke(func(key string, until time.Time) {
+		mu.Lock()
+		got[key] = until
+		mu.Unlock()
+	})
+	eventually(t, 2*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !got[long].IsZero()
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !got[long].Equal(until) {
+		t.Errorf("the replica started since was handed the revocation until %v, want %v", got[long], until)
+	}
+	if _, ok := got[ended]; ok {
+		t.Error("the replica started since was handed a revocation that has ended")
+	}
+	if ok, err := b.Revoked(ctx, long); !ok || err != nil {
+		t.Errorf("Revoked: %v %v, want true", ok, err)
+	}
+}
