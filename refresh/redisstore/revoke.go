@@ -59,8 +59,12 @@ func (s *Store) Revoke(ctx context.Context, key string, until time.Time) error {
 func (s *Store) writeRevocations(ctx context.Context, revs map[string]time.Time) error {
 	_, err := run(s, ctx, func(ctx context.Context) (struct{}, error) {
 		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			now := time.Now()
 			for key, until := range revs {
 				pipe.ZAddGT(ctx, s.revocations(), redis.Z{Score: float64(until.UnixMilli()), Member: key})
+				// The earlier versions' key, read by replicas still on one
+				// of them during a rolling upgrade.
+				pipe.Set(ctx, s.legacyRevokedKey(key), "1", max(until.Sub(now), time.Millisecond))
 			}
 			pipe.ZRemRangeByScore(ctx, s.revocations(), "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10))
 			for key, until := range revs {
@@ -133,16 +137,32 @@ func (s *Store) Revoked(ctx context.Context, key string) (bool, error) {
 	if !validKey(key) {
 		return false, ErrInvalidKey
 	}
-	score, err := run(s, ctx, func(ctx context.Context) (float64, error) {
-		return s.client.ZScore(ctx, s.revocations(), key).Result()
+	var score *redis.FloatCmd
+	var legacy *redis.IntCmd
+	_, err := run(s, ctx, func(ctx context.Context) (struct{}, error) {
+		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			score = pipe.ZScore(ctx, s.revocations(), key)
+			// A revocation recorded by a replica still on an earlier
+			// version, during a rolling upgrade.
+			legacy = pipe.Exists(ctx, s.legacyRevokedKey(key))
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			err = nil // no score: not in the set
+		}
+		return struct{}{}, err
 	})
-	switch {
-	case errors.Is(err, redis.Nil):
-		return false, nil
-	case err != nil:
+	if err != nil {
 		return false, fmt.Errorf("redisstore: revoked: %w", err)
 	}
-	return time.Now().Before(time.UnixMilli(int64(score))), nil
+	if legacy.Val() > 0 {
+		return true, nil
+	}
+	sc, err := score.Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil && time.Now().Before(time.UnixMilli(int64(sc))), nil
 }
 
 // OnRevoke implements [refresh.Revoker]: f is called with every revocation

@@ -54,3 +54,35 @@ func TestRevocationsLastUntilGiven(t *testing.T) {
 		t.Errorf("Revoked: %v %v, want true", ok, err)
 	}
 }
+
+// TestRevocationsBridgeARollingUpgrade: during a rolling upgrade, replicas
+// of the earlier version record a revocation as one "revoked:<key>" key and
+// look for that key only. A Store honours such a key, and writes it beside
+// its own set, so a sign-out on either version holds on both.
+func TestRevocationsBridgeARollingUpgrade(t *testing.T) {
+	url := needRedis(t)
+	prefix := testPrefix(t)
+	ctx := context.Background()
+	s := newStore(t, url, redisstore.Options{Prefix: prefix})
+	raw := rawClient(t, url)
+
+	older := refresh.Key("session:" + newToken()) // signed out on a replica of the earlier version
+	if err := raw.Set(ctx, prefix+"revoked:"+older, "1", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Revoked(ctx, older); !ok || err != nil {
+		t.Errorf("a revocation by an earlier version: Revoked = %v, %v; want true", ok, err)
+	}
+
+	newer := refresh.Key("session:" + newToken()) // signed out on this version
+	if err := s.Revoke(ctx, newer, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := raw.PTTL(ctx, prefix+"revoked:"+newer).Result()
+	if err != nil || ttl <= 50*time.Minute || ttl > time.Hour {
+		t.Errorf("the earlier versions' key for a new revocation: ttl %v, %v; want about an hour", ttl, err)
+	}
+	if ok, err := s.Revoked(ctx, refresh.Key("session:"+newToken())); ok || err != nil {
+		t.Errorf("a session never revoked: Revoked = %v, %v; want false", ok, err)
+	}
+}

@@ -404,6 +404,10 @@ func (s *Store) gaveUpKey(key string) string { return s.prefix + "gaveup:" + key
 func (s *Store) revocations() string         { return s.prefix + "revocations" }
 func (s *Store) revokedChannel() string      { return s.prefix + "revoked" }
 
+// legacyRevokedKey is where earlier versions recorded a revocation, one
+// key each; kept in step with the set so a rolling upgrade loses none.
+func (s *Store) legacyRevokedKey(key string) string { return s.prefix + "revoked:" + key }
+
 // validKey reports whether key looks like refresh.Key's output.
 func validKey(key string) bool {
 	if len(key) != 64 {
