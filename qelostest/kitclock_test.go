@@ -8,6 +8,7 @@ import (
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/refresh"
 )
 
 // TestKitClockDrivesMiddlewareWindows: the windows the middleware measures
@@ -63,6 +64,29 @@ func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
 		k.Clock.Advance(middleware.DefaultSignInWindow)
 		if code := signIn(qelostest.UserPassword); code != http.StatusOK {
 			t.Fatalf("after the window: %d, want 200", code)
+		}
+	})
+	t.Run("refresh failure window", func(t *testing.T) {
+		// Qelos fails one refresh: the failure is shared for the failure
+		// window (503, cookies kept, no second call), and once the kit's
+		// clock has passed it the session refreshes. No sleeping.
+		s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)
+		k.Expire()
+		k.ResetCalls()
+		k.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Status: http.StatusInternalServerError, Body: `{"message":"boom"}`})
+		if code := serve(s.Request("GET", "/private", nil)); code != http.StatusServiceUnavailable {
+			t.Fatalf("refresh failing: %d, want 503", code)
+		}
+		k.ClearFaults()
+		if code := serve(s.Request("GET", "/private", nil)); code != http.StatusServiceUnavailable {
+			t.Fatalf("within the failure window: %d, want 503 (the failure shared)", code)
+		}
+		if n := k.Calls(qelostest.EndpointRefresh); n != 1 {
+			t.Fatalf("%d refresh calls within the failure window, want 1", n)
+		}
+		k.Clock.Advance(refresh.DefaultFailureWindow)
+		if code := serve(s.Request("GET", "/private", nil)); code != http.StatusOK {
+			t.Fatalf("after the failure window: %d, want 200", code)
 		}
 	})
 }
