@@ -141,15 +141,20 @@ func (m *Middleware) CookieNames() (access, refresh string) {
 // 58809).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		before := len(h)
 		r2, ok := m.Authenticate(w, r)
 		if !ok {
 			return
 		}
 		// A refreshed, cleared or relayed cookie: no handler can make
-		// this answer cacheable. Nothing is wrapped on the warm path.
-		if cw, ok := guardCookies(w).(*cookieWriter); ok {
-			w = cw
-			defer cw.finish()
+		// this answer cacheable. Nothing is wrapped, or even looked up,
+		// on the warm path: Authenticate added no header to an empty set.
+		if before > 0 || len(h) != before {
+			if cw, ok := guardCookies(w).(*cookieWriter); ok {
+				w = cw
+				defer cw.finish()
+			}
 		}
 		if r2 != r {
 			defer removeMultipart(r, r2)
