@@ -403,7 +403,9 @@ func (m *Middleware) dropCookies(h http.Header) {
 }
 
 // qelosSessionCookie reports whether name, in any case, is one Qelos reads
-// as its session: qlt_<tenant>, or the fallback "token".
+// as its session: qlt_<tenant>, or the fallback "token". It is
+// qelosCookieName widened to every spelling, for stripping: no variant a
+// parser upstream might fold can pass beside an injected credential.
 func qelosSessionCookie(name string) bool {
 	return len(name) >= 4 && strings.EqualFold(name[:4], "qlt_") || strings.EqualFold(name, "token")
 }
