@@ -110,6 +110,7 @@ fi
         what["mw/bare"] = "the two, as a ratio (target: at least 0.8)"
         what["mw-cpu-ns/req"] = "CPU per request with the middleware (client included)"
         what["bare-cpu-ns/req"] = "CPU per request of the bare handler (client included)"
+        what["mw/bare-cpu"] = "CPU per request with the middleware, as a multiple of the bare one"
         what["first-sight/op"] = "share of requests whose session was new to the middleware"
       }
       $1 ~ /^Workload/ && $2 != "ns/op" && $2 != "B/op" && $2 != "allocs/op" {
