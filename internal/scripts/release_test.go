@@ -80,7 +80,7 @@ func release(t *testing.T, dir string, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command("bash", append([]string{"scripts/release.sh"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=", "GOFLAGS=", "GOPROXY=off",
+	cmd.Env = append(os.Environ(), "GOWORK=", "GOFLAGS=",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
