@@ -7,10 +7,10 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/qelos-io/integrator-go v0.0.0-00010101000000-000000000000
-	github.com/qelos-io/integrator-go/adapters/qelosecho v0.0.0-00010101000000-000000000000
-	github.com/qelos-io/integrator-go/adapters/qelosgin v0.0.0-00010101000000-000000000000
-	github.com/qelos-io/integrator-go/refresh/redisstore v0.0.0-00010101000000-000000000000
+	github.com/qelos-io/integrator-go v0.1.0
+	github.com/qelos-io/integrator-go/adapters/qelosecho v0.1.0
+	github.com/qelos-io/integrator-go/adapters/qelosgin v0.1.0
+	github.com/qelos-io/integrator-go/refresh/redisstore v0.1.0
 )
 
 require (

@@ -25,16 +25,16 @@ func mount(mw *middleware.Middleware) http.Handler {
 		u, _ := middleware.UserFrom(c.Request().Context())
 		ws, _ := middleware.WorkspaceFrom(c.Request().Context())
 		return c.JSON(http.StatusOK, map[string]any{"user": u, "workspace": ws})
-	}, qelosecho.RequireUser())
+	}, qelosecho.Require(middleware.SignedIn()))
 	whoami := func(c echo.Context) error {
 		u, _ := qelosecho.User(c)
 		ws, _ := qelosecho.Workspace(c)
 		return c.JSON(http.StatusOK, map[string]any{"user": u, "workspace": ws})
 	}
-	e.GET("/admin", whoami, qelosecho.RequireRoles("admin"))
-	e.GET("/editor", whoami, qelosecho.RequireWorkspaceRoles("editor"))
-	e.GET("/workspace", whoami, qelosecho.RequireWorkspace())
-	e.GET("/w/:id", whoami, qelosecho.SelectWorkspaceParam("id"), qelosecho.RequireWorkspace())
+	e.GET("/admin", whoami, qelosecho.Require(middleware.HasRole("admin")))
+	e.GET("/editor", whoami, qelosecho.Require(middleware.HasWorkspaceRole("editor")))
+	e.GET("/workspace", whoami, qelosecho.Require(middleware.HasWorkspace()))
+	e.GET("/w/:id", whoami, qelosecho.SelectWorkspaceParam("id"), qelosecho.Require(middleware.HasWorkspace()))
 	e.GET("/health", func(c echo.Context) error {
 		_, ok := qelosecho.Auth(c)
 		return c.JSON(http.StatusOK, map[string]bool{"hasAuth": ok})

@@ -28,7 +28,7 @@
 //	e.GET("/private", func(c echo.Context) error {
 //		u, _ := qelosecho.User(c) // or middleware.UserFrom(c.Request().Context())
 //		return c.JSON(http.StatusOK, u)
-//	}, qelosecho.RequireUser())
+//	}, qelosecho.Require(middleware.SignedIn()))
 //	e.Logger.Fatal(e.Start(":8080"))
 //
 // # Every function, with its signature
@@ -39,13 +39,13 @@
 //	func Auth(c echo.Context) (*middleware.Auth, bool)                 // everything the middleware learned
 //	func Client(c echo.Context) (*middleware.Client, bool)             // calls Qelos as the user; false when anonymous
 //	func Require(rule middleware.Rule) echo.MiddlewareFunc                 // 401 / 403 / 503 per middleware.Deny
-//	func RequireUser() echo.MiddlewareFunc
-//	func RequireRoles(roles ...string) echo.MiddlewareFunc                 // tenant roles
-//	func RequireWorkspaceRoles(roles ...string) echo.MiddlewareFunc        // roles in the active workspace
-//	func RequirePrivileged() echo.MiddlewareFunc                           // Config.PrivilegedRoles
-//	func RequireWorkspace() echo.MiddlewareFunc                            // 403 NO_WORKSPACE without one
 //	func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc    // choose the workspace per route
 //	func SelectWorkspaceParam(name string) echo.MiddlewareFunc             // … from the route parameter name
+//
+// Require takes the core's rules, as [middleware.Require] does:
+// middleware.SignedIn(), HasRole(roles...), HasWorkspaceRole(roles...),
+// Privileged() (Config.PrivilegedRoles) and HasWorkspace() (403
+// NO_WORKSPACE without one).
 //
 // The session handlers are the core's, wrapped with echo.WrapHandler:
 // mw.SignInHandler, mw.SignOutHandler, mw.SignUpHandler,

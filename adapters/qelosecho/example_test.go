@@ -32,7 +32,7 @@ func Example() {
 		u, _ := qelosecho.User(c)
 		ws, _ := qelosecho.Workspace(c)
 		return c.String(http.StatusOK, fmt.Sprintf("hello %s of %s", u.DisplayName(), ws.Name))
-	}, qelosecho.RequireUser())
+	}, qelosecho.Require(middleware.SignedIn()))
 
 	// A browser: /private refuses it, it signs in, /private greets it.
 	private := httptest.NewRequest(http.MethodGet, "/private", nil)

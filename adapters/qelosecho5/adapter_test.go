@@ -25,16 +25,16 @@ func mount(mw *middleware.Middleware) http.Handler {
 		u, _ := middleware.UserFrom(c.Request().Context())
 		ws, _ := middleware.WorkspaceFrom(c.Request().Context())
 		return c.JSON(http.StatusOK, map[string]any{"user": u, "workspace": ws})
-	}, qelosecho5.RequireUser())
+	}, qelosecho5.Require(middleware.SignedIn()))
 	whoami := func(c *echo.Context) error {
 		u, _ := qelosecho5.User(c)
 		ws, _ := qelosecho5.Workspace(c)
 		return c.JSON(http.StatusOK, map[string]any{"user": u, "workspace": ws})
 	}
-	e.GET("/admin", whoami, qelosecho5.RequireRoles("admin"))
-	e.GET("/editor", whoami, qelosecho5.RequireWorkspaceRoles("editor"))
-	e.GET("/workspace", whoami, qelosecho5.RequireWorkspace())
-	e.GET("/w/:id", whoami, qelosecho5.SelectWorkspaceParam("id"), qelosecho5.RequireWorkspace())
+	e.GET("/admin", whoami, qelosecho5.Require(middleware.HasRole("admin")))
+	e.GET("/editor", whoami, qelosecho5.Require(middleware.HasWorkspaceRole("editor")))
+	e.GET("/workspace", whoami, qelosecho5.Require(middleware.HasWorkspace()))
+	e.GET("/w/:id", whoami, qelosecho5.SelectWorkspaceParam("id"), qelosecho5.Require(middleware.HasWorkspace()))
 	e.GET("/health", func(c *echo.Context) error {
 		_, ok := qelosecho5.Auth(c)
 		return c.JSON(http.StatusOK, map[string]bool{"hasAuth": ok})

@@ -32,7 +32,7 @@ func Example() {
 		u, _ := qelosecho5.User(c)
 		ws, _ := qelosecho5.Workspace(c)
 		return c.String(http.StatusOK, fmt.Sprintf("hello %s of %s", u.DisplayName(), ws.Name))
-	}, qelosecho5.RequireUser())
+	}, qelosecho5.Require(middleware.SignedIn()))
 
 	// A browser: /private refuses it, it signs in, /private greets it.
 	private := httptest.NewRequest(http.MethodGet, "/private", nil)

@@ -23,7 +23,7 @@ func mount(mw *middleware.Middleware) http.Handler {
 		ws, _ := qelosgin.Workspace(c)
 		c.JSON(http.StatusOK, gin.H{"user": u, "workspace": ws})
 	})
-	r.GET("/private", qelosgin.RequireUser(), func(c *gin.Context) {
+	r.GET("/private", qelosgin.Require(middleware.SignedIn()), func(c *gin.Context) {
 		u, _ := middleware.UserFrom(c.Request.Context())
 		ws, _ := middleware.WorkspaceFrom(c.Request.Context())
 		c.JSON(http.StatusOK, gin.H{"user": u, "workspace": ws})
@@ -33,10 +33,10 @@ func mount(mw *middleware.Middleware) http.Handler {
 		ws, _ := qelosgin.Workspace(c)
 		c.JSON(http.StatusOK, gin.H{"user": u, "workspace": ws})
 	}
-	r.GET("/admin", qelosgin.RequireRoles("admin"), whoami)
-	r.GET("/editor", qelosgin.RequireWorkspaceRoles("editor"), whoami)
-	r.GET("/workspace", qelosgin.RequireWorkspace(), whoami)
-	r.GET("/w/:id", qelosgin.SelectWorkspaceParam("id"), qelosgin.RequireWorkspace(), whoami)
+	r.GET("/admin", qelosgin.Require(middleware.HasRole("admin")), whoami)
+	r.GET("/editor", qelosgin.Require(middleware.HasWorkspaceRole("editor")), whoami)
+	r.GET("/workspace", qelosgin.Require(middleware.HasWorkspace()), whoami)
+	r.GET("/w/:id", qelosgin.SelectWorkspaceParam("id"), qelosgin.Require(middleware.HasWorkspace()), whoami)
 	r.GET("/health", func(c *gin.Context) {
 		_, ok := qelosgin.Auth(c)
 		c.JSON(http.StatusOK, gin.H{"hasAuth": ok})

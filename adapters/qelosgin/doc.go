@@ -25,7 +25,7 @@
 //	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
 //	r.POST("/auth/signout", gin.WrapH(mw.SignOutHandler()))
 //	r.GET("/healthz", gin.WrapH(mw.ReadyHandler()))
-//	r.GET("/private", qelosgin.RequireUser(), func(c *gin.Context) {
+//	r.GET("/private", qelosgin.Require(middleware.SignedIn()), func(c *gin.Context) {
 //		u, _ := qelosgin.User(c) // or middleware.UserFrom(c.Request.Context())
 //		c.JSON(http.StatusOK, u)
 //	})
@@ -40,13 +40,13 @@
 //	func Auth(c *gin.Context) (*middleware.Auth, bool)                      // everything the middleware learned
 //	func Client(c *gin.Context) (*middleware.Client, bool)                  // calls Qelos as the user; false when anonymous
 //	func Require(rule middleware.Rule) gin.HandlerFunc                      // 401 / 403 / 503 per middleware.Deny
-//	func RequireUser() gin.HandlerFunc
-//	func RequireRoles(roles ...string) gin.HandlerFunc                      // tenant roles
-//	func RequireWorkspaceRoles(roles ...string) gin.HandlerFunc             // roles in the active workspace
-//	func RequirePrivileged() gin.HandlerFunc                                // Config.PrivilegedRoles
-//	func RequireWorkspace() gin.HandlerFunc                                 // 403 NO_WORKSPACE without one
 //	func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc         // choose the workspace per route
 //	func SelectWorkspaceParam(name string) gin.HandlerFunc                  // … from the route parameter name
+//
+// Require takes the core's rules, as [middleware.Require] does:
+// middleware.SignedIn(), HasRole(roles...), HasWorkspaceRole(roles...),
+// Privileged() (Config.PrivilegedRoles) and HasWorkspace() (403
+// NO_WORKSPACE without one).
 //
 // The session handlers are the core's, wrapped with gin.WrapH:
 // mw.SignInHandler, mw.SignOutHandler, mw.SignUpHandler,

@@ -28,7 +28,7 @@ func Example() {
 	r.Use(qelosgin.New(mw))
 	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
 	r.POST("/auth/signout", gin.WrapH(mw.SignOutHandler()))
-	r.GET("/private", qelosgin.RequireUser(), func(c *gin.Context) {
+	r.GET("/private", qelosgin.Require(middleware.SignedIn()), func(c *gin.Context) {
 		u, _ := qelosgin.User(c)
 		ws, _ := qelosgin.Workspace(c)
 		c.String(http.StatusOK, "hello %s of %s", u.DisplayName(), ws.Name)

@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/gin-gonic/gin v1.10.0
-	github.com/qelos-io/integrator-go v0.0.0-00010101000000-000000000000
+	github.com/qelos-io/integrator-go v0.1.0
 )
 
 require (

@@ -7,65 +7,76 @@ import (
 	"github.com/qelos-io/integrator-go/middleware"
 )
 
-// New returns a gin middleware that runs mw around the rest of the chain.
-// Register it before the routes it protects, usually with Engine.Use.
+// New returns a gin middleware that runs mw around the rest of the chain:
+// [middleware.Middleware.Handler] itself, with the chain as its next
+// handler. Register it before the routes it protects, usually with
+// Engine.Use.
 //
-// Handlers after it see the request as mw left it: the [middleware.Auth] is
-// in c.Request.Context(), and a refreshed cookie pair is already in the
-// response headers, so it reaches the client whatever the handler writes,
-// and also when it aborts. Such an answer is made uncacheable
-// (Cache-Control: private, no-store; Vary: Cookie) when its headers are
-// written, whatever Cache-Control the handler set. When mw answers the request itself (401 or 503
-// with Config.RequireAuth), the chain is aborted.
-func New(mw *middleware.Middleware) gin.HandlerFunc {
+// Handlers after it see the request as mw.Handler passes it on: the
+// [middleware.Auth] is in c.Request.Context(), and a refreshed cookie pair
+// is already in the response headers, so it reaches the client whatever the
+// handler writes, and also when it aborts. Such an answer is made
+// uncacheable (Cache-Control: private, no-store; Vary: Cookie) when its
+// headers are written, whatever Cache-Control the handler set. When mw
+// answers the request itself (401 or 503 with Config.RequireAuth), the
+// chain is aborted.
+func New(mw *middleware.Middleware) gin.HandlerFunc { return wrap(mw.Handler) }
+
+// Require returns a gin middleware that lets through only the requests
+// rule allows, [middleware.Require] around the rest of the chain: the
+// others are aborted with [middleware.Deny]'s answers, 401
+// {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}
+// when Qelos could not confirm the session, 403 when the user does not
+// qualify. It must run after [New]:
+//
+//	r.GET("/private", qelosgin.Require(middleware.SignedIn()), private)
+//	r.GET("/admin", qelosgin.Require(middleware.HasRole("admin")), admin)
+func Require(rule middleware.Rule) gin.HandlerFunc { return wrap(middleware.Require(rule)) }
+
+// wrap turns net/http middleware m into gin middleware: the rest of c's
+// chain runs as m's next handler, on the request m passes on, and is
+// aborted when m answers the request itself. When m's next handler is
+// called with a Set-Cookie already in the headers, c.Writer keeps the
+// answer uncacheable (see [middleware.NoStoreIfCookies]); m applies it too
+// when its next handler returns, to an answer nobody wrote, which gin
+// writes after the chain.
+func wrap(m func(http.Handler) http.Handler) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		r := c.Request
-		r2, ok := mw.Authenticate(c.Writer, r)
-		if !ok {
-			c.Abort() // mw answered the request itself
-			return
+		passed := false
+		m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			passed, c.Request = true, r
+			if _, guarded := c.Writer.(noStoreWriter); !guarded && len(w.Header()["Set-Cookie"]) > 0 {
+				c.Writer = noStoreWriter{c.Writer}
+			}
+			c.Next()
+		})).ServeHTTP(c.Writer, c.Request)
+		if !passed {
+			c.Abort()
 		}
-		c.Request = r2
-		if len(c.Writer.Header()["Set-Cookie"]) > 0 {
-			// mw set or cleared a cookie: the answer stays uncacheable
-			// whatever the handler sets (see middleware.NoStoreIfCookies).
-			w := noStoreWriter{c.Writer}
-			c.Writer = w
-			defer w.check() // for an answer nobody wrote, which gin writes after the chain
-		}
-		c.Next()
-		removeMultipart(r, r2)
 	}
 }
 
 // noStoreWriter applies middleware.NoStoreIfCookies just before the
-// headers are written.
+// headers are written: gin writes them through its own writer, not the one
+// mw.Handler passes on.
 type noStoreWriter struct{ gin.ResponseWriter }
 
-func (w noStoreWriter) check() {
+// check applies middleware.NoStoreIfCookies unless the headers are
+// written already, and returns the writer w wraps.
+func (w noStoreWriter) check() gin.ResponseWriter {
 	if !w.Written() {
 		middleware.NoStoreIfCookies(w.Header())
 	}
+	return w.ResponseWriter
 }
 
-func (w noStoreWriter) WriteHeaderNow() { w.check(); w.ResponseWriter.WriteHeaderNow() }
+func (w noStoreWriter) WriteHeaderNow() { w.check().WriteHeaderNow() }
 
-func (w noStoreWriter) Write(b []byte) (int, error) { w.check(); return w.ResponseWriter.Write(b) }
+func (w noStoreWriter) Write(b []byte) (int, error) { return w.check().Write(b) }
 
-func (w noStoreWriter) WriteString(s string) (int, error) {
-	w.check()
-	return w.ResponseWriter.WriteString(s)
-}
+func (w noStoreWriter) WriteString(s string) (int, error) { return w.check().WriteString(s) }
 
-func (w noStoreWriter) Flush() { w.check(); w.ResponseWriter.Flush() }
-
-// removeMultipart removes the temporary files of a multipart form parsed on
-// r2, the request mw passed on: net/http removes only those of r.
-func removeMultipart(r, r2 *http.Request) {
-	if f := r2.MultipartForm; r2 != r && f != nil && f != r.MultipartForm {
-		f.RemoveAll()
-	}
-}
+func (w noStoreWriter) Flush() { w.check().Flush() }
 
 // Auth returns what the middleware learned about the request; see
 // [middleware.FromContext].
@@ -91,34 +102,39 @@ func Client(c *gin.Context) (*middleware.Client, bool) {
 	return middleware.ClientFrom(c.Request.Context())
 }
 
-// Require returns a gin middleware that lets through only the requests
-// rule allows and aborts the others with [middleware.Deny]'s answers: 401
-// {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}
-// when Qelos could not confirm the session, 403 when the user does not
-// qualify. It must run after [New].
-func Require(rule middleware.Rule) gin.HandlerFunc {
+// WorkspaceResolver chooses the active workspace of a signed-in request
+// from the gin context, such as a route parameter (c.Param). It follows
+// [middleware.WorkspaceResolver]'s contract: check membership with
+// cl.Workspaces, return nil, nil for none and an error when the choice
+// could not be made.
+type WorkspaceResolver func(c *gin.Context, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error)
+
+// SelectWorkspace returns a gin middleware that applies resolve to each
+// signed-in request, replacing the active workspace [New] chose:
+// [middleware.SelectWorkspace] around the rest of the chain. Register it on
+// the routes whose parameters name the workspace, after New:
+//
+//	r.GET("/w/:workspace/reports", qelosgin.SelectWorkspace(byParam), qelosgin.Require(middleware.HasWorkspace()), reports)
+//
+// Anonymous requests pass through unchanged. For the common case, a
+// route parameter holding the workspace id, use [SelectWorkspaceParam].
+func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if middleware.Deny(c.Writer, c.Request, rule) {
-			c.Abort()
-		}
+		wrap(middleware.SelectWorkspace(func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+			return resolve(c, u, cl)
+		}))(c)
 	}
 }
 
-// RequireUser lets through signed-in requests only ([middleware.RequireUser]).
-func RequireUser() gin.HandlerFunc { return Require(middleware.SignedIn()) }
-
-// RequireRoles lets through users holding one of the tenant roles.
-func RequireRoles(roles ...string) gin.HandlerFunc { return Require(middleware.HasRole(roles...)) }
-
-// RequireWorkspaceRoles lets through users holding one of the roles in the
-// active workspace.
-func RequireWorkspaceRoles(roles ...string) gin.HandlerFunc {
-	return Require(middleware.HasWorkspaceRole(roles...))
+// SelectWorkspaceParam is SelectWorkspace choosing the workspace whose id
+// is the route parameter name (c.Param(name)), when the user belongs to
+// it, with the roles the user holds there ([middleware.Client.Membership]);
+// none otherwise, so Require(middleware.HasWorkspace()) answers 403
+// NO_WORKSPACE:
+//
+//	r.GET("/w/:workspace/reports", qelosgin.SelectWorkspaceParam("workspace"), qelosgin.Require(middleware.HasWorkspace()), reports)
+func SelectWorkspaceParam(name string) gin.HandlerFunc {
+	return SelectWorkspace(func(c *gin.Context, _ *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+		return cl.Membership(c.Request.Context(), c.Param(name))
+	})
 }
-
-// RequirePrivileged lets through privileged users (Config.PrivilegedRoles).
-func RequirePrivileged() gin.HandlerFunc { return Require(middleware.Privileged()) }
-
-// RequireWorkspace lets through requests with an active workspace; others
-// get 403 {"code":"NO_WORKSPACE"}.
-func RequireWorkspace() gin.HandlerFunc { return Require(middleware.HasWorkspace()) }

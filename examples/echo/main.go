@@ -66,7 +66,7 @@ func app(mw *middleware.Middleware) http.Handler {
 	e := echo.New()
 	e.Use(qelosecho.New(mw))
 	e.GET("/whoami", whoami)
-	e.GET("/private", whoami, qelosecho.RequireUser())
+	e.GET("/private", whoami, qelosecho.Require(middleware.SignedIn()))
 	e.POST("/auth/signin", echo.WrapHandler(mw.SignInHandler()))
 	e.POST("/auth/signout", echo.WrapHandler(mw.SignOutHandler()))
 	e.GET("/healthz", echo.WrapHandler(mw.ReadyHandler()))

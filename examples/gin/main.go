@@ -66,7 +66,7 @@ func app(mw *middleware.Middleware) http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery(), qelosgin.New(mw))
 	r.GET("/whoami", whoami)
-	r.GET("/private", qelosgin.RequireUser(), whoami)
+	r.GET("/private", qelosgin.Require(middleware.SignedIn()), whoami)
 	r.POST("/auth/signin", gin.WrapH(mw.SignInHandler()))
 	r.POST("/auth/signout", gin.WrapH(mw.SignOutHandler()))
 	r.GET("/healthz", gin.WrapH(mw.ReadyHandler()))

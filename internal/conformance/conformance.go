@@ -28,17 +28,17 @@ import (
 //
 //	GET /whoami   200 {"user": <User or null>, "workspace": <Workspace or null>},
 //	              read through the framework's accessors
-//	GET /private  the same answer, guarded by the framework's RequireUser
-//	GET /admin    the same answer, guarded by RequireRoles("admin")
-//	GET /editor   the same answer, guarded by RequireWorkspaceRoles("editor")
-//	GET /workspace the same answer, guarded by RequireWorkspace
+//	GET /private  the same answer, guarded by the framework's Require(middleware.SignedIn())
+//	GET /admin    the same answer, guarded by Require(middleware.HasRole("admin"))
+//	GET /editor   the same answer, guarded by Require(middleware.HasWorkspaceRole("editor"))
+//	GET /workspace the same answer, guarded by Require(middleware.HasWorkspace())
 //	GET /health   a skip path: 200 {"hasAuth": <whether an Auth is in context>}
 //	GET /abort    the handler aborts the framework's way with status 403
 //	GET /ping     204 when the request has a user, 200 otherwise, no body
 //	              (the benchmark route)
 //	GET /w/{id}   the /whoami answer, with the workspace chosen by the
 //	              framework's SelectWorkspaceParam from the route parameter,
-//	              guarded by RequireWorkspace
+//	              guarded by Require(middleware.HasWorkspace())
 type Mount func(mw *middleware.Middleware) http.Handler
 
 // The seeded workspace the demo admin belongs to.

@@ -3,7 +3,7 @@ module github.com/qelos-io/integrator-go/refresh/redisstore
 go 1.26.0
 
 require (
-	github.com/qelos-io/integrator-go v0.0.0-00010101000000-000000000000
+	github.com/qelos-io/integrator-go v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
