@@ -41,12 +41,10 @@
 //
 // # Testing your app
 //
-// [Start] runs a Server for one test (closed when it ends) and returns a
-// [Kit]: a [Clock] shared with the middleware it configures
-// ([Kit.Middleware]), signed-in [Session]s for any seeded user and
-// workspace ([Kit.SignIn]: request builder, cookie-jar client, or a context
-// whose Auth has a working Client), and [Kit.Expire], which expires every
-// access token without sleeping.
+// To test an app that uses package middleware, use the testing kit in
+// package middleware/middlewaretest: it runs this server for one test,
+// shares a [Clock] with the middleware and signs users in without a
+// sign-in form. A Clock also drives this server alone ([Options.Now]).
 //
 // # Behaviour worth knowing
 //

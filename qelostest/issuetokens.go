@@ -3,6 +3,7 @@ package qelostest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -10,22 +11,37 @@ import (
 // session. An empty workspaceID means no workspace claim; otherwise the user
 // must be a member. The caller holds s.mu.
 func (s *Server) sessionFor(userEmail, workspaceID string) (*userRecord, json.RawMessage, error) {
-	u := s.userByLogin(userEmail)
-	if u == nil {
-		return nil, nil, fmt.Errorf("qelostest: unknown user %q", userEmail)
-	}
 	if workspaceID == "" {
+		u := s.userByLogin(userEmail)
+		if u == nil {
+			return nil, nil, fmt.Errorf("qelostest: unknown user %q", userEmail)
+		}
 		return u, nil, nil
+	}
+	u, ws, m, err := s.membership(userEmail, workspaceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, workspaceClaim(ws, m.roles), nil
+}
+
+// membership finds the user whose email or username is login, the
+// workspace workspaceID and the user's membership of it, or says which is
+// missing. The caller holds s.mu.
+func (s *Server) membership(login, workspaceID string) (*userRecord, *workspaceRecord, *memberRecord, error) {
+	u := s.userByLogin(login)
+	if u == nil {
+		return nil, nil, nil, fmt.Errorf("qelostest: unknown user %q", login)
 	}
 	ws := s.workspaceByID(workspaceID)
 	if ws == nil {
-		return nil, nil, fmt.Errorf("qelostest: unknown workspace %q", workspaceID)
+		return nil, nil, nil, fmt.Errorf("qelostest: unknown workspace %q", workspaceID)
 	}
 	m := ws.member(u.ID)
 	if m == nil {
-		return nil, nil, fmt.Errorf("qelostest: user %q is not a member of workspace %q", userEmail, workspaceID)
+		return nil, nil, nil, fmt.Errorf("qelostest: user %q is not a member of workspace %q", login, workspaceID)
 	}
-	return u, workspaceClaim(ws, m.roles), nil
+	return u, ws, m, nil
 }
 
 // IssuePair mints an OAuth access/refresh pair for the user whose email or
@@ -71,4 +87,19 @@ func (s *Server) IssueCookie(userEmail, workspaceID string) (string, error) {
 		return "", err
 	}
 	return s.mintCookie(u, claimOptions{workspace: ws}, s.opts.CookieTTL)
+}
+
+// Membership returns the workspace workspaceID as a sign-in answer shows
+// it to the user whose email or username is login: its ID, Name and
+// Labels, with Members holding only that user's membership (the roles
+// the user holds there). It fails as [Server.IssuePair] does: unknown
+// user, unknown workspace, or a user who is not a member.
+func (s *Server) Membership(login, workspaceID string) (Workspace, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ws, m, err := s.membership(login, workspaceID)
+	if err != nil {
+		return Workspace{}, err
+	}
+	return Workspace{ID: ws.id, Name: ws.name, Labels: slices.Clone(ws.labels), Members: []Member{{UserID: u.ID, Roles: slices.Clone(m.roles)}}}, nil
 }
