@@ -119,12 +119,7 @@ func (s *Server) apiKeyIdentity(t *tenantState, key string) *identity {
 		if m == nil {
 			return nil
 		}
-		id.workspace, _ = marshal(object{
-			{"_id", ws.id},
-			{"name", ws.name},
-			{"roles", nonNil(m.roles)},
-			{"labels", nonNil(ws.labels)},
-		})
+		id.workspace, _ = marshal(membershipDocument(ws, m.roles))
 	}
 	return id
 }
@@ -158,7 +153,7 @@ func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request) {
 		}
 		var ws any
 		if rec := id.tenant.workspaceByID(t.workspaceID); rec != nil {
-			ws = object{{"_id", rec.id}, {"name", rec.name}}
+			ws = workspaceName(rec)
 		}
 		var lastUsed any
 		if !t.lastUsedAt.IsZero() {

@@ -1,9 +1,7 @@
 package qelostest
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -152,27 +150,14 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		wsClaim, wsID = workspaceClaim(ws, roles), ws.id
 	}
 	u.lastLogin, u.lastWorkspace = s.now(), wsID
-	user := object{
-		{"username", u.Username},
-		{"email", u.Email},
-		{"firstName", u.FirstName},
-		{"lastName", u.LastName},
-		{"name", u.displayName()},
-		{"roles", nonNil(u.Roles)},
-	}
-	payload, err := s.startSession(w, r, u, mode, wsClaim, wsID, claimOptions{}, user)
+	payload, err := s.startSession(w, r, u, mode, wsClaim, wsID, claimOptions{}, signInUser(u))
 	s.mu.Unlock()
 	if err != nil {
 		writeMessage(w, http.StatusInternalServerError, "failed to sign in")
 		return
 	}
 	if ws != nil {
-		payload = payload.add("workspace", object{
-			{"_id", ws.id},
-			{"name", ws.name},
-			{"roles", nonNil(roles)},
-			{"labels", nonNil(ws.labels)},
-		})
+		payload = payload.add("workspace", membershipDocument(ws, roles))
 	}
 	writeJSON(w, http.StatusOK, object{{"payload", payload}})
 }
@@ -376,14 +361,7 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) {
 		lastLogin: s.now(),
 	}
 	t.users = append(t.users, u)
-	user := object{
-		{"username", u.Username},
-		{"email", u.Email},
-		{"name", u.FullName},
-		{"fullName", u.FullName},
-		{"firstName", u.FirstName},
-	}.addString("lastName", u.LastName).add("roles", nonNil(u.Roles))
-	payload, err := s.startSession(w, r, u, mode, nil, "", claimOptions{noEmail: true}, user)
+	payload, err := s.startSession(w, r, u, mode, nil, "", claimOptions{noEmail: true}, signUpUser(u))
 	s.mu.Unlock()
 	if err != nil {
 		writeJSON(w, http.StatusOK, failed)
@@ -435,7 +413,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	u.lastLogin, u.lastWorkspace = s.now(), wsID
 	o.parent = c.TokenIdentifier
 	access, refresh, err := s.mintOAuth(u, "", o)
-	user := object{{"email", u.Email}, {"roles", nonNil(u.Roles)}}
+	user := refreshUser(u)
 	s.mu.Unlock()
 	if err != nil {
 		writeEmpty(w, http.StatusUnauthorized)
@@ -521,15 +499,7 @@ func (s *Server) handleCookieRefresh(w http.ResponseWriter, r *http.Request) {
 		writeEmpty(w, http.StatusUnauthorized)
 		return
 	}
-	user := object{{"_id", u.ID}}.
-		addString("username", u.Username).
-		addString("email", u.Email).
-		addString("phone", u.Phone).
-		addString("fullName", u.FullName).
-		addString("firstName", u.FirstName).
-		addString("lastName", u.LastName).
-		add("roles", nonNil(u.Roles)).
-		addString("profileImage", u.ProfileImage)
+	user := cookieRefreshUser(u)
 	s.mu.Unlock()
 	var wsVal any
 	if ws != nil {
@@ -631,58 +601,4 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 		payload = payload.add("workspace", o.workspace)
 	}
 	writeJSON(w, http.StatusOK, object{{"payload", payload}})
-}
-
-// storedUserDocument is u as the real server's Mongoose document
-// serialises (models/user.ts), secrets included: "password" (a bcrypt
-// hash there; here a stand-in of the same shape, derived from the
-// password, that verifies nothing), "salt", and "tokens", each session
-// record with its tokenIdentifier and, for OAuth, metadata.relatedToken
-// (the live access token it was minted with). The caller holds s.mu.
-func storedUserDocument(u *userRecord) object {
-	tokens := make([]any, 0, len(u.tokens))
-	for _, t := range u.tokens {
-		kind, meta := "cookie", object{}
-		if t.kind == kindOAuth {
-			kind = "oauth"
-			meta = meta.addString("relatedToken", t.relatedToken).addString("workspace", t.workspace)
-		}
-		tokens = append(tokens, object{{"kind", kind}, {"metadata", meta}, {"tokenIdentifier", t.identifier},
-			{"expiresAt", isoTime(t.expiresAt)}, {"_id", objectIDFor("token:" + t.identifier)}})
-	}
-	doc := object{{"_id", u.ID}, {"tenant", u.tenant}, {"username", u.Username}}.
-		addString("email", u.Email).
-		add("emailVerified", false).
-		addString("phone", u.Phone).
-		add("password", bcryptStandIn("hash", u.ID+"\x00"+u.Password, 31)).
-		addString("fullName", u.FullName).
-		addString("firstName", u.FirstName).
-		addString("lastName", u.LastName).
-		addString("birthDate", u.BirthDate).
-		addString("profileImage", u.ProfileImage).
-		add("salt", bcryptStandIn("salt", u.ID, 0)).
-		add("roles", nonNil(u.Roles))
-	if u.Metadata != nil {
-		doc = doc.add("metadata", u.Metadata)
-	}
-	return doc.add("tokens", tokens).add("created", isoTime(u.created)).add("__v", len(u.tokens))
-}
-
-// bcryptStandIn is a string shaped like bcryptjs's output for cost 10
-// ("$2a$10$" and 22 characters of salt, then extra characters of hash),
-// derived from what and s.
-func bcryptStandIn(what, s string, extra int) string {
-	const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	sum := sha256.Sum256([]byte(what + "\x00" + s))
-	b := []byte("$2a$10$")
-	for i := range 22 + extra {
-		b = append(b, alphabet[(sum[i%len(sum)]^byte(i))&63])
-	}
-	return string(b)
-}
-
-// objectIDFor is a stable 24-hex-digit id for s.
-func objectIDFor(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:12])
 }

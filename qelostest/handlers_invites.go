@@ -44,7 +44,7 @@ func (s *Server) handleInvites(w http.ResponseWriter, r *http.Request) {
 	list := []object{}
 	for _, ws := range id.tenant.workspaces {
 		if email != "" && invitedAt(ws, email) >= 0 {
-			list = append(list, object{{"_id", ws.id}, {"name", ws.name}}.addString("logo", ws.logo))
+			list = append(list, workspaceName(ws).addString("logo", ws.logo))
 		}
 	}
 	s.mu.Unlock()

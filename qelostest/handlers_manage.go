@@ -47,18 +47,7 @@ func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request) {
 		ws.members = members
 	}
 	id.tenant.workspaces = append(id.tenant.workspaces, ws)
-	members := []object{}
-	for _, m := range ws.members {
-		members = append(members, object{{"user", m.userID}, {"roles", nonNil(m.roles)}, {"_id", m.id}, {"created", isoTime(m.created)}})
-	}
-	doc := object{{"name", ws.name}, {"tenant", id.tenant.id}}.
-		addString("logo", ws.logo).
-		add("members", members).
-		add("labels", nonNil(ws.labels)).
-		add("invites", nonNilAny(ws.invites)).
-		add("_id", ws.id).
-		add("created", isoTime(ws.created)).
-		add("__v", 0)
+	doc := createdWorkspaceDocument(ws, id.tenant.id)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -164,14 +153,7 @@ func (s *Server) handleWorkspaceMembers(w http.ResponseWriter, r *http.Request) 
 		if m == nil {
 			continue
 		}
-		list = append(list, object{{"_id", m.id}}.
-			addString("email", u.Email).
-			addString("fullName", u.FullName).
-			addString("firstName", u.FirstName).
-			addString("lastName", u.LastName).
-			add("user", m.userID).
-			add("roles", nonNil(m.roles)).
-			add("created", isoTime(m.created)))
+		list = append(list, memberUserEntry(u, m))
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -277,33 +259,11 @@ func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request) {
 	id.user, id.known = snapshot(u), true
 	s.mu.Unlock()
 
-	me := s.meResponse(id)
+	me := meDocument(id)
 	if name := str(body.Username); name != "" {
 		me = me.set("username", name)
 	}
 	writeJSON(w, http.StatusOK, me)
-}
-
-// userListEntry is a user as GET /api/users answers it: Qelos's privileged
-// user fields, in the order
-// Qelos stores them.
-func userListEntry(u *userRecord) object {
-	o := object{{"_id", u.ID}, {"username", u.Username}, {"emailVerified", false}, {"socialLogins", []string{}}}.
-		addString("phone", u.Phone).
-		addString("fullName", u.FullName).
-		addString("firstName", u.FirstName).
-		addString("lastName", u.LastName).
-		addString("birthDate", u.BirthDate).
-		addString("profileImage", u.ProfileImage).
-		add("roles", nonNil(u.Roles))
-	if len(u.Metadata) > 0 {
-		o = o.add("metadata", u.Metadata)
-	}
-	if !u.lastLogin.IsZero() {
-		ll := object{{"created", isoTime(u.lastLogin)}}.addString("workspace", u.lastWorkspace)
-		o = o.add("lastLogin", ll)
-	}
-	return o
 }
 
 // handleUsers serves GET /api/users to tenant-privileged callers (401

@@ -26,25 +26,10 @@ func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 		if m == nil {
 			continue
 		}
-		list = append(list, object{
-			{"_id", ws.id},
-			{"name", ws.name},
-			{"tenant", id.tenant.id},
-		}.addString("logo", ws.logo).
-			add("members", []object{memberJSON(m)}).
-			add("isPrivilegedUser", slices.Contains(m.roles, privilegedRole)))
+		list = append(list, workspaceListEntry(ws, id.tenant.id, m))
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, list)
-}
-
-func memberJSON(m *memberRecord) object {
-	return object{
-		{"_id", m.id},
-		{"user", m.userID},
-		{"roles", nonNil(m.roles)},
-		{"created", isoTime(m.created)},
-	}
 }
 
 // workspaceAccess is what Qelos's getWorkspaceByParams learns about the
@@ -57,16 +42,6 @@ type workspaceAccess struct {
 	// privileged says whether the caller may manage the workspace: a
 	// tenant-privileged caller or an admin member.
 	privileged bool
-}
-
-// doc is the workspace as the lookup loaded it: {_id, name, logo?,
-// members? (the caller's membership), labels}.
-func (a workspaceAccess) doc() object {
-	d := object{{"_id", a.ws.id}, {"name", a.ws.name}}.addString("logo", a.ws.logo)
-	if a.member != nil {
-		d = d.add("members", []object{memberJSON(a.member)})
-	}
-	return d.add("labels", nonNil(a.ws.labels))
 }
 
 // workspaceParam is Qelos's getWorkspaceByParams for the {id} of r: the
@@ -112,29 +87,6 @@ func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
 		body = withMembers(body, a.ws).add("invites", nonNilAny(a.ws.invites))
 	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-// withMembers sets the "members" of body to every member of ws, in place
-// when body has the key, else at the end.
-func withMembers(body object, ws *workspaceRecord) object {
-	members := []object{}
-	for i := range ws.members {
-		members = append(members, memberJSON(&ws.members[i]))
-	}
-	for i := range body {
-		if body[i].key == "members" {
-			body[i].val = members
-			return body
-		}
-	}
-	return body.add("members", members)
-}
-
-func nonNilAny(v []any) []any {
-	if v == nil {
-		return []any{}
-	}
-	return v
 }
 
 // handleActivate serves POST /api/workspaces/{id}/activate. Only cookie
