@@ -110,7 +110,7 @@
 //   - Tenant without a header: this server is the gateway and the auth
 //     service in one, so a request without a tenant header is in the
 //     default tenant; the auth service called directly without one finds
-//     nobody (transcript #49).
+//     nobody (transcript 49).
 //   - Non-atomic refresh: off by default (real Qelos let 1 to 7 of 8
 //     concurrent spends through); with RefreshRace every spend inside the
 //     window succeeds, not a random share.

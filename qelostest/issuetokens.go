@@ -103,3 +103,52 @@ func (s *Server) Membership(login, workspaceID string) (Workspace, error) {
 	}
 	return Workspace{ID: ws.id, Name: ws.name, Labels: slices.Clone(ws.labels), Members: []Member{{UserID: u.ID, Roles: slices.Clone(m.roles)}}}, nil
 }
+
+// mintOAuth signs an access/refresh pair and stores the refresh record.
+// The caller holds s.mu.
+func (s *Server) mintOAuth(u *userRecord, wsID string, o claimOptions) (access, refresh string, err error) {
+	if o.ttl == 0 {
+		o.ttl = s.opts.AccessTTL
+	}
+	o.identifier = ""
+	access, err = sign(s.sessionClaims(u, o), s.opts.JWTSecret)
+	if err != nil {
+		return "", "", err
+	}
+	ident := s.newTokenIdentifier()
+	refresh, err = sign(s.refreshClaims(u, wsID, ident), s.opts.RefreshSecret)
+	if err != nil {
+		return "", "", err
+	}
+	if o.parent != "" { // the last concurrent spend's save wins
+		u.tokens = slices.DeleteFunc(u.tokens, func(t tokenRecord) bool { return t.parent == o.parent })
+	}
+	s.pushToken(u, tokenRecord{
+		kind:         kindOAuth,
+		identifier:   ident,
+		relatedToken: access,
+		parent:       o.parent,
+		workspace:    wsID,
+		expiresAt:    s.now().Add(s.opts.RefreshTTL),
+	})
+	return access, refresh, nil
+}
+
+// mintCookie signs a cookie-mode session token living ttl and stores its
+// record. The caller holds s.mu.
+func (s *Server) mintCookie(u *userRecord, o claimOptions, ttl time.Duration) (string, error) {
+	o.identifier = s.newTokenIdentifier()
+	o.ttl = ttl
+	tok, err := sign(s.sessionClaims(u, o), s.opts.JWTSecret)
+	if err != nil {
+		return "", err
+	}
+	// Qelos records no workspace with a new cookie session (only a rotated
+	// one carries it).
+	s.pushToken(u, tokenRecord{
+		kind:       kindCookie,
+		identifier: o.identifier,
+		expiresAt:  s.now().Add(s.opts.CookieTTL),
+	})
+	return tok, nil
+}

@@ -204,3 +204,59 @@ func (s *Server) unpackState(raw string) (userState, returnURL string) {
 	}
 	return st.S, st.Ru
 }
+
+// handleAuthCallback serves POST /api/auth/callback?rt=<refreshToken>, the
+// social-login exchange: it consumes the refresh token and starts a cookie
+// session whose token lives AccessTTL (the real server signs it without an
+// explicit lifetime) while the cookie's Max-Age is CookieTTL.
+//
+// Like the real server (controllers/auth-callback.ts passes the Mongoose
+// document to tokenPayload), the payload's user is the whole stored
+// document: password hash, salt and token records included (see
+// storedUserDocument).
+func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !q.Has("rt") {
+		writeEmpty(w, http.StatusUnauthorized)
+		return
+	}
+	rt := strings.TrimSpace(q.Get("rt"))
+	if rt == "" {
+		writeJSON(w, http.StatusBadRequest, object{{"error", "Refresh token is missing"}})
+		return
+	}
+	c, err := s.verify(rt, s.opts.RefreshSecret)
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, object{{"error", "Invalid refresh token"}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.tenantLocked(c.Tenant, false).userByID(c.Sub)
+	if u == nil {
+		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"general", "User not found"}}}})
+		return
+	}
+	i := tokenIndex(u, kindOAuth, c.TokenIdentifier)
+	if i < 0 {
+		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"general", "Refresh token not valid"}}}})
+		return
+	}
+	u.tokens = slices.Delete(u.tokens, i, i+1)
+	var o claimOptions
+	wsID := c.workspaceID()
+	if wsID != "" {
+		o.workspace = bareWorkspaceClaim(wsID)
+	}
+	tok, err := s.mintCookie(u, o, s.opts.AccessTTL)
+	if err != nil {
+		writeMessage(w, http.StatusInternalServerError, "failed to exchange refresh token")
+		return
+	}
+	s.setSessionCookie(w, r, tok, s.opts.CookieTTL)
+	payload := object{{"user", storedUserDocument(u)}}
+	if o.workspace != nil {
+		payload = payload.add("workspace", o.workspace)
+	}
+	writeJSON(w, http.StatusOK, object{{"payload", payload}})
+}
