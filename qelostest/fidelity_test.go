@@ -486,11 +486,8 @@ func TestRefreshRaceForks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
-			req.Header.Set("Authorization", "Bearer "+rt)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
+			res := postRefresh(t, s, rt)
+			if res == nil {
 				return
 			}
 			defer res.Body.Close()
@@ -545,11 +542,8 @@ func concurrentRefreshes(t *testing.T, s *Server, n int) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
-			req.Header.Set("Authorization", "Bearer "+rt)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
+			res := postRefresh(t, s, rt)
+			if res == nil {
 				return
 			}
 			res.Body.Close()

@@ -179,3 +179,17 @@ func cookie(tok string) http.Header { return header("Cookie", "qlt_0="+tok) }
 func bearer(tok string) http.Header { return header("Authorization", "Bearer "+tok) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// postRefresh spends the refresh token rt over HTTP, as concurrent
+// clients do; nil (and the test marked failed) when the call fails. The
+// caller closes the body.
+func postRefresh(t *testing.T, s *Server, rt string) *http.Response {
+	req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
+	req.Header.Set("Authorization", "Bearer "+rt)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	return res
+}

@@ -4,24 +4,23 @@ import (
 	"net/http"
 )
 
+// workspaceBody is the body of a workspace's creation or update.
+type workspaceBody struct {
+	Name    any `json:"name"`
+	Logo    any `json:"logo"`
+	Labels  any `json:"labels"`
+	Invites any `json:"invites"`
+	Members any `json:"members"`
+}
+
 // handleCreateWorkspace serves POST /api/workspaces {name, logo?, labels?,
 // invites?, members?}: the caller creates a workspace and becomes its
 // member with roles ["admin","user"] (a tenant-privileged caller may give
 // "members" instead). The answer is 200 with the whole new document. As on
 // a Qelos stack with the default workspace configuration, anyone may
 // create a workspace and labels are optional.
-func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
-	var body struct {
-		Name    any `json:"name"`
-		Logo    any `json:"logo"`
-		Labels  any `json:"labels"`
-		Invites any `json:"invites"`
-		Members any `json:"members"`
-	}
+func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request, id *identity) {
+	var body workspaceBody
 	if !readJSON(w, r, &body) {
 		return
 	}
@@ -54,29 +53,15 @@ func (s *Server) handleCreateWorkspace(w http.ResponseWriter, r *http.Request) {
 // users may change name, logo and invites; only tenant-privileged users
 // may replace members and labels. Others get 403 {"message":"not
 // authorized"}. The answer is the workspace as loaded, with what changed.
-func (s *Server) handleUpdateWorkspace(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
-	var body struct {
-		Name    any `json:"name"`
-		Logo    any `json:"logo"`
-		Invites any `json:"invites"`
-		Members any `json:"members"`
-		Labels  any `json:"labels"`
-	}
+func (s *Server) handleUpdateWorkspace(w http.ResponseWriter, r *http.Request, id *identity) {
+	var body workspaceBody
 	if !readJSON(w, r, &body) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.workspaceParam(w, r, id)
+	a, ok := s.managedWorkspace(w, r, id)
 	if !ok {
-		return
-	}
-	if !a.privileged {
-		writeMessage(w, http.StatusForbidden, "not authorized")
 		return
 	}
 	var members []memberRecord
@@ -129,30 +114,24 @@ func (s *Server) handleUpdateWorkspace(w http.ResponseWriter, r *http.Request) {
 // workspace admins and tenant-privileged users: each member user as
 // {_id (of the membership), email, fullName?, firstName, lastName, user,
 // roles, created}.
-func (s *Server) handleWorkspaceMembers(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleWorkspaceMembers(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if a, ok := s.managedWorkspace(w, r, id); ok {
+		writeJSON(w, http.StatusOK, memberUserList(id.tenant, a.ws))
+	}
+}
+
+// managedWorkspace is workspaceParam for the routes that manage a
+// workspace: a caller who may not manage it (see workspaceAccess) gets 403
+// {"message":"not authorized"}. The caller holds s.mu.
+func (s *Server) managedWorkspace(w http.ResponseWriter, r *http.Request, id *identity) (workspaceAccess, bool) {
 	a, ok := s.workspaceParam(w, r, id)
-	if !ok {
-		return
-	}
-	if !a.privileged {
+	if ok && !a.privileged {
 		writeMessage(w, http.StatusForbidden, "not authorized")
-		return
+		return workspaceAccess{}, false
 	}
-	list := []object{}
-	for _, u := range id.tenant.users {
-		m := a.ws.member(u.ID)
-		if m == nil {
-			continue
-		}
-		list = append(list, memberUserEntry(u, m))
-	}
-	writeJSON(w, http.StatusOK, list)
+	return a, ok
 }
 
 // members reads a "members" body field: [{user, roles}].

@@ -6,11 +6,7 @@ import (
 
 // handleMe serves GET /api/me: the caller as Qelos's buildMeResponse
 // shows it (see meDocument).
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, id *identity) {
 	writeJSON(w, http.StatusOK, meDocument(id))
 }
 
@@ -20,11 +16,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 // "username" are not stored (Qelos needs its auth configuration for
 // metadata here), but a "username" in the body is echoed in the answer,
 // as Qelos does. The answer is the /api/me body with the new profile.
-func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleUpdateMe(w http.ResponseWriter, r *http.Request, id *identity) {
 	var body struct {
 		Username     any `json:"username"`
 		Password     any `json:"password"`

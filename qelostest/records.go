@@ -83,15 +83,16 @@ func (t *tenantState) userByLogin(login string) *userRecord {
 	if login == "" {
 		return nil
 	}
-	for _, u := range t.users {
-		if strings.EqualFold(u.Username, login) {
-			return u
-		}
+	if u := find(t.users, func(u *userRecord) bool { return strings.EqualFold(u.Username, login) }); u != nil {
+		return u
 	}
-	for _, u := range t.users {
-		if u.Email != "" && strings.EqualFold(u.Email, login) {
-			return u
-		}
+	return find(t.users, func(u *userRecord) bool { return u.Email != "" && strings.EqualFold(u.Email, login) })
+}
+
+// find returns the first element of list that match accepts, or nil.
+func find[T any](list []*T, match func(*T) bool) *T {
+	if i := slices.IndexFunc(list, match); i >= 0 {
+		return list[i]
 	}
 	return nil
 }
@@ -103,17 +104,10 @@ func (t *tenantState) userBySignIn(login string) *userRecord {
 	if login == "" {
 		return nil
 	}
-	for _, u := range t.users {
-		if u.Username == login {
-			return u
-		}
+	if u := find(t.users, func(u *userRecord) bool { return u.Username == login }); u != nil {
+		return u
 	}
-	for _, u := range t.users {
-		if u.Email == login {
-			return u
-		}
-	}
-	return nil
+	return find(t.users, func(u *userRecord) bool { return u.Email == login })
 }
 
 // userByID finds a user by id. The caller holds s.mu.
@@ -121,12 +115,7 @@ func (t *tenantState) userByID(id string) *userRecord {
 	if t == nil {
 		return nil
 	}
-	for _, u := range t.users {
-		if u.ID == id {
-			return u
-		}
-	}
-	return nil
+	return find(t.users, func(u *userRecord) bool { return u.ID == id })
 }
 
 // workspaceByID finds a workspace by id. The caller holds s.mu.
@@ -134,23 +123,13 @@ func (t *tenantState) workspaceByID(id string) *workspaceRecord {
 	if t == nil {
 		return nil
 	}
-	for _, ws := range t.workspaces {
-		if ws.id == id {
-			return ws
-		}
-	}
-	return nil
+	return find(t.workspaces, func(ws *workspaceRecord) bool { return ws.id == id })
 }
 
 // firstMembership returns the first workspace userID belongs to, or nil.
 // The caller holds s.mu.
 func (t *tenantState) firstMembership(userID string) *workspaceRecord {
-	for _, ws := range t.workspaces {
-		if ws.member(userID) != nil {
-			return ws
-		}
-	}
-	return nil
+	return find(t.workspaces, func(ws *workspaceRecord) bool { return ws.member(userID) != nil })
 }
 
 // pushToken appends a token record to u, pruning expired ones first as the

@@ -119,11 +119,8 @@ func TestRefreshConcurrentSingleWinner(t *testing.T) {
 	for range 100 {
 		wg.Go(func() {
 			<-startGate
-			req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
-			req.Header.Set("Authorization", "Bearer "+rt)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
+			res := postRefresh(t, s, rt)
+			if res == nil {
 				return
 			}
 			res.Body.Close()

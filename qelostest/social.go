@@ -26,17 +26,28 @@ const ProviderPath = "/_qelostest/provider"
 // stateTTL is the lifetime of the state Qelos packs returnUrl into.
 const stateTTL = 10 * time.Minute
 
+// providerHandler serves a request of a known social provider.
+type providerHandler func(w http.ResponseWriter, r *http.Request, provider string)
+
+// withProvider serves h the {provider} of the request's path when it is
+// one of socialProviders; another gets Express's 404.
+func withProvider(h providerHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := r.PathValue("provider")
+		if !slices.Contains(socialProviders, p) {
+			writeNotFound(w, r)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
 // handleSocialStart serves GET /api/auth/{provider}?state&returnUrl&redirectUrl:
 // a 302 to the (stand-in) provider with the callback URI and a state that
 // carries returnUrl and redirectUrl (an HS256 JWT signed with the refresh
 // secret, living 10 minutes, as Qelos packs it) or, without them, the
 // caller's state as it is.
-func (s *Server) handleSocialStart(w http.ResponseWriter, r *http.Request) {
-	p := r.PathValue("provider")
-	if !slices.Contains(socialProviders, p) {
-		writeNotFound(w, r)
-		return
-	}
+func (s *Server) handleSocialStart(w http.ResponseWriter, r *http.Request, p string) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if returnURL, redirectURL := q.Get("returnUrl"), q.Get("redirectUrl"); returnURL != "" || redirectURL != "" {
@@ -119,12 +130,7 @@ type socialCode struct {
 // with ?rt=<refresh token>[&state=…] for POST /api/auth/callback;
 // otherwise sets a session cookie (whose identifier, as on Qelos, is not
 // on record) and redirects to "/".
-func (s *Server) handleSocialCallback(w http.ResponseWriter, r *http.Request) {
-	p := r.PathValue("provider")
-	if !slices.Contains(socialProviders, p) {
-		writeNotFound(w, r)
-		return
-	}
+func (s *Server) handleSocialCallback(w http.ResponseWriter, r *http.Request, p string) {
 	q := r.URL.Query()
 	code := q.Get("code")
 	if code == "" {

@@ -158,6 +158,19 @@ func memberUserEntry(u *userRecord, m *memberRecord) object {
 		add("created", isoTime(m.created))
 }
 
+// memberUserList is GET /api/workspaces/{id}/members's answer: every
+// user of tenant t who is a member of ws, in the tenant's order. The
+// caller holds s.mu.
+func memberUserList(t *tenantState, ws *workspaceRecord) []object {
+	list := []object{}
+	for _, u := range t.users {
+		if m := ws.member(u.ID); m != nil {
+			list = append(list, memberUserEntry(u, m))
+		}
+	}
+	return list
+}
+
 // storedUserDocument is u as the real server's Mongoose document
 // serialises (models/user.ts), secrets included: "password" (a bcrypt
 // hash there; here a stand-in of the same shape, derived from the

@@ -12,15 +12,7 @@ import (
 // filtered by the query parameters username (a case-insensitive pattern),
 // roles and _id (comma-separated lists), or only the users whose ids are
 // listed in users. The "select" parameter is not supported.
-func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
-	if !id.privileged() {
-		writeMessage(w, http.StatusUnauthorized, "you are not privileged.")
-		return
-	}
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, id *identity) {
 	q := r.URL.Query()
 	var keep func(*userRecord) bool
 	if q.Has("users") {

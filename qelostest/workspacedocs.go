@@ -12,6 +12,19 @@ func workspaceName(ws *workspaceRecord) object {
 	return object{{"_id", ws.id}, {"name", ws.name}}
 }
 
+// invitationList is GET /api/invites's answer: the workspaces of tenant t
+// that invite email, as {_id, name, logo?}; none for an empty email. The
+// caller holds s.mu.
+func invitationList(t *tenantState, email string) []object {
+	list := []object{}
+	for _, ws := range t.workspaces {
+		if email != "" && invitedAt(ws, email) >= 0 {
+			list = append(list, workspaceName(ws).addString("logo", ws.logo))
+		}
+	}
+	return list
+}
+
 // membershipDocument is the workspace of a sign-in answer and of a scoped
 // API token's /api/me: {_id, name, roles, labels}, with the roles of the
 // member it is shown to. The workspace claim of a token is this document

@@ -14,11 +14,7 @@ const (
 // belongs to, each with only the caller's membership and no labels.
 // isPrivilegedUser says whether the caller is an admin of that workspace
 // (its member roles hold "admin"), whatever the caller's tenant roles.
-func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	list := []object{}
 	for _, ws := range id.tenant.workspaces {
@@ -71,11 +67,7 @@ func (s *Server) workspaceParam(w http.ResponseWriter, r *http.Request, id *iden
 // handleWorkspace serves GET /api/workspaces/{id}. Members see the
 // workspace with their own membership; workspace admins and privileged
 // users see every member and the invites; anyone else gets 404.
-func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.workspaceParam(w, r, id)
@@ -98,11 +90,7 @@ func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
 // others must be members (404 otherwise, as for every workspace route).
 // Without a valid session cookie (bearer or API-token callers) the answer
 // is 500 {"message":"failed to activate workspace"}.
-func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	a, ok := s.workspaceParam(w, r, id)
 	s.mu.Unlock()
