@@ -5,7 +5,7 @@
 //
 // [Start] runs the server for one test (closed when it ends) and returns
 // a [Kit]: a [qelostest.Clock] shared with the middleware it configures
-// ([Kit.Middleware], [Kit.Config]), signed-in [Session]s for any seeded
+// ([Kit.Middleware], [Kit.Config]), signed-in sessions ([Session]) for any seeded
 // user and workspace ([Kit.SignIn]: request builder, cookie-jar client,
 // or a context whose Auth has a working Client), and [Kit.Expire], which
 // expires every access token without sleeping. The middleware's log goes
