@@ -3,6 +3,7 @@ package middlewaretest_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
@@ -50,5 +51,37 @@ func TestKitSessionContextHasAWorkingClient(t *testing.T) {
 	}
 	if n := k.Calls(qelostest.EndpointMe); n != 1 {
 		t.Fatalf("%d calls to /api/me, want 1", n)
+	}
+}
+
+// TestKitSignInWorkspace: a session's active workspace is the one the
+// sign-in answer would name, with the roles the user holds there, and
+// survives the sealed cookie.
+func TestKitSignInWorkspace(t *testing.T) {
+	k := middlewaretest.StartWith(t, qelostest.Options{Workspaces: []qelostest.Workspace{{
+		ID: qelostest.AcmeWorkspaceID, Name: "Acme Team", Labels: []string{"paid"},
+		Members: []qelostest.Member{{UserID: qelostest.AdminID, Roles: []string{"admin", "user"}}, {UserID: qelostest.UserID}},
+	}}})
+	mw := k.Middleware(middleware.Config{})
+	tests := []struct {
+		name, email, workspace string
+		want                   *middleware.Workspace
+	}{
+		{"admin", qelostest.AdminEmail, qelostest.AcmeWorkspaceID, &middleware.Workspace{ID: qelostest.AcmeWorkspaceID, Name: "Acme Team", Roles: []string{"admin", "user"}, Labels: []string{"paid"}}},
+		{"member", qelostest.UserEmail, qelostest.AcmeWorkspaceID, &middleware.Workspace{ID: qelostest.AcmeWorkspaceID, Name: "Acme Team", Roles: []string{"user"}, Labels: []string{"paid"}}},
+		{"none", qelostest.AdminEmail, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := k.SignIn(mw, tt.email, tt.workspace)
+			var got *middleware.Workspace
+			app := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got, _ = middleware.WorkspaceFrom(r.Context())
+			}))
+			app.ServeHTTP(httptest.NewRecorder(), s.Request("GET", "/", nil))
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("workspace %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
