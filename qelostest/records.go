@@ -3,6 +3,7 @@ package qelostest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -165,4 +166,38 @@ func (s *Server) newObjectID() string {
 	c := objectIDCounter.Add(1)
 	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
 	return hex.EncodeToString(b[:])
+}
+
+// membership finds the user whose email or username is login, the
+// workspace workspaceID and the user's membership of it, or says which is
+// missing. The caller holds s.mu.
+func (s *Server) membership(login, workspaceID string) (*userRecord, *workspaceRecord, *memberRecord, error) {
+	u := s.userByLogin(login)
+	if u == nil {
+		return nil, nil, nil, fmt.Errorf("qelostest: unknown user %q", login)
+	}
+	ws := s.workspaceByID(workspaceID)
+	if ws == nil {
+		return nil, nil, nil, fmt.Errorf("qelostest: unknown workspace %q", workspaceID)
+	}
+	m := ws.member(u.ID)
+	if m == nil {
+		return nil, nil, nil, fmt.Errorf("qelostest: user %q is not a member of workspace %q", login, workspaceID)
+	}
+	return u, ws, m, nil
+}
+
+// Membership returns the workspace workspaceID as a sign-in answer shows
+// it to the user whose email or username is login: its ID, Name and
+// Labels, with Members holding only that user's membership (the roles
+// the user holds there). It fails as [Server.IssuePair] does: unknown
+// user, unknown workspace, or a user who is not a member.
+func (s *Server) Membership(login, workspaceID string) (Workspace, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ws, m, err := s.membership(login, workspaceID)
+	if err != nil {
+		return Workspace{}, err
+	}
+	return Workspace{ID: ws.id, Name: ws.name, Labels: slices.Clone(ws.labels), Members: []Member{{UserID: u.ID, Roles: slices.Clone(m.roles)}}}, nil
 }
