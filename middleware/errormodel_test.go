@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -43,7 +44,7 @@ func TestTransientFailuresMatchErrUnavailable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := qelostest.Start(t)
+			k := middlewaretest.Start(t)
 			mw := k.Middleware(middleware.Config{UpstreamTimeout: 5 * time.Second})
 			var r *http.Request
 			switch tt.mode {
@@ -90,7 +91,7 @@ func TestTransientFailuresMatchErrUnavailable(t *testing.T) {
 // tampered cookie, a refresh token Qelos rejects, a bearer Qelos refuses —
 // matches ErrUnauthorized and not ErrUnavailable.
 func TestRejectionsMatchErrUnauthorized(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	var rec recorder
 	mw := k.Middleware(middleware.Config{OnEvent: rec.on})
 	s := k.SignIn(mw, qelostest.UserEmail, "")
@@ -132,7 +133,7 @@ func TestRejectionsMatchErrUnauthorized(t *testing.T) {
 // TestClientErrorsFollowTheModel: a Client call Qelos cannot answer
 // matches ErrUnavailable; one it refuses matches ErrUnauthorized.
 func TestClientErrorsFollowTheModel(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
 	var c *middleware.Client
@@ -185,7 +186,7 @@ func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 			w.WriteHeader(299)
 		}
 	}
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	var calls []call
 	guarded := k.Middleware(middleware.Config{ErrorHandler: handler(&calls)})
 	strict := k.Middleware(middleware.Config{ErrorHandler: handler(&calls), RequireAuth: true})
@@ -235,7 +236,7 @@ func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 // the Auth for a session, r itself for an anonymous request, and false
 // after answering a refusal; the writer it is given is never unwrapped.
 func TestAuthenticateIsHandler(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
 	type wrapped struct{ http.ResponseWriter } // no Unwrap: a writer Authenticate cannot see through
@@ -260,7 +261,7 @@ func TestAuthenticateIsHandler(t *testing.T) {
 // TestNewReadsNoEnvironment: the development overrides of the Qelos target
 // are ConfigFromEnv's business; a hand-built Config is used as it is.
 func TestNewReadsNoEnvironment(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	t.Setenv("QELOS_PROXY_TARGET", "http://127.0.0.1:1") // nothing listens there
 	mw := k.Middleware(middleware.Config{})
 	key, err := k.IssueAPIToken(qelostest.AdminEmail, "", time.Now().Add(time.Hour))
@@ -283,7 +284,7 @@ func TestNewReadsNoEnvironment(t *testing.T) {
 // TestCrossOriginProtectionFromConfig: an app's own protection is used,
 // with its trusted origins.
 func TestCrossOriginProtectionFromConfig(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	cop := http.NewCrossOriginProtection()
 	if err := cop.AddTrustedOrigin("https://admin.example"); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -39,7 +40,7 @@ func (r *recorder) take() []middleware.Event {
 // its kind, outcome and duration; a credential that identifies nobody is
 // an EventIdentityFailed.
 func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	var rec recorder
 	mw := k.Middleware(middleware.Config{OnEvent: rec.on})
 	mux := http.NewServeMux()
@@ -115,7 +116,7 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 // TestRoutineEventsStayBelowInfo: sign-in, refresh and sign-out log at
 // Debug; Qelos being unavailable is the operator's business, at Warn.
 func TestRoutineEventsStayBelowInfo(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	var logs bytes.Buffer
 	mw := k.Middleware(middleware.Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	mux := http.NewServeMux()

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -16,7 +17,7 @@ import (
 func ExampleRequire() {
 	t := &exampleT{}
 	defer t.finish()
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 
 	admins := middleware.Require(middleware.HasRole("admin"))
@@ -26,7 +27,7 @@ func ExampleRequire() {
 	mux.Handle("GET /report", admins(inWorkspace(report)))
 	app := mw.Handler(mux)
 
-	for _, s := range []*qelostest.Session{
+	for _, s := range []*middlewaretest.Session{
 		k.SignIn(mw, qelostest.UserEmail, ""),
 		k.SignIn(mw, qelostest.AdminEmail, ""),
 		k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID),
@@ -46,7 +47,7 @@ func ExampleRequire() {
 func ExampleConfig_onEvent() {
 	t := &exampleT{}
 	defer t.finish()
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 
 	var mu sync.Mutex         // OnEvent runs concurrently
 	calls := map[string]int{} // a real app: a counter vector, labelled by e.Call and e.Status

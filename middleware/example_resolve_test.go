@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -21,7 +22,7 @@ import (
 func ExampleWorkspaceResolver() {
 	t := &exampleT{}
 	defer t.finish()
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 
 	bySubdomain := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
 		sub, _, _ := strings.Cut(r.Host, ".")
@@ -77,7 +78,7 @@ func ExampleWorkspaceResolver() {
 func ExampleSelectWorkspace() {
 	t := &exampleT{}
 	defer t.finish()
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 
 	byPath := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -22,7 +23,7 @@ func chain(h http.Handler, mws ...func(http.Handler) http.Handler) http.Handler 
 }
 
 func TestRequireHasTheStandardShape(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux := http.NewServeMux()
@@ -36,7 +37,7 @@ func TestRequireHasTheStandardShape(t *testing.T) {
 	user := k.SignIn(mw, qelostest.UserEmail, "")
 	tests := []struct {
 		name    string
-		session *qelostest.Session
+		session *middlewaretest.Session
 		path    string
 		status  int
 		code    string
@@ -67,7 +68,7 @@ func TestRequireHasTheStandardShape(t *testing.T) {
 // TestAGuardWithoutHandlerSaysSo: forgetting mw.Handler makes every guarded
 // route answer 401; the first such request is logged at Error, once.
 func TestAGuardWithoutHandlerSaysSo(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{SkipPaths: []string{"/public/"}})
 	guarded := middleware.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	s := k.SignIn(mw, qelostest.AdminEmail, "")

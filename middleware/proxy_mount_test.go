@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -47,11 +48,11 @@ func TestProxyWhereverItIsMounted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := qelostest.Start(t)
+			k := middlewaretest.Start(t)
 			mw := k.Middleware(middleware.Config{SkipPaths: tt.skip})
 			app := tt.build(mw)
 			s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)
-			get := func(sess *qelostest.Session, path string) *httptest.ResponseRecorder {
+			get := func(sess *middlewaretest.Session, path string) *httptest.ResponseRecorder {
 				req := httptest.NewRequest("GET", path, nil)
 				if sess != nil {
 					req = sess.Request("GET", path, nil)

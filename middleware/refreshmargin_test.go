@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -26,7 +27,7 @@ func TestRefreshMarginRule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := qelostest.StartWith(t, qelostest.Options{AccessTTL: tt.ttl})
+			k := middlewaretest.StartWith(t, qelostest.Options{AccessTTL: tt.ttl})
 			// Tokens carry whole seconds: start on one so the points are exact.
 			now := k.Clock.Now()
 			k.Clock.Advance(now.Truncate(time.Second).Add(time.Second).Sub(now))

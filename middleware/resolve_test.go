@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -61,7 +62,7 @@ func TestResolveWorkspaceChecksMembership(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := qelostest.Start(t)
+			k := middlewaretest.Start(t)
 			var cfg middleware.Config
 			mux := http.NewServeMux()
 			if tt.perRoute {

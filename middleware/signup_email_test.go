@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
-	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 )
 
 // TestSignUpKeepsTheSubmittedEmail: Qelos's sign-up token has no email; the
@@ -21,7 +21,7 @@ func TestSignUpKeepsTheSubmittedEmail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k := qelostest.Start(t)
+			k := middlewaretest.Start(t)
 			cfg := k.Config(middleware.Config{})
 			whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				u, _ := middleware.UserFrom(r.Context())

@@ -119,12 +119,7 @@ func (s *Server) apiKeyIdentity(t *tenantState, key string) *identity {
 		if m == nil {
 			return nil
 		}
-		id.workspace, _ = marshal(object{
-			{"_id", ws.id},
-			{"name", ws.name},
-			{"roles", nonNil(m.roles)},
-			{"labels", nonNil(ws.labels)},
-		})
+		id.workspace, _ = marshal(membershipDocument(ws, m.roles))
 	}
 	return id
 }
@@ -145,47 +140,16 @@ func (s *Server) tokenManager(w http.ResponseWriter, r *http.Request) *identity 
 
 // handleListAPITokens serves GET /api/me/api-tokens: the caller's tokens,
 // newest first.
-func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request) {
-	id := s.tokenManager(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleListAPITokens(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
-	list := []object{}
-	for _, t := range slices.Backward(id.tenant.apiTokens) {
-		if t.userID != id.userID() {
-			continue
-		}
-		var ws any
-		if rec := id.tenant.workspaceByID(t.workspaceID); rec != nil {
-			ws = object{{"_id", rec.id}, {"name", rec.name}}
-		}
-		var lastUsed any
-		if !t.lastUsedAt.IsZero() {
-			lastUsed = isoTime(t.lastUsedAt)
-		}
-		list = append(list, object{
-			{"_id", t.id},
-			{"workspace", ws},
-			{"nickname", t.nickname},
-			{"tokenPrefix", t.prefix},
-			{"expiresAt", isoTime(t.expiresAt)},
-			{"lastUsedAt", lastUsed},
-			{"usageCount", t.usageCount},
-			{"created", isoTime(t.created)},
-		})
-	}
+	list := apiTokenList(id.tenant, id.userID())
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, list)
 }
 
 // handleCreateAPIToken serves POST /api/me/api-tokens
 // {nickname, expiresAt, workspace?}.
-func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) {
-	id := s.tokenManager(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request, id *identity) {
 	var body struct {
 		Nickname  any `json:"nickname"`
 		ExpiresAt any `json:"expiresAt"`
@@ -219,38 +183,14 @@ func (s *Server) handleCreateAPIToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, t := s.createAPIToken(id.tenant, id.userID(), workspaceID, nickname, expires)
-	var ws any
-	if t.workspaceID != "" {
-		ws = t.workspaceID
-	}
-	resp := object{
-		{"token", raw},
-		{"apiToken", object{
-			{"tenant", id.tenant.id},
-			{"user", t.userID},
-			{"workspace", ws},
-			{"nickname", t.nickname},
-			{"token", t.hash},
-			{"tokenPrefix", t.prefix},
-			{"expiresAt", isoTime(t.expiresAt)},
-			{"lastUsedAt", nil},
-			{"usageCount", 0},
-			{"_id", t.id},
-			{"created", isoTime(t.created)},
-			{"__v", 0},
-		}},
-	}
+	resp := object{{"token", raw}, {"apiToken", createdAPITokenDocument(t, id.tenant.id)}}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusCreated, resp)
 }
 
 // handleDeleteAPIToken serves DELETE /api/me/api-tokens/{id}. An id that
 // is not an ObjectId fails the database cast on Qelos: 500.
-func (s *Server) handleDeleteAPIToken(w http.ResponseWriter, r *http.Request) {
-	id := s.tokenManager(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleDeleteAPIToken(w http.ResponseWriter, r *http.Request, id *identity) {
 	tokenID := r.PathValue("id")
 	if !isObjectID(tokenID) {
 		writeMessage(w, http.StatusInternalServerError, "Failed to delete API token")

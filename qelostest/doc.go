@@ -41,12 +41,10 @@
 //
 // # Testing your app
 //
-// [Start] runs a Server for one test (closed when it ends) and returns a
-// [Kit]: a [Clock] shared with the middleware it configures
-// ([Kit.Middleware]), signed-in [Session]s for any seeded user and
-// workspace ([Kit.SignIn]: request builder, cookie-jar client, or a context
-// whose Auth has a working Client), and [Kit.Expire], which expires every
-// access token without sleeping.
+// To test an app that uses package middleware, use the testing kit in
+// package middleware/middlewaretest: it runs this server for one test,
+// shares a [Clock] with the middleware and signs users in without a
+// sign-in form. A Clock also drives this server alone ([Options.Now]).
 //
 // # Behaviour worth knowing
 //
@@ -112,7 +110,7 @@
 //   - Tenant without a header: this server is the gateway and the auth
 //     service in one, so a request without a tenant header is in the
 //     default tenant; the auth service called directly without one finds
-//     nobody (transcript #49).
+//     nobody (transcript 49).
 //   - Non-atomic refresh: off by default (real Qelos let 1 to 7 of 8
 //     concurrent spends through); with RefreshRace every spend inside the
 //     window succeeds, not a random share.

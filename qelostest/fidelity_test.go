@@ -11,7 +11,7 @@ import (
 )
 
 // The tests of this file assert the real Qelos answers that qelostest used
-// to get wrong (issue #15, items 1–12, and the non-atomic refresh).
+// to get wrong (the fidelity review's items 1–12, and the non-atomic refresh).
 
 // signUpBody is a valid sign-up body for username.
 func signUpBody(username, email string) map[string]any {
@@ -329,7 +329,7 @@ func TestUpdateMe(t *testing.T) {
 	call(t, s, "POST", "/api/me", nil, map[string]any{"firstName": "X"}).want(t, 401, bodyNotLoggedIn)
 }
 
-// Item 11: GET /api/users, for tenant admins only (transcript #45).
+// Item 11: GET /api/users, for tenant admins only (transcript 45).
 func TestUsersList(t *testing.T) {
 	s := start(t, Options{})
 	admin, _ := s.IssueAccessToken(AdminEmail, "", time.Hour)
@@ -486,11 +486,8 @@ func TestRefreshRaceForks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
-			req.Header.Set("Authorization", "Bearer "+rt)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
+			res := postRefresh(t, s, rt)
+			if res == nil {
 				return
 			}
 			defer res.Body.Close()
@@ -545,11 +542,8 @@ func concurrentRefreshes(t *testing.T, s *Server, n int) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
-			req.Header.Set("Authorization", "Bearer "+rt)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
+			res := postRefresh(t, s, rt)
+			if res == nil {
 				return
 			}
 			res.Body.Close()

@@ -20,10 +20,12 @@ import (
 // The golden exchanges (testdata/golden/*.json) are requests and the
 // answers a real Qelos stack gave to them, written from the captured
 // transcripts (shared reference qelos-real-transcripts.md) and from the
-// real answers quoted in issue #15. Each file is a sequence replayed in
-// order against a fresh server; an exchange may use what an earlier one
-// returned through {{id.cookie}} (the session cookie it set), {{id.a.b.0}}
-// (a value of its JSON body) and {{host}} (the server's host:port).
+// real answers of the fidelity review (a 150-request comparison with a
+// real Qelos stack: h-review-answers.json). Each file is a sequence
+// replayed in order against a fresh server; an exchange may use what an
+// earlier one returned through {{id.cookie}} (the session cookie it set),
+// {{id.a.b.0}} (a value of its JSON body) and {{host}} (the server's
+// host:port).
 //
 // An answer is compared on its status, the listed headers, and its body:
 // a JSON body must have the same shape as the real one (the same keys at
@@ -100,7 +102,7 @@ var templateRE = regexp.MustCompile(`\{\{([^}]+)\}\}`)
 type goldenRun struct {
 	t       *testing.T
 	s       *Server
-	clk     *clock
+	clk     *Clock
 	cookies map[string]string // exchange id → session cookie it set
 	bodies  map[string]any    // exchange id → decoded JSON body
 }
@@ -280,7 +282,7 @@ func TestGoldenExchanges(t *testing.T) {
 }
 
 func newGoldenRun(t *testing.T, o goldenOptions) *goldenRun {
-	clk := newClock(captureTime)
+	clk := NewClock(captureTime)
 	opts := Options{Now: clk.Now, RouteCookieRefresh: o.RouteCookieRefresh, Workspaces: o.Workspaces, Tenants: o.Tenants}
 	for _, d := range []struct {
 		s   string

@@ -7,30 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // captureTime is when the reference transcripts were captured.
 var captureTime = time.Date(2026, 11, 27, 2, 40, 1, 995e6, time.UTC)
@@ -200,3 +179,17 @@ func cookie(tok string) http.Header { return header("Cookie", "qlt_0="+tok) }
 func bearer(tok string) http.Header { return header("Authorization", "Bearer "+tok) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// postRefresh spends the refresh token rt over HTTP, as concurrent
+// clients do; nil (and the test marked failed) when the call fails. The
+// caller closes the body.
+func postRefresh(t *testing.T, s *Server, rt string) *http.Response {
+	req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
+	req.Header.Set("Authorization", "Bearer "+rt)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	return res
+}

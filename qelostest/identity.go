@@ -120,6 +120,17 @@ func (s *Server) requireUser(w http.ResponseWriter, r *http.Request) *identity {
 	return id
 }
 
+// requirePrivileged is requireUser for the routes of tenant-privileged
+// callers: others get 401 {"message":"you are not privileged."}.
+func (s *Server) requirePrivileged(w http.ResponseWriter, r *http.Request) *identity {
+	id := s.requireUser(w, r)
+	if id != nil && !id.privileged() {
+		writeMessage(w, http.StatusUnauthorized, "you are not privileged.")
+		return nil
+	}
+	return id
+}
+
 // jwtIdentity builds the identity of a verified cookie or bearer JWT.
 func (s *Server) jwtIdentity(cred credential, tok string, c *tokenClaims) *identity {
 	id := &identity{cred: cred, claims: c, token: tok, workspace: c.workspaceObject()}

@@ -31,13 +31,13 @@ func refresh(t *testing.T, s *Server, rt string) (response, refreshPayload) {
 	return r, p
 }
 
-// Transcripts #16–#18: single use, and the workspace decays over two
+// Transcripts 16–18: single use, and the workspace decays over two
 // refreshes.
 func TestRefreshSingleUseAndWorkspaceDecay(t *testing.T) {
 	s := start(t, Options{})
 	_, rt0 := oauthPair(t, s, AdminEmail, AdminPassword)
 
-	// #16: first refresh.
+	// transcript 16: first refresh.
 	r1, p1 := refresh(t, s, rt0)
 	r1.want(t, 200, `{"payload":{"user":{"email":"admin@example.com","roles":["admin"]},"token":"`+p1.Payload.Token+`","refreshToken":"`+p1.Payload.RefreshToken+`"}}`)
 	if got := string(rawPayload(t, p1.Payload.Token)); !strings.HasPrefix(got, `{"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":""},"sub":"6b08ed3053ba253bfa2e98e9","tenant":"0","username":"admin@example.com","email":"admin@example.com","firstName":"Ada","lastName":"Admin","roles":["admin"],"iat":`) {
@@ -49,7 +49,7 @@ func TestRefreshSingleUseAndWorkspaceDecay(t *testing.T) {
 	call(t, s, "GET", "/api/me", bearer(p1.Payload.Token), nil).want(t, 200,
 		`{"_id":"6b08ed3053ba253bfa2e98e9","tenant":"0","username":"admin@example.com","email":"admin@example.com","name":"Ada Admin","firstName":"Ada","lastName":"Admin","fullName":"Ada Admin","roles":["admin"],"metadata":{},"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":""}}`)
 
-	// #17: second refresh, no workspace at all.
+	// transcript 17: second refresh, no workspace at all.
 	r2, p2 := refresh(t, s, p1.Payload.RefreshToken)
 	if r2.status != 200 {
 		t.Fatalf("2nd refresh: %d", r2.status)
@@ -58,7 +58,7 @@ func TestRefreshSingleUseAndWorkspaceDecay(t *testing.T) {
 		t.Errorf("2nd refreshed access still has %v", got)
 	}
 
-	// #18: reuse of consumed refresh tokens.
+	// transcript 18: reuse of consumed refresh tokens.
 	for _, rt := range []string{rt0, p1.Payload.RefreshToken} {
 		r, _ := refresh(t, s, rt)
 		r.want(t, 401, "")
@@ -71,7 +71,7 @@ func TestRefreshSingleUseAndWorkspaceDecay(t *testing.T) {
 	}
 }
 
-// Transcripts #19, #20 and the other refusals: 401 with an empty body.
+// Transcripts 19, 20 and the other refusals: 401 with an empty body.
 func TestRefreshRefusals(t *testing.T) {
 	s := start(t, Options{})
 	access, rt := oauthPair(t, s, AdminEmail, AdminPassword)
@@ -85,8 +85,8 @@ func TestRefreshRefusals(t *testing.T) {
 		h    http.Header
 		body any
 	}{
-		{"#20 no Authorization", nil, nil},
-		{"#19 access token", bearer(access), nil},
+		{"transcript 20: no Authorization", nil, nil},
+		{"transcript 19: access token", bearer(access), nil},
 		{"cookie token", bearer(cookieTok), nil},
 		{"garbage", bearer("x.y.z"), nil},
 		{"foreign secret", bearer(foreignRT), nil},
@@ -119,11 +119,8 @@ func TestRefreshConcurrentSingleWinner(t *testing.T) {
 	for range 100 {
 		wg.Go(func() {
 			<-startGate
-			req, _ := http.NewRequest("POST", s.URL+"/api/token/refresh", nil)
-			req.Header.Set("Authorization", "Bearer "+rt)
-			res, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
+			res := postRefresh(t, s, rt)
+			if res == nil {
 				return
 			}
 			res.Body.Close()
@@ -144,7 +141,7 @@ func TestRefreshConcurrentSingleWinner(t *testing.T) {
 
 // Millisecond lifetimes expire on the injected clock.
 func TestMillisecondAccessTTL(t *testing.T) {
-	clk := newClock(captureTime)
+	clk := NewClock(captureTime)
 	s := start(t, Options{Now: clk.Now, AccessTTL: 250 * time.Millisecond})
 	access, rt := oauthPair(t, s, AdminEmail, AdminPassword)
 
@@ -175,7 +172,7 @@ func TestMillisecondAccessTTL(t *testing.T) {
 // Whole-second lifetimes are encoded as integers like the real server, and
 // expire on the injected clock.
 func TestWholeSecondAccessTTL(t *testing.T) {
-	clk := newClock(captureTime)
+	clk := NewClock(captureTime)
 	s := start(t, Options{Now: clk.Now, AccessTTL: 5 * time.Second})
 	access, _ := oauthPair(t, s, AdminEmail, AdminPassword)
 	if raw := string(rawPayload(t, access)); !strings.HasSuffix(raw, `"iat":1795747201,"exp":1795747206}`) {
@@ -187,4 +184,38 @@ func TestWholeSecondAccessTTL(t *testing.T) {
 	}
 	clk.Advance(5 * time.Millisecond) // 02:40:06.000 == exp
 	call(t, s, "GET", "/api/me", bearer(access), nil).want(t, 401, bodyBadBearer)
+}
+
+// Transcripts 7–9: cookie refresh with the cookie or the bearer token.
+func TestCookieRefresh(t *testing.T) {
+	clk := NewClock(captureTime)
+	s := start(t, Options{Now: clk.Now, RouteCookieRefresh: true})
+	tok := cookieValue(t, call(t, s, "POST", "/api/signin", nil, map[string]any{"username": AdminEmail, "password": AdminPassword}))
+
+	r := call(t, s, "POST", "/api/cookie/refresh", cookie(tok), nil) // transcript 7
+	var p struct {
+		Payload struct {
+			CookieToken string `json:"cookieToken"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &p); err != nil {
+		t.Fatal(err)
+	}
+	tok2 := p.Payload.CookieToken
+	r.want(t, 200, `{"payload":{"user":{"_id":"6b08ed3053ba253bfa2e98e9","username":"admin@example.com","email":"admin@example.com","firstName":"Ada","lastName":"Admin","roles":["admin"]},"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":"Acme%20Team","roles":["admin","user"],"labels":[]},"cookieToken":"`+tok2+`"}}`)
+	if cookieValue(t, r) != tok2 {
+		t.Error("Set-Cookie differs from cookieToken")
+	}
+	if claims(t, tok2)["tokenIdentifier"] == claims(t, tok)["tokenIdentifier"] {
+		t.Error("identifier not rotated")
+	}
+	call(t, s, "POST", "/api/cookie/refresh", cookie(tok), nil).want(t, 401, "") // transcript 8
+
+	r = call(t, s, "POST", "/api/cookie/refresh", header("Authorization", "bearer "+tok2), nil) // transcript 9
+	if r.status != 200 {
+		t.Fatalf("bearer cookie refresh: %d", r.status)
+	}
+	call(t, s, "POST", "/api/cookie/refresh", nil, nil).want(t, 401, "")
+	access, _ := oauthPair(t, s, AdminEmail, AdminPassword)
+	call(t, s, "POST", "/api/cookie/refresh", bearer(access), nil).want(t, 401, "") // no record
 }

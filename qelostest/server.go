@@ -243,6 +243,19 @@ func (s *Server) track(next http.Handler) http.Handler {
 
 func (s *Server) now() time.Time { return s.opts.Now() }
 
+// callerHandler serves a request whose caller is authenticated.
+type callerHandler func(w http.ResponseWriter, r *http.Request, id *identity)
+
+// as serves h to the callers auth lets through (requireUser,
+// requirePrivileged, tokenManager); auth answers the others.
+func (s *Server) as(auth func(http.ResponseWriter, *http.Request) *identity, h callerHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if id := auth(w, r); id != nil {
+			h(w, r, id)
+		}
+	}
+}
+
 // routes builds the handler tree.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -251,26 +264,26 @@ func (s *Server) routes() http.Handler {
 		EndpointSignUp:           s.handleSignUp,
 		EndpointRefresh:          s.handleRefresh,
 		EndpointCookieRefresh:    s.handleCookieRefresh,
-		EndpointMe:               s.handleMe,
-		EndpointUpdateMe:         s.handleUpdateMe,
-		EndpointUsers:            s.handleUsers,
-		EndpointWorkspaces:       s.handleWorkspaces,
-		EndpointCreateWorkspace:  s.handleCreateWorkspace,
-		EndpointWorkspace:        s.handleWorkspace,
-		EndpointUpdateWorkspace:  s.handleUpdateWorkspace,
-		EndpointWorkspaceMembers: s.handleWorkspaceMembers,
-		EndpointLogout:           s.handleLogout,
+		EndpointMe:               s.as(s.requireUser, s.handleMe),
+		EndpointUpdateMe:         s.as(s.requireUser, s.handleUpdateMe),
+		EndpointUsers:            s.as(s.requirePrivileged, s.handleUsers),
+		EndpointWorkspaces:       s.as(s.requireUser, s.handleWorkspaces),
+		EndpointCreateWorkspace:  s.as(s.requireUser, s.handleCreateWorkspace),
+		EndpointWorkspace:        s.as(s.requireUser, s.handleWorkspace),
+		EndpointUpdateWorkspace:  s.as(s.requireUser, s.handleUpdateWorkspace),
+		EndpointWorkspaceMembers: s.as(s.requireUser, s.handleWorkspaceMembers),
+		EndpointLogout:           s.as(s.requireUser, s.handleLogout),
 		EndpointAuthCallback:     s.handleAuthCallback,
-		EndpointActivate:         s.handleActivate,
-		EndpointAPITokens:        s.handleListAPITokens,
-		EndpointCreateAPIToken:   s.handleCreateAPIToken,
-		EndpointDeleteAPIToken:   s.handleDeleteAPIToken,
-		EndpointSocialStart:      s.handleSocialStart,
-		EndpointSocialCallback:   s.handleSocialCallback,
+		EndpointActivate:         s.as(s.requireUser, s.handleActivate),
+		EndpointAPITokens:        s.as(s.tokenManager, s.handleListAPITokens),
+		EndpointCreateAPIToken:   s.as(s.tokenManager, s.handleCreateAPIToken),
+		EndpointDeleteAPIToken:   s.as(s.tokenManager, s.handleDeleteAPIToken),
+		EndpointSocialStart:      withProvider(s.handleSocialStart),
+		EndpointSocialCallback:   withProvider(s.handleSocialCallback),
 		EndpointProvider:         s.handleProviderAuthorize,
-		EndpointRoles:            s.handleRoles,
-		EndpointInvites:          s.handleInvites,
-		EndpointRespondInvite:    s.handleRespondInvite,
+		EndpointRoles:            s.as(s.requirePrivileged, s.handleRoles),
+		EndpointInvites:          s.as(s.requireUser, s.handleInvites),
+		EndpointRespondInvite:    s.as(s.requireUser, s.handleRespondInvite),
 	} {
 		mux.Handle(name, s.endpoint(name, h))
 	}

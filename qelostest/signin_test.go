@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// Transcript #1: cookie mode is the default; body, cookie and claims match.
+// Transcript 1: cookie mode is the default; body, cookie and claims match.
 func TestSignInCookieMode(t *testing.T) {
-	clk := newClock(captureTime)
+	clk := NewClock(captureTime)
 	s := start(t, Options{Now: clk.Now})
 	r, _ := signIn(t, s, AdminEmail, AdminPassword, "")
 	r.want(t, 200, `{"payload":{"user":{"username":"admin@example.com","email":"admin@example.com","firstName":"Ada","lastName":"Admin","name":"Ada Admin","roles":["admin"]},"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":"Acme Team","roles":["admin","user"],"labels":[]}}}`)
@@ -47,9 +47,9 @@ func TestSignInCookieMode(t *testing.T) {
 	}
 }
 
-// Transcripts #14 and #43: OAuth mode, with and without a workspace.
+// Transcripts 14 and 43: OAuth mode, with and without a workspace.
 func TestSignInOAuthMode(t *testing.T) {
-	clk := newClock(captureTime)
+	clk := NewClock(captureTime)
 	s := start(t, Options{Now: clk.Now})
 	tests := []struct {
 		name, email, password string
@@ -106,7 +106,7 @@ func TestSignInOAuthMode(t *testing.T) {
 	}
 }
 
-// Transcripts #41, #42 and spec 3.6: sign-in refusals.
+// Transcripts 41, 42 and spec 3.6: sign-in refusals.
 func TestSignInErrors(t *testing.T) {
 	s := start(t, Options{})
 	const (

@@ -5,12 +5,12 @@ import (
 	"testing"
 )
 
-// Transcripts #46–#48: sign-up answers 200 for everything.
+// Transcripts 46–48: sign-up answers 200 for everything.
 func TestSignUp(t *testing.T) {
 	s := start(t, Options{})
 	body := map[string]any{"username": "new@example.com", "email": "new@example.com", "password": "New-Pass-123", "firstName": "Nia", "lastName": "New", "authType": "oauth"}
 
-	// #46: OAuth sign-up.
+	// transcript 46: OAuth sign-up.
 	r := call(t, s, "POST", "/api/signup", nil, body)
 	_, p := signInPayload(t, r)
 	access := p["token"].(string)
@@ -25,11 +25,11 @@ func TestSignUp(t *testing.T) {
 	// The new user can sign in.
 	signIn(t, s, "new@example.com", "New-Pass-123", "oauth")
 
-	// #47: duplicate.
+	// transcript 47: duplicate.
 	delete(body, "authType")
 	call(t, s, "POST", "/api/signup", nil, body).want(t, 200, `{"errors":{"":"FORM_SUBMISSION_FAILED"}}`)
 
-	// #48: invalid fields.
+	// transcript 48: invalid fields.
 	call(t, s, "POST", "/api/signup", nil, map[string]any{"username": "x", "email": "not-an-email", "password": "short", "firstName": "N1"}).
 		want(t, 200, `{"errors":{"email":{"code":"INVALID_EMAIL"},"firstName":{"code":"INVALID_NAME"},"password":{"code":"INVALID_PASSWORD"}}}`)
 

@@ -92,32 +92,44 @@ func TestSocialSignInRunsEndToEnd(t *testing.T) {
 	})
 }
 
-// TestRolesAndInvites: GET /api/roles lists the tenant's roles to
-// privileged callers only; a workspace invite by email is listed by
-// GET /api/invites and accepted by POST /api/invites.
-func TestRolesAndInvites(t *testing.T) {
-	s := New(Options{})
-	t.Cleanup(s.Close)
-	admin, _ := oauthPair(t, s, AdminEmail, AdminPassword)
-	user, _ := oauthPair(t, s, UserEmail, UserPassword)
-	call(t, s, "GET", "/api/roles", bearer(admin), nil).want(t, 200, `["admin","user"]`)
-	call(t, s, "GET", "/api/roles", bearer(user), nil).want(t, 401, `{"message":"you are not privileged."}`)
-	call(t, s, "GET", "/api/roles", nil, nil).want(t, 401, `{"message":"you are not authorized. must be logged in."}`)
+// Spec 3.6: the social-callback exchange.
+func TestAuthCallback(t *testing.T) {
+	s := start(t, Options{})
+	_, rt, _ := s.IssuePair(AdminEmail, AcmeWorkspaceID)
+	foreign := New(Options{})
+	defer foreign.Close()
+	_, unknownRT, _ := foreign.IssuePair(AdminEmail, "") // same secrets, record not here
 
-	call(t, s, "GET", "/api/invites", bearer(user), nil).want(t, 200, `[]`)
-	r := call(t, s, "PUT", "/api/workspaces/"+BetaWorkspaceID, bearer(admin), map[string]any{"invites": []any{map[string]any{"email": UserEmail}}})
-	if r.status != 200 {
-		t.Fatalf("invite: %d %s", r.status, r.body)
+	tests := []struct {
+		name, query string
+		status      int
+		body        string
+	}{
+		{"rt missing", "", 401, ""},
+		{"rt blank", "?rt=", 400, `{"error":"Refresh token is missing"}`},
+		{"rt not a JWT", "?rt=nope", 401, `{"error":"Invalid refresh token"}`},
+		{"unknown identifier", "?rt=" + unknownRT, 401, `{"errors":{"general":"Refresh token not valid"}}`},
 	}
-	call(t, s, "GET", "/api/invites", bearer(user), nil).want(t, 200, `[{"_id":"`+BetaWorkspaceID+`","name":"Beta Lab"}]`)
-	call(t, s, "POST", "/api/invites", bearer(user), map[string]any{}).want(t, 400, `{"message":"missing workspaceId"}`)
-	call(t, s, "POST", "/api/invites", bearer(user), map[string]any{"workspace": BetaWorkspaceID, "kind": "maybe"}).
-		want(t, 400, `{"message":"respond kind should be either \"accept\" or \"decline\""}`)
-	call(t, s, "POST", "/api/invites", bearer(user), map[string]any{"workspace": AcmeWorkspaceID, "kind": "accept"}).
-		want(t, 404, `{"message":"workspace not found","email":"`+UserEmail+`","workspaceId":"`+AcmeWorkspaceID+`"}`)
-	call(t, s, "POST", "/api/invites", bearer(user), map[string]any{"workspace": BetaWorkspaceID, "kind": "accept"}).want(t, 200, `{"success":true}`)
-	call(t, s, "GET", "/api/invites", bearer(user), nil).want(t, 200, `[]`)
-	if r := call(t, s, "GET", "/api/workspaces", bearer(user), nil); r.status != 200 || !strings.Contains(r.body, `"roles":["user"]`) || !strings.Contains(r.body, BetaWorkspaceID) {
-		t.Fatalf("after accepting: %d %s", r.status, r.body)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			call(t, s, "POST", "/api/auth/callback"+tt.query, nil, nil).want(t, tt.status, tt.body)
+		})
 	}
+	r := call(t, s, "POST", "/api/auth/callback?rt="+url.QueryEscape(rt), nil, nil)
+	// The whole stored document, secrets included, as the real server
+	// answers (controllers/auth-callback.ts).
+	if r.status != 200 || !contains(r.body, `"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":""}}}`) ||
+		!contains(r.body, `"password":"$2a$10$`) || !contains(r.body, `"salt":"$2a$10$`) || !contains(r.body, `"tokens":[{"kind":"cookie"`) {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	tok := cookieValue(t, r)
+	c := claims(t, tok)
+	if c["exp"].(float64)-c["iat"].(float64) != 18000 {
+		t.Errorf("callback cookie token lifetime = %v, want 300m", c["exp"].(float64)-c["iat"].(float64))
+	}
+	if !contains(r.header.Get("Set-Cookie"), "; Max-Age=2592000;") {
+		t.Errorf("Set-Cookie = %s", r.header.Get("Set-Cookie"))
+	}
+	call(t, s, "POST", "/api/auth/callback?rt="+url.QueryEscape(rt), nil, nil).want(t, 401, `{"errors":{"general":"Refresh token not valid"}}`)
+	call(t, s, "POST", "/api/token/refresh", bearer(rt), nil).want(t, 401, "")
 }

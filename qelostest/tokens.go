@@ -215,12 +215,7 @@ func (s *Server) refreshClaims(u *userRecord, workspaceID, identifier string) ob
 // workspaceClaim builds the workspace claim {_id, name (URI-encoded),
 // roles, labels}.
 func workspaceClaim(ws *workspaceRecord, roles []string) json.RawMessage {
-	b, _ := marshal(object{
-		{"_id", ws.id},
-		{"name", encodeIfNeeded(ws.name)},
-		{"roles", nonNil(roles)},
-		{"labels", nonNil(ws.labels)},
-	})
+	b, _ := marshal(membershipDocument(ws, roles).set("name", encodeIfNeeded(ws.name)))
 	return b
 }
 

@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// Transcript #10: the caller's workspaces with only the caller's
+// Transcript 10: the caller's workspaces with only the caller's
 // membership.
 func TestWorkspacesList(t *testing.T) {
-	clk := newClock(time.Date(2026, 11, 27, 2, 38, 41, 914e6, time.UTC))
+	clk := NewClock(time.Date(2026, 11, 27, 2, 38, 41, 914e6, time.UTC))
 	s := start(t, Options{Now: clk.Now})
 	tok, _ := s.IssueCookie(AdminEmail, AcmeWorkspaceID)
 	r := call(t, s, "GET", "/api/workspaces", cookie(tok), nil)
@@ -24,7 +24,7 @@ func TestWorkspacesList(t *testing.T) {
 	call(t, s, "GET", "/api/workspaces", nil, nil).want(t, 401, bodyNotLoggedIn)
 }
 
-// Transcript #11 and spec 3.7: one workspace.
+// Transcript 11 and spec 3.7: one workspace.
 func TestWorkspaceGet(t *testing.T) {
 	s := start(t, Options{})
 	admin, _ := s.IssueAccessToken(AdminEmail, "", time.Hour)
@@ -36,7 +36,7 @@ func TestWorkspaceGet(t *testing.T) {
 	call(t, s, "GET", "/api/workspaces/"+AcmeWorkspaceID, bearer(user), nil).want(t, 404, `{"message":"workspace not found","from":"get-workspace"}`)
 }
 
-// Transcripts #12, #13 and #22: activation re-issues the cookie; bearer
+// Transcripts 12, 13 and 22: activation re-issues the cookie; bearer
 // callers get 500.
 func TestActivate(t *testing.T) {
 	s := start(t, Options{RouteCookieRefresh: true})
@@ -48,7 +48,7 @@ func TestActivate(t *testing.T) {
 	if got := keyOrder(t, act); !slices.Equal(got, []string{"workspace", "sub", "tenant", "email", "firstName", "lastName", "roles", "tokenIdentifier", "iat", "exp"}) {
 		t.Errorf("activation claims = %v", got)
 	}
-	// #13: privileged users get roles ["admin"]; no username any more.
+	// transcript 13: privileged users get roles ["admin"]; no username any more.
 	call(t, s, "GET", "/api/me", cookie(act), nil).want(t, 200,
 		`{"_id":"6b08ed3053ba253bfa2e98e9","tenant":"0","email":"admin@example.com","name":"Ada Admin","firstName":"Ada","lastName":"Admin","fullName":"Ada Admin","roles":["admin"],"metadata":{},"workspace":{"_id":"6b08ed31a15f3cecd2836587","name":"Acme%20Team","roles":["admin"],"labels":[]}}`)
 
@@ -65,7 +65,7 @@ func TestActivate(t *testing.T) {
 		t.Errorf("cookie refresh after activation: %d", r.status)
 	}
 
-	// #22: bearer.
+	// transcript 22: bearer.
 	access, _ := s.IssueAccessToken(AdminEmail, "", time.Hour)
 	call(t, s, "POST", "/api/workspaces/"+AcmeWorkspaceID+"/activate", bearer(access), nil).want(t, 500, `{"message":"failed to activate workspace"}`)
 	call(t, s, "POST", "/api/workspaces/"+AcmeWorkspaceID+"/activate", nil, nil).want(t, 401, bodyNotLoggedIn)

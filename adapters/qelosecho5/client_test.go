@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/qelos-io/integrator-go/adapters/qelosecho5"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -16,7 +17,7 @@ import (
 func ExampleClient() {
 	t := &exampleT{}
 	defer t.finish()
-	k := qelostest.Start(t) // in a test: qelostest.Start(t)
+	k := middlewaretest.Start(t) // in a test: middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 
 	e := echo.New()
@@ -34,7 +35,7 @@ func ExampleClient() {
 	})
 	app := http.Handler(e)
 
-	for _, s := range []*qelostest.Session{nil, k.SignIn(mw, qelostest.AdminEmail, "")} {
+	for _, s := range []*middlewaretest.Session{nil, k.SignIn(mw, qelostest.AdminEmail, "")} {
 		req := httptest.NewRequest(http.MethodGet, "/qelos-me", nil)
 		if s != nil {
 			req = s.Request(http.MethodGet, "/qelos-me", nil)

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/qelos-io/integrator-go/adapters/qelosecho5"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -15,7 +16,7 @@ import (
 // answer that carries a refreshed pair cacheable, whether the handler
 // writes a body or leaves the server to write the headers.
 func TestThreatSharedCacheSetCookie(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	e := echo.New()
 	e.Use(qelosecho5.New(mw))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/qelos-io/integrator-go/internal/exampletest"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -18,7 +19,7 @@ func TestExample(t *testing.T) { exampletest.Suite(t, run) }
 // testing kit: a session whose access token has expired is refreshed, and
 // the handler sees the user, without sleeping.
 func TestExpiredSessionRefreshes(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	h := app(mw)
 	s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/qelos-io/integrator-go/internal/exampletest"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -42,7 +43,7 @@ func count(t *testing.T, v map[string]json.RawMessage, name, key string) float64
 // TestMetricsAndTraces: each call to Qelos is counted by kind and status,
 // its duration added up, and recorded as a span by the tracing transport.
 func TestMetricsAndTraces(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	url := exampletest.Start(t, run, map[string]string{"QELOS_APP_URL": k.URL})
 	before := vars(t, url)
 
@@ -76,7 +77,7 @@ func TestMetricsAndTraces(t *testing.T) {
 
 // TestExpiredSessionRefreshes: the refresh shows in the metrics too.
 func TestExpiredSessionRefreshes(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{OnEvent: record})
 	h := app(mw)
 	s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)

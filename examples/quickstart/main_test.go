@@ -14,6 +14,7 @@ import (
 
 	"github.com/qelos-io/integrator-go/internal/exampletest"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -73,7 +74,7 @@ func TestQuickstartContract(t *testing.T) {
 // app's own handler, see the user, expire the access token, and still see
 // the user, with a rotated pair in the answer.
 func TestQuickstartSessionOutlivesTheAccessToken(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	app := mw.Handler(routes(mw))
 	serve := func(r *http.Request) *http.Response {

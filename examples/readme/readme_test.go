@@ -98,7 +98,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
-	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
@@ -112,7 +112,7 @@ var (
 	_ = os.Getenv
 	_ = time.Second
 	_ = middleware.New
-	_ = qelostest.Start
+	_ = middlewaretest.Start
 	_ = redisstore.NewFromEnv
 )
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -300,7 +301,7 @@ func sameJSON(a, b string) bool {
 // and the startup errors, each against its own qelostest server.
 func Suite(t *testing.T, run RunFunc) {
 	t.Run("contract", func(t *testing.T) {
-		k := qelostest.Start(t)
+		k := middlewaretest.Start(t)
 		key := middleware.GenerateCookieKey()
 		url := Start(t, run, map[string]string{
 			"QELOS_APP_URL":     k.URL,
@@ -318,15 +319,15 @@ func Suite(t *testing.T, run RunFunc) {
 		})
 	})
 	t.Run("readiness", func(t *testing.T) {
-		k := qelostest.Start(t)
+		k := middlewaretest.Start(t)
 		Readiness(t, Start(t, run, map[string]string{"QELOS_APP_URL": k.URL}), k.Server)
 	})
 	t.Run("contract with ephemeral keys", func(t *testing.T) {
-		k := qelostest.Start(t)
+		k := middlewaretest.Start(t)
 		Contract(t, Start(t, run, map[string]string{"QELOS_APP_URL": k.URL}), k.Server)
 	})
 	t.Run("startup errors", func(t *testing.T) {
-		StartupErrors(t, run, qelostest.Start(t).URL)
+		StartupErrors(t, run, middlewaretest.Start(t).URL)
 	})
 }
 

@@ -3,6 +3,7 @@ package qelostest
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -10,20 +11,16 @@ import (
 // session. An empty workspaceID means no workspace claim; otherwise the user
 // must be a member. The caller holds s.mu.
 func (s *Server) sessionFor(userEmail, workspaceID string) (*userRecord, json.RawMessage, error) {
-	u := s.userByLogin(userEmail)
-	if u == nil {
-		return nil, nil, fmt.Errorf("qelostest: unknown user %q", userEmail)
-	}
 	if workspaceID == "" {
+		u := s.userByLogin(userEmail)
+		if u == nil {
+			return nil, nil, fmt.Errorf("qelostest: unknown user %q", userEmail)
+		}
 		return u, nil, nil
 	}
-	ws := s.workspaceByID(workspaceID)
-	if ws == nil {
-		return nil, nil, fmt.Errorf("qelostest: unknown workspace %q", workspaceID)
-	}
-	m := ws.member(u.ID)
-	if m == nil {
-		return nil, nil, fmt.Errorf("qelostest: user %q is not a member of workspace %q", userEmail, workspaceID)
+	u, ws, m, err := s.membership(userEmail, workspaceID)
+	if err != nil {
+		return nil, nil, err
 	}
 	return u, workspaceClaim(ws, m.roles), nil
 }
@@ -71,4 +68,53 @@ func (s *Server) IssueCookie(userEmail, workspaceID string) (string, error) {
 		return "", err
 	}
 	return s.mintCookie(u, claimOptions{workspace: ws}, s.opts.CookieTTL)
+}
+
+// mintOAuth signs an access/refresh pair and stores the refresh record.
+// The caller holds s.mu.
+func (s *Server) mintOAuth(u *userRecord, wsID string, o claimOptions) (access, refresh string, err error) {
+	if o.ttl == 0 {
+		o.ttl = s.opts.AccessTTL
+	}
+	o.identifier = ""
+	access, err = sign(s.sessionClaims(u, o), s.opts.JWTSecret)
+	if err != nil {
+		return "", "", err
+	}
+	ident := s.newTokenIdentifier()
+	refresh, err = sign(s.refreshClaims(u, wsID, ident), s.opts.RefreshSecret)
+	if err != nil {
+		return "", "", err
+	}
+	if o.parent != "" { // the last concurrent spend's save wins
+		u.tokens = slices.DeleteFunc(u.tokens, func(t tokenRecord) bool { return t.parent == o.parent })
+	}
+	s.pushToken(u, tokenRecord{
+		kind:         kindOAuth,
+		identifier:   ident,
+		relatedToken: access,
+		parent:       o.parent,
+		workspace:    wsID,
+		expiresAt:    s.now().Add(s.opts.RefreshTTL),
+	})
+	return access, refresh, nil
+}
+
+// mintCookie signs a cookie-mode session token living ttl and stores its
+// record. The caller holds s.mu.
+func (s *Server) mintCookie(u *userRecord, o claimOptions, ttl time.Duration) (string, error) {
+	o.identifier = s.newTokenIdentifier()
+	o.ttl = ttl
+	tok, err := sign(s.sessionClaims(u, o), s.opts.JWTSecret)
+	if err != nil {
+		return "", err
+	}
+	// Qelos records no workspace with a new cookie session (only a rotated
+	// one carries it).
+	s.pushToken(u, tokenRecord{
+		kind:       kindCookie,
+		identifier: o.identifier,
+		expiresAt:  s.now().Add(s.opts.CookieTTL),
+	})
+	return tok, nil
 }

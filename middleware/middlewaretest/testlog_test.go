@@ -1,4 +1,4 @@
-package qelostest_test
+package middlewaretest_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -44,7 +45,7 @@ func TestKitLogsToTheTestLog(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(prev) })
 
 	rt := &recordingT{T: t}
-	k := qelostest.Start(rt)
+	k := middlewaretest.Start(rt)
 	mw := k.Middleware(middleware.Config{})
 	mux := http.NewServeMux()
 	mux.Handle("POST /auth/signin", mw.SignInHandler())

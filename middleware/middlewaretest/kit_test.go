@@ -1,4 +1,4 @@
-package qelostest_test
+package middlewaretest_test
 
 import (
 	"fmt"
@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
+	"github.com/qelos-io/integrator-go/refresh"
 )
 
 // kitApp is the app under test in these tests: /private names the user
@@ -66,7 +68,7 @@ func readAll(res *http.Response) string {
 // TestKitExpiredSessionRefreshes is the test a user writes for "an expired
 // session refreshes": no sleep, the shared clock moves instead.
 func TestKitExpiredSessionRefreshes(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	app := mw.Handler(kitApp())
 	s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)
@@ -89,49 +91,6 @@ func TestKitExpiredSessionRefreshes(t *testing.T) {
 	}
 	if n := k.Calls(qelostest.EndpointRefresh); n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
-	}
-}
-
-// TestKitSessionAgainstARunningApp: a session's Client is signed in to an
-// app served over HTTP.
-func TestKitSessionAgainstARunningApp(t *testing.T) {
-	k := qelostest.Start(t)
-	mw := k.Middleware(middleware.Config{})
-	app := httptest.NewServer(mw.Handler(kitApp()))
-	t.Cleanup(app.Close)
-
-	tests := []struct {
-		name, email, workspace, want string
-	}{
-		{"admin in a workspace", qelostest.AdminEmail, qelostest.AcmeWorkspaceID, `admin@example.com in "Acme Team"`},
-		{"user without a workspace", qelostest.UserEmail, "", `user@example.com in ""`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := k.SignIn(mw, tt.email, tt.workspace).Client(app.URL)
-			res, err := c.Get(app.URL + "/private")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := readAll(res); res.StatusCode != 200 || got != tt.want {
-				t.Fatalf("%d %s, want 200 %s", res.StatusCode, got, tt.want)
-			}
-		})
-	}
-}
-
-// TestKitSessionContextHasAWorkingClient: a handler that calls Qelos is
-// unit-tested without Handler, with the session's Auth in its context.
-func TestKitSessionContextHasAWorkingClient(t *testing.T) {
-	k := qelostest.Start(t)
-	s := k.SignIn(k.Middleware(middleware.Config{}), qelostest.UserEmail, "")
-	req := httptest.NewRequest("GET", "/qelos-me", nil)
-	res := serve(http.HandlerFunc(qelosMe), req.WithContext(s.Context(req.Context())))
-	if got := readAll(res); res.StatusCode != 200 || got != qelostest.UserEmail {
-		t.Fatalf("%d %s", res.StatusCode, got)
-	}
-	if n := k.Calls(qelostest.EndpointMe); n != 1 {
-		t.Fatalf("%d calls to /api/me, want 1", n)
 	}
 }
 
@@ -163,20 +122,20 @@ func refusal(t *testing.T, do func(*fatalT)) (msg string) {
 }
 
 func TestKitRefusesWhatItCannotDo(t *testing.T) {
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	tests := []struct {
 		name string
 		do   func(*fatalT)
 		want string
 	}{
-		{"unknown user", func(f *fatalT) { qelostest.Start(f).SignIn(mw, "nobody@example.com", "") }, `unknown user "nobody@example.com"`},
+		{"unknown user", func(f *fatalT) { middlewaretest.Start(f).SignIn(mw, "nobody@example.com", "") }, `unknown user "nobody@example.com"`},
 		{"not a member", func(f *fatalT) {
-			kf := qelostest.Start(f)
+			kf := middlewaretest.Start(f)
 			kf.SignIn(kf.Middleware(middleware.Config{}), qelostest.UserEmail, qelostest.AcmeWorkspaceID)
 		}, "is not a member"},
 		{"a Config New refuses", func(f *fatalT) {
-			qelostest.Start(f).Middleware(middleware.Config{RefreshMargin: -1})
+			middlewaretest.Start(f).Middleware(middleware.Config{RefreshMargin: -1})
 		}, "RefreshMargin"},
 	}
 	for _, tt := range tests {
@@ -186,4 +145,84 @@ func TestKitRefusesWhatItCannotDo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKitClockDrivesMiddlewareWindows: the windows the middleware measures
+// follow the kit's Clock, so a user's test moves them with Advance instead
+// of sleeping: the identity cache of a bearer token (IdentityTTL) and the
+// sign-in rate limit's window.
+func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
+	k := middlewaretest.Start(t)
+	mw := k.Middleware(middleware.Config{})
+	mux := http.NewServeMux()
+	mux.Handle("POST /auth/signin", mw.SignInHandler())
+	mux.Handle("GET /private", middleware.RequireUser(middleware.WhoAmIHandler()))
+	app := mw.Handler(mux)
+	serve := func(r *http.Request) int {
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, r)
+		return rec.Code
+	}
+
+	t.Run("identity cache", func(t *testing.T) {
+		access, _, err := k.IssuePair(qelostest.AdminEmail, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bearer := func() int {
+			r := httptest.NewRequest("GET", "/private", nil)
+			r.Header.Set("Authorization", "Bearer "+access)
+			return serve(r)
+		}
+		k.ResetCalls()
+		bearer()
+		bearer()
+		if n := k.Calls(qelostest.EndpointMe); n != 1 {
+			t.Fatalf("%d /api/me calls within IdentityTTL, want 1", n)
+		}
+		k.Clock.Advance(middleware.DefaultIdentityTTL)
+		if bearer(); k.Calls(qelostest.EndpointMe) != 2 {
+			t.Fatalf("%d /api/me calls after IdentityTTL, want 2", k.Calls(qelostest.EndpointMe))
+		}
+	})
+	t.Run("sign-in rate limit", func(t *testing.T) {
+		signIn := func(password string) int {
+			r := httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"`+qelostest.UserEmail+`","password":"`+password+`"}`))
+			r.Header.Set("Content-Type", "application/json")
+			return serve(r)
+		}
+		for range middleware.DefaultSignInPerUser {
+			signIn("wrong")
+		}
+		if code := signIn(qelostest.UserPassword); code != http.StatusTooManyRequests {
+			t.Fatalf("over the limit: %d, want 429", code)
+		}
+		k.Clock.Advance(middleware.DefaultSignInWindow)
+		if code := signIn(qelostest.UserPassword); code != http.StatusOK {
+			t.Fatalf("after the window: %d, want 200", code)
+		}
+	})
+	t.Run("refresh failure window", func(t *testing.T) {
+		// Qelos fails one refresh: the failure is shared for the failure
+		// window (503, cookies kept, no second call), and once the kit's
+		// clock has passed it the session refreshes. No sleeping.
+		s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)
+		k.Expire()
+		k.ResetCalls()
+		k.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Status: http.StatusInternalServerError, Body: `{"message":"boom"}`})
+		if code := serve(s.Request("GET", "/private", nil)); code != http.StatusServiceUnavailable {
+			t.Fatalf("refresh failing: %d, want 503", code)
+		}
+		k.ClearFaults()
+		if code := serve(s.Request("GET", "/private", nil)); code != http.StatusServiceUnavailable {
+			t.Fatalf("within the failure window: %d, want 503 (the failure shared)", code)
+		}
+		if n := k.Calls(qelostest.EndpointRefresh); n != 1 {
+			t.Fatalf("%d refresh calls within the failure window, want 1", n)
+		}
+		k.Clock.Advance(refresh.DefaultFailureWindow)
+		if code := serve(s.Request("GET", "/private", nil)); code != http.StatusOK {
+			t.Fatalf("after the failure window: %d, want 200", code)
+		}
+	})
 }

@@ -26,17 +26,28 @@ const ProviderPath = "/_qelostest/provider"
 // stateTTL is the lifetime of the state Qelos packs returnUrl into.
 const stateTTL = 10 * time.Minute
 
+// providerHandler serves a request of a known social provider.
+type providerHandler func(w http.ResponseWriter, r *http.Request, provider string)
+
+// withProvider serves h the {provider} of the request's path when it is
+// one of socialProviders; another gets Express's 404.
+func withProvider(h providerHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := r.PathValue("provider")
+		if !slices.Contains(socialProviders, p) {
+			writeNotFound(w, r)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
 // handleSocialStart serves GET /api/auth/{provider}?state&returnUrl&redirectUrl:
 // a 302 to the (stand-in) provider with the callback URI and a state that
 // carries returnUrl and redirectUrl (an HS256 JWT signed with the refresh
 // secret, living 10 minutes, as Qelos packs it) or, without them, the
 // caller's state as it is.
-func (s *Server) handleSocialStart(w http.ResponseWriter, r *http.Request) {
-	p := r.PathValue("provider")
-	if !slices.Contains(socialProviders, p) {
-		writeNotFound(w, r)
-		return
-	}
+func (s *Server) handleSocialStart(w http.ResponseWriter, r *http.Request, p string) {
 	q := r.URL.Query()
 	state := q.Get("state")
 	if returnURL, redirectURL := q.Get("returnUrl"), q.Get("redirectUrl"); returnURL != "" || redirectURL != "" {
@@ -119,12 +130,7 @@ type socialCode struct {
 // with ?rt=<refresh token>[&state=…] for POST /api/auth/callback;
 // otherwise sets a session cookie (whose identifier, as on Qelos, is not
 // on record) and redirects to "/".
-func (s *Server) handleSocialCallback(w http.ResponseWriter, r *http.Request) {
-	p := r.PathValue("provider")
-	if !slices.Contains(socialProviders, p) {
-		writeNotFound(w, r)
-		return
-	}
+func (s *Server) handleSocialCallback(w http.ResponseWriter, r *http.Request, p string) {
 	q := r.URL.Query()
 	code := q.Get("code")
 	if code == "" {
@@ -203,4 +209,60 @@ func (s *Server) unpackState(raw string) (userState, returnURL string) {
 		return raw, ""
 	}
 	return st.S, st.Ru
+}
+
+// handleAuthCallback serves POST /api/auth/callback?rt=<refreshToken>, the
+// social-login exchange: it consumes the refresh token and starts a cookie
+// session whose token lives AccessTTL (the real server signs it without an
+// explicit lifetime) while the cookie's Max-Age is CookieTTL.
+//
+// Like the real server (controllers/auth-callback.ts passes the Mongoose
+// document to tokenPayload), the payload's user is the whole stored
+// document: password hash, salt and token records included (see
+// storedUserDocument).
+func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !q.Has("rt") {
+		writeEmpty(w, http.StatusUnauthorized)
+		return
+	}
+	rt := strings.TrimSpace(q.Get("rt"))
+	if rt == "" {
+		writeJSON(w, http.StatusBadRequest, object{{"error", "Refresh token is missing"}})
+		return
+	}
+	c, err := s.verify(rt, s.opts.RefreshSecret)
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, object{{"error", "Invalid refresh token"}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.tenantLocked(c.Tenant, false).userByID(c.Sub)
+	if u == nil {
+		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"general", "User not found"}}}})
+		return
+	}
+	i := tokenIndex(u, kindOAuth, c.TokenIdentifier)
+	if i < 0 {
+		writeJSON(w, http.StatusUnauthorized, object{{"errors", object{{"general", "Refresh token not valid"}}}})
+		return
+	}
+	u.tokens = slices.Delete(u.tokens, i, i+1)
+	var o claimOptions
+	wsID := c.workspaceID()
+	if wsID != "" {
+		o.workspace = bareWorkspaceClaim(wsID)
+	}
+	tok, err := s.mintCookie(u, o, s.opts.AccessTTL)
+	if err != nil {
+		writeMessage(w, http.StatusInternalServerError, "failed to exchange refresh token")
+		return
+	}
+	s.setSessionCookie(w, r, tok, s.opts.CookieTTL)
+	payload := object{{"user", storedUserDocument(u)}}
+	if o.workspace != nil {
+		payload = payload.add("workspace", o.workspace)
+	}
+	writeJSON(w, http.StatusOK, object{{"payload", payload}})
 }

@@ -9,15 +9,7 @@ import (
 // handleRoles serves GET /api/roles to tenant-privileged callers (401
 // {"message":"you are not privileged."} for others): every role some user
 // of the tenant holds, each once, sorted.
-func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
-	if !id.privileged() {
-		writeMessage(w, http.StatusUnauthorized, "you are not privileged.")
-		return
-	}
+func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	roles := []string{}
 	for _, u := range id.tenant.users {
@@ -32,36 +24,13 @@ func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, roles)
 }
 
-// handleInvites serves GET /api/invites: the workspaces that invite the
-// caller's email, as [{_id, name, logo?}].
-func (s *Server) handleInvites(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
-	email := s.callerEmail(id)
-	s.mu.Lock()
-	list := []object{}
-	for _, ws := range id.tenant.workspaces {
-		if email != "" && invitedAt(ws, email) >= 0 {
-			list = append(list, object{{"_id", ws.id}, {"name", ws.name}}.addString("logo", ws.logo))
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, list)
-}
-
 // handleRespondInvite serves POST /api/invites {workspace, kind}: kind
 // "accept" (the caller becomes a member with roles ["user"]) or "decline"
 // (the default); either way the caller's invites to that workspace are
 // dropped. 400 {"message":"missing workspaceId"} without a workspace, 400
 // for another kind, 404 {"message":"workspace not found","email",
 // "workspaceId"} when it does not invite the caller; 200 {"success":true}.
-func (s *Server) handleRespondInvite(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleRespondInvite(w http.ResponseWriter, r *http.Request, id *identity) {
 	var body struct {
 		Workspace any `json:"workspace"`
 		Kind      any `json:"kind"`
@@ -95,6 +64,16 @@ func (s *Server) handleRespondInvite(w http.ResponseWriter, r *http.Request) {
 		ws.members = append(ws.members, memberRecord{id: s.newObjectID(), userID: id.userID(), roles: []string{"user"}, created: s.now()})
 	}
 	writeJSON(w, http.StatusOK, object{{"success", true}})
+}
+
+// handleInvites serves GET /api/invites: the workspaces that invite the
+// caller's email, as [{_id, name, logo?}].
+func (s *Server) handleInvites(w http.ResponseWriter, r *http.Request, id *identity) {
+	email := s.callerEmail(id)
+	s.mu.Lock()
+	list := invitationList(id.tenant, email)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, list)
 }
 
 // callerEmail is the email Qelos reads from the caller's payload.

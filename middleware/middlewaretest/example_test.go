@@ -1,4 +1,4 @@
-package qelostest_test
+package middlewaretest_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -15,7 +16,7 @@ func ExampleStart() {
 	t := &exampleT{}
 	defer t.finish()
 
-	k := qelostest.Start(t)                 // closed when the test ends
+	k := middlewaretest.Start(t)            // closed when the test ends
 	mw := k.Middleware(middleware.Config{}) // AppURL, CookieKeys and the clock from the kit
 	app := mw.Handler(middleware.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := middleware.UserFrom(r.Context())
@@ -37,7 +38,7 @@ func ExampleKit_Expire() {
 	t := &exampleT{}
 	defer t.finish()
 
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	app := mw.Handler(middleware.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
@@ -57,7 +58,7 @@ func ExampleSession_Context() {
 	t := &exampleT{}
 	defer t.finish()
 
-	k := qelostest.Start(t)
+	k := middlewaretest.Start(t)
 	s := k.SignIn(k.Middleware(middleware.Config{}), qelostest.AdminEmail, "")
 
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,11 +14,7 @@ const (
 // belongs to, each with only the caller's membership and no labels.
 // isPrivilegedUser says whether the caller is an admin of that workspace
 // (its member roles hold "admin"), whatever the caller's tenant roles.
-func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	list := []object{}
 	for _, ws := range id.tenant.workspaces {
@@ -26,25 +22,10 @@ func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 		if m == nil {
 			continue
 		}
-		list = append(list, object{
-			{"_id", ws.id},
-			{"name", ws.name},
-			{"tenant", id.tenant.id},
-		}.addString("logo", ws.logo).
-			add("members", []object{memberJSON(m)}).
-			add("isPrivilegedUser", slices.Contains(m.roles, privilegedRole)))
+		list = append(list, workspaceListEntry(ws, id.tenant.id, m))
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, list)
-}
-
-func memberJSON(m *memberRecord) object {
-	return object{
-		{"_id", m.id},
-		{"user", m.userID},
-		{"roles", nonNil(m.roles)},
-		{"created", isoTime(m.created)},
-	}
 }
 
 // workspaceAccess is what Qelos's getWorkspaceByParams learns about the
@@ -57,16 +38,6 @@ type workspaceAccess struct {
 	// privileged says whether the caller may manage the workspace: a
 	// tenant-privileged caller or an admin member.
 	privileged bool
-}
-
-// doc is the workspace as the lookup loaded it: {_id, name, logo?,
-// members? (the caller's membership), labels}.
-func (a workspaceAccess) doc() object {
-	d := object{{"_id", a.ws.id}, {"name", a.ws.name}}.addString("logo", a.ws.logo)
-	if a.member != nil {
-		d = d.add("members", []object{memberJSON(a.member)})
-	}
-	return d.add("labels", nonNil(a.ws.labels))
 }
 
 // workspaceParam is Qelos's getWorkspaceByParams for the {id} of r: the
@@ -96,11 +67,7 @@ func (s *Server) workspaceParam(w http.ResponseWriter, r *http.Request, id *iden
 // handleWorkspace serves GET /api/workspaces/{id}. Members see the
 // workspace with their own membership; workspace admins and privileged
 // users see every member and the invites; anyone else gets 404.
-func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.workspaceParam(w, r, id)
@@ -114,29 +81,6 @@ func (s *Server) handleWorkspace(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// withMembers sets the "members" of body to every member of ws, in place
-// when body has the key, else at the end.
-func withMembers(body object, ws *workspaceRecord) object {
-	members := []object{}
-	for i := range ws.members {
-		members = append(members, memberJSON(&ws.members[i]))
-	}
-	for i := range body {
-		if body[i].key == "members" {
-			body[i].val = members
-			return body
-		}
-	}
-	return body.add("members", members)
-}
-
-func nonNilAny(v []any) []any {
-	if v == nil {
-		return []any{}
-	}
-	return v
-}
-
 // handleActivate serves POST /api/workspaces/{id}/activate. Only cookie
 // sessions can activate: the session cookie is re-issued with the new
 // workspace claim (and, as on the real server, without a username claim),
@@ -146,11 +90,7 @@ func nonNilAny(v []any) []any {
 // others must be members (404 otherwise, as for every workspace route).
 // Without a valid session cookie (bearer or API-token callers) the answer
 // is 500 {"message":"failed to activate workspace"}.
-func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	id := s.requireUser(w, r)
-	if id == nil {
-		return
-	}
+func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request, id *identity) {
 	s.mu.Lock()
 	a, ok := s.workspaceParam(w, r, id)
 	s.mu.Unlock()

@@ -1,4 +1,4 @@
-package qelostest
+package middlewaretest
 
 import (
 	"context"
