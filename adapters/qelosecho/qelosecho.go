@@ -72,22 +72,22 @@ func Require(rule middleware.Rule) echo.MiddlewareFunc {
 
 // Auth returns what the middleware learned about the request; see
 // [middleware.FromContext].
-func Auth(c echo.Context) (*middleware.Auth, bool) { return middleware.FromContext(ctx(c)) }
+func Auth(c echo.Context) (*middleware.Auth, bool) { return middleware.FromContext(rc(c)) }
 
 // User returns the signed-in user, and false when there is none; see
 // [middleware.UserFrom].
-func User(c echo.Context) (*middleware.User, bool) { return middleware.UserFrom(ctx(c)) }
+func User(c echo.Context) (*middleware.User, bool) { return middleware.UserFrom(rc(c)) }
 
 // Workspace returns the request's active workspace, and false when there is
 // none; see [middleware.WorkspaceFrom].
-func Workspace(c echo.Context) (*middleware.Workspace, bool) { return middleware.WorkspaceFrom(ctx(c)) }
+func Workspace(c echo.Context) (*middleware.Workspace, bool) { return middleware.WorkspaceFrom(rc(c)) }
 
 // Client returns the client that calls Qelos as the request's user, and
 // false for an anonymous request; see [middleware.ClientFrom].
-func Client(c echo.Context) (*middleware.Client, bool) { return middleware.ClientFrom(ctx(c)) }
+func Client(c echo.Context) (*middleware.Client, bool) { return middleware.ClientFrom(rc(c)) }
 
-// ctx is the context of c's request, where [New] puts the Auth.
-func ctx(c echo.Context) context.Context { return c.Request().Context() }
+// rc is the context of c's request, where [New] puts the Auth.
+func rc(c echo.Context) context.Context { return c.Request().Context() }
 
 // WorkspaceResolver chooses the active workspace of a signed-in request
 // from the echo context, such as a route parameter (c.Param). It follows
@@ -108,10 +108,9 @@ type WorkspaceResolver func(c echo.Context, u *middleware.User, cl *middleware.C
 func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			byContext := func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+			return echo.WrapMiddleware(middleware.SelectWorkspace(func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
 				return resolve(c, u, cl)
-			}
-			return echo.WrapMiddleware(middleware.SelectWorkspace(byContext))(next)(c)
+			}))(next)(c)
 		}
 	}
 }
@@ -125,6 +124,6 @@ func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc {
 //	e.GET("/w/:workspace/reports", reports, qelosecho.SelectWorkspaceParam("workspace"), qelosecho.Require(middleware.HasWorkspace()))
 func SelectWorkspaceParam(name string) echo.MiddlewareFunc {
 	return SelectWorkspace(func(c echo.Context, _ *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
-		return cl.Membership(ctx(c), c.Param(name))
+		return cl.Membership(rc(c), c.Param(name))
 	})
 }

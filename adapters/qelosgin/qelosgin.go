@@ -82,22 +82,22 @@ func Require(rule middleware.Rule) gin.HandlerFunc {
 
 // Auth returns what the middleware learned about the request; see
 // [middleware.FromContext].
-func Auth(c *gin.Context) (*middleware.Auth, bool) { return middleware.FromContext(ctx(c)) }
+func Auth(c *gin.Context) (*middleware.Auth, bool) { return middleware.FromContext(rc(c)) }
 
 // User returns the signed-in user, and false when there is none; see
 // [middleware.UserFrom].
-func User(c *gin.Context) (*middleware.User, bool) { return middleware.UserFrom(ctx(c)) }
+func User(c *gin.Context) (*middleware.User, bool) { return middleware.UserFrom(rc(c)) }
 
 // Workspace returns the request's active workspace, and false when there is
 // none; see [middleware.WorkspaceFrom].
-func Workspace(c *gin.Context) (*middleware.Workspace, bool) { return middleware.WorkspaceFrom(ctx(c)) }
+func Workspace(c *gin.Context) (*middleware.Workspace, bool) { return middleware.WorkspaceFrom(rc(c)) }
 
 // Client returns the client that calls Qelos as the request's user, and
 // false for an anonymous request; see [middleware.ClientFrom].
-func Client(c *gin.Context) (*middleware.Client, bool) { return middleware.ClientFrom(ctx(c)) }
+func Client(c *gin.Context) (*middleware.Client, bool) { return middleware.ClientFrom(rc(c)) }
 
-// ctx is the context of c's request, where [New] puts the Auth.
-func ctx(c *gin.Context) context.Context { return c.Request.Context() }
+// rc is the context of c's request, where [New] puts the Auth.
+func rc(c *gin.Context) context.Context { return c.Request.Context() }
 
 // WorkspaceResolver chooses the active workspace of a signed-in request
 // from the gin context, such as a route parameter (c.Param). It follows
@@ -134,6 +134,6 @@ func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc {
 //	r.GET("/w/:workspace/reports", qelosgin.SelectWorkspaceParam("workspace"), qelosgin.Require(middleware.HasWorkspace()), reports)
 func SelectWorkspaceParam(name string) gin.HandlerFunc {
 	return SelectWorkspace(func(c *gin.Context, _ *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
-		return cl.Membership(ctx(c), c.Param(name))
+		return cl.Membership(rc(c), c.Param(name))
 	})
 }
