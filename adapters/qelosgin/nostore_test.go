@@ -1,6 +1,7 @@
 package qelosgin_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,7 +15,8 @@ import (
 
 // TestThreatSharedCacheSetCookie: a handler's Cache-Control cannot make an
 // answer that carries a refreshed pair cacheable, whether the handler
-// writes a body or leaves gin to write the headers.
+// writes a body, leaves gin to write the headers, aborts, flushes them
+// first or writes a string.
 func TestThreatSharedCacheSetCookie(t *testing.T) {
 	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
@@ -28,9 +30,21 @@ func TestThreatSharedCacheSetCookie(t *testing.T) {
 		c.Header("Cache-Control", "public, max-age=300")
 		c.Status(http.StatusNoContent)
 	})
+	r.GET("/cached-abort", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.AbortWithStatus(http.StatusForbidden) // WriteHeaderNow
+	})
+	r.GET("/cached-flush", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		c.Writer.Flush() // the headers first, as an event stream does
+	})
+	r.GET("/cached-string", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=300")
+		io.WriteString(c.Writer, "page") // WriteString, as gin's event streams do
+	})
 	s := k.SignIn(mw, qelostest.AdminEmail, qelostest.AcmeWorkspaceID)
 	k.Expire()
-	for _, path := range []string{"/cached", "/cached-silent"} {
+	for _, path := range []string{"/cached", "/cached-silent", "/cached-abort", "/cached-flush", "/cached-string"} {
 		rec := httptest.NewRecorder()
 		r.ServeHTTP(rec, s.Request("GET", path, nil))
 		res := rec.Result()

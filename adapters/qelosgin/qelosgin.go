@@ -1,6 +1,7 @@
 package qelosgin
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -8,65 +9,50 @@ import (
 )
 
 // New returns a gin middleware that runs mw around the rest of the chain:
-// [middleware.Middleware.Handler] itself, with the chain as its next
-// handler. Register it before the routes it protects, usually with
-// Engine.Use.
+// [middleware.Middleware.Authenticate], the work mw.Handler does on each
+// request, then the chain. Register it before the routes it protects,
+// usually with Engine.Use.
 //
-// Handlers after it see the request as mw.Handler passes it on: the
+// Handlers after it see the request as mw passes it on: the
 // [middleware.Auth] is in c.Request.Context(), and a refreshed cookie pair
 // is already in the response headers, so it reaches the client whatever the
 // handler writes, and also when it aborts. Such an answer is made
 // uncacheable (Cache-Control: private, no-store; Vary: Cookie) when its
 // headers are written, whatever Cache-Control the handler set. When mw
 // answers the request itself (401 or 503 with Config.RequireAuth), the
-// chain is aborted.
-func New(mw *middleware.Middleware) gin.HandlerFunc { return wrap(mw.Handler) }
-
-// Require returns a gin middleware that lets through only the requests
-// rule allows, [middleware.Require] around the rest of the chain: the
-// others are aborted with [middleware.Deny]'s answers, 401
-// {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}
-// when Qelos could not confirm the session, 403 when the user does not
-// qualify. It must run after [New]:
-//
-//	r.GET("/private", qelosgin.Require(middleware.SignedIn()), private)
-//	r.GET("/admin", qelosgin.Require(middleware.HasRole("admin")), admin)
-func Require(rule middleware.Rule) gin.HandlerFunc { return wrap(middleware.Require(rule)) }
-
-// wrap turns net/http middleware m into gin middleware: the rest of c's
-// chain runs as m's next handler, on the request m passes on, and is
-// aborted when m answers the request itself. When m's next handler is
-// called with a Set-Cookie already in the headers, c.Writer keeps the
-// answer uncacheable (see [middleware.NoStoreIfCookies]); m applies it too
-// when its next handler returns, to an answer nobody wrote, which gin
-// writes after the chain.
-func wrap(m func(http.Handler) http.Handler) gin.HandlerFunc {
+// chain is aborted. A multipart form parsed on the request the chain ends
+// with is removed when the chain returns, also after a panic, as
+// mw.Handler does: net/http removes only the files of the request it made.
+func New(mw *middleware.Middleware) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		passed := false
-		m(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			passed, c.Request = true, r
-			if _, guarded := c.Writer.(noStoreWriter); !guarded && len(w.Header()["Set-Cookie"]) > 0 {
-				c.Writer = noStoreWriter{c.Writer}
-			}
-			c.Next()
-		})).ServeHTTP(c.Writer, c.Request)
-		if !passed {
-			c.Abort()
+		r, ok := c.Request, false
+		if c.Request, ok = mw.Authenticate(c.Writer, r); !ok {
+			c.Abort() // mw answered the request itself: c.Next below runs no handler
 		}
+		defer func() {
+			if f := c.Request.MultipartForm; f != nil && f != r.MultipartForm {
+				f.RemoveAll()
+			}
+		}()
+		if w := (noStoreWriter{c.Writer}); len(w.Header()["Set-Cookie"]) > 0 {
+			// mw set or cleared a cookie: the answer stays uncacheable
+			// whatever the handler sets (see middleware.NoStoreIfCookies).
+			c.Writer = w
+			defer w.check() // for an answer nobody wrote, which gin writes after the chain
+		}
+		c.Next()
 	}
 }
 
 // noStoreWriter applies middleware.NoStoreIfCookies just before the
-// headers are written: gin writes them through its own writer, not the one
-// mw.Handler passes on.
+// headers are written: gin has no before-write hook of its own.
 type noStoreWriter struct{ gin.ResponseWriter }
 
-// check applies middleware.NoStoreIfCookies unless the headers are
-// written already, and returns the writer w wraps.
+// check applies middleware.NoStoreIfCookies and returns the writer w
+// wraps. Headers changed after they are written are not sent, so the calls
+// that come later need no guard.
 func (w noStoreWriter) check() gin.ResponseWriter {
-	if !w.Written() {
-		middleware.NoStoreIfCookies(w.Header())
-	}
+	middleware.NoStoreIfCookies(w.Header())
 	return w.ResponseWriter
 }
 
@@ -78,29 +64,40 @@ func (w noStoreWriter) WriteString(s string) (int, error) { return w.check().Wri
 
 func (w noStoreWriter) Flush() { w.check().Flush() }
 
+// Require returns a gin middleware that lets through only the requests
+// rule allows and aborts the others with [middleware.Deny]'s answers: 401
+// {"code":"UNAUTHORIZED"} when anonymous, 503 {"code":"QELOS_UNAVAILABLE"}
+// when Qelos could not confirm the session, 403 when the user does not
+// qualify. It must run after [New]:
+//
+//	r.GET("/private", qelosgin.Require(middleware.SignedIn()), private)
+//	r.GET("/admin", qelosgin.Require(middleware.HasRole("admin")), admin)
+func Require(rule middleware.Rule) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if middleware.Deny(c.Writer, c.Request, rule) {
+			c.Abort()
+		}
+	}
+}
+
 // Auth returns what the middleware learned about the request; see
 // [middleware.FromContext].
-func Auth(c *gin.Context) (*middleware.Auth, bool) {
-	return middleware.FromContext(c.Request.Context())
-}
+func Auth(c *gin.Context) (*middleware.Auth, bool) { return middleware.FromContext(rc(c)) }
 
 // User returns the signed-in user, and false when there is none; see
 // [middleware.UserFrom].
-func User(c *gin.Context) (*middleware.User, bool) {
-	return middleware.UserFrom(c.Request.Context())
-}
+func User(c *gin.Context) (*middleware.User, bool) { return middleware.UserFrom(rc(c)) }
 
 // Workspace returns the request's active workspace, and false when there is
 // none; see [middleware.WorkspaceFrom].
-func Workspace(c *gin.Context) (*middleware.Workspace, bool) {
-	return middleware.WorkspaceFrom(c.Request.Context())
-}
+func Workspace(c *gin.Context) (*middleware.Workspace, bool) { return middleware.WorkspaceFrom(rc(c)) }
 
 // Client returns the client that calls Qelos as the request's user, and
 // false for an anonymous request; see [middleware.ClientFrom].
-func Client(c *gin.Context) (*middleware.Client, bool) {
-	return middleware.ClientFrom(c.Request.Context())
-}
+func Client(c *gin.Context) (*middleware.Client, bool) { return middleware.ClientFrom(rc(c)) }
+
+// rc is the context of c's request, where [New] puts the Auth.
+func rc(c *gin.Context) context.Context { return c.Request.Context() }
 
 // WorkspaceResolver chooses the active workspace of a signed-in request
 // from the gin context, such as a route parameter (c.Param). It follows
@@ -111,8 +108,9 @@ type WorkspaceResolver func(c *gin.Context, u *middleware.User, cl *middleware.C
 
 // SelectWorkspace returns a gin middleware that applies resolve to each
 // signed-in request, replacing the active workspace [New] chose:
-// [middleware.SelectWorkspace] around the rest of the chain. Register it on
-// the routes whose parameters name the workspace, after New:
+// [middleware.SelectWorkspace], whose request becomes c.Request for the
+// rest of the chain. Register it on the routes whose parameters name the
+// workspace, after New:
 //
 //	r.GET("/w/:workspace/reports", qelosgin.SelectWorkspace(byParam), qelosgin.Require(middleware.HasWorkspace()), reports)
 //
@@ -120,9 +118,10 @@ type WorkspaceResolver func(c *gin.Context, u *middleware.User, cl *middleware.C
 // route parameter holding the workspace id, use [SelectWorkspaceParam].
 func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		wrap(middleware.SelectWorkspace(func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+		byContext := func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
 			return resolve(c, u, cl)
-		}))(c)
+		}
+		middleware.SelectWorkspace(byContext)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { c.Request = r })).ServeHTTP(c.Writer, c.Request)
 	}
 }
 
@@ -135,6 +134,6 @@ func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc {
 //	r.GET("/w/:workspace/reports", qelosgin.SelectWorkspaceParam("workspace"), qelosgin.Require(middleware.HasWorkspace()), reports)
 func SelectWorkspaceParam(name string) gin.HandlerFunc {
 	return SelectWorkspace(func(c *gin.Context, _ *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
-		return cl.Membership(c.Request.Context(), c.Param(name))
+		return cl.Membership(rc(c), c.Param(name))
 	})
 }
