@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -36,7 +37,7 @@ func apiKeysOf(userID string) string {
 func (m *Middleware) revokeAPIKeysOf(ctx context.Context, userID string) {
 	name := apiKeysOf(userID)
 	if userID != "" {
-		m.identities.forget(ModeAPIToken, userID)
+		m.identities.forget(qelos.ModeAPIToken, userID)
 	}
 	// Revoke tells this replica's hook too (revokedRemotely), which also
 	// covers an unknown user and sweeps again after the probes in flight.

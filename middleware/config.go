@@ -36,7 +36,7 @@ const (
 // Limits bound the work and the memory an attacker-controlled input can
 // cost, checked before any other work on a request. A request over one of
 // the request budgets (the Max… fields but MaxIdentityLookups) is refused
-// with 431 {"code":"REQUEST_HEADERS_TOO_LARGE"} (CodeHeadersTooLarge,
+// with 431 {"code":"REQUEST_HEADERS_TOO_LARGE"} (qelos.CodeHeadersTooLarge,
 // through Config.ErrorHandler) at the cost of reading its headers' lengths
 // and at most one pass over MaxCookieBytes of cookies: no cookie is
 // opened, no credential parsed, nothing is cached and Qelos is not asked.
@@ -83,7 +83,7 @@ type Limits struct {
 	// for an API key, a bearer token without JWTSecret, or a Qelos
 	// session cookie) are in flight to Qelos at once. Requests with the
 	// same credential share one lookup; a request that would start one
-	// more continues unidentified with Auth.Err matching ErrUnavailable,
+	// more continues unidentified with Auth.Err matching qelos.ErrUnavailable,
 	// so guards and RequireAuth answer 503 with Retry-After, never 401,
 	// and the credential is not cached as refused. With the default
 	// UpstreamTimeout this caps the identity calls a flood of made-up
@@ -187,7 +187,7 @@ type Config struct {
 	// first integrators used. In the browser they carry the __Host- prefix
 	// (see DisableCookieHostPrefix); see Middleware.CookieNames. The two
 	// together stay within MaxSessionBytes (4,096 bytes): a session that
-	// would be larger is refused (ErrSessionTooLarge), never split.
+	// would be larger is refused (qelos.ErrSessionTooLarge), never split.
 	AccessCookieName  string
 	RefreshCookieName string
 	// CookiePath is the cookies' Path. Default: "/", so every page route
@@ -301,31 +301,32 @@ type Config struct {
 	// CrossOriginProtection, when set, is the check Handler applies instead
 	// of the default one, with its trusted origins and bypass patterns.
 	// Default: http.NewCrossOriginProtection() with TrustedOrigins. Either
-	// way a refusal is answered through ErrorHandler (403 CodeCrossOrigin);
+	// way a refusal is answered through ErrorHandler (403 qelos.CodeCrossOrigin);
 	// the protection's own deny handler is not used.
 	CrossOriginProtection *http.CrossOriginProtection
 
-	// ErrorHandler, when set, answers every refusal the package writes on
-	// its own — Handler's 401 and 503 under RequireAuth, its 403 for a
-	// cross-origin request and its 431 for a request over Limits (Proxy's
-	// too, mounted outside Handler), the guards' 401, 403 and 503 (Require, Deny and
-	// the adapters' guards, for requests Handler saw), the proxy's 503, and
-	// the session handlers' 401, 403 and 503 — with the status and the
-	// stable code (CodeUnauthorized, CodeQelosUnavailable, …) the JSON body
-	// would carry. A browser app can redirect to its sign-in page instead:
+	// ErrorHandler answers every error the package writes on its own:
+	// Handler's 401 and 503 under RequireAuth, its 403 for a cross-origin
+	// request and its 431 for a request over Limits, the guards' 401, 403
+	// and 503 (Require, Deny and the adapters' guards, for requests Handler
+	// saw), the proxy's 400, 414, 502 and 503, and the session handlers'
+	// 400, 401, 403, 405, 409, 422, 429 and 503. err is a *qelos.Error (find
+	// it with errors.As: its Status, its stable Code, its Message) whose
+	// cause matches qelos.ErrUnavailable, qelos.ErrUnauthorized, … with
+	// errors.Is. A browser app can redirect to its sign-in page instead:
 	//
-	//	ErrorHandler: func(w http.ResponseWriter, r *http.Request, status int, code string) {
-	//		if status == http.StatusUnauthorized && strings.Contains(r.Header.Get("Accept"), "text/html") {
+	//	ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+	//		if errors.Is(err, qelos.ErrUnauthorized) && strings.Contains(r.Header.Get("Accept"), "text/html") {
 	//			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 	//			return
 	//		}
-	//		middleware.WriteError(w, r, status, code)
+	//		qelos.WriteError(w, r, err)
 	//	}
 	//
-	// Answers that are not refusals (400 for bad input, 405, 409, 502 from
-	// the proxy) keep their JSON bodies. Default: the JSON answers
-	// documented on each handler (WriteError, with a message for humans).
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, code string)
+	// The writer it receives makes the answer uncacheable if it sets a
+	// cookie. Default: qelos.WriteError, which answers the status with the
+	// JSON body {"code":…,"message":…} (and Retry-After on a 503).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Leeway tolerates clock skew between Qelos and this app in every
 	// expiry check: a token's nbf, the refresh token's exp (a refresh is
 	// tried while exp+Leeway is ahead), an expiring access token's exp, and

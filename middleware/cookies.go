@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // maxCookieSize caps a sealed cookie value (all its chunks together)
@@ -323,7 +324,7 @@ func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refres
 		maxAge = 1
 	}
 	if j.pairSize(access, refresh) > MaxSessionBytes {
-		return ErrSessionTooLarge
+		return qelos.ErrSessionTooLarge
 	}
 	noStoreCookies(w)
 	j.set(w, r, j.access, access, maxAge)

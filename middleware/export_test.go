@@ -3,6 +3,8 @@ package middleware
 import (
 	"sync"
 	"time"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // Test seams, visible to this package's tests only.
@@ -62,14 +64,14 @@ func CacheLen(m *Middleware) int { return m.cache.len() }
 // warm path would after opening cookie: the memory test measures the cache
 // with it, without sealing a million real cookies.
 func PutOpened(m *Middleware, cookie, accessToken string, u *User, refreshAt time.Time) {
-	a := &Auth{User: u, Workspace: u.Workspace, Mode: ModeCookiePair, mw: m, accessToken: accessToken, expires: refreshAt}
+	a := &Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, mw: m, accessToken: accessToken, expires: refreshAt}
 	m.cache.put(cookie, a, refreshAt)
 }
 
 // PutIdentity inserts what /api/me said about a credential into the
 // identity cache, as probe would.
 func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
-	m.identities.bearers.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: ModeBearer, mw: m}}, expires)
+	m.identities.bearers.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeBearer, mw: m}}, expires)
 }
 
 // IdentityCacheLen reports how many credentials the identity cache holds.

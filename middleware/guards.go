@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // A Rule is what a guard asks of a request: a signed-in user, and maybe a
@@ -18,17 +20,17 @@ type Rule struct {
 }
 
 // SignedIn asks only for a signed-in user.
-func SignedIn() Rule { return Rule{allow: func(*Auth) bool { return true }, code: CodeForbidden} }
+func SignedIn() Rule { return Rule{allow: func(*Auth) bool { return true }, code: qelos.CodeForbidden} }
 
 // HasRole asks for a user holding at least one of the tenant roles.
 func HasRole(roles ...string) Rule {
-	return Rule{allow: func(a *Auth) bool { return anyRole(a.User.HasRole, roles) }, code: CodeForbidden}
+	return Rule{allow: func(a *Auth) bool { return anyRole(a.User.HasRole, roles) }, code: qelos.CodeForbidden}
 }
 
 // HasWorkspaceRole asks for a user holding at least one of the roles in the
 // request's active workspace (so an active workspace too).
 func HasWorkspaceRole(roles ...string) Rule {
-	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) }, code: CodeForbidden}
+	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) }, code: qelos.CodeForbidden}
 }
 
 // Privileged asks for a privileged user: one holding a tenant role (the
@@ -37,15 +39,15 @@ func HasWorkspaceRole(roles ...string) Rule {
 // lets a user manage every workspace and user of the tenant. It is not
 // about the active workspace: for Qelos's isPrivilegedUser of a workspace
 // (the user's roles there hold "admin"), see Workspace.Privileged and
-// HasWorkspaceRole(WorkspaceAdminRole).
+// HasWorkspaceRole(qelos.WorkspaceAdminRole).
 func Privileged() Rule {
-	return Rule{allow: func(a *Auth) bool { return a.Privileged }, code: CodeForbidden}
+	return Rule{allow: func(a *Auth) bool { return a.Privileged }, code: qelos.CodeForbidden}
 }
 
 // HasWorkspace asks for an active workspace; its refusal's code is
 // NO_WORKSPACE, so a front end can ask the user to pick one.
 func HasWorkspace() Rule {
-	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil }, code: CodeNoWorkspace}
+	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil }, code: qelos.CodeNoWorkspace}
 }
 
 // Deny answers a request that rule refuses, and reports whether it did:
@@ -87,11 +89,11 @@ func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	}
 	switch {
 	case a != nil && a.Err != nil:
-		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		m.fail(w, r, unavailableError(a.Err))
 	case a != nil && a.User != nil:
-		m.fail(w, r, http.StatusForbidden, rule.code, "")
+		m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: rule.code})
 	default:
-		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+		m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 	}
 	return true
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -36,7 +37,7 @@ func TestMultipartTempFilesAreRemoved(t *testing.T) {
 	parsed := make(chan int64, 1)
 	srv := newTestServer(t, h.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := middleware.UserFrom(r.Context()); !ok {
-			middleware.Unauthorized(w)
+			qelos.WriteError(w, r, qelos.ErrUnauthorized)
 			return
 		}
 		if err := r.ParseMultipartForm(1 << 10); err != nil { // all but 1 KiB goes to disk
@@ -270,7 +271,7 @@ func TestErrorBodiesHideInternalDetails(t *testing.T) {
 	r := a.get("/api/me")
 	var body struct{ Code, Message string }
 	json.Unmarshal(r.body, &body)
-	if r.status != 502 || body.Code != middleware.CodeProxyUpstreamError {
+	if r.status != 502 || body.Code != qelos.CodeProxyUpstreamError {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	for _, leak := range []string{"127.0.0.1", "dial", "tcp", "refused", strings.TrimPrefix(up.srv.URL, "http://")} {
@@ -469,8 +470,8 @@ func TestProxyRefusesEncodedDotSegments(t *testing.T) {
 		"/api/a/%2e/b", "/api/a/..%5cb", "/api/echo/%2e%2e"} {
 		n := len(up.seen)
 		r := a.get(p)
-		if r.status != 400 || !strings.Contains(string(r.body), middleware.CodeProxyBadPath) {
-			t.Errorf("%s: %d %s, want 400 %s", p, r.status, r.body, middleware.CodeProxyBadPath)
+		if r.status != 400 || !strings.Contains(string(r.body), qelos.CodeProxyBadPath) {
+			t.Errorf("%s: %d %s, want 400 %s", p, r.status, r.body, qelos.CodeProxyBadPath)
 		}
 		up.mu.Lock()
 		forwarded := len(up.seen) != n

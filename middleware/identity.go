@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -19,7 +20,7 @@ import (
 // Such a request is identified by Qelos's GET /api/me, once per credential
 // per Config.IdentityTTL.
 type credential struct {
-	mode Mode
+	mode qelos.Mode
 	// key names the credential in its mode's identity cache: the
 	// credential as sent (never logged), which the cached Auth holds anyway
 	// to call Qelos for the user.
@@ -55,11 +56,11 @@ func newIdentityCache(size int, bytes int64, now func() time.Time) *identityCach
 var errLookupsBusy = errors.New("too many identity lookups in flight (Config.Limits.MaxIdentityLookups); try again shortly")
 
 // of returns the cache of one mode.
-func (c *identityCache) of(mode Mode) *expiring[string, identityEntry] {
+func (c *identityCache) of(mode qelos.Mode) *expiring[string, identityEntry] {
 	switch mode {
-	case ModeAPIToken:
+	case qelos.ModeAPIToken:
 		return c.apiKeys
-	case ModeBearer:
+	case qelos.ModeBearer:
 		return c.bearers
 	}
 	return c.passthrough
@@ -73,7 +74,7 @@ type identityEntry struct {
 }
 
 // forget drops the cached identities of one user in one mode.
-func (c *identityCache) forget(mode Mode, userID string) {
+func (c *identityCache) forget(mode qelos.Mode, userID string) {
 	c.of(mode).removeIf(func(e identityEntry) bool { return e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID })
 }
 
@@ -116,7 +117,7 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 
 // cachedIdentity is the warm path of identify: the answer kept for the
 // credential named k, looked up before the credential is parsed.
-func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode Mode, k string, now time.Time) (*Auth, bool) {
+func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode qelos.Mode, k string, now time.Time) (*Auth, bool) {
 	e, ok := m.identities.of(mode).get(k, now)
 	if !ok {
 		return nil, false
@@ -125,7 +126,7 @@ func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode
 }
 
 // identified applies what Qelos said about a credential to the request.
-func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode Mode, e identityEntry) *Auth {
+func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode qelos.Mode, e identityEntry) *Auth {
 	m.relayCookies(w, r, e.cookies)
 	if e.auth == nil {
 		m.emit(Event{Kind: EventIdentityFailed, Mode: mode, Err: errIdentityRefused, Request: r})
@@ -161,7 +162,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	var u User
 	if err := json.Unmarshal(resp.Body, &u); err != nil || u.ID == "" {
-		return identityEntry{}, errors.Join(ErrUnavailable, errors.New("GET /api/me: answer is not a user"))
+		return identityEntry{}, errors.Join(qelos.ErrUnavailable, errors.New("GET /api/me: answer is not a user"))
 	}
 	if u.Tenant != m.cfg.Tenant {
 		// A user of another tenant (another Qelos app on the same
@@ -244,12 +245,12 @@ func jwtShape(tok string) bool {
 
 // apiKeyCredential is an inbound x-api-key.
 func apiKeyCredential(key string) credential {
-	return credential{mode: ModeAPIToken, key: key, header: http.Header{"X-Api-Key": {key}}}
+	return credential{mode: qelos.ModeAPIToken, key: key, header: http.Header{"X-Api-Key": {key}}}
 }
 
 // bearerCredential is an inbound Authorization header.
 func (m *Middleware) bearerCredential(authorization string) credential {
-	c := credential{mode: ModeBearer, key: authorization, header: http.Header{"Authorization": {authorization}}}
+	c := credential{mode: qelos.ModeBearer, key: authorization, header: http.Header{"Authorization": {authorization}}}
 	if _, tok, ok := strings.Cut(authorization, " "); ok {
 		c.expires, _ = m.tokens.readExpiry(strings.TrimSpace(tok))
 	}
@@ -298,7 +299,7 @@ func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred cre
 	if a := sc.authz; len(a) > 0 {
 		h["Authorization"] = a[:1:1]
 	}
-	c := credential{mode: ModePassthrough, key: key, header: h, expires: expires}
+	c := credential{mode: qelos.ModePassthrough, key: key, header: h, expires: expires}
 	if sc.qelosCount == 1 && len(sc.authz) == 0 { // key is cut from the Cookie header
 		c.key, c.pinned = cacheKey(key, sc.cookies)
 	}
@@ -404,27 +405,27 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			err = errTokenExpired
 		}
 		if err != nil {
-			m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: rejected(err), Request: r})
+			m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(err), Request: r})
 			return nil
 		}
-		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),
+		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: qelos.ModeBearer, Privileged: m.privileged(t.user),
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
 		m.bearers.put(key, a, t.expires.Add(m.cfg.Leeway))
 		return m.resolveWorkspace(r, a)
 	}
-	if a, ok := m.cachedIdentity(w, r, ModeBearer, key, now); ok {
+	if a, ok := m.cachedIdentity(w, r, qelos.ModeBearer, key, now); ok {
 		return a
 	}
 	scheme, tok, _ := strings.Cut(authorization, " ")
 	tok = strings.TrimSpace(tok)
 	if !strings.EqualFold(scheme, "Bearer") || !jwtShape(tok) {
 		// Not a Qelos access token: Qelos would refuse it, so it is not asked.
-		m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: errNotAToken, Request: r})
+		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: errNotAToken, Request: r})
 		return nil
 	}
 	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Leeway)) {
 		// Another algorithm, no exp, or expired: refused without asking.
-		m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
+		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
 		return nil
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
 )
@@ -173,9 +174,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // caller's to remove when it differs from r, as Handler does.
 //
 // State-changing cross-origin browser requests are refused with 403
-// CodeCrossOrigin unless Config.DisableCrossOriginProtection. A request
+// qelos.CodeCrossOrigin unless Config.DisableCrossOriginProtection. A request
 // over one of Config.Limits' request budgets is refused with 431
-// CodeHeadersTooLarge before any other work.
+// qelos.CodeHeadersTooLarge before any other work.
 //
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
@@ -195,7 +196,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	}
 	if m.csrf != nil {
 		if err := m.csrf.Check(r); err != nil {
-			m.fail(w, r, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused")
+			m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: qelos.CodeCrossOrigin, Message: "cross-origin request refused"})
 			return r, false
 		}
 	}
@@ -220,7 +221,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	}
 	switch {
 	case a == nil && m.cfg.RequireAuth:
-		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+		m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 		return r, false
 	case a == nil && (carried || m.customErrors):
 		// Credentials Handler could not use: marked, so Proxy does not
@@ -231,7 +232,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	case a == nil:
 		return r, true // the common anonymous request: nothing to allocate
 	case a.User == nil && m.cfg.RequireAuth:
-		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		m.fail(w, r, unavailableError(a.Err))
 		return r, false
 	}
 	return r.WithContext(NewContext(r.Context(), a)), true
@@ -279,7 +280,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 		if !apiKeyShape(key[0]) {
 			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
-		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], m.now()); ok {
+		if a, ok := m.cachedIdentity(w, r, qelos.ModeAPIToken, key[0], m.now()); ok {
 			return a, true, nil
 		}
 		return m.identify(w, r, apiKeyCredential(key[0])), true, nil
@@ -293,7 +294,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 				return nil, true, err
 			}
 			k := passthroughKey(sc)
-			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+			if a, ok := m.cachedIdentity(w, r, qelos.ModePassthrough, k, m.now()); ok {
 				return a, true, nil
 			}
 			if cred, ok := m.passthroughCredential(sc, k); ok {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -237,7 +238,7 @@ func TestGuards(t *testing.T) {
 	admin := &middleware.Auth{User: &middleware.User{ID: "a", Roles: []string{"admin"}}, Privileged: true,
 		Workspace: &middleware.Workspace{ID: "w", Roles: []string{"editor"}}}
 	user := &middleware.Auth{User: &middleware.User{ID: "u", Roles: []string{"user"}}}
-	down := &middleware.Auth{Err: middleware.ErrUnavailable}
+	down := &middleware.Auth{Err: qelos.ErrUnavailable}
 	tests := []struct {
 		name  string
 		guard http.Handler

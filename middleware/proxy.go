@@ -10,15 +10,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
-
-// CodeProxyUpstreamError is the code of the proxy's 502 when Qelos could
-// not be reached.
-const CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
-
-// CodeProxyBadPath is the code of a proxied path refused for its
-// encoded dot-segments.
-const CodeProxyBadPath = "QELOS_PROXY_BAD_PATH"
 
 // identityHeaders are request headers a client must never send Qelos,
 // because Qelos's gateway or its services read them as identity or routing:
@@ -241,7 +235,7 @@ func (m *Middleware) Proxy() http.Handler {
 			// The details (addresses, ports, the transport's words) are
 			// for the log; the browser gets the stable code.
 			m.log.Warn("qelos proxy: upstream error", "method", r.Method, "path", r.URL.Path, "err", scrubURL(err))
-			writeError(w, http.StatusBadGateway, CodeProxyUpstreamError, "Qelos could not be reached; try again shortly")
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadGateway, Code: qelos.CodeProxyUpstreamError, Message: "Qelos could not be reached; try again shortly", Err: scrubURL(err)})
 		},
 		Transport: m.proxyTransport(),
 		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
@@ -249,15 +243,15 @@ func (m *Middleware) Proxy() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		escaped := r.URL.EscapedPath()
 		if len(escaped) > maxProxyPath {
-			writeError(w, http.StatusRequestURITooLong, CodeProxyBadPath, "the path is longer than 8 KiB")
+			m.fail(w, r, &qelos.Error{Status: http.StatusRequestURITooLong, Code: qelos.CodeProxyBadPath, Message: "the path is longer than 8 KiB"})
 			return
 		}
 		if dotSegment(escaped) {
-			writeError(w, http.StatusBadRequest, CodeProxyBadPath, "the path holds a dot-segment")
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeProxyBadPath, Message: "the path holds a dot-segment"})
 			return
 		}
 		if websocketUpgrade(r.Header) {
-			writeError(w, http.StatusBadRequest, CodeProxyUpgradeRefused, "the Qelos proxy does not switch protocols")
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeProxyUpgradeRefused, Message: "the Qelos proxy does not switch protocols"})
 			return
 		}
 		st := &proxyState{host: r.Host, scrub: userDocumentRoute(r)}
@@ -272,9 +266,9 @@ func (m *Middleware) Proxy() http.Handler {
 			}
 			a, _ = m.session(w, r, sc.access, sc.refresh)
 		}
-		if a != nil && a.Mode == ModeCookiePair {
+		if a != nil && a.Mode == qelos.ModeCookiePair {
 			if a.User == nil {
-				m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable) // a refresh was needed and Qelos could not give one
+				m.fail(w, r, unavailableError(nil)) // a refresh was needed and Qelos could not give one
 				return
 			}
 			st.bearer = a.accessToken
@@ -284,10 +278,6 @@ func (m *Middleware) Proxy() http.Handler {
 		rp.ServeHTTP(cookieResponse(w), r.WithContext(context.WithValue(r.Context(), proxyKey{}, st)))
 	})
 }
-
-// CodeProxyUpgradeRefused is the code of the proxy's 400 for a WebSocket
-// upgrade, which it does not relay.
-const CodeProxyUpgradeRefused = "QELOS_PROXY_UPGRADE_REFUSED"
 
 // errProxyUpgrade is why an answer switching protocols is not relayed.
 var errProxyUpgrade = errors.New("qelos proxy: Qelos answered 101 Switching Protocols, which is not relayed")

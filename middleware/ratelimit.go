@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -31,10 +32,6 @@ const (
 	// bytes of key and overhead plus 8 per attempt, at most about 40 MiB.
 	DefaultSignInMaxKeys = 100_000
 )
-
-// CodeTooManyAttempts is the code of a 429 answer to a sign-in attempt over
-// the rate limit.
-const CodeTooManyAttempts = "TOO_MANY_ATTEMPTS"
 
 // SignInLimit configures the sign-in rate limit, which is on by default:
 // Qelos itself does not limit sign-in attempts, so without it every
@@ -176,7 +173,7 @@ func (l *signInLimiter) take(ctx context.Context, m *Middleware, key string, lim
 func (m *Middleware) tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration) {
 	secs := max(1, int((retry+time.Second-1)/time.Second))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	m.fail(w, r, http.StatusTooManyRequests, CodeTooManyAttempts, "too many sign-in attempts; try again in "+strconv.Itoa(secs)+" s")
+	m.fail(w, r, &qelos.Error{Status: http.StatusTooManyRequests, Code: qelos.CodeTooManyAttempts, Message: "too many sign-in attempts; try again in " + strconv.Itoa(secs) + " s"})
 }
 
 // maxForwarded bounds how many addresses of a forwarded header are read.

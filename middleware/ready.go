@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
 )
@@ -36,7 +37,7 @@ func (m *Middleware) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use GET")
+			m.fail(w, r, &qelos.Error{Status: http.StatusMethodNotAllowed, Code: qelos.CodeMethodNotAllowed, Message: "use GET"})
 			return
 		}
 		res := p.check(r.Context())

@@ -1,6 +1,10 @@
 package middleware
 
-import "net/http"
+import (
+	"net/http"
+
+	qelos "github.com/qelos-io/integrator-go"
+)
 
 // A WorkspaceResolver chooses the active workspace of a signed-in request,
 // for example by subdomain ("acme.app.example" → the workspace named
@@ -91,7 +95,7 @@ func (a *Auth) withResolvedWorkspace(r *http.Request, resolve WorkspaceResolver)
 // session cookies carry the workspace of their session, which the app may
 // choose per request: their Scope is nil.
 func (a *Auth) Scope() *Workspace {
-	if a == nil || a.Mode != ModeAPIToken || a.User == nil {
+	if a == nil || a.Mode != qelos.ModeAPIToken || a.User == nil {
 		return nil
 	}
 	return a.User.Workspace

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -547,8 +548,8 @@ func TestCrossOriginProtectionOnByDefault(t *testing.T) {
 				t.Fatalf("status %d %s, want %d", r.status, r.body, tt.want)
 			}
 			if tt.want == 403 {
-				if !strings.Contains(string(r.body), `"code":"`+middleware.CodeCrossOrigin+`"`) {
-					t.Fatalf("body %s, want code %s", r.body, middleware.CodeCrossOrigin)
+				if !strings.Contains(string(r.body), `"code":"`+qelos.CodeCrossOrigin+`"`) {
+					t.Fatalf("body %s, want code %s", r.body, qelos.CodeCrossOrigin)
 				}
 				if len(r.cookies) != 0 {
 					t.Fatalf("a refused request changed cookies: %v", r.cookies)

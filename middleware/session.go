@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -127,7 +128,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 		return nil
 	}
 	pair, t, err := m.exchange(r.Context(), s.Token, now, key)
-	if errors.Is(err, ErrSessionTooLarge) {
+	if errors.Is(err, qelos.ErrSessionTooLarge) {
 		m.endTooLarge(w, r, current.userID())
 		return nil
 	}
@@ -140,7 +141,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 		case current != nil && m.valid(current.expires, now):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
-		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
+		return &Auth{Mode: qelos.ModeCookiePair, Err: err, mw: m}
 	}
 	if t == nil {
 		// Qelos answered with a token this app cannot read: a configuration
@@ -156,11 +157,11 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 	}
 	a, err := m.issue(w, r, pair, *t, sealed{Session: sid, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
 	switch {
-	case errors.Is(err, ErrSessionTooLarge):
+	case errors.Is(err, qelos.ErrSessionTooLarge):
 		m.endTooLarge(w, r, t.user.ID)
 		return nil
 	case err != nil:
-		return &Auth{Mode: ModeCookiePair, Err: unavailable(err), mw: m}
+		return &Auth{Mode: qelos.ModeCookiePair, Err: unavailable(err), mw: m}
 	}
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
@@ -172,7 +173,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID string) {
 	m.log.Error("qelos session: the refreshed session does not fit in its cookies (the user's names or picture URL in the access token are too large); signed out", "user", userID)
 	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(ErrSessionTooLarge), Request: r})
+	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(qelos.ErrSessionTooLarge), Request: r})
 }
 
 // issue is the one step that starts or renews a session — sign-in,
@@ -182,7 +183,7 @@ func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID 
 // session's Auth until it needs a refresh. t is the access token, read; r
 // is the request being answered (nil: unknown), whose stale cookie chunks
 // are cleared. A pair larger than MaxSessionBytes is not written
-// (ErrSessionTooLarge).
+// (qelos.ErrSessionTooLarge).
 func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
 	access := sealed{Token: pair.AccessToken, Session: rec.Session}
 	refreshTok := rec
@@ -204,7 +205,7 @@ func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.
 // session's Auth. The sign-in handler uses it; use it too for pairs obtained
 // another way (a custom sign-in form, an OAuth callback, a migration from
 // another cookie format). It fails when the access token is unreadable,
-// and with ErrSessionTooLarge when the pair cannot be kept within
+// and with qelos.ErrSessionTooLarge when the pair cannot be kept within
 // MaxSessionBytes. Each call starts a new session, with an id of its own.
 //
 // The returned Auth has a working Client (ClientFrom finds it once the Auth
@@ -235,7 +236,7 @@ func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pai
 		return nil, err
 	default:
 		a, err := m.issue(w, r, pair, t, rec.withEmailOf(t), now)
-		if !errors.Is(err, ErrSessionTooLarge) {
+		if !errors.Is(err, qelos.ErrSessionTooLarge) {
 			return a, err
 		}
 	}
@@ -288,7 +289,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)
 		if errors.Is(err, errTokenTooLarge) {
-			return refresh.Pair{}, nil, ErrSessionTooLarge
+			return refresh.Pair{}, nil, qelos.ErrSessionTooLarge
 		}
 		if err != nil {
 			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
@@ -434,7 +435,7 @@ func (m *Middleware) newAuth(t accessToken, accessTok string, s sealed) *Auth {
 	return &Auth{
 		User:        t.user,
 		Workspace:   t.user.Workspace,
-		Mode:        ModeCookiePair,
+		Mode:        qelos.ModeCookiePair,
 		Privileged:  m.privileged(t.user),
 		mw:          m,
 		accessToken: accessTok,

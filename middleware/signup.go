@@ -7,11 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-)
 
-// Sign-up error codes.
-const (
-	CodeAlreadyExists = "ALREADY_EXISTS"
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // signUpError is the body of a refused sign-up: the stable code, and for
@@ -47,7 +44,7 @@ type signUpError struct {
 func (m *Middleware) SignUpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w = cookieResponse(w) // sets the pair: never cacheable
-		in, ok := postInput(w, r)
+		in, ok := m.postInput(w, r)
 		if !ok {
 			return
 		}
@@ -73,22 +70,22 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			body["fullName"] = strings.TrimSpace(in.get("name"))
 		}
 		if bad := signUpOptional(body); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Errors: bad})
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Errors: bad})
 			return
 		}
 		if username == "" || body["password"] == "" {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "username and password are required",
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "username and password are required",
 				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
 		if bad := controlChars(body, "username", "email", "firstName", "lastName", "fullName"); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
+			writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
 			return
 		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
 		if err != nil || resp.Status >= 500 || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
 			m.log.Warn("qelos sign-up: Qelos unavailable", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		var answer struct {
@@ -121,7 +118,7 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 			}
 		}
 		if code == "FORM_SUBMISSION_FAILED" || strings.HasPrefix(code, "DUPLICATED") {
-			writeJSON(w, http.StatusConflict, signUpError{Code: CodeAlreadyExists, Message: "an account with this username already exists"})
+			writeJSON(w, http.StatusConflict, signUpError{Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
 			return
 		}
 		if field == "" {
@@ -129,7 +126,7 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 		}
 		fields[field] = code
 	}
-	writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
+	writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
 }
 
 // controlChars returns the named fields holding invalid UTF-8 or a

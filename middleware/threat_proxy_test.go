@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -551,7 +552,7 @@ func TestThreatProxyWebsocketUpgrade(t *testing.T) {
 	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	req.Header.Set("Sec-WebSocket-Version", "13")
 	r := a.send(req)
-	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), middleware.CodeProxyUpgradeRefused) || len(up.requests("/api/echo")) != 0 {
+	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), qelos.CodeProxyUpgradeRefused) || len(up.requests("/api/echo")) != 0 {
 		t.Fatalf("%d %s, %d upstream requests", r.status, r.body, len(up.requests("/api/echo")))
 	}
 	req, _ = http.NewRequest(http.MethodGet, a.app.URL+"/api/echo", nil)
