@@ -101,7 +101,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 // dropped, and each of the user's keys asked about again on its next use);
 // the other replicas as soon as the refresh store tells them (with a
 // refresh.Revoker such as refresh/redisstore: within a second), else
-// within Config.IdentityTTL. An unknown id is qelos.ErrNotFound.
+// within Config.Limits.IdentityTTL. An unknown id is qelos.ErrNotFound.
 func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
 	if err := c.callJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
 		return tokenError(err)

@@ -89,7 +89,7 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 	lim := &m.cfg.Limits
 	j := m.jar
 	lines := s.cookies
-	passthrough := m.cfg.Passthrough
+	passthrough := m.cfg.Proxy.Passthrough
 	n, chunked := 0, false
 	for _, line := range lines {
 		for line != "" {
@@ -102,7 +102,7 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 			k, v, ok := strings.Cut(part, "=")
 			if qelosCookieName(k) {
 				if !passthrough {
-					s.qelosIgnored = true // looked at, and ignored: see Config.Passthrough
+					s.qelosIgnored = true // looked at, and ignored: see Config.Proxy.Passthrough
 					continue
 				}
 				if s.qelosCount++; s.qelosCount > lim.MaxQelosCookies {

@@ -128,7 +128,7 @@ func (c *Client) Me(ctx context.Context) (*User, error) {
 
 // Workspaces returns the workspaces the user belongs to, each with the
 // roles the user holds in it (GET /api/workspaces). The answer is kept for
-// Config.IdentityTTL per credential, so calling it on every request costs
+// Config.Limits.IdentityTTL per credential, so calling it on every request costs
 // one upstream call per session per TTL; it is loaded only when called,
 // never on every request.
 func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
@@ -157,7 +157,7 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 			}
 			list = append(list, ws)
 		}
-		c.mw.workspaces.put(key, list, now.Add(c.mw.cfg.IdentityTTL))
+		c.mw.workspaces.put(key, list, now.Add(c.mw.cfg.Limits.IdentityTTL))
 		return list, nil
 	})
 	if err != nil {

@@ -45,7 +45,7 @@ func TestTransientFailuresMatchErrUnavailable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := qelostest.Start(t)
-			mw := k.Middleware(middleware.Config{UpstreamTimeout: 5 * time.Second})
+			mw := k.Middleware(middleware.Config{Limits: middleware.Limits{UpstreamTimeout: 5 * time.Second}})
 			var r *http.Request
 			switch tt.mode {
 			case "pair":
@@ -287,8 +287,8 @@ func TestNewReadsNoEnvironment(t *testing.T) {
 	cfg, err := middleware.ConfigFromLookup(func(k string) string {
 		return map[string]string{"QELOS_APP_URL": "https://app.example", "QELOS_IP": " http://10.0.0.7:3000 ", "QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String()}[k]
 	})
-	if err != nil || cfg.ProxyTarget != "http://10.0.0.7:3000" {
-		t.Fatalf("ConfigFromLookup: ProxyTarget %q, %v", cfg.ProxyTarget, err)
+	if err != nil || cfg.Proxy.Target != "http://10.0.0.7:3000" {
+		t.Fatalf("ConfigFromLookup: ProxyTarget %q, %v", cfg.Proxy.Target, err)
 	}
 }
 
@@ -301,7 +301,7 @@ func TestCrossOriginProtectionFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cop.AddInsecureBypassPattern("POST /webhook")
-	mw := k.Middleware(middleware.Config{CrossOriginProtection: cop})
+	mw := k.Middleware(middleware.Config{CrossOrigin: middleware.CrossOriginConfig{Protection: cop}})
 	for _, tt := range []struct {
 		path, origin string
 		ok           bool

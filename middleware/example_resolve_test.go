@@ -32,7 +32,7 @@ func ExampleWorkspaceResolver() {
 			}
 			return nil, nil // a scoped key never moves to another workspace
 		}
-		list, err := c.Workspaces(r.Context()) // cached for Config.IdentityTTL
+		list, err := c.Workspaces(r.Context()) // cached for Config.Limits.IdentityTTL
 		if err != nil {
 			return nil, err // Qelos unavailable: guards answer 503
 		}

@@ -37,7 +37,7 @@ func seal(m *Middleware, access, refreshTok sealed) (string, string) {
 // SessionID returns the session id sealed in a session cookie value.
 func SessionID(m *Middleware, name, value string) string {
 	n := m.jar.access
-	if name == m.jar.refresh.wire || name == m.cfg.RefreshCookieName {
+	if name == m.jar.refresh.wire || name == m.cfg.Cookie.RefreshName {
 		n = m.jar.refresh
 	}
 	s, _ := m.jar.open(n, value)
@@ -47,7 +47,7 @@ func SessionID(m *Middleware, name, value string) string {
 // OpenCookie opens a session cookie value.
 func OpenCookie(m *Middleware, name, value string) (token string, ws *Workspace, err error) {
 	n := m.jar.access
-	if name == m.jar.refresh.wire || name == m.cfg.RefreshCookieName {
+	if name == m.jar.refresh.wire || name == m.cfg.Cookie.RefreshName {
 		n = m.jar.refresh
 	}
 	s, err := m.jar.open(n, value)
@@ -94,3 +94,26 @@ func CacheMemory(m *Middleware) int64 {
 	return m.cache.memory() + m.bearers.memory() + m.identities.apiKeys.memory() + m.identities.bearers.memory() +
 		m.identities.passthrough.memory() + m.workspaces.memory() + m.rechecks.memory()
 }
+
+// The defaults, for the tests.
+const (
+	DefaultAccessCookieName   = defaultAccessCookieName
+	DefaultCacheBytes         = defaultCacheBytes
+	DefaultCacheSize          = defaultCacheSize
+	DefaultIdentityTTL        = defaultIdentityTTL
+	DefaultMaxCookieBytes     = defaultMaxCookieBytes
+	DefaultMaxCookies         = defaultMaxCookies
+	DefaultMaxCredentialBytes = defaultMaxCredentialBytes
+	DefaultMaxIdentityLookups = defaultMaxIdentityLookups
+	DefaultMaxQelosCookies    = defaultMaxQelosCookies
+	DefaultProxyTimeout       = defaultProxyTimeout
+	DefaultReadyTimeout       = defaultReadyTimeout
+	DefaultRefreshCookieName  = defaultRefreshCookieName
+	DefaultRefreshMargin      = defaultRefreshMargin
+	DefaultSignInMaxKeys      = defaultSignInMaxKeys
+	DefaultSignInPerClient    = defaultSignInPerClient
+	DefaultSignInPerUser      = defaultSignInPerUser
+	DefaultSignInWindow       = defaultSignInWindow
+	DefaultTenant             = defaultTenant
+	DefaultUpstreamTimeout    = defaultUpstreamTimeout
+)

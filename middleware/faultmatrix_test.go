@@ -41,7 +41,7 @@ import (
 //	                              reset mid-body → connection aborted; redirect relayed, not followed
 //	proxy of an expired pair      401/403 → pair cleared, the call goes on anonymous (200); T → 503, kept
 const (
-	fmTimeout = 200 * time.Millisecond  // Config.UpstreamTimeout of every cell
+	fmTimeout = 200 * time.Millisecond  // Config.Limits.UpstreamTimeout of every cell
 	fmDelay   = 1200 * time.Millisecond // the "delay" fault: well past the timeout
 	fmBound   = time.Second             // every answer comes within this
 	fmSettle  = 5 * time.Second         // how long goroutines may take to wind down
@@ -370,9 +370,9 @@ func fmEcho(w http.ResponseWriter, r *http.Request) {
 func newMatrixApp(t *testing.T, up *upstream) *app {
 	logs := &syncBuffer{}
 	a := newApp(t, up, func(c *middleware.Config) {
-		c.Passthrough = true // the matrix covers the passthrough probe too
-		c.UpstreamTimeout = fmTimeout
-		c.ProxyTimeout = fmTimeout
+		c.Proxy.Passthrough = true // the matrix covers the passthrough probe too
+		c.Limits.UpstreamTimeout = fmTimeout
+		c.Proxy.Timeout = fmTimeout
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	a.logs = logs

@@ -379,10 +379,10 @@ func TestHostPrefixByDefault(t *testing.T) {
 		want   string
 	}{
 		{"default", nil, accessCookie},
-		{"DisableCookieHostPrefix", func(c *middleware.Config) { c.DisableCookieHostPrefix = true }, middleware.DefaultAccessCookieName},
-		{"with a Domain", func(c *middleware.Config) { c.CookieDomain = "127.0.0.1" }, middleware.DefaultAccessCookieName},
-		{"with a Path", func(c *middleware.Config) { c.CookiePath = "/app" }, middleware.DefaultAccessCookieName},
-		{"SecureNever", func(c *middleware.Config) { c.CookieSecure = middleware.SecureNever }, middleware.DefaultAccessCookieName},
+		{"DisableCookieHostPrefix", func(c *middleware.Config) { c.Cookie.DisableHostPrefix = true }, middleware.DefaultAccessCookieName},
+		{"with a Domain", func(c *middleware.Config) { c.Cookie.Domain = "127.0.0.1" }, middleware.DefaultAccessCookieName},
+		{"with a Path", func(c *middleware.Config) { c.Cookie.Path = "/app" }, middleware.DefaultAccessCookieName},
+		{"SecureNever", func(c *middleware.Config) { c.Cookie.Secure = middleware.SecureNever }, middleware.DefaultAccessCookieName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

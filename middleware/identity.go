@@ -18,7 +18,7 @@ import (
 // A credential is what identifies a request that does not carry the app's
 // own cookie pair: an API key, a Qelos session cookie, or a bearer token.
 // Such a request is identified by Qelos's GET /api/me, once per credential
-// per Config.IdentityTTL.
+// per Config.Limits.IdentityTTL.
 type credential struct {
 	mode qelos.Mode
 	// key names the credential in its mode's identity cache: the
@@ -141,7 +141,7 @@ func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode qel
 func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry, error) {
 	// Detached from the request that happened to go first: its waiters
 	// must not fail because it left.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.UpstreamTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Limits.UpstreamTimeout)
 	defer cancel()
 	resp, err := m.send(ctx, http.MethodGet, "/api/me", nil, cred.header)
 	if err != nil {
@@ -149,7 +149,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	e := identityEntry{cookies: resp.Header.Values("Set-Cookie")}
 	cache := m.identities.of(cred.mode)
-	until := m.now().Add(m.cfg.IdentityTTL)
+	until := m.now().Add(m.cfg.Limits.IdentityTTL)
 	if !cred.expires.IsZero() && cred.expires.Before(until) {
 		until = cred.expires
 	}
@@ -278,7 +278,7 @@ func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred cre
 				continue
 			}
 			exp, err := m.qelosTokenExpiry(value)
-			if err != nil || !exp.IsZero() && !now.Before(exp.Add(m.cfg.Leeway)) {
+			if err != nil || !exp.IsZero() && !now.Before(exp.Add(m.cfg.Refresh.Leeway)) {
 				continue
 			}
 			if !exp.IsZero() && (expires.IsZero() || exp.Before(expires)) {
@@ -377,7 +377,7 @@ func qelosCookieName(name string) bool { return strings.HasPrefix(name, "qlt_") 
 func (m *Middleware) relayCookies(w http.ResponseWriter, r *http.Request, cookies []string) {
 	for _, c := range cookies {
 		c = RewriteSetCookieDomain(c, r.Host)
-		if m.cfg.PassthroughCookiePath {
+		if m.cfg.Proxy.PassthroughCookiePath {
 			c = rewriteSetCookiePath(c)
 		}
 		w.Header().Add("Set-Cookie", c)
@@ -401,7 +401,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			return nil
 		}
 		t, err := m.tokens.readAccess(strings.TrimSpace(tok))
-		if err == nil && !now.Before(t.expires.Add(m.cfg.Leeway)) {
+		if err == nil && !now.Before(t.expires.Add(m.cfg.Refresh.Leeway)) {
 			err = errTokenExpired
 		}
 		if err != nil {
@@ -410,7 +410,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: qelos.ModeBearer, Privileged: m.privileged(t.user),
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
-		m.bearers.put(key, a, t.expires.Add(m.cfg.Leeway))
+		m.bearers.put(key, a, t.expires.Add(m.cfg.Refresh.Leeway))
 		return m.resolveWorkspace(r, a)
 	}
 	if a, ok := m.cachedIdentity(w, r, qelos.ModeBearer, key, now); ok {
@@ -423,7 +423,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: errNotAToken, Request: r})
 		return nil
 	}
-	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Leeway)) {
+	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Refresh.Leeway)) {
 		// Another algorithm, no exp, or expired: refused without asking.
 		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
 		return nil

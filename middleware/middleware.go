@@ -18,7 +18,7 @@ import (
 // concurrent use.
 type Middleware struct {
 	cfg          Config
-	target       string   // where every call to Qelos goes: Config.ProxyTarget, else AppURL
+	target       string   // where every call to Qelos goes: Config.Proxy.Target, else AppURL
 	skipPaths    []string // Config.SkipPaths
 	jar          *cookieJar
 	tokens       *tokenReader
@@ -33,7 +33,7 @@ type Middleware struct {
 	plainHTTP    sync.Once     // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
-	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
+	csrf         *http.CrossOriginProtection // nil with Config.CrossOrigin.Disable
 	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
@@ -53,7 +53,7 @@ func New(cfg Config) (*Middleware, error) {
 	// Every cookie key opens the values a keyed shared store keeps, so
 	// replicas mid-rotation (one sealing with the old key, one with the new)
 	// share outcomes.
-	if ks, ok := cfg.RefreshStore.(refresh.KeyedStore); ok {
+	if ks, ok := cfg.Refresh.Store.(refresh.KeyedStore); ok {
 		secrets := make([][]byte, len(cfg.CookieKeys))
 		for i, k := range cfg.CookieKeys {
 			secrets[i] = k.Hash
@@ -61,8 +61,8 @@ func New(cfg Config) (*Middleware, error) {
 		ks.AcceptSecrets(secrets...)
 	}
 	target := cfg.AppURL
-	if cfg.ProxyTarget != "" {
-		target = cfg.ProxyTarget
+	if cfg.Proxy.Target != "" {
+		target = cfg.Proxy.Target
 	}
 	m := &Middleware{}
 	// Every call to Qelos, the proxy's included, goes through one client
@@ -80,8 +80,8 @@ func New(cfg Config) (*Middleware, error) {
 		skipPaths: cfg.SkipPaths,
 		jar:       newCookieJar(cfg.CookieKeys, &cfg),
 		refresher: refresh.NewCoordinator(client, refresh.Options{
-			Store:  cfg.RefreshStore,
-			Grace:  cfg.RefreshGrace,
+			Store:  cfg.Refresh.Store,
+			Grace:  cfg.Refresh.Grace,
 			Logger: cfg.Logger,
 			Now:    cfg.Now, // the grace window follows a test's clock too
 		}),
@@ -92,11 +92,11 @@ func New(cfg Config) (*Middleware, error) {
 	// Limits.CacheBytes: half for the opened sessions (the warm path of
 	// every signed-in browser), a twelfth for each of the six others.
 	share := cfg.Limits.CacheBytes / 12
-	m.cache = newExpiring(cfg.CacheSize, cfg.Limits.CacheBytes/2, stringKeySize(authSize), clock)
-	m.bearers = newExpiring(cfg.CacheSize, share, stringKeySize(authSize), clock)
-	m.identities = newIdentityCache(cfg.CacheSize, share, clock)
-	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.CacheSize, share, credKeySize(workspacesSize), clock)}
-	m.rechecks = newExpiring(cfg.CacheSize, share, credKeySize(recheckSize), clock)
+	m.cache = newExpiring(cfg.Limits.CacheSize, cfg.Limits.CacheBytes/2, stringKeySize(authSize), clock)
+	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock)
+	m.identities = newIdentityCache(cfg.Limits.CacheSize, share, clock)
+	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.Limits.CacheSize, share, credKeySize(workspacesSize), clock)}
+	m.rechecks = newExpiring(cfg.Limits.CacheSize, share, credKeySize(recheckSize), clock)
 	m.lookups = make(chan struct{}, cfg.Limits.MaxIdentityLookups)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.customErrors = cfg.ErrorHandler != nil
@@ -106,16 +106,16 @@ func New(cfg Config) (*Middleware, error) {
 		sessionCookies.add(n.chunks...)
 	}
 	m.refresher.OnRevoke(m.revokedRemotely)
-	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
+	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Refresh.Leeway, func() time.Time { return m.now() })
 	switch {
-	case cfg.DisableCrossOriginProtection:
-	case cfg.CrossOriginProtection != nil:
-		m.csrf = cfg.CrossOriginProtection
+	case cfg.CrossOrigin.Disable:
+	case cfg.CrossOrigin.Protection != nil:
+		m.csrf = cfg.CrossOrigin.Protection
 	default:
 		m.csrf = http.NewCrossOriginProtection()
-		for _, o := range cfg.TrustedOrigins {
+		for _, o := range cfg.CrossOrigin.TrustedOrigins {
 			if err := m.csrf.AddTrustedOrigin(o); err != nil {
-				return nil, fmt.Errorf("middleware: TrustedOrigins: %w", err)
+				return nil, fmt.Errorf("middleware: Config.CrossOrigin.TrustedOrigins: %w", err)
 			}
 		}
 	}
@@ -124,7 +124,7 @@ func New(cfg Config) (*Middleware, error) {
 
 // CookieNames returns the names the session cookies have in the browser:
 // the configured names, with the __Host- prefix unless
-// Config.DisableCookieHostPrefix or the cookie attributes rule it out.
+// Config.Cookie.DisableHostPrefix or the cookie attributes rule it out.
 // Sessions sealed by earlier versions may also come as chunks name_0,
 // name_1, …, which are read and cleared.
 func (m *Middleware) CookieNames() (access, refresh string) {
@@ -174,7 +174,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // caller's to remove when it differs from r, as Handler does.
 //
 // State-changing cross-origin browser requests are refused with 403
-// qelos.CodeCrossOrigin unless Config.DisableCrossOriginProtection. A request
+// qelos.CodeCrossOrigin unless Config.CrossOrigin.Disable. A request
 // over one of Config.Limits' request budgets is refused with 431
 // qelos.CodeHeadersTooLarge before any other work.
 //
@@ -246,7 +246,7 @@ func (m *Middleware) carriesCredentials(r *http.Request) bool {
 		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
 		return true
 	}
-	return m.cfg.Passthrough && hasQelosCookie(r)
+	return m.cfg.Proxy.Passthrough && hasQelosCookie(r)
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -309,16 +309,16 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 	if authz := sc.authz; len(authz) > 0 && authz[0] != "" {
 		return m.bearer(w, r, authz[0], m.now()), true, nil
 	}
-	// Without Config.Passthrough a Qelos session cookie is ignored, and
+	// Without Config.Proxy.Passthrough a Qelos session cookie is ignored, and
 	// the request is marked as looked at, so the guards do not take it
 	// for one Handler never saw.
 	return nil, len(sc.authz) > 0 || len(sc.apiKey) > 0 || sc.qelosIgnored, nil
 }
 
 // valid reports whether a token expiring at exp is still usable at now,
-// with Config.Leeway for clock skew between Qelos and this app.
+// with Config.Refresh.Leeway for clock skew between Qelos and this app.
 func (m *Middleware) valid(exp, now time.Time) bool {
-	return now.Before(exp.Add(m.cfg.Leeway))
+	return now.Before(exp.Add(m.cfg.Refresh.Leeway))
 }
 
 // resolveWorkspace applies Config.ResolveWorkspace.

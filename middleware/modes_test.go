@@ -146,7 +146,7 @@ func TestBearerVerifiedLocallyWithJWTSecret(t *testing.T) {
 
 func TestPassthroughRelaysRotationWithPathRewrite(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{CookieRotateAfter: time.Millisecond})
-	a := newApp(t, up, func(c *middleware.Config) { c.Passthrough, c.PassthroughCookiePath = true, true })
+	a := newApp(t, up, func(c *middleware.Config) { c.Proxy.Passthrough, c.Proxy.PassthroughCookiePath = true, true })
 	qlt := qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)
 	time.Sleep(5 * time.Millisecond) // old enough for Qelos to rotate it
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)

@@ -159,7 +159,7 @@ func unhex(c byte) byte {
 // cookies, none of which Qelos needs beside the bearer), no x-api-key and
 // no Authorization of its own. Any other request keeps its Authorization
 // and x-api-key, loses the pair's cookies, and loses Qelos's session
-// cookies too unless Config.Passthrough.
+// cookies too unless Config.Proxy.Passthrough.
 //
 // Refusals, before anything is forwarded: a path longer than 8 KiB is 414;
 // a path with a dot-segment at any depth of percent-encoding (%2e%2e,
@@ -182,7 +182,7 @@ func unhex(c byte) byte {
 // safely); 503 {"code":"QELOS_UNAVAILABLE"} when the pair needed a refresh
 // and Qelos could not give one.
 func (m *Middleware) Proxy() http.Handler {
-	if m.cfg.DisableProxy {
+	if m.cfg.Proxy.Disable {
 		return http.NotFoundHandler()
 	}
 	target, _ := url.Parse(m.target) // New checked it
@@ -313,7 +313,7 @@ func (m *Middleware) proxyTransport() http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return headerTimeout{rt: rt, d: m.cfg.ProxyTimeout}
+	return headerTimeout{rt: rt, d: m.cfg.Proxy.Timeout}
 }
 
 // headerTimeout gives up a round trip whose response headers take longer
@@ -324,7 +324,7 @@ type headerTimeout struct {
 	d  time.Duration
 }
 
-var errProxyTimeout = errors.New("qelos proxy: no answer within Config.ProxyTimeout")
+var errProxyTimeout = errors.New("qelos proxy: no answer within Config.Proxy.Timeout")
 
 func (h headerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
@@ -365,7 +365,7 @@ type proxyState struct {
 
 // dropCookies removes from a Cookie header bound for Qelos the app's own
 // session cookies, which Qelos has no use for, and, unless
-// Config.Passthrough, Qelos's session cookies (qlt_*, token), which only
+// Config.Proxy.Passthrough, Qelos's session cookies (qlt_*, token), which only
 // passthrough lets the browser use. A name is compared trimmed and in any
 // case, so no spelling Qelos's cookie parser might accept slips through.
 func (m *Middleware) dropCookies(h http.Header) {
@@ -379,7 +379,7 @@ func (m *Middleware) dropCookies(h http.Header) {
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
 			name = strings.TrimSpace(name)
-			if part == "" || m.jar.pairCookie(name) || !m.cfg.Passthrough && qelosSessionCookie(name) {
+			if part == "" || m.jar.pairCookie(name) || !m.cfg.Proxy.Passthrough && qelosSessionCookie(name) {
 				continue
 			}
 			kept = append(kept, part)

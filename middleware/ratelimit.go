@@ -13,24 +13,24 @@ import (
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// Defaults of [SignInLimit].
+// The defaults of [SignInLimit], each documented on its field.
 const (
-	// DefaultSignInPerUser is how many sign-in attempts one username may
+	// defaultSignInPerUser is how many sign-in attempts one username may
 	// make from one client address per window: enough for a user who
 	// mistypes a password several times, far too few to guess one.
-	DefaultSignInPerUser = 10
-	// DefaultSignInPerClient is how many sign-in attempts one client
+	defaultSignInPerUser = 10
+	// defaultSignInPerClient is how many sign-in attempts one client
 	// address may make per window, whatever the usernames: room for an
 	// office behind one NAT address, not for spraying passwords across
 	// accounts.
-	DefaultSignInPerClient = 50
-	// DefaultSignInWindow is the sliding window both limits count in.
-	DefaultSignInWindow = time.Minute
-	// DefaultSignInMaxKeys bounds the in-memory counter: at most this many
+	defaultSignInPerClient = 50
+	// defaultSignInWindow is the sliding window both limits count in.
+	defaultSignInWindow = time.Minute
+	// defaultSignInMaxKeys bounds the in-memory counter: at most this many
 	// counted keys (a username and client, or a client), each holding at
 	// most PerUser or PerClient timestamps; with the defaults about 64
 	// bytes of key and overhead plus 8 per attempt, at most about 40 MiB.
-	DefaultSignInMaxKeys = 100_000
+	defaultSignInMaxKeys = 100_000
 )
 
 // SignInLimit configures the sign-in rate limit, which is on by default:
@@ -57,12 +57,12 @@ type SignInLimit struct {
 	// sign-ins. Default: false (on).
 	Disable bool
 	// PerUser is how many attempts one username may make from one client
-	// address per Window. Default: DefaultSignInPerUser (10).
+	// address per Window. Default: 10.
 	PerUser int
 	// PerClient is how many attempts one client address may make per
-	// Window, for any usernames. Default: DefaultSignInPerClient (50).
+	// Window, for any usernames. Default: 50.
 	PerClient int
-	// Window is the sliding window. Default: DefaultSignInWindow (1 min).
+	// Window is the sliding window. Default: 1 min.
 	Window time.Duration
 	// Limiter, when set, counts the attempts instead of the RefreshStore
 	// or process memory: a limiter of your own (on your database, or one
@@ -71,7 +71,7 @@ type SignInLimit struct {
 	// logged and the attempt is counted in process memory instead.
 	// Default: the RefreshStore when it is a refresh.RateCounter, else
 	// process memory.
-	Limiter RateLimiter
+	Limiter refresh.RateCounter
 	// TrustedProxies are the addresses of the reverse proxies in front of
 	// the app (such as netip.MustParsePrefix("10.0.0.0/8")). Only a request
 	// whose connection comes from one has its client address read from
@@ -83,33 +83,30 @@ type SignInLimit struct {
 	// ClientIPHeader is the header trusted proxies put the client address
 	// in. Default: "X-Forwarded-For".
 	ClientIPHeader string
-	// MaxKeys bounds the in-memory counter (see DefaultSignInMaxKeys). When
-	// it is full, expired counts are dropped, then arbitrary ones. Default:
-	// DefaultSignInMaxKeys (100,000).
+	// MaxKeys bounds the in-memory counter: at most this many counted keys
+	// (a username and client, or a client), each holding at most PerUser
+	// or PerClient timestamps; with the defaults about 64 bytes of key and
+	// overhead plus 8 per attempt, at most about 40 MiB. When it is full,
+	// expired counts are dropped, then arbitrary ones. Default: 100,000.
 	MaxKeys int
 }
-
-// A RateLimiter counts attempts in a sliding window; see
-// [refresh.RateCounter] for the contract. The Redis store of
-// refresh/redisstore is one.
-type RateLimiter = refresh.RateCounter
 
 // withDefaults fills the zero fields of l.
 func (l SignInLimit) withDefaults() SignInLimit {
 	if l.PerUser <= 0 {
-		l.PerUser = DefaultSignInPerUser
+		l.PerUser = defaultSignInPerUser
 	}
 	if l.PerClient <= 0 {
-		l.PerClient = DefaultSignInPerClient
+		l.PerClient = defaultSignInPerClient
 	}
 	if l.Window <= 0 {
-		l.Window = DefaultSignInWindow
+		l.Window = defaultSignInWindow
 	}
 	if l.ClientIPHeader == "" {
 		l.ClientIPHeader = "X-Forwarded-For"
 	}
 	if l.MaxKeys <= 0 {
-		l.MaxKeys = DefaultSignInMaxKeys
+		l.MaxKeys = defaultSignInMaxKeys
 	}
 	return l
 }
@@ -117,7 +114,7 @@ func (l SignInLimit) withDefaults() SignInLimit {
 // signInLimiter applies a SignInLimit.
 type signInLimiter struct {
 	cfg    SignInLimit
-	shared RateLimiter // nil: memory only
+	shared refresh.RateCounter // nil: memory only
 	memory *memoryRate
 }
 
@@ -129,7 +126,7 @@ func newSignInLimiter(cfg Config) *signInLimiter {
 	}
 	s := &signInLimiter{cfg: l, shared: l.Limiter, memory: newMemoryRate(l.MaxKeys)}
 	if s.shared == nil {
-		s.shared, _ = cfg.RefreshStore.(refresh.RateCounter)
+		s.shared, _ = cfg.Refresh.Store.(refresh.RateCounter)
 	}
 	return s
 }
@@ -232,7 +229,7 @@ func parseAddr(s string) netip.Addr {
 	return a.WithZone("")
 }
 
-// memoryRate is the in-process RateLimiter: a sliding-window log per key,
+// memoryRate is the in-process refresh.RateCounter: a sliding-window log per key,
 // holding at most limit timestamps, swept of stale keys once a window.
 type memoryRate struct {
 	mu        sync.Mutex
@@ -245,7 +242,7 @@ func newMemoryRate(max int) *memoryRate {
 	return &memoryRate{logs: map[string][]int64{}, max: max}
 }
 
-// Take implements RateLimiter.
+// Take implements refresh.RateCounter.
 func (c *memoryRate) Take(_ context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error) {
 	t, w := now.UnixNano(), int64(window)
 	c.mu.Lock()

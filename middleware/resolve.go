@@ -11,7 +11,7 @@ import (
 // acme) or by a path segment. u is the signed-in user, with u.Workspace the
 // one recorded in the session. c calls Qelos as that user: c.Workspaces
 // lists the user's memberships with the roles they hold in each (cached
-// for Config.IdentityTTL, so calling it on every request is cheap), which
+// for Config.Limits.IdentityTTL, so calling it on every request is cheap), which
 // is how a resolver checks that the user belongs to the workspace it
 // picks and learns the roles that HasWorkspaceRole reads. c is nil only
 // for an Auth built by hand, without a Middleware.

@@ -306,7 +306,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 }
 
 // refreshWithin exchanges a refresh token through the coordinator, waiting
-// at most UpstreamTimeout: the refresh itself goes on detached, so a
+// at most Limits.UpstreamTimeout: the refresh itself goes on detached, so a
 // rotation Qelos completes late is still recorded for the next request.
 func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
 	p, _, err := m.exchangeWithin(ctx, refreshToken)
@@ -316,7 +316,7 @@ func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (re
 // exchangeWithin is refreshWithin, also reporting whether the pair is a
 // recorded outcome (see refresh.Coordinator.Exchange).
 func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Limits.UpstreamTimeout)
 	defer cancel()
 	p, recorded, err := m.refresher.Exchange(ctx, refreshToken)
 	return p, recorded, classify(err)
@@ -357,7 +357,7 @@ func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, w
 		}
 		// Failures too are remembered, so the requests sharing this refresh
 		// make one call between them.
-		m.rechecks.put(key, e, m.now().Add(m.cfg.IdentityTTL))
+		m.rechecks.put(key, e, m.now().Add(m.cfg.Limits.IdentityTTL))
 		return e, nil
 	})
 	return v.(recheck).ws
@@ -385,7 +385,7 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, r
 	}
 	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
 		m.plainHTTP.Do(func() {
-			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set CookieSecure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
+			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set Cookie.Secure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
 		})
 	}
 	return sa, sr, nil
@@ -395,7 +395,7 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, r
 // access token expires, but never sooner than halfway through its life, so
 // a short-lived token is not refreshed on every request.
 func (m *Middleware) refreshAt(t accessToken) time.Time {
-	margin := m.cfg.RefreshMargin
+	margin := m.cfg.Refresh.Margin
 	if !t.issued.IsZero() {
 		if half := t.expires.Sub(t.issued) / 2; half < margin {
 			margin = half

@@ -207,15 +207,15 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		}
 	}
 	for _, sid := range sids {
-		m.revokeName(ctx, "session:"+sid, until.Add(m.cfg.Leeway))
+		m.revokeName(ctx, "session:"+sid, until.Add(m.cfg.Refresh.Leeway))
 	}
 	if accessTok != "" {
 		// The names earlier versions revoke and check, for replicas still
 		// running one in a rolling deploy.
 		if rerr == nil {
-			m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Leeway))
+			m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Refresh.Leeway))
 		}
-		m.revokeName(ctx, accessTok+"\x00", accessExp.Add(m.cfg.Leeway))
+		m.revokeName(ctx, accessTok+"\x00", accessExp.Add(m.cfg.Refresh.Leeway))
 	}
 	if rerr == nil {
 		if token == "" {

@@ -122,7 +122,7 @@ func subject(t *testing.T, tok string) string {
 }
 
 // TestProxyCredentialsByConfig: what the proxy forwards of the browser's
-// credentials, with and without the pair and Config.Passthrough.
+// credentials, with and without the pair and Config.Proxy.Passthrough.
 func TestProxyCredentialsByConfig(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -142,7 +142,7 @@ func TestProxyCredentialsByConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, qelostest.Options{})
-			a := newApp(t, up, func(c *middleware.Config) { c.Passthrough = tt.passthrough })
+			a := newApp(t, up, func(c *middleware.Config) { c.Proxy.Passthrough = tt.passthrough })
 			req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/api/echo", nil)
 			req.Header.Set("Cookie", "qlt_0=PLANTED; theme=dark")
 			req.Header.Set("Authorization", "Bearer client-owned")

@@ -28,7 +28,7 @@ import (
 
 // withPassthrough turns on passthrough of Qelos's qlt_ cookie (off by
 // default), the path these threats go through.
-func withPassthrough(c *middleware.Config) { c.Passthrough = true }
+func withPassthrough(c *middleware.Config) { c.Proxy.Passthrough = true }
 
 // serveAllocating serves req through h and reports the status and the bytes
 // allocated while it ran: work the request made the middleware do.

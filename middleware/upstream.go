@@ -34,7 +34,7 @@ func (m *Middleware) call(ctx context.Context, method, path string, body any, be
 
 // send is call with arbitrary credential headers.
 func (m *Middleware) send(ctx context.Context, method, path string, body any, header http.Header) (*upstreamResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Limits.UpstreamTimeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {

@@ -176,8 +176,8 @@ func TestKitRefusesWhatItCannotDo(t *testing.T) {
 			kf.SignIn(kf.Middleware(middleware.Config{}), qelostest.UserEmail, qelostest.AcmeWorkspaceID)
 		}, "is not a member"},
 		{"a Config New refuses", func(f *fatalT) {
-			qelostest.Start(f).Middleware(middleware.Config{RefreshMargin: -1})
-		}, "RefreshMargin"},
+			qelostest.Start(f).Middleware(middleware.Config{Refresh: middleware.RefreshConfig{Margin: -1}})
+		}, "Refresh.Margin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,10 +5,18 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
+)
+
+// The middleware's documented defaults the kit's clock steps over.
+const (
+	defaultIdentityTTL   = 30 * time.Second // Config.Limits.IdentityTTL
+	defaultSignInPerUser = 10               // SignInLimit.PerUser
+	defaultSignInWindow  = time.Minute      // SignInLimit.Window
 )
 
 // TestKitClockDrivesMiddlewareWindows: the windows the middleware measures
@@ -44,7 +52,7 @@ func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
 		if n := k.Calls(qelostest.EndpointMe); n != 1 {
 			t.Fatalf("%d /api/me calls within IdentityTTL, want 1", n)
 		}
-		k.Clock.Advance(middleware.DefaultIdentityTTL)
+		k.Clock.Advance(defaultIdentityTTL)
 		if bearer(); k.Calls(qelostest.EndpointMe) != 2 {
 			t.Fatalf("%d /api/me calls after IdentityTTL, want 2", k.Calls(qelostest.EndpointMe))
 		}
@@ -55,13 +63,13 @@ func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			return serve(r)
 		}
-		for range middleware.DefaultSignInPerUser {
+		for range defaultSignInPerUser {
 			signIn("wrong")
 		}
 		if code := signIn(qelostest.UserPassword); code != http.StatusTooManyRequests {
 			t.Fatalf("over the limit: %d, want 429", code)
 		}
-		k.Clock.Advance(middleware.DefaultSignInWindow)
+		k.Clock.Advance(defaultSignInWindow)
 		if code := signIn(qelostest.UserPassword); code != http.StatusOK {
 			t.Fatalf("after the window: %d, want 200", code)
 		}
