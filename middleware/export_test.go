@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"sync"
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
@@ -76,17 +75,6 @@ func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
 
 // IdentityCacheLen reports how many credentials the identity cache holds.
 func IdentityCacheLen(m *Middleware) int { return m.identities.len() }
-
-// ResetGuardWarnings lets Deny log its misconfiguration warnings again.
-func ResetGuardWarnings() {
-	missingHandler = sync.Once{}
-	skippedGuard = sync.Once{}
-}
-
-// ForgetHandlers makes Deny believe no Handler has served a request yet.
-func ForgetHandlers() {
-	handlerServed.Store(false)
-}
 
 // CacheMemory reports the bytes the caches hold together, as
 // Limits.CacheBytes counts them.

@@ -34,9 +34,9 @@ type Middleware struct {
 	log          *slog.Logger
 	now          func() time.Time
 	csrf         *http.CrossOriginProtection // nil with Config.CrossOrigin.Disable
-	customErrors bool                        // Config.ErrorHandler is set
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
+	skippedGuard sync.Once                   // Deny has logged a guard on a SkipPaths prefix
 	signIns      *signInLimiter              // nil with SignInLimit.Disable
 
 	socialStates stateLedger // social sign-in states used, until they expire
@@ -99,12 +99,7 @@ func New(cfg Config) (*Middleware, error) {
 	m.rechecks = newExpiring(cfg.Limits.CacheSize, share, credKeySize(recheckSize), clock)
 	m.lookups = make(chan struct{}, cfg.Limits.MaxIdentityLookups)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
-	m.customErrors = cfg.ErrorHandler != nil
 	m.signIns = newSignInLimiter(cfg)
-	for _, n := range []cookieName{m.jar.access, m.jar.refresh} {
-		sessionCookies.add(n.wire)
-		sessionCookies.add(n.chunks...)
-	}
 	m.refresher.OnRevoke(m.revokedRemotely)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Refresh.Leeway, func() time.Time { return m.now() })
 	switch {
@@ -166,8 +161,10 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 
 // Authenticate is Handler's work on one request, for frameworks with a
 // chain of their own (the gin and echo adapters are built on it). It
-// returns the request the next handler must see — r itself for the common
-// anonymous request, else a copy with the Auth in its context — and false
+// returns the request the next handler must see — a copy whose context
+// holds the Auth, or for an anonymous request or one on a SkipPaths prefix
+// only Handler's mark, which FromContext does not report but which tells
+// the guards Handler ran — and false
 // when it answered the request itself (a refusal, through
 // Config.ErrorHandler), in which case the chain must stop. It may set
 // cookies on w. A multipart form parsed on the returned request is the
@@ -200,21 +197,15 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 			return r, false
 		}
 	}
-	if !handlerServed.Load() {
-		handlerServed.Store(true)
-	}
 	if m.skipped(r.URL.Path) {
-		if m.carriesCredentials(r) {
-			r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
-		}
-		return r, true
+		return r.WithContext(NewContext(r.Context(), m.skip)), true // so a guard here can say why it refuses
 	}
 	var sc cookieScan
 	if err := m.admit(r, &sc); err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
 	}
-	a, carried, err := m.authenticate(w, r, &sc)
+	a, _, err := m.authenticate(w, r, &sc)
 	if err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
@@ -223,30 +214,15 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	case a == nil && m.cfg.RequireAuth:
 		m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 		return r, false
-	case a == nil && (carried || m.customErrors):
-		// Credentials Handler could not use: marked, so Proxy does not
-		// try them again and a guard knows Handler saw them. With a
-		// Config.ErrorHandler every anonymous request is marked, so the
-		// guards find it.
-		return r.WithContext(NewContext(r.Context(), m.anonymous)), true
 	case a == nil:
-		return r, true // the common anonymous request: nothing to allocate
+		// Marked, so Proxy does not try credentials Handler could not use
+		// again, and a guard knows Handler saw the request.
+		return r.WithContext(NewContext(r.Context(), m.anonymous)), true
 	case a.User == nil && m.cfg.RequireAuth:
 		m.fail(w, r, unavailableError(a.Err))
 		return r, false
 	}
 	return r.WithContext(NewContext(r.Context(), a)), true
-}
-
-// carriesCredentials reports whether r carries a credential Handler looks
-// at: an x-api-key, an Authorization header, a session cookie, or a Qelos
-// session cookie.
-func (m *Middleware) carriesCredentials(r *http.Request) bool {
-	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
-		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
-		return true
-	}
-	return m.cfg.Proxy.Passthrough && hasQelosCookie(r)
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
