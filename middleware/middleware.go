@@ -133,8 +133,8 @@ func (m *Middleware) CookieNames() (access, refresh string) {
 // skipped: the app's own /api/ routes get their user, and a
 // [Middleware.Proxy] mounted inside uses the Auth found here. A multipart
 // form next parses on the request it receives is removed from disk when
-// next returns (net/http cleans up only the request it created; Go issue
-// 58809).
+// next returns (net/http cleans up only the request it created; see
+// https://go.dev/issue/58809).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

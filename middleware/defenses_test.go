@@ -1,6 +1,6 @@
 package middleware_test
 
-// Regression tests for the defects and secure defaults of issue #11, each
+// Defences and secure defaults, each test
 // named after what it proves. Every test drives the middleware over HTTP
 // against a real qelostest server (or the recording upstream).
 
@@ -29,7 +29,7 @@ import (
 // TestMultipartTempFilesAreRemoved: a signed-in user posting a large
 // multipart file to a handler that parses it (and then fails) leaves no
 // multipart-* file in the temp directory. net/http removes only the files of
-// the request it created; Handler passes a copy on (Go issue 58809).
+// the request it created; Handler passes a copy on (https://go.dev/issue/58809).
 func TestMultipartTempFilesAreRemoved(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)

@@ -65,7 +65,7 @@ func TestCase02HeaderForwarding(t *testing.T) {
 	a := newApp(t, up, passthroughOn)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
 	// Unlike the Node integrators, only Qelos's session cookie goes to
-	// Qelos: the app's other cookies are none of its business (#11).
+	// Qelos: the app's other cookies are none of its business.
 	session := sessionShaped(t)
 	req.Header.Set("Cookie", "qelos_session=opaque-value; qlt_0="+session)
 	req.Header.Set("Authorization", "Bearer header-token")
@@ -460,7 +460,7 @@ func TestCases23To34RewriteSetCookieDomain(t *testing.T) {
 		{0, "sid=abc; Domain=a.example; Domain=b.example", "x.example", "sid=abc; Domain=x.example; Domain=b.example", "first occurrence only"},
 		{0, "sid=abc; Domain=.qelos.app", "[::1]:8080", "sid=abc; Domain=::1", "IPv6 brackets and port stripped"},
 		{0, "qlt_0=jwt; Max-Age=2592000; Domain=127.0.0.1; Path=/api; Expires=Sun, 27 Dec 2026 02:40:02 GMT; HttpOnly; Secure; SameSite=None", "app.example:8443",
-			"qlt_0=jwt; Max-Age=2592000; Domain=app.example; Path=/api; Expires=Sun, 27 Dec 2026 02:40:02 GMT; HttpOnly; Secure; SameSite=None", "the real Qelos cookie (transcript A#1)"},
+			"qlt_0=jwt; Max-Age=2592000; Domain=app.example; Path=/api; Expires=Sun, 27 Dec 2026 02:40:02 GMT; HttpOnly; Secure; SameSite=None", "the real Qelos cookie (transcript A, first cookie)"},
 	}
 	for _, tt := range tests {
 		name := tt.description
