@@ -25,16 +25,16 @@ import (
 var (
 	// ErrUnauthorized: Qelos did not accept the credentials (401), or the
 	// middleware rejected them.
-	ErrUnauthorized = errors.New("qelos: unauthorized")
+	ErrUnauthorized = sentinel("unauthorized")
 	// ErrForbidden: Qelos refused the operation to this user (403).
-	ErrForbidden = errors.New("qelos: forbidden")
+	ErrForbidden = sentinel("forbidden")
 	// ErrNotFound: no such resource, or not visible to this user (404).
-	ErrNotFound = errors.New("qelos: not found")
+	ErrNotFound = sentinel("not found")
 	// ErrInvalid: Qelos, or the middleware, refused the input (400).
-	ErrInvalid = errors.New("qelos: invalid request")
+	ErrInvalid = sentinel("invalid request")
 	// ErrUnavailable: Qelos could not be reached or failed (5xx, timeout,
 	// unreadable answer). Transient: try again later.
-	ErrUnavailable = errors.New("qelos: unavailable")
+	ErrUnavailable = sentinel("unavailable")
 	// ErrSessionTooLarge is returned by StartSession (and reported in
 	// Event.Err, matching ErrUnauthorized) when the token pair Qelos issued
 	// cannot be sealed within the middleware's MaxSessionBytes: the access
@@ -42,16 +42,19 @@ var (
 	// does not bound. Shorten the profile in Qelos; nothing this app can do
 	// fits it in cookies. The sign-in handler answers it 422
 	// CodeSessionTooLarge.
-	ErrSessionTooLarge = errors.New("qelos: the session does not fit in its cookies: the user's profile (names, picture URL) in the access token is too large")
+	ErrSessionTooLarge = sentinel("the session does not fit in its cookies: the user's profile (names, picture URL) in the access token is too large")
 	// ErrTooManyTokens is returned (with ErrInvalid) when Qelos refuses to
 	// create an API token because the user has ten already, expired ones
 	// included: revoke one first.
-	ErrTooManyTokens = errors.New("qelos: the user already has the maximum of 10 API tokens")
+	ErrTooManyTokens = sentinel("the user already has the maximum of 10 API tokens")
 	// ErrTokenManagementByToken is returned (with ErrForbidden) when a
 	// request authenticated by an API token tries to manage API tokens,
 	// which Qelos allows only to a signed-in user.
-	ErrTokenManagementByToken = errors.New("qelos: API tokens cannot be managed with an API token")
+	ErrTokenManagementByToken = sentinel("API tokens cannot be managed with an API token")
 )
+
+// sentinel returns the error of a sentinel, its message prefixed "qelos: ".
+func sentinel(msg string) error { return errors.New("qelos: " + msg) }
 
 // Codes: the stable, machine-readable "code" of every error body the
 // library writes, as {"code":"…"} (with a "message" for humans when there

@@ -20,6 +20,15 @@ const (
 	maxFieldLength = 256
 )
 
+// sessionInput starts a handler that sets the session pair: the writer it
+// returns makes the answer uncacheable, and the POST's fields are read as
+// by postInput; ok is false when it has answered.
+func (m *Middleware) sessionInput(w http.ResponseWriter, r *http.Request) (_ http.ResponseWriter, in input, ok bool) {
+	w = cookieResponse(w) // sets the pair: never cacheable
+	in, ok = m.postInput(w, r)
+	return w, in, ok
+}
+
 // postInput reads the fields of a POST (see readInput), answering 405 to
 // another method and 400 to an unreadable body; ok is false when it has
 // answered.

@@ -4,12 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -164,13 +162,6 @@ func (l *signInLimiter) take(ctx context.Context, m *Middleware, key string, lim
 	}
 	ok, retry, _ := l.memory.Take(ctx, key, limit, l.cfg.Window, now)
 	return ok, retry
-}
-
-// tooMany answers 429 with Retry-After in whole seconds, rounded up.
-func (m *Middleware) tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration) {
-	secs := max(1, int((retry+time.Second-1)/time.Second))
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	m.fail(w, r, &qelos.Error{Status: http.StatusTooManyRequests, Code: qelos.CodeTooManyAttempts, Message: "too many sign-in attempts; try again in " + strconv.Itoa(secs) + " s"})
 }
 
 // maxForwarded bounds how many addresses of a forwarded header are read.

@@ -3,6 +3,8 @@ package middleware
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
 )
@@ -37,4 +39,11 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 // its session is kept. cause, when known, says why.
 func unavailableError(cause error) *qelos.Error {
 	return &qelos.Error{Status: http.StatusServiceUnavailable, Code: qelos.CodeQelosUnavailable, Message: qelos.MsgUnavailable, Err: cause}
+}
+
+// tooMany answers 429 with Retry-After in whole seconds, rounded up.
+func (m *Middleware) tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := max(1, int((retry+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	m.fail(w, r, &qelos.Error{Status: http.StatusTooManyRequests, Code: qelos.CodeTooManyAttempts, Message: "too many sign-in attempts; try again in " + strconv.Itoa(secs) + " s"})
 }

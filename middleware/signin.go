@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,15 +40,11 @@ import (
 // which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w = cookieResponse(w) // sets the pair: never cacheable
-		in, ok := m.postInput(w, r)
+		w, in, ok := m.sessionInput(w, r)
 		if !ok {
 			return
 		}
-		username := strings.TrimSpace(in.get("username"))
-		if username == "" {
-			username = strings.TrimSpace(in.get("email"))
-		}
+		username := cmp.Or(strings.TrimSpace(in.get("username")), strings.TrimSpace(in.get("email")))
 		password := in.get("password")
 		if username == "" || password == "" {
 			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: missingCredentials(in, username, password)})

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -43,16 +44,12 @@ type signUpError struct {
 // another storage failure.
 func (m *Middleware) SignUpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w = cookieResponse(w) // sets the pair: never cacheable
-		in, ok := m.postInput(w, r)
+		w, in, ok := m.sessionInput(w, r)
 		if !ok {
 			return
 		}
-		username := strings.TrimSpace(in.get("username"))
 		email := strings.TrimSpace(in.get("email"))
-		if username == "" {
-			username = email
-		}
+		username := cmp.Or(strings.TrimSpace(in.get("username")), email)
 		if email == "" && strings.Contains(username, "@") {
 			email = username
 		}
