@@ -123,6 +123,9 @@ type Error struct {
 	Code string
 	// Message is for humans, safe to show the client; may be empty.
 	Message string
+	// Fields, for invalid input, maps each offending field to its code
+	// ("email": "INVALID_EMAIL"), written as the body's "errors".
+	Fields map[string]string
 	// Err is the cause, for logs and errors.Is; never shown the client.
 	Err error
 }
@@ -227,13 +230,14 @@ func ErrorFor(err error) *Error {
 
 // errorBody is the body of every error answer.
 type errorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message,omitempty"`
+	Code    string            `json:"code"`
+	Message string            `json:"message,omitempty"`
+	Fields  map[string]string `json:"errors,omitempty"`
 }
 
 // WriteError answers err as ErrorFor maps it: its status, the JSON body
-// {"code":…,"message":…} (the message omitted when empty, the cause never
-// written), Cache-Control: no-store, and Retry-After: 1 on a 503 or a 429
+// {"code":…,"message":…,"errors":{…}} (message and errors omitted when
+// empty, the cause never written), Cache-Control: no-store, and Retry-After: 1 on a 503 or a 429
 // that set none. It is the default of the middleware's
 // Config.ErrorHandler, and what a handler of your own falls back to.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
@@ -245,5 +249,5 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
-	json.NewEncoder(w).Encode(errorBody{Code: e.Code, Message: e.Message})
+	json.NewEncoder(w).Encode(errorBody{Code: e.Code, Message: e.Message, Fields: e.Fields})
 }

@@ -53,6 +53,7 @@ func TestWriteError(t *testing.T) {
 		retry  string
 	}{
 		{"typed", &qelos.Error{Status: 403, Code: qelos.CodeForbidden, Message: "no", Err: errors.New("secret cause")}, 403, `{"code":"FORBIDDEN","message":"no"}` + "\n", ""},
+		{"invalid fields", &qelos.Error{Status: 400, Code: qelos.CodeInvalidInput, Message: "bad form", Fields: map[string]string{"email": "INVALID_EMAIL"}}, 400, `{"code":"INVALID_INPUT","message":"bad form","errors":{"email":"INVALID_EMAIL"}}` + "\n", ""},
 		{"unauthorized sentinel", qelos.ErrUnauthorized, 401, `{"code":"UNAUTHORIZED"}` + "\n", ""},
 		{"unavailable, wrapped", fmt.Errorf("refresh: %w", qelos.ErrUnavailable), 503, `{"code":"QELOS_UNAVAILABLE","message":"` + qelos.MsgUnavailable + `"}` + "\n", "1"},
 		{"a Qelos answer", &qelos.APIError{Status: 404}, 404, `{"code":"NOT_FOUND"}` + "\n", ""},

@@ -174,7 +174,8 @@ func TestClientErrorsFollowTheModel(t *testing.T) {
 
 // TestErrorHandlerAnswersEveryRefusal: Config.ErrorHandler writes the 401
 // and 503 of RequireAuth, the 403 of the cross-origin check, the guards'
-// 401, 403 and 503, the sign-in handler's 400 and 405 and the proxy's 400,
+// 401, 403 and 503, the sign-in and sign-up handlers' 400s, sign-in's 405
+// and the proxy's 400,
 // with the status and code of the JSON answer.
 func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 	type call struct {
@@ -227,6 +228,9 @@ func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 		}, call{503, qelos.CodeQelosUnavailable}},
 		{"sign-in, no password", guarded.SignInHandler(), func() *http.Request {
 			return httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"a@b.c"}`))
+		}, call{400, qelos.CodeInvalidInput}},
+		{"sign-up, no password", guarded.SignUpHandler(), func() *http.Request {
+			return httptest.NewRequest("POST", "/auth/signup", strings.NewReader(`{"username":"a@b.c"}`))
 		}, call{400, qelos.CodeInvalidInput}},
 		{"sign-in, GET", guarded.SignInHandler(), func() *http.Request { return httptest.NewRequest("GET", "/auth/signin", nil) }, call{405, qelos.CodeMethodNotAllowed}},
 		{"proxy, dot-segment", guarded.Proxy(), func() *http.Request { return httptest.NewRequest("GET", "/api/a/%2e%2e/me", nil) }, call{400, qelos.CodeProxyBadPath}},

@@ -12,15 +12,6 @@ import (
 	qelos "github.com/qelos-io/integrator-go"
 )
 
-// signUpError is the body of a refused sign-up: the stable code, and for
-// invalid input the code of each offending field, as Qelos names them
-// ("email": "INVALID_EMAIL", "password": "INVALID_PASSWORD", …).
-type signUpError struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Errors  map[string]string `json:"errors,omitempty"`
-}
-
 // SignUpHandler returns a handler that creates a Qelos account and signs it
 // in. It takes a POST with a JSON or form body: "username" (or "email"),
 // "password", "firstName", "lastName", and optionally "email" when the
@@ -67,16 +58,16 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			body["fullName"] = strings.TrimSpace(in.get("name"))
 		}
 		if bad := signUpOptional(body); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Errors: bad})
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Fields: bad})
 			return
 		}
 		if username == "" || body["password"] == "" {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "username and password are required",
-				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "username and password are required",
+				Fields: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
 		if bad := controlChars(body, "username", "email", "firstName", "lastName", "fullName"); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Fields: bad})
 			return
 		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
@@ -89,16 +80,16 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			Errors map[string]json.RawMessage `json:"errors"`
 		}
 		if json.Unmarshal(resp.Body, &answer) == nil && len(answer.Errors) > 0 {
-			writeSignUpRefusal(w, answer.Errors)
+			m.refuseSignUp(w, r, answer.Errors)
 			return
 		}
 		m.finishSignIn(w, r, in, resp.Body, email)
 	})
 }
 
-// writeSignUpRefusal maps Qelos's sign-up "errors" object to an answer.
+// refuseSignUp maps Qelos's sign-up "errors" object to an answer.
 // Field errors come as {"field":{"code":"X"}} or {"field":"X"}.
-func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) {
+func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, errs map[string]json.RawMessage) {
 	fields := map[string]string{}
 	for field, raw := range errs {
 		var code string
@@ -115,7 +106,7 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 			}
 		}
 		if code == "FORM_SUBMISSION_FAILED" || strings.HasPrefix(code, "DUPLICATED") {
-			writeJSON(w, http.StatusConflict, signUpError{Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
+			m.fail(w, r, &qelos.Error{Status: http.StatusConflict, Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
 			return
 		}
 		if field == "" {
@@ -123,7 +114,7 @@ func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) 
 		}
 		fields[field] = code
 	}
-	writeJSON(w, http.StatusBadRequest, signUpError{Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
+	m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Fields: fields})
 }
 
 // controlChars returns the named fields holding invalid UTF-8 or a
