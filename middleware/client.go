@@ -8,21 +8,13 @@ import (
 	"net/http"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 	"golang.org/x/sync/singleflight"
 )
 
 func newAPIError(resp *upstreamResponse) *qelos.APIError {
 	e := &qelos.APIError{Status: resp.Status, Body: resp.Body}
-	var m struct {
-		Message string `json:"message"`
-		Error   string `json:"error"`
-	}
-	if json.Unmarshal(resp.Body, &m) == nil {
-		e.Message = m.Message
-		if e.Message == "" {
-			e.Message = m.Error
-		}
-	}
+	e.Message = wire.ErrorMessage(resp.Body)
 	return e
 }
 
@@ -138,25 +130,11 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 		return list, nil
 	}
 	v, err, _ := c.mw.workspaces.group.Do(string(key[:]), func() (any, error) {
-		var raw []struct {
-			ID      string   `json:"_id"`
-			Name    string   `json:"name"`
-			Labels  []string `json:"labels"`
-			Members []struct {
-				Roles []string `json:"roles"`
-			} `json:"members"`
-		}
-		if err := c.getJSON(context.WithoutCancel(ctx), "/api/workspaces", &raw); err != nil {
+		var doc wire.WorkspaceList
+		if err := c.getJSON(context.WithoutCancel(ctx), "/api/workspaces", &doc); err != nil {
 			return nil, err
 		}
-		list := make([]Workspace, 0, len(raw))
-		for _, w := range raw {
-			ws := Workspace{ID: w.ID, Name: decodeIfNeeded(w.Name), Labels: w.Labels}
-			if len(w.Members) > 0 {
-				ws.Roles = w.Members[0].Roles
-			}
-			list = append(list, ws)
-		}
+		list := []Workspace(doc)
 		c.mw.workspaces.put(key, list, now.Add(c.mw.cfg.Limits.IdentityTTL))
 		return list, nil
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -180,7 +181,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 // normalizeUser decodes name fields the way the Qelos SDK does (/api/me
 // leaves the workspace name encoded) and never leaves Roles nil.
 func normalizeUser(u *User) {
-	u.Name, u.FirstName, u.LastName, u.FullName = decodeIfNeeded(u.Name), decodeIfNeeded(u.FirstName), decodeIfNeeded(u.LastName), decodeIfNeeded(u.FullName)
+	u.Name, u.FirstName, u.LastName, u.FullName = wire.DecodeName(u.Name), wire.DecodeName(u.FirstName), wire.DecodeName(u.LastName), wire.DecodeName(u.FullName)
 	if u.Roles == nil {
 		u.Roles = []string{}
 	}
@@ -188,7 +189,7 @@ func normalizeUser(u *User) {
 		if u.Workspace.ID == "" {
 			u.Workspace = nil
 		} else {
-			u.Workspace.Name = decodeIfNeeded(u.Workspace.Name)
+			u.Workspace.Name = wire.DecodeName(u.Workspace.Name)
 		}
 	}
 }

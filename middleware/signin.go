@@ -3,7 +3,6 @@ package middleware
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -109,19 +109,9 @@ type sessionBody struct {
 // startSession reads an OAuth sign-in (or sign-up) answer and starts a
 // session from its pair.
 func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte, email string) (*Auth, error) {
-	var answer struct {
-		Payload struct {
-			Token        string     `json:"token"`
-			RefreshToken string     `json:"refreshToken"`
-			Workspace    *Workspace `json:"workspace"`
-		} `json:"payload"`
-	}
-	if err := json.Unmarshal(body, &answer); err != nil {
-		return nil, errors.New("sign-in answer is not JSON")
-	}
-	p := answer.Payload
-	if p.Token == "" || p.RefreshToken == "" {
-		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
+	p, err := wire.ReadSignedIn(body)
+	if err != nil {
+		return nil, err
 	}
 	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
 }

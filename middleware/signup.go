@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 )
 
 // SignUpHandler returns a handler that creates a Qelos account and signs it
@@ -76,35 +76,20 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			m.fail(w, r, unavailableError(nil))
 			return
 		}
-		var answer struct {
-			Errors map[string]json.RawMessage `json:"errors"`
-		}
-		if json.Unmarshal(resp.Body, &answer) == nil && len(answer.Errors) > 0 {
-			m.refuseSignUp(w, r, answer.Errors)
+		if fields, ok := wire.SignUpErrors(resp.Body); ok {
+			m.refuseSignUp(w, r, fields)
 			return
 		}
 		m.finishSignIn(w, r, in, resp.Body, email)
 	})
 }
 
-// refuseSignUp maps Qelos's sign-up "errors" object to an answer.
-// Field errors come as {"field":{"code":"X"}} or {"field":"X"}.
-func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, errs map[string]json.RawMessage) {
-	fields := map[string]string{}
-	for field, raw := range errs {
-		var code string
-		var obj struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}
-		switch {
-		case json.Unmarshal(raw, &code) == nil:
-		case json.Unmarshal(raw, &obj) == nil:
-			code = obj.Code
-			if code == "" {
-				code = obj.Message
-			}
-		}
+// refuseSignUp answers Qelos's refusal of a sign-up form, fields mapping
+// each field to Qelos's code: 409 when the username is taken, else 400
+// with the fields.
+func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, fields map[string]string) {
+	out := make(map[string]string, len(fields))
+	for field, code := range fields {
 		if code == "FORM_SUBMISSION_FAILED" || strings.HasPrefix(code, "DUPLICATED") {
 			m.fail(w, r, &qelos.Error{Status: http.StatusConflict, Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
 			return
@@ -112,9 +97,9 @@ func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, errs m
 		if field == "" {
 			field = "general"
 		}
-		fields[field] = code
+		out[field] = code
 	}
-	m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Fields: fields})
+	m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Fields: out})
 }
 
 // controlChars returns the named fields holding invalid UTF-8 or a
