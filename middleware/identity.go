@@ -352,20 +352,6 @@ func passthroughKey(sc *cookieScan) string {
 	return "\x00" + string(h.Sum(nil))
 }
 
-// hasQelosCookie reports whether r carries one of Qelos's session cookies.
-func hasQelosCookie(r *http.Request) bool {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			if name, _, _ := strings.Cut(textproto.TrimString(part), "="); qelosCookieName(name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // qelosCookieName reports whether a cookie is Qelos's session cookie, by
 // the exact name Qelos reads: what passthrough identifies a request by.
 // The proxy strips a wider set when it injects a credential
