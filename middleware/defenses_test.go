@@ -115,7 +115,7 @@ func TestWorkspaceRolesAreRecheckedAtRefresh(t *testing.T) {
 			h := newHarness(t, qelostest.Options{}, nil)
 			mux := http.NewServeMux()
 			mux.Handle("/", appMux(h.mw))
-			mux.Handle("GET /ws-admin", middleware.RequireWorkspaceRoles(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), "admin"))
+			mux.Handle("GET /ws-admin", middleware.Require(middleware.HasWorkspaceRole("admin"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 			srv := newTestServer(t, h.mw.Handler(mux))
 			h.app = srv
 			h.qelos.InjectFault(qelostest.EndpointWorkspaces, tt.fault)
@@ -157,7 +157,7 @@ func TestWorkspaceRolesAreRecheckedAtRefresh(t *testing.T) {
 				wantStatus = 200
 			}
 			if r.status != wantStatus {
-				t.Fatalf("RequireWorkspaceRoles(admin) after the refresh: %d %s, want %d", r.status, r.body, wantStatus)
+				t.Fatalf("HasWorkspaceRole(admin) after the refresh: %d %s, want %d", r.status, r.body, wantStatus)
 			}
 			if h.qelos.Calls(qelostest.EndpointWorkspaces) != before {
 				t.Fatal("a request that did not refresh called GET /api/workspaces")

@@ -44,7 +44,7 @@ func ExampleWorkspaceResolver() {
 		return nil, nil // not a member: no workspace
 	}
 	mw := k.Middleware(middleware.Config{ResolveWorkspace: bySubdomain})
-	app := mw.Handler(middleware.RequireWorkspace(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app := mw.Handler(middleware.Require(middleware.HasWorkspace())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, _ := middleware.WorkspaceFrom(r.Context())
 		fmt.Fprint(w, ws.Name, " ", ws.Roles)
 	})))

@@ -126,28 +126,6 @@ func Require(rule Rule) func(http.Handler) http.Handler {
 // {"code":"QELOS_UNAVAILABLE"}, with their cookies untouched.
 func RequireUser(h http.Handler) http.Handler { return Require(SignedIn())(h) }
 
-// RequireRoles wraps h so that only users holding at least one of the
-// tenant roles reach it; a signed-in user without them gets 403
-// {"code":"FORBIDDEN"}, others are answered as by RequireUser.
-func RequireRoles(h http.Handler, roles ...string) http.Handler { return Require(HasRole(roles...))(h) }
-
-// RequireWorkspaceRoles wraps h so that only users holding at least one of
-// the roles in the request's active workspace reach it; 403
-// {"code":"FORBIDDEN"} otherwise (also when no workspace is active).
-func RequireWorkspaceRoles(h http.Handler, roles ...string) http.Handler {
-	return Require(HasWorkspaceRole(roles...))(h)
-}
-
-// RequirePrivileged wraps h so that only privileged users reach it: those
-// holding a tenant role of Config.PrivilegedRoles (see Privileged); 403
-// {"code":"FORBIDDEN"} otherwise.
-func RequirePrivileged(h http.Handler) http.Handler { return Require(Privileged())(h) }
-
-// RequireWorkspace wraps h so that only requests with an active workspace
-// reach it; a signed-in user without one gets 403 {"code":"NO_WORKSPACE"},
-// so the front end can ask them to pick one.
-func RequireWorkspace(h http.Handler) http.Handler { return Require(HasWorkspace())(h) }
-
 func anyRole(has func(string) bool, roles []string) bool {
 	for _, r := range roles {
 		if has(r) {

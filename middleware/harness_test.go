@@ -116,7 +116,7 @@ func appMux(mw *middleware.Middleware) *http.ServeMux {
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
 	mux.Handle("POST /auth/signup", mw.SignUpHandler())
 	mux.Handle("POST /auth/workspace", mw.SwitchWorkspaceHandler())
-	mux.Handle("GET /workspace-only", middleware.RequireWorkspace(whoami))
+	mux.Handle("GET /workspace-only", middleware.Require(middleware.HasWorkspace())(whoami))
 	mux.HandleFunc("POST /test/client", func(w http.ResponseWriter, r *http.Request) {
 		c, ok := middleware.ClientFrom(r.Context())
 		if !ok {

@@ -245,14 +245,14 @@ func TestGuards(t *testing.T) {
 		auth  *middleware.Auth
 		want  int
 	}{
-		{"roles: holder passes", middleware.RequireRoles(ok, "editor", "admin"), admin, 204},
-		{"roles: signed-in non-holder is 403", middleware.RequireRoles(ok, "admin"), user, 403},
-		{"roles: anonymous is 401", middleware.RequireRoles(ok, "admin"), nil, 401},
-		{"roles: Qelos down is 503", middleware.RequireRoles(ok, "admin"), down, 503},
-		{"workspace roles: holder passes", middleware.RequireWorkspaceRoles(ok, "editor"), admin, 204},
-		{"workspace roles: no workspace is 403", middleware.RequireWorkspaceRoles(ok, "editor"), user, 403},
-		{"privileged: admin passes", middleware.RequirePrivileged(ok), admin, 204},
-		{"privileged: user is 403", middleware.RequirePrivileged(ok), user, 403},
+		{"roles: holder passes", middleware.Require(middleware.HasRole("editor", "admin"))(ok), admin, 204},
+		{"roles: signed-in non-holder is 403", middleware.Require(middleware.HasRole("admin"))(ok), user, 403},
+		{"roles: anonymous is 401", middleware.Require(middleware.HasRole("admin"))(ok), nil, 401},
+		{"roles: Qelos down is 503", middleware.Require(middleware.HasRole("admin"))(ok), down, 503},
+		{"workspace roles: holder passes", middleware.Require(middleware.HasWorkspaceRole("editor"))(ok), admin, 204},
+		{"workspace roles: no workspace is 403", middleware.Require(middleware.HasWorkspaceRole("editor"))(ok), user, 403},
+		{"privileged: admin passes", middleware.Require(middleware.Privileged())(ok), admin, 204},
+		{"privileged: user is 403", middleware.Require(middleware.Privileged())(ok), user, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
