@@ -9,6 +9,7 @@ import (
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/middleware/internal/signinlimit"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
 )
@@ -37,7 +38,7 @@ type Middleware struct {
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
 	skippedGuard sync.Once                   // Deny has logged a guard on a SkipPaths prefix
-	signIns      *signInLimiter              // nil with SignInLimit.Disable
+	signIns      *signinlimit.Limiter        // nil with SignInLimit.Disable
 
 	socialStates stateLedger // social sign-in states used, until they expire
 	apiKeyNames  apiKeyNames // for API-key revocations (apikeyrevocation.go)
@@ -99,7 +100,7 @@ func New(cfg Config) (*Middleware, error) {
 	m.rechecks = newExpiring(cfg.Limits.CacheSize, share, credKeySize(recheckSize), clock)
 	m.lookups = make(chan struct{}, cfg.Limits.MaxIdentityLookups)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
-	m.signIns = newSignInLimiter(cfg)
+	m.signIns = newSignInLimiter(cfg, cfg.Logger)
 	m.refresher.OnRevoke(m.revokedRemotely)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Refresh.Leeway, func() time.Time { return m.now() })
 	switch {

@@ -1,13 +1,12 @@
 package middleware
 
 import (
-	"context"
+	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/qelos-io/integrator-go/middleware/internal/signinlimit"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -109,165 +108,32 @@ func (l SignInLimit) withDefaults() SignInLimit {
 	return l
 }
 
-// signInLimiter applies a SignInLimit.
-type signInLimiter struct {
-	cfg    SignInLimit
-	shared refresh.RateCounter // nil: memory only
-	memory *memoryRate
-}
-
 // newSignInLimiter returns the limiter of cfg, or nil when it is disabled.
-func newSignInLimiter(cfg Config) *signInLimiter {
+func newSignInLimiter(cfg Config, log *slog.Logger) *signinlimit.Limiter {
 	l := cfg.SignInLimit
 	if l.Disable {
 		return nil
 	}
-	s := &signInLimiter{cfg: l, shared: l.Limiter, memory: newMemoryRate(l.MaxKeys)}
-	if s.shared == nil {
-		s.shared, _ = cfg.Refresh.Store.(refresh.RateCounter)
+	shared := l.Limiter
+	if shared == nil {
+		shared, _ = cfg.Refresh.Store.(refresh.RateCounter)
 	}
-	return s
+	return signinlimit.New(signinlimit.Options{
+		PerUser: l.PerUser, PerClient: l.PerClient, Window: l.Window,
+		TrustedProxies: l.TrustedProxies, ClientIPHeader: l.ClientIPHeader,
+		MaxKeys: l.MaxKeys, Shared: shared, Logger: log,
+	})
 }
 
 // allowSignIn counts a sign-in attempt for username and answers 429 when
 // it is over a limit; ok is false when it has answered.
 func (m *Middleware) allowSignIn(w http.ResponseWriter, r *http.Request, username string) bool {
-	l := m.signIns
-	if l == nil {
+	if m.signIns == nil {
 		return true
 	}
-	client := l.clientAddr(r)
-	now := m.now()
-	user := refresh.Key("sign-in user\x00" + strings.ToLower(username) + "\x00" + client)
-	if ok, retry := l.take(r.Context(), m, user, l.cfg.PerUser, now); !ok {
-		m.tooMany(w, r, retry)
-		return false
-	}
-	if ok, retry := l.take(r.Context(), m, refresh.Key("sign-in client\x00"+client), l.cfg.PerClient, now); !ok {
+	if ok, retry := m.signIns.Allow(r.Context(), r, username, m.now()); !ok {
 		m.tooMany(w, r, retry)
 		return false
 	}
 	return true
-}
-
-// take counts one attempt under key, in the shared limiter when there is
-// one and it answers, else in memory.
-func (l *signInLimiter) take(ctx context.Context, m *Middleware, key string, limit int, now time.Time) (bool, time.Duration) {
-	if l.shared != nil {
-		ok, retry, err := l.shared.Take(ctx, key, limit, l.cfg.Window, now)
-		if err == nil {
-			return ok, retry
-		}
-		m.log.Warn("qelos sign-in: the shared rate limit did not answer; counting in this process", "err", err)
-	}
-	ok, retry, _ := l.memory.Take(ctx, key, limit, l.cfg.Window, now)
-	return ok, retry
-}
-
-// maxForwarded bounds how many addresses of a forwarded header are read.
-const maxForwarded = 32
-
-// clientAddr is the request's client address: the connection's, or behind
-// a trusted proxy the rightmost untrusted address of ClientIPHeader. An
-// IPv6 address counts as its /64, which one client usually holds whole.
-func (l *signInLimiter) clientAddr(r *http.Request) string {
-	addr := parseAddr(r.RemoteAddr)
-	if !addr.IsValid() {
-		return r.RemoteAddr
-	}
-	if l.trusted(addr) {
-		var hops []string
-		for _, v := range r.Header.Values(l.cfg.ClientIPHeader) {
-			hops = append(hops, strings.Split(v, ",")...)
-			if len(hops) > maxForwarded {
-				hops = hops[len(hops)-maxForwarded:]
-			}
-		}
-		for i := len(hops) - 1; i >= 0; i-- {
-			a := parseAddr(strings.TrimSpace(hops[i]))
-			if !a.IsValid() {
-				break
-			}
-			addr = a
-			if !l.trusted(a) {
-				break
-			}
-		}
-	}
-	if addr.Is6() && !addr.Is4In6() {
-		if p, err := addr.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return addr.Unmap().String()
-}
-
-func (l *signInLimiter) trusted(a netip.Addr) bool {
-	for _, p := range l.cfg.TrustedProxies {
-		if p.Contains(a.Unmap()) || p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// parseAddr reads "ip", "ip:port" or "[ip]:port".
-func parseAddr(s string) netip.Addr {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr()
-	}
-	a, _ := netip.ParseAddr(strings.Trim(s, "[]"))
-	return a.WithZone("")
-}
-
-// memoryRate is the in-process refresh.RateCounter: a sliding-window log per key,
-// holding at most limit timestamps, swept of stale keys once a window.
-type memoryRate struct {
-	mu        sync.Mutex
-	logs      map[string][]int64 // unix nanoseconds, oldest first
-	max       int
-	lastSweep int64
-}
-
-func newMemoryRate(max int) *memoryRate {
-	return &memoryRate{logs: map[string][]int64{}, max: max}
-}
-
-// Take implements refresh.RateCounter.
-func (c *memoryRate) Take(_ context.Context, key string, limit int, window time.Duration, now time.Time) (bool, time.Duration, error) {
-	t, w := now.UnixNano(), int64(window)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t-c.lastSweep >= w || len(c.logs) >= c.max {
-		c.sweep(t, w)
-	}
-	log := c.logs[key]
-	i := 0
-	for i < len(log) && log[i] <= t-w {
-		i++
-	}
-	log = log[i:]
-	if len(log) >= limit {
-		c.logs[key] = log
-		return false, time.Duration(log[0] + w - t), nil
-	}
-	if len(log) == 0 && len(c.logs) >= c.max {
-		for k := range c.logs { // full of live counts: drop one
-			delete(c.logs, k)
-			break
-		}
-	}
-	c.logs[key] = append(log, t)
-	return true, 0, nil
-}
-
-// sweep drops the keys whose last attempt left the window. The caller
-// holds c.mu.
-func (c *memoryRate) sweep(t, w int64) {
-	c.lastSweep = t
-	for k, log := range c.logs {
-		if len(log) == 0 || log[len(log)-1] <= t-w {
-			delete(c.logs, k)
-		}
-	}
 }
