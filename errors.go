@@ -130,6 +130,7 @@ type Error struct {
 	Err error
 }
 
+// Error says the status, the code, the message and the cause.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("qelos: %d %s", e.Status, e.Code)
 	if e.Message != "" {
@@ -182,6 +183,7 @@ type APIError struct {
 	Body []byte
 }
 
+// Error says Qelos's status and message (else the start of its answer).
 func (e *APIError) Error() string {
 	msg := e.Message
 	if msg == "" {
