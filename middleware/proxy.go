@@ -57,7 +57,7 @@ import (
 // "select" query (privileged callers choose the fields) — are relayed
 // without any "password", "salt" or "tokens" field; see proxy.ScrubUserSecrets.
 //
-// Mount it before anything that reads request bodies. With DisableProxy it
+// Mount it before anything that reads request bodies. With Config.Proxy.Disable it
 // answers 404. Errors: 502 {"code":"QELOS_PROXY_UPSTREAM_ERROR"} when Qelos
 // cannot be reached (or answered something that could not be relayed
 // safely); 503 {"code":"QELOS_UNAVAILABLE"} when the pair needed a refresh

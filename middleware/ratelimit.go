@@ -46,7 +46,7 @@ const (
 // and spraying many accounts from one address gets PerClient. Attempts
 // refused are not counted.
 //
-// The count lives in the RefreshStore when it is a [refresh.RateCounter]
+// The count lives in Config.Refresh.Store when it is a [refresh.RateCounter]
 // (the Redis store is), so replicas share it; else, or when the shared
 // store fails, in process memory (bounded by MaxKeys).
 type SignInLimit struct {
@@ -61,12 +61,12 @@ type SignInLimit struct {
 	PerClient int
 	// Window is the sliding window. Default: 1 min.
 	Window time.Duration
-	// Limiter, when set, counts the attempts instead of the RefreshStore
+	// Limiter, when set, counts the attempts instead of Config.Refresh.Store
 	// or process memory: a limiter of your own (on your database, or one
 	// with other rules). It receives keys that are hex SHA-256 digests
 	// (no username or address in clear) and Config.Now's time. An error is
 	// logged and the attempt is counted in process memory instead.
-	// Default: the RefreshStore when it is a refresh.RateCounter, else
+	// Default: Config.Refresh.Store when it is a refresh.RateCounter, else
 	// process memory.
 	Limiter refresh.RateCounter
 	// TrustedProxies are the addresses of the reverse proxies in front of

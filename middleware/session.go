@@ -391,7 +391,7 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, r
 	return sa, sr, nil
 }
 
-// refreshAt is when a session needs a refresh: RefreshMargin before the
+// refreshAt is when a session needs a refresh: Refresh.Margin before the
 // access token expires, but never sooner than halfway through its life, so
 // a short-lived token is not refreshed on every request.
 func (m *Middleware) refreshAt(t accessToken) time.Time {

@@ -126,7 +126,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 // Sign-out is final on every replica, whatever Qelos does: before any call
 // to Qelos, the session's id (sealed in both of its cookies) is recorded
 // as revoked for the refresh token's whole life (at least 30 days) — in
-// process and, when the RefreshStore is a refresh.Revoker (Redis), in the
+// process and, when Config.Refresh.Store is a refresh.Revoker (Redis), in the
 // shared store — and the session's recorded refresh outcome is dropped.
 // Every pair of that session, and any mix of its cookies, then answers 401
 // on the cached path, when a cookie is first opened and on the refresh
