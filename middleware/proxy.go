@@ -122,17 +122,8 @@ func (m *Middleware) Proxy() http.Handler {
 		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		escaped := r.URL.EscapedPath()
-		if len(escaped) > proxy.MaxPath {
-			m.fail(w, r, &qelos.Error{Status: http.StatusRequestURITooLong, Code: qelos.CodeProxyBadPath, Message: "the path is longer than 8 KiB"})
-			return
-		}
-		if proxy.DotSegment(escaped) {
-			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeProxyBadPath, Message: "the path holds a dot-segment"})
-			return
-		}
-		if proxy.WebsocketUpgrade(r.Header) {
-			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeProxyUpgradeRefused, Message: "the Qelos proxy does not switch protocols"})
+		if err := proxy.Refuse(r); err != nil {
+			m.fail(w, r, err)
 			return
 		}
 		st := &proxyState{host: r.Host, scrub: proxy.UserDocumentRoute(r)}

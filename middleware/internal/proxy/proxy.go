@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // identityHeaders are request headers a client must never send Qelos,
@@ -44,17 +46,17 @@ func StripIdentityHeaders(h http.Header) {
 	}
 }
 
-// MaxPath bounds the escaped path of a proxied request, checked
+// maxPath bounds the escaped path of a proxied request, checked
 // before anything else: Qelos (Node) refuses a request line longer than its
 // 16 KiB header limit anyway.
-const MaxPath = 8 << 10
+const maxPath = 8 << 10
 
 // maxPathDecodes bounds how many rounds of percent-decoding dotSegment
 // undoes. No honest path is encoded that many times over; one that is still
 // changing after them is refused as if it held a dot-segment.
 const maxPathDecodes = 8
 
-// DotSegment reports whether an escaped path holds a dot-segment ("." or
+// dotSegment reports whether an escaped path holds a dot-segment ("." or
 // "..", between slashes or backslashes) at any depth of percent-encoding
 // ("%2e%2e", ".%2e", "..%2f", "%252e%252e", "%2525252e%2525252e", …),
 // which a server behind Qelos might decode and resolve after the proxy
@@ -65,11 +67,11 @@ const maxPathDecodes = 8
 //
 // Decoding to a fixed point, rather than refusing every "%25", keeps honest
 // paths that hold a literal '%' (an id or a file name "100%25.pdf")
-// working; the work is bounded by MaxPath × maxPathDecodes.
-func DotSegment(escaped string) bool {
+// working; the work is bounded by maxPath × maxPathDecodes.
+func dotSegment(escaped string) bool {
 	p := escaped
 	for i := 0; ; i++ {
-		if hasDotSegment(p) {
+		if hasdotSegment(p) {
 			return true
 		}
 		d := percentDecode(p)
@@ -85,7 +87,7 @@ func DotSegment(escaped string) bool {
 
 // hasDotSegment reports whether p, split at '/' and '\\', has a "." or ".."
 // segment.
-func hasDotSegment(p string) bool {
+func hasdotSegment(p string) bool {
 	for len(p) > 0 {
 		i := strings.IndexAny(p, "/\\")
 		seg := p
@@ -132,14 +134,32 @@ func unhex(c byte) byte {
 	return c - 'a' + 10
 }
 
-// WebsocketUpgrade reports whether h asks to switch to WebSocket.
-func WebsocketUpgrade(h http.Header) bool {
+// websocketUpgrade reports whether h asks to switch to WebSocket.
+func websocketUpgrade(h http.Header) bool {
 	for _, v := range h["Upgrade"] {
 		if strings.Contains(strings.ToLower(v), "websocket") {
 			return true
 		}
 	}
 	return false
+}
+
+// Refuse returns the refusal of a request the proxy must not forward, or
+// nil: 414 qelos.CodeProxyBadPath for an escaped path longer than 8 KiB,
+// 400 qelos.CodeProxyBadPath for a dot-segment at any depth of
+// percent-encoding, 400 qelos.CodeProxyUpgradeRefused for a WebSocket
+// upgrade.
+func Refuse(r *http.Request) error {
+	escaped := r.URL.EscapedPath()
+	switch {
+	case len(escaped) > maxPath:
+		return &qelos.Error{Status: http.StatusRequestURITooLong, Code: qelos.CodeProxyBadPath, Message: "the path is longer than 8 KiB"}
+	case dotSegment(escaped):
+		return &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeProxyBadPath, Message: "the path holds a dot-segment"}
+	case websocketUpgrade(r.Header):
+		return &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeProxyUpgradeRefused, Message: "the Qelos proxy does not switch protocols"}
+	}
+	return nil
 }
 
 // HeaderTimeout returns rt (http.DefaultTransport when nil) giving up a
@@ -160,16 +180,16 @@ type headerTimeout struct {
 	d  time.Duration
 }
 
-var ErrTimeout = errors.New("qelos proxy: no answer within Config.Proxy.Timeout")
+var errTimeout = errors.New("qelos proxy: no answer within Config.Proxy.Timeout")
 
 func (h headerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(h.d, func() { cancel(ErrTimeout) })
+	timer := time.AfterFunc(h.d, func() { cancel(errTimeout) })
 	resp, err := h.rt.RoundTrip(req.WithContext(ctx))
 	timer.Stop()
 	if err != nil {
-		if context.Cause(ctx) == ErrTimeout {
-			err = ErrTimeout
+		if context.Cause(ctx) == errTimeout {
+			err = errTimeout
 		}
 		cancel(nil)
 		return nil, err
