@@ -1,7 +1,7 @@
 package middleware
 
 // API-key revocation. Qelos answers for an API key from its identity cache
-// for Config.IdentityTTL; a key revoked through this app (Client's
+// for Config.Limits.IdentityTTL; a key revoked through this app (Client's
 // RevokeAPIToken or Do, or the /api proxy) must stop working at once, on
 // every replica. A revocation deletes a token by id, which need not be the
 // key the request authenticated with, and nothing here maps ids to keys:
@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -36,12 +37,12 @@ func apiKeysOf(userID string) string {
 func (m *Middleware) revokeAPIKeysOf(ctx context.Context, userID string) {
 	name := apiKeysOf(userID)
 	if userID != "" {
-		m.identities.forget(ModeAPIToken, userID)
+		m.identities.forget(qelos.ModeAPIToken, userID)
 	}
 	// Revoke tells this replica's hook too (revokedRemotely), which also
 	// covers an unknown user and sweeps again after the probes in flight.
-	if err := m.refresher.Revoke(ctx, name, time.Now().Add(m.cfg.IdentityTTL)); err != nil {
-		m.log.Warn("qelos API token: could not share the revocation through the refresh store; other replicas keep the key's identity until Config.IdentityTTL", "err", err)
+	if err := m.refresher.Revoke(ctx, name, time.Now().Add(m.cfg.Limits.IdentityTTL)); err != nil {
+		m.log.Warn("qelos API token: could not share the revocation through the refresh store; other replicas keep the key's identity until Config.Limits.IdentityTTL", "err", err)
 	}
 }
 
@@ -62,7 +63,7 @@ func (m *Middleware) dropAPIKeys(key string) {
 		return // the common case: sign-outs come here too
 	}
 	if m.sweepAPIKeys(key) {
-		time.AfterFunc(m.cfg.UpstreamTimeout, func() { m.sweepAPIKeys(key) })
+		time.AfterFunc(m.cfg.Limits.UpstreamTimeout, func() { m.sweepAPIKeys(key) })
 	}
 }
 
@@ -96,7 +97,7 @@ func (m *Middleware) apiKeyName(userID string) string {
 		return k.(string)
 	}
 	k := refresh.Key(apiKeysOf(userID))
-	if names.len.Add(1) > int64(2*max(m.cfg.CacheSize, 1)) {
+	if names.len.Add(1) > int64(2*max(m.cfg.Limits.CacheSize, 1)) {
 		names.m.Clear()
 		names.len.Store(1)
 	}

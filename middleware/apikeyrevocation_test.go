@@ -57,7 +57,7 @@ func TestThreatRevokedAPIKeyLivesOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.IdentityTTL = time.Hour })
+			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Limits.IdentityTTL = time.Hour })
 			mux := appMux(h.mw)
 			mux.Handle("/api/", h.mw.Proxy())
 			h.app = newTestServer(t, h.mw.Handler(mux))

@@ -8,17 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
-
-// ErrTooManyTokens is returned (with ErrInvalid) when Qelos refuses to
-// create an API token because the user has ten already, expired ones
-// included: revoke one first.
-var ErrTooManyTokens = errors.New("qelos: the user already has the maximum of 10 API tokens")
-
-// ErrTokenManagementByToken is returned (with ErrForbidden) when a request
-// authenticated by an API token tries to manage API tokens, which Qelos
-// allows only to a signed-in user.
-var ErrTokenManagementByToken = errors.New("qelos: API tokens cannot be managed with an API token")
 
 // APIToken describes one of the user's Qelos API tokens. The secret itself
 // is only ever returned once, by CreateAPIToken.
@@ -85,7 +77,7 @@ func (c *Client) APITokens(ctx context.Context) ([]APIToken, error) {
 // secret as the x-api-key header.
 func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret string, token *APIToken, err error) {
 	if strings.TrimSpace(t.Nickname) == "" || t.ExpiresAt.IsZero() {
-		return "", nil, &APIError{Status: http.StatusBadRequest, Message: "nickname and expiresAt are required"}
+		return "", nil, &qelos.APIError{Status: http.StatusBadRequest, Message: "nickname and expiresAt are required"}
 	}
 	body := map[string]string{"nickname": t.Nickname, "expiresAt": t.ExpiresAt.UTC().Format(time.RFC3339Nano)}
 	if t.WorkspaceID != "" {
@@ -99,7 +91,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 		return "", nil, tokenError(err)
 	}
 	if !strings.HasPrefix(answer.Token, "ql_") {
-		return "", nil, errors.Join(ErrUnavailable, errors.New("create API token: the answer holds no token"))
+		return "", nil, errors.Join(qelos.ErrUnavailable, errors.New("create API token: the answer holds no token"))
 	}
 	return answer.Token, &answer.APIToken, nil
 }
@@ -109,7 +101,7 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 // dropped, and each of the user's keys asked about again on its next use);
 // the other replicas as soon as the refresh store tells them (with a
 // refresh.Revoker such as refresh/redisstore: within a second), else
-// within Config.IdentityTTL. An unknown id is ErrNotFound.
+// within Config.Limits.IdentityTTL. An unknown id is qelos.ErrNotFound.
 func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
 	if err := c.callJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
 		return tokenError(err)
@@ -130,15 +122,15 @@ func (c *Client) revokedAPIToken(ctx context.Context) {
 
 // tokenError adds the specific refusals Qelos words in its messages.
 func tokenError(err error) error {
-	var e *APIError
+	var e *qelos.APIError
 	if !errors.As(err, &e) {
 		return err
 	}
 	switch {
 	case e.Status == http.StatusBadRequest && strings.HasPrefix(e.Message, "Maximum"):
-		return errors.Join(ErrTooManyTokens, err)
+		return errors.Join(qelos.ErrTooManyTokens, err)
 	case e.Status == http.StatusForbidden && strings.Contains(e.Message, "via token authentication"):
-		return errors.Join(ErrTokenManagementByToken, err)
+		return errors.Join(qelos.ErrTokenManagementByToken, err)
 	}
 	return err
 }

@@ -96,7 +96,7 @@ func BenchmarkHandlerColdPair(b *testing.B) {
 	mw, _ := middleware.New(middleware.Config{
 		AppURL:     "http://127.0.0.1:1",
 		CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
-		CacheSize:  -1,
+		Limits:     middleware.Limits{CacheSize: -1},
 	})
 	access, refreshTok, _ := q.IssuePair(qelostest.AdminEmail, "")
 	sa, sr := middleware.SealPair(mw, access, refreshTok, nil)

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 var (
@@ -87,7 +89,7 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 	lim := &m.cfg.Limits
 	j := m.jar
 	lines := s.cookies
-	passthrough := m.cfg.Passthrough
+	passthrough := m.cfg.Proxy.Passthrough
 	n, chunked := 0, false
 	for _, line := range lines {
 		for line != "" {
@@ -100,7 +102,7 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 			k, v, ok := strings.Cut(part, "=")
 			if qelosCookieName(k) {
 				if !passthrough {
-					s.qelosIgnored = true // looked at, and ignored: see Config.Passthrough
+					s.qelosIgnored = true // looked at, and ignored: see Config.Proxy.Passthrough
 					continue
 				}
 				if s.qelosCount++; s.qelosCount > lim.MaxQelosCookies {
@@ -149,6 +151,5 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 // 431, through Config.ErrorHandler, its cookies untouched.
 func (m *Middleware) refuseOverBudget(w http.ResponseWriter, r *http.Request, err error) {
 	m.log.Debug("qelos limits: request refused", "err", err, "path", r.URL.Path)
-	m.fail(w, r, http.StatusRequestHeaderFieldsTooLarge, CodeHeadersTooLarge,
-		"the request carries more or larger cookies or credentials than this app accepts; clear this site's cookies and try again")
+	m.fail(w, r, &qelos.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Code: qelos.CodeHeadersTooLarge, Message: "the request carries more or larger cookies or credentials than this app accepts; clear this site's cookies and try again"})
 }

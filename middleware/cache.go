@@ -12,7 +12,7 @@ import (
 // path: a hit on the sealed cookie value means the cookie already opened
 // with the app's keys), verified bearer tokens, identities Qelos vouched
 // for, workspace lists and workspace re-checks, each with its own bounds
-// (see Config.CacheSize and Limits.CacheBytes). An entry's expiry and size
+// (see Config.Limits.CacheSize and Limits.CacheBytes). An entry's expiry and size
 // are computed when it is put (on a miss); a hit compares one integer.
 // Expired entries are swept every sweepInterval by whichever get or put
 // comes due first, not only when the cache is full, so memory an attacker

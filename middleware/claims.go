@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/qelos-io/integrator-go/internal/wire"
 )
 
 // maxTokenSize caps a token before it is parsed. Qelos tokens are under
@@ -107,7 +108,7 @@ func (c claims) workspace() (*Workspace, error) {
 		if ws.ID == "" {
 			return nil, nil
 		}
-		ws.Name = decodeIfNeeded(ws.Name)
+		ws.Name = wire.DecodeName(ws.Name)
 		return &ws, nil
 	}
 	return nil, fmt.Errorf("%w: \"workspace\" is not an object", errClaimType)
@@ -185,7 +186,7 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 	if !nbf.IsZero() && tr.now().Add(tr.leeway).Before(nbf) {
 		return accessToken{}, errTokenNotYet
 	}
-	u.Name, u.FirstName, u.LastName, u.FullName = decodeIfNeeded(u.Name), decodeIfNeeded(u.FirstName), decodeIfNeeded(u.LastName), decodeIfNeeded(u.FullName)
+	u.Name, u.FirstName, u.LastName, u.FullName = wire.DecodeName(u.Name), wire.DecodeName(u.FirstName), wire.DecodeName(u.LastName), wire.DecodeName(u.FullName)
 	u.Roles = roles
 	// Qelos's /api/me derives fullName and name from the first and last
 	// name when the profile has none; do the same so the user reads alike.

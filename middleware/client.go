@@ -6,67 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
+	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 	"golang.org/x/sync/singleflight"
 )
 
-// APIError is a Qelos answer that was not a success. It matches the error
-// variables above with errors.Is, and carries Qelos's own message.
-type APIError struct {
-	// Status is the HTTP status Qelos answered.
-	Status int
-	// Message is Qelos's "message" (or "error") field, if any.
-	Message string
-	// Body is the raw answer, at most 1 MiB.
-	Body []byte
-}
-
-func (e *APIError) Error() string {
-	msg := e.Message
-	if msg == "" {
-		msg = strings.TrimSpace(string(e.Body))
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
-	}
-	if msg == "" {
-		return fmt.Sprintf("qelos: status %d", e.Status)
-	}
-	return fmt.Sprintf("qelos: status %d: %s", e.Status, msg)
-}
-
-// Is matches the error variables by status.
-func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrUnauthorized:
-		return e.Status == http.StatusUnauthorized
-	case ErrForbidden:
-		return e.Status == http.StatusForbidden
-	case ErrNotFound:
-		return e.Status == http.StatusNotFound
-	case ErrInvalid:
-		return e.Status == http.StatusBadRequest
-	case ErrUnavailable:
-		// 5xx, no answer, or a redirect (never followed with credentials:
-		// Qelos's API does not redirect, so one means a misconfigured target).
-		return e.Status >= 500 || e.Status == 0 || (e.Status >= 300 && e.Status < 400)
-	}
-	return false
-}
-
-func newAPIError(resp *upstreamResponse) *APIError {
-	e := &APIError{Status: resp.Status, Body: resp.Body}
-	var m struct {
-		Message string `json:"message"`
-		Error   string `json:"error"`
-	}
-	if json.Unmarshal(resp.Body, &m) == nil {
-		e.Message = m.Message
-		if e.Message == "" {
-			e.Message = m.Error
-		}
-	}
+func newAPIError(resp *upstreamResponse) *qelos.APIError {
+	e := &qelos.APIError{Status: resp.Status, Body: resp.Body}
+	e.Message = wire.ErrorMessage(resp.Body)
 	return e
 }
 
@@ -112,7 +60,7 @@ func (c *Client) credentials() http.Header {
 // Do sends a copy of req to Qelos with the client's credentials; req itself
 // is not changed. req.URL may be a path such as "/api/blueprints": it is
 // resolved against the Qelos URL. The caller closes the response body. No
-// redirect is followed. A transport error matches ErrUnavailable; an
+// redirect is followed. A transport error matches qelos.ErrUnavailable; an
 // answer of any status is returned as it is. A successful
 // DELETE /api/me/api-tokens/{id} is followed as RevokeAPIToken is.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
@@ -135,7 +83,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 }
 
 // getJSON GETs path from Qelos with the client's credentials and decodes a
-// 2xx JSON answer into v; any other answer is an *APIError.
+// 2xx JSON answer into v; any other answer is an *qelos.APIError.
 func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 	return c.callJSON(ctx, http.MethodGet, path, nil, v)
 }
@@ -145,7 +93,7 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 func (c *Client) callJSON(ctx context.Context, method, path string, body, v any) error {
 	resp, err := c.mw.send(ctx, method, path, body, c.credentials())
 	if err != nil {
-		return errors.Join(ErrUnavailable, err)
+		return errors.Join(qelos.ErrUnavailable, err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return newAPIError(resp)
@@ -154,7 +102,7 @@ func (c *Client) callJSON(ctx context.Context, method, path string, body, v any)
 		return nil
 	}
 	if err := json.Unmarshal(resp.Body, v); err != nil {
-		return errors.Join(ErrUnavailable, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err))
+		return errors.Join(qelos.ErrUnavailable, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, path, err))
 	}
 	return nil
 }
@@ -172,7 +120,7 @@ func (c *Client) Me(ctx context.Context) (*User, error) {
 
 // Workspaces returns the workspaces the user belongs to, each with the
 // roles the user holds in it (GET /api/workspaces). The answer is kept for
-// Config.IdentityTTL per credential, so calling it on every request costs
+// Config.Limits.IdentityTTL per credential, so calling it on every request costs
 // one upstream call per session per TTL; it is loaded only when called,
 // never on every request.
 func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
@@ -182,26 +130,12 @@ func (c *Client) Workspaces(ctx context.Context) ([]Workspace, error) {
 		return list, nil
 	}
 	v, err, _ := c.mw.workspaces.group.Do(string(key[:]), func() (any, error) {
-		var raw []struct {
-			ID      string   `json:"_id"`
-			Name    string   `json:"name"`
-			Labels  []string `json:"labels"`
-			Members []struct {
-				Roles []string `json:"roles"`
-			} `json:"members"`
-		}
-		if err := c.getJSON(context.WithoutCancel(ctx), "/api/workspaces", &raw); err != nil {
+		var doc wire.WorkspaceList
+		if err := c.getJSON(context.WithoutCancel(ctx), "/api/workspaces", &doc); err != nil {
 			return nil, err
 		}
-		list := make([]Workspace, 0, len(raw))
-		for _, w := range raw {
-			ws := Workspace{ID: w.ID, Name: decodeIfNeeded(w.Name), Labels: w.Labels}
-			if len(w.Members) > 0 {
-				ws.Roles = w.Members[0].Roles
-			}
-			list = append(list, ws)
-		}
-		c.mw.workspaces.put(key, list, now.Add(c.mw.cfg.IdentityTTL))
+		list := []Workspace(doc)
+		c.mw.workspaces.put(key, list, now.Add(c.mw.cfg.Limits.IdentityTTL))
 		return list, nil
 	})
 	if err != nil {

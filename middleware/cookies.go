@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // maxCookieSize caps a sealed cookie value (all its chunks together)
@@ -29,7 +30,7 @@ const maxChunks = 8
 // HostPrefix is the cookie-name prefix browsers reserve for cookies that
 // are Secure, Path=/ and host-only: a sibling subdomain (or a plain-http
 // page on the same host) cannot set or overwrite them. The session cookies
-// carry it by default; see Config.DisableCookieHostPrefix.
+// carry it by default; see Config.Cookie.DisableHostPrefix.
 const HostPrefix = "__Host-"
 
 // CookieKey is one key set for sealing the session cookies with
@@ -209,14 +210,14 @@ type cookieJar struct {
 
 func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 	j := &cookieJar{
-		path:     c.CookiePath,
-		domain:   c.CookieDomain,
+		path:     c.Cookie.Path,
+		domain:   c.Cookie.Domain,
 		secure:   c.cookieSecure(),
-		sameSite: c.CookieSameSite,
+		sameSite: c.Cookie.SameSite,
 	}
 	prefix := c.hostPrefix()
-	j.access = newCookieName(c.AccessCookieName, prefix)
-	j.refresh = newCookieName(c.RefreshCookieName, prefix)
+	j.access = newCookieName(c.Cookie.AccessName, prefix)
+	j.refresh = newCookieName(c.Cookie.RefreshName, prefix)
 	j.social = newCookieName(socialStateCookie, prefix)
 	// securecookie seals with the first codec: put the sets that may seal
 	// first, keeping their order (a Config built by hand may list an
@@ -323,7 +324,7 @@ func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refres
 		maxAge = 1
 	}
 	if j.pairSize(access, refresh) > MaxSessionBytes {
-		return ErrSessionTooLarge
+		return qelos.ErrSessionTooLarge
 	}
 	noStoreCookies(w)
 	j.set(w, r, j.access, access, maxAge)

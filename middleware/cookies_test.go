@@ -168,9 +168,9 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"ftp AppURL", middleware.Config{AppURL: "ftp://qelos.example", CookieKeys: key}, "absolute http(s) URL"},
 		{"no keys", middleware.Config{AppURL: "https://q.example"}, "CookieKeys is required"},
 		{"short hash key", middleware.Config{AppURL: "https://q.example", CookieKeys: []middleware.CookieKey{{Hash: []byte("x")}}}, "32 or 64"},
-		{"same cookie names", middleware.Config{AppURL: "https://q.example", CookieKeys: key, AccessCookieName: "s", RefreshCookieName: "s"}, "must differ"},
-		{"bad cookie name", middleware.Config{AppURL: "https://q.example", CookieKeys: key, AccessCookieName: "a b"}, "not a valid cookie"},
-		{"SameSite None without Secure", middleware.Config{AppURL: "http://q.example", CookieKeys: key, CookieSameSite: http.SameSiteNoneMode, CookieSecure: middleware.SecureNever}, "requires Secure"},
+		{"same cookie names", middleware.Config{AppURL: "https://q.example", CookieKeys: key, Cookie: middleware.CookieConfig{AccessName: "s", RefreshName: "s"}}, "must differ"},
+		{"bad cookie name", middleware.Config{AppURL: "https://q.example", CookieKeys: key, Cookie: middleware.CookieConfig{AccessName: "a b"}}, "not a valid cookie"},
+		{"SameSite None without Secure", middleware.Config{AppURL: "http://q.example", CookieKeys: key, Cookie: middleware.CookieConfig{SameSite: http.SameSiteNoneMode, Secure: middleware.SecureNever}}, "requires Secure"},
 		{"relative skip path", middleware.Config{AppURL: "https://q.example", CookieKeys: key, SkipPaths: []string{"health"}}, "must start with /"},
 		{"valid", middleware.Config{AppURL: "https://q.example/", CookieKeys: key}, ""},
 	}

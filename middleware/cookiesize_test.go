@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -144,8 +145,8 @@ func TestThreatCookieBombLongName(t *testing.T) {
 				}
 				return
 			}
-			if r.status != 422 || !strings.Contains(string(r.body), middleware.CodeSessionTooLarge) || count != 0 {
-				t.Fatalf("sign-up: %d %s, %d cookies; want 422 %s and none", r.status, r.body, count, middleware.CodeSessionTooLarge)
+			if r.status != 422 || !strings.Contains(string(r.body), qelos.CodeSessionTooLarge) || count != 0 {
+				t.Fatalf("sign-up: %d %s, %d cookies; want 422 %s and none", r.status, r.body, count, qelos.CodeSessionTooLarge)
 			}
 			if !strings.Contains(h.logs.String(), "too large") {
 				t.Fatalf("the log does not say why:\n%s", h.logs.String())

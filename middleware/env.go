@@ -16,22 +16,22 @@ import (
 //	                    github.com/qelos-io/integrator-go/cmd/qelos-keys
 //	QELOS_JWT_SECRET    Config.JWTSecret
 //	QELOS_TENANT        Config.Tenant (default "0")
-//	QELOS_INSECURE_COOKIES Config.CookieSecure = SecureNever when "true"/"1":
+//	QELOS_INSECURE_COOKIES Config.Cookie.Secure = SecureNever when "true"/"1":
 //	                    plain-http development on a host other than localhost
 //	QELOS_API_TOKEN     Config.APIToken
 //	QELOS_REQUIRE_AUTH  Config.RequireAuth: "true"/"1" or "false"/"0"
-//	QELOS_DISABLE_PROXY Config.DisableProxy: "true"/"1" or "false"/"0"
-//	QELOS_PASSTHROUGH   Config.Passthrough: "true"/"1" or "false"/"0"; see
+//	QELOS_DISABLE_PROXY Config.Proxy.Disable: "true"/"1" or "false"/"0"
+//	QELOS_PASSTHROUGH   Config.Proxy.Passthrough: "true"/"1" or "false"/"0"; see
 //	                    its doc for the cookie-tossing trade-off
 //	QELOS_SKIP_PATHS    Config.SkipPaths: comma-separated, trimmed, empties dropped
 //
 //	QELOS_PROXY_TARGET, QELOS_IP, QELOS_API_IP
-//	                    Config.ProxyTarget: the first that is not blank,
+//	                    Config.Proxy.Target: the first that is not blank,
 //	                    trimmed (the rule of the Node and Python integrators)
 //
 // QELOS_REDIS_URL is read by the separate
 // refresh/redisstore module (redisstore.NewFromEnv), whose Store goes in
-// Config.RefreshStore: this package does not link a Redis client.
+// Config.Refresh.Store: this package does not link a Redis client.
 //
 // The errors name the variable, the expected format and the fix; every
 // problem is reported at once (errors.Join). Fields the environment does
@@ -62,7 +62,7 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	}
 	for _, name := range []string{"QELOS_PROXY_TARGET", "QELOS_IP", "QELOS_API_IP"} {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
-			c.ProxyTarget = v
+			c.Proxy.Target = v
 			break
 		}
 	}
@@ -73,10 +73,10 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	if c.RequireAuth, err = envBool(getenv, "QELOS_REQUIRE_AUTH"); err != nil {
 		errs = append(errs, err)
 	}
-	if c.DisableProxy, err = envBool(getenv, "QELOS_DISABLE_PROXY"); err != nil {
+	if c.Proxy.Disable, err = envBool(getenv, "QELOS_DISABLE_PROXY"); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Passthrough, err = envBool(getenv, "QELOS_PASSTHROUGH"); err != nil {
+	if c.Proxy.Passthrough, err = envBool(getenv, "QELOS_PASSTHROUGH"); err != nil {
 		errs = append(errs, err)
 	}
 	c.SkipPaths = splitList(getenv("QELOS_SKIP_PATHS"))
@@ -84,7 +84,7 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	if err != nil {
 		errs = append(errs, err)
 	} else if insecure {
-		c.CookieSecure = SecureNever
+		c.Cookie.Secure = SecureNever
 	}
 	return c, errors.Join(errs...)
 }

@@ -3,36 +3,8 @@ package middleware
 import (
 	"errors"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
-)
-
-// The error model. Every error the package reports — Auth.Err, Event.Err,
-// and the errors of Client's methods — matches exactly one of two kinds
-// with errors.Is:
-//
-//   - ErrUnavailable: transient. Qelos could not be reached, timed out,
-//     failed (5xx) or answered something unreadable. The session is kept;
-//     try again later. It also matches refresh.ErrUnavailable when a
-//     refresh failed.
-//   - ErrUnauthorized: a rejection. The credential is no good (expired,
-//     tampered with, signed out, refused by Qelos). It also matches
-//     refresh.ErrRejected when Qelos rejected a refresh token.
-//
-// An *APIError from a Client call matches, by status, ErrUnauthorized,
-// ErrForbidden, ErrNotFound, ErrInvalid or ErrUnavailable.
-var (
-	// ErrUnauthorized: Qelos did not accept the credentials (401), or the
-	// middleware rejected them.
-	ErrUnauthorized = errors.New("qelos: unauthorized")
-	// ErrForbidden: Qelos refused the operation to this user (403).
-	ErrForbidden = errors.New("qelos: forbidden")
-	// ErrNotFound: no such resource, or not visible to this user (404).
-	ErrNotFound = errors.New("qelos: not found")
-	// ErrInvalid: Qelos refused the input (400).
-	ErrInvalid = errors.New("qelos: invalid request")
-	// ErrUnavailable: Qelos could not be reached or failed (5xx, timeout,
-	// unreadable answer). Transient: try again later.
-	ErrUnavailable = errors.New("qelos: unavailable")
 )
 
 // kindError gives a cause one of the model's kinds, keeping what it
@@ -44,18 +16,18 @@ func (e *kindError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // unavailable marks err transient.
 func unavailable(err error) error {
-	if err == nil || errors.Is(err, ErrUnavailable) {
+	if err == nil || errors.Is(err, qelos.ErrUnavailable) {
 		return err
 	}
-	return &kindError{ErrUnavailable, err}
+	return &kindError{qelos.ErrUnavailable, err}
 }
 
 // rejected marks err a rejection.
 func rejected(err error) error {
-	if err == nil || errors.Is(err, ErrUnauthorized) {
+	if err == nil || errors.Is(err, qelos.ErrUnauthorized) {
 		return err
 	}
-	return &kindError{ErrUnauthorized, err}
+	return &kindError{qelos.ErrUnauthorized, err}
 }
 
 // classify gives an error from the refresh package (or from this one) its

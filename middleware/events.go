@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -31,8 +32,8 @@ const (
 	EventSignedOut
 	// EventIdentityFailed: a bearer token, API key or Qelos session cookie
 	// did not identify a user. Event.Mode is the credential's kind;
-	// Event.Err matches ErrUnavailable when Qelos could not be asked, and
-	// is ErrUnauthorized-like otherwise (refused, expired, unreadable).
+	// Event.Err matches qelos.ErrUnavailable when Qelos could not be asked, and
+	// is qelos.ErrUnauthorized-like otherwise (refused, expired, unreadable).
 	EventIdentityFailed
 	// EventUpstreamCall: one HTTP call to Qelos ended. Event.Call names it
 	// ("refresh", "signin", "me", "proxy"…), Event.Status is Qelos's
@@ -69,7 +70,7 @@ type Event struct {
 	// UserID is the Qelos user id, when known.
 	UserID string
 	// Mode is the credential's kind, for EventIdentityFailed.
-	Mode Mode
+	Mode qelos.Mode
 	// Call names the Qelos endpoint of an EventUpstreamCall: "signin",
 	// "signup", "refresh", "logout", "me", "workspaces",
 	// "workspace-activate", "api-tokens", "auth-callback", "proxy" (a call

@@ -33,7 +33,7 @@ func ExampleWorkspaceResolver() {
 			}
 			return nil, nil // a scoped key never moves to another workspace
 		}
-		list, err := c.Workspaces(r.Context()) // cached for Config.IdentityTTL
+		list, err := c.Workspaces(r.Context()) // cached for Config.Limits.IdentityTTL
 		if err != nil {
 			return nil, err // Qelos unavailable: guards answer 503
 		}
@@ -45,7 +45,7 @@ func ExampleWorkspaceResolver() {
 		return nil, nil // not a member: no workspace
 	}
 	mw := k.Middleware(middleware.Config{ResolveWorkspace: bySubdomain})
-	app := mw.Handler(middleware.RequireWorkspace(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app := mw.Handler(middleware.Require(middleware.HasWorkspace())(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, _ := middleware.WorkspaceFrom(r.Context())
 		fmt.Fprint(w, ws.Name, " ", ws.Roles)
 	})))

@@ -1,8 +1,9 @@
 package middleware
 
 import (
-	"sync"
 	"time"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // Test seams, visible to this package's tests only.
@@ -35,7 +36,7 @@ func seal(m *Middleware, access, refreshTok sealed) (string, string) {
 // SessionID returns the session id sealed in a session cookie value.
 func SessionID(m *Middleware, name, value string) string {
 	n := m.jar.access
-	if name == m.jar.refresh.wire || name == m.cfg.RefreshCookieName {
+	if name == m.jar.refresh.wire || name == m.cfg.Cookie.RefreshName {
 		n = m.jar.refresh
 	}
 	s, _ := m.jar.open(n, value)
@@ -45,7 +46,7 @@ func SessionID(m *Middleware, name, value string) string {
 // OpenCookie opens a session cookie value.
 func OpenCookie(m *Middleware, name, value string) (token string, ws *Workspace, err error) {
 	n := m.jar.access
-	if name == m.jar.refresh.wire || name == m.cfg.RefreshCookieName {
+	if name == m.jar.refresh.wire || name == m.cfg.Cookie.RefreshName {
 		n = m.jar.refresh
 	}
 	s, err := m.jar.open(n, value)
@@ -62,29 +63,18 @@ func CacheLen(m *Middleware) int { return m.cache.len() }
 // warm path would after opening cookie: the memory test measures the cache
 // with it, without sealing a million real cookies.
 func PutOpened(m *Middleware, cookie, accessToken string, u *User, refreshAt time.Time) {
-	a := &Auth{User: u, Workspace: u.Workspace, Mode: ModeCookiePair, mw: m, accessToken: accessToken, expires: refreshAt}
+	a := &Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, mw: m, accessToken: accessToken, expires: refreshAt}
 	m.cache.put(cookie, a, refreshAt)
 }
 
 // PutIdentity inserts what /api/me said about a credential into the
 // identity cache, as probe would.
 func PutIdentity(m *Middleware, key string, u *User, expires time.Time) {
-	m.identities.bearers.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: ModeBearer, mw: m}}, expires)
+	m.identities.bearers.put(key, identityEntry{auth: &Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeBearer, mw: m}}, expires)
 }
 
 // IdentityCacheLen reports how many credentials the identity cache holds.
 func IdentityCacheLen(m *Middleware) int { return m.identities.len() }
-
-// ResetGuardWarnings lets Deny log its misconfiguration warnings again.
-func ResetGuardWarnings() {
-	missingHandler = sync.Once{}
-	skippedGuard = sync.Once{}
-}
-
-// ForgetHandlers makes Deny believe no Handler has served a request yet.
-func ForgetHandlers() {
-	handlerServed.Store(false)
-}
 
 // CacheMemory reports the bytes the caches hold together, as
 // Limits.CacheBytes counts them.
@@ -92,3 +82,26 @@ func CacheMemory(m *Middleware) int64 {
 	return m.cache.memory() + m.bearers.memory() + m.identities.apiKeys.memory() + m.identities.bearers.memory() +
 		m.identities.passthrough.memory() + m.workspaces.memory() + m.rechecks.memory()
 }
+
+// The defaults, for the tests.
+const (
+	DefaultAccessCookieName   = defaultAccessCookieName
+	DefaultCacheBytes         = defaultCacheBytes
+	DefaultCacheSize          = defaultCacheSize
+	DefaultIdentityTTL        = defaultIdentityTTL
+	DefaultMaxCookieBytes     = defaultMaxCookieBytes
+	DefaultMaxCookies         = defaultMaxCookies
+	DefaultMaxCredentialBytes = defaultMaxCredentialBytes
+	DefaultMaxIdentityLookups = defaultMaxIdentityLookups
+	DefaultMaxQelosCookies    = defaultMaxQelosCookies
+	DefaultProxyTimeout       = defaultProxyTimeout
+	DefaultReadyTimeout       = defaultReadyTimeout
+	DefaultRefreshCookieName  = defaultRefreshCookieName
+	DefaultRefreshMargin      = defaultRefreshMargin
+	DefaultSignInMaxKeys      = defaultSignInMaxKeys
+	DefaultSignInPerClient    = defaultSignInPerClient
+	DefaultSignInPerUser      = defaultSignInPerUser
+	DefaultSignInWindow       = defaultSignInWindow
+	DefaultTenant             = defaultTenant
+	DefaultUpstreamTimeout    = defaultUpstreamTimeout
+)

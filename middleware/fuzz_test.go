@@ -443,7 +443,7 @@ func FuzzSkipPaths(f *testing.F) {
 			}
 		}
 		for _, disableProxy := range []bool{false, true} {
-			m := fuzzMiddleware(t, false, func(c *Config) { c.SkipPaths, c.DisableProxy = prefixes, disableProxy })
+			m := fuzzMiddleware(t, false, func(c *Config) { c.SkipPaths, c.Proxy.Disable = prefixes, disableProxy })
 			want := false // nothing is skipped implicitly, /api/ included
 			for _, p := range prefixes {
 				want = want || strings.HasPrefix(path, p)
@@ -474,7 +474,7 @@ func FuzzConfigFromEnv(f *testing.F) {
 		for _, b := range []struct {
 			name, in string
 			got      bool
-		}{{"QELOS_REQUIRE_AUTH", requireAuth, c.RequireAuth}, {"QELOS_DISABLE_PROXY", disableProxy, c.DisableProxy}} {
+		}{{"QELOS_REQUIRE_AUTH", requireAuth, c.RequireAuth}, {"QELOS_DISABLE_PROXY", disableProxy, c.Proxy.Disable}} {
 			switch strings.ToLower(strings.TrimSpace(b.in)) {
 			case "", "false", "0", "true", "1":
 				if want := slices.Contains([]string{"true", "1"}, strings.ToLower(strings.TrimSpace(b.in))); b.got != want || strings.Contains(msg, b.name) {

@@ -3,9 +3,9 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
-	"strings"
-	"sync"
 	"sync/atomic"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // A Rule is what a guard asks of a request: a signed-in user, and maybe a
@@ -13,22 +13,28 @@ import (
 // HasWorkspaceRole, Privileged or HasWorkspace, and apply it with Require
 // (net/http) or an adapter's Require (gin, echo).
 type Rule struct {
-	allow func(*Auth) bool
-	code  string // the code of the 403 answer when a signed-in user fails it
+	allow  func(*Auth) bool
+	code   string       // the code of the 403 answer when a signed-in user fails it
+	warned *atomic.Bool // the rule has logged a request no Handler saw
+}
+
+// newRule returns the rule allow, refused with a 403 of code.
+func newRule(code string, allow func(*Auth) bool) Rule {
+	return Rule{allow: allow, code: code, warned: new(atomic.Bool)}
 }
 
 // SignedIn asks only for a signed-in user.
-func SignedIn() Rule { return Rule{allow: func(*Auth) bool { return true }, code: CodeForbidden} }
+func SignedIn() Rule { return newRule(qelos.CodeForbidden, func(*Auth) bool { return true }) }
 
 // HasRole asks for a user holding at least one of the tenant roles.
 func HasRole(roles ...string) Rule {
-	return Rule{allow: func(a *Auth) bool { return anyRole(a.User.HasRole, roles) }, code: CodeForbidden}
+	return newRule(qelos.CodeForbidden, func(a *Auth) bool { return anyRole(a.User.HasRole, roles) })
 }
 
 // HasWorkspaceRole asks for a user holding at least one of the roles in the
 // request's active workspace (so an active workspace too).
 func HasWorkspaceRole(roles ...string) Rule {
-	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) }, code: CodeForbidden}
+	return newRule(qelos.CodeForbidden, func(a *Auth) bool { return a.Workspace != nil && anyRole(a.Workspace.HasRole, roles) })
 }
 
 // Privileged asks for a privileged user: one holding a tenant role (the
@@ -37,15 +43,15 @@ func HasWorkspaceRole(roles ...string) Rule {
 // lets a user manage every workspace and user of the tenant. It is not
 // about the active workspace: for Qelos's isPrivilegedUser of a workspace
 // (the user's roles there hold "admin"), see Workspace.Privileged and
-// HasWorkspaceRole(WorkspaceAdminRole).
+// HasWorkspaceRole(qelos.WorkspaceAdminRole).
 func Privileged() Rule {
-	return Rule{allow: func(a *Auth) bool { return a.Privileged }, code: CodeForbidden}
+	return newRule(qelos.CodeForbidden, func(a *Auth) bool { return a.Privileged })
 }
 
 // HasWorkspace asks for an active workspace; its refusal's code is
 // NO_WORKSPACE, so a front end can ask the user to pick one.
 func HasWorkspace() Rule {
-	return Rule{allow: func(a *Auth) bool { return a.Workspace != nil }, code: CodeNoWorkspace}
+	return newRule(qelos.CodeNoWorkspace, func(a *Auth) bool { return a.Workspace != nil })
 }
 
 // Deny answers a request that rule refuses, and reports whether it did:
@@ -53,32 +59,34 @@ func HasWorkspace() Rule {
 // {"code":"QELOS_UNAVAILABLE"} when Qelos could not be reached to confirm
 // its session (whose cookies are kept) or to resolve its workspace, and 403
 // with the rule's code when the signed-in user does not qualify — through
-// the Config.ErrorHandler of the Middleware whose Handler saw the request,
-// when it has one. It writes nothing and reports false for a request the
-// rule allows. Adapters build their guards on it.
+// the Config.ErrorHandler of the Middleware whose Handler saw the request.
+// It writes nothing and reports false for a request the rule allows.
+// Adapters build their guards on it.
 //
-// A request Handler never saw — the router is not wrapped with
-// Middleware.Handler (or an adapter's New), so every guarded route would
-// answer 401 — is answered 401 too, and the first one is logged at Error
-// level on slog.Default, once per process, naming the fix. Handler is
-// known to be missing when no Handler has served a request in this
-// process yet, or when the request carries a credential (a session cookie
-// of any Middleware in the process, a Qelos session cookie, an
-// Authorization or x-api-key header) that no Handler looked at.
+// Handler puts a value in the context of every request it serves, even an
+// anonymous one or one on a SkipPaths prefix, so a request without one
+// never went through Handler: the router is not wrapped with
+// Middleware.Handler (or an adapter's New), and every guarded route
+// answers 401. Deny answers it 401 with qelos.WriteError and logs the
+// misconfiguration at Error level, naming the fix, once per Rule value (a
+// guard built once logs once). No Middleware is reachable from such a
+// request, so that record goes to slog.Default. A guard on a SkipPaths
+// prefix, where Handler attaches no user, is logged once per Middleware on
+// its Config.Logger.
 func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	a, _ := r.Context().Value(contextKey{}).(*Auth)
 	switch {
-	case a == nil && (!handlerServed.Load() || sessionCookies.carried(r)):
-		missingHandler.Do(func() {
+	case a == nil:
+		if rule.warned == nil || rule.warned.CompareAndSwap(false, true) {
 			slog.Default().Error("qelos guard: the request never went through the middleware, so every guarded route answers 401: wrap your router with mw.Handler(router) (gin: r.Use(qelosgin.New(mw)); echo: e.Use(qelosecho.New(mw)))",
 				"method", r.Method, "path", r.URL.Path)
-		})
-	case a != nil && a.skipped:
-		skippedGuard.Do(func() {
-			slog.Default().Error("qelos guard: a guarded route is under a Config.SkipPaths prefix, where Handler attaches no user, so it always answers 401: remove the prefix from SkipPaths or the guard from the route",
+		}
+	case a.skipped:
+		a.mw.skippedGuard.Do(func() {
+			a.mw.log.Error("qelos guard: a guarded route is under a Config.SkipPaths prefix, where Handler attaches no user, so it always answers 401: remove the prefix from SkipPaths or the guard from the route",
 				"method", r.Method, "path", r.URL.Path)
 		})
-	case a != nil && a.User != nil && rule.allow(a):
+	case a.User != nil && rule.allow(a):
 		return false
 	}
 	var m *Middleware // its Config.ErrorHandler answers, when Handler saw the request
@@ -87,57 +95,13 @@ func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	}
 	switch {
 	case a != nil && a.Err != nil:
-		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		m.fail(w, r, unavailableError(a.Err))
 	case a != nil && a.User != nil:
-		m.fail(w, r, http.StatusForbidden, rule.code, "")
+		m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: rule.code})
 	default:
-		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+		m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 	}
 	return true
-}
-
-// missingHandler and skippedGuard make Deny log each misconfiguration once.
-var missingHandler, skippedGuard sync.Once
-
-// handlerServed is set by the first request any Handler serves.
-var handlerServed atomic.Bool
-
-// sessionCookies are the session cookie names of every Middleware made in
-// the process, for Deny to recognise a credential no Handler looked at
-// (Handler marks the requests whose credentials it looked at, and leaves
-// the common anonymous request unmarked, at no cost).
-var sessionCookies = cookieNames{names: map[string]bool{}}
-
-type cookieNames struct {
-	mu    sync.RWMutex
-	names map[string]bool
-}
-
-func (c *cookieNames) add(names ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, n := range names {
-		c.names[n] = true
-	}
-}
-
-// carried reports whether r carries a credential header, a Qelos session
-// cookie, or a cookie named in c.
-func (c *cookieNames) carried(r *http.Request) bool {
-	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 {
-		return true
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for _, line := range r.Header["Cookie"] {
-		for _, part := range strings.Split(line, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if c.names[name] || strings.HasPrefix(name, "qlt_") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Require returns middleware that lets through only requests rule allows;
@@ -161,28 +125,6 @@ func Require(rule Rule) func(http.Handler) http.Handler {
 // be confirmed because Qelos was unavailable get 503
 // {"code":"QELOS_UNAVAILABLE"}, with their cookies untouched.
 func RequireUser(h http.Handler) http.Handler { return Require(SignedIn())(h) }
-
-// RequireRoles wraps h so that only users holding at least one of the
-// tenant roles reach it; a signed-in user without them gets 403
-// {"code":"FORBIDDEN"}, others are answered as by RequireUser.
-func RequireRoles(h http.Handler, roles ...string) http.Handler { return Require(HasRole(roles...))(h) }
-
-// RequireWorkspaceRoles wraps h so that only users holding at least one of
-// the roles in the request's active workspace reach it; 403
-// {"code":"FORBIDDEN"} otherwise (also when no workspace is active).
-func RequireWorkspaceRoles(h http.Handler, roles ...string) http.Handler {
-	return Require(HasWorkspaceRole(roles...))(h)
-}
-
-// RequirePrivileged wraps h so that only privileged users reach it: those
-// holding a tenant role of Config.PrivilegedRoles (see Privileged); 403
-// {"code":"FORBIDDEN"} otherwise.
-func RequirePrivileged(h http.Handler) http.Handler { return Require(Privileged())(h) }
-
-// RequireWorkspace wraps h so that only requests with an active workspace
-// reach it; a signed-in user without one gets 403 {"code":"NO_WORKSPACE"},
-// so the front end can ask them to pick one.
-func RequireWorkspace(h http.Handler) http.Handler { return Require(HasWorkspace())(h) }
 
 func anyRole(has func(string) bool, roles []string) bool {
 	for _, r := range roles {

@@ -66,41 +66,39 @@ func TestRequireHasTheStandardShape(t *testing.T) {
 }
 
 // TestAGuardWithoutHandlerSaysSo: forgetting mw.Handler makes every guarded
-// route answer 401; the first such request is logged at Error, once.
+// route answer 401; the first such request of a guard is logged at Error,
+// on slog.Default since no Middleware is reachable from it. A guard under
+// a skipped prefix is logged once on the Middleware's Config.Logger.
 func TestAGuardWithoutHandlerSaysSo(t *testing.T) {
 	k := middlewaretest.Start(t)
-	mw := k.Middleware(middleware.Config{SkipPaths: []string{"/public/"}})
-	guarded := middleware.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	s := k.SignIn(mw, qelostest.AdminEmail, "")
-
+	const fix = "wrap your router with mw.Handler"
 	tests := []struct {
-		name      string
-		handler   http.Handler
-		path      string
-		signedIn  bool
-		noHandler bool   // no Handler has served a request in the process yet
-		want      string // in the one Error record; "" for none
+		name        string
+		viaHandler  bool   // the guard is wrapped with mw.Handler
+		path        string // "/theme" carries a cookie of the app's own
+		signedIn    bool
+		wantDefault string // in the one Error record on slog.Default; "" for none
+		wantLogger  string // in the one Error record on Config.Logger; "" for none
 	}{
-		{"no Handler, a signed-in request", guarded, "/private", true, false, "wrap your router with mw.Handler"},
-		{"no Handler in the process, an anonymous request", guarded, "/private", false, true, "wrap your router with mw.Handler"},
-		{"Handler, an anonymous request", mw.Handler(guarded), "/private", false, false, ""},
-		{"Handler, an anonymous request in a fresh process", mw.Handler(guarded), "/private", false, true, ""},
-		{"Handler, an anonymous request with another cookie", mw.Handler(guarded), "/theme", false, false, ""},
-		{"no Handler, a request with another cookie", guarded, "/theme", false, false, ""},
-		{"a guard under a skipped prefix", mw.Handler(guarded), "/public/x", true, false, "Config.SkipPaths"},
+		{"no Handler, a signed-in request", false, "/private", true, fix, ""},
+		{"no Handler, an anonymous request", false, "/private", false, fix, ""},
+		{"no Handler, a request with another cookie", false, "/theme", false, fix, ""},
+		{"Handler, an anonymous request", true, "/private", false, "", ""},
+		{"Handler, an anonymous request with another cookie", true, "/theme", false, "", ""},
+		{"a guard under a skipped prefix", true, "/public/x", true, "", "Config.SkipPaths"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs bytes.Buffer
+			var deflt, logger bytes.Buffer
 			prev := slog.Default()
-			slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+			slog.SetDefault(slog.New(slog.NewTextHandler(&deflt, nil)))
 			t.Cleanup(func() { slog.SetDefault(prev) })
-			middleware.ResetGuardWarnings()
-			mw.Handler(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-			if tt.noHandler {
-				middleware.ForgetHandlers()
+			mw := k.Middleware(middleware.Config{SkipPaths: []string{"/public/"}, Logger: slog.New(slog.NewTextHandler(&logger, nil))})
+			s := k.SignIn(mw, qelostest.AdminEmail, "")
+			var guarded http.Handler = middleware.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			if tt.viaHandler {
+				guarded = mw.Handler(guarded)
 			}
-
 			for range 3 {
 				rec := httptest.NewRecorder()
 				req := httptest.NewRequest("GET", tt.path, nil)
@@ -110,18 +108,55 @@ func TestAGuardWithoutHandlerSaysSo(t *testing.T) {
 				if tt.path == "/theme" {
 					req.Header.Set("Cookie", "theme=dark")
 				}
-				tt.handler.ServeHTTP(rec, req)
+				guarded.ServeHTTP(rec, req)
 				if rec.Code != 401 {
 					t.Fatalf("status %d, want 401", rec.Code)
 				}
 			}
-			n := strings.Count(logs.String(), "level=ERROR")
-			switch {
-			case tt.want == "" && n != 0:
-				t.Fatalf("logged %q, want nothing", logs.String())
-			case tt.want != "" && (n != 1 || !strings.Contains(logs.String(), tt.want)):
-				t.Fatalf("logged %q, want one Error record saying %q", logs.String(), tt.want)
+			for _, l := range []struct {
+				name, got, want string
+			}{{"slog.Default", deflt.String(), tt.wantDefault}, {"Config.Logger", logger.String(), tt.wantLogger}} {
+				n := strings.Count(l.got, "level=ERROR")
+				switch {
+				case l.want == "" && n != 0:
+					t.Fatalf("%s: logged %q, want nothing", l.name, l.got)
+				case l.want != "" && (n != 1 || !strings.Contains(l.got, l.want)):
+					t.Fatalf("%s: logged %q, want one Error record saying %q", l.name, l.got, l.want)
+				}
 			}
 		})
+	}
+}
+
+// TestTwoMiddlewaresShareNothing: a guard reaches the Middleware whose
+// Handler saw the request, and only it: each answers with its own
+// Config.ErrorHandler, and neither learns the other's cookies.
+func TestTwoMiddlewaresShareNothing(t *testing.T) {
+	k := middlewaretest.Start(t)
+	answer := func(status int) func(http.ResponseWriter, *http.Request, error) {
+		return func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(status) }
+	}
+	one := k.Middleware(middleware.Config{ErrorHandler: answer(451)})
+	two := k.Middleware(middleware.Config{ErrorHandler: answer(452), Cookie: middleware.CookieConfig{AccessName: "b_access", RefreshName: "b_refresh"}})
+	guard := middleware.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	s := k.SignIn(one, qelostest.AdminEmail, "")
+	for _, tt := range []struct {
+		name string
+		h    http.Handler
+		want int
+	}{
+		{"one, signed in", one.Handler(guard), 200},
+		{"two, with one's cookies", two.Handler(guard), 452},
+		{"one, anonymous", one.Handler(guard), 451},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/private", nil)
+		if tt.want == 200 || tt.want == 452 {
+			req = s.Request("GET", "/private", nil)
+		}
+		tt.h.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, rec.Code, tt.want)
+		}
 	}
 }

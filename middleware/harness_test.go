@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -115,11 +116,11 @@ func appMux(mw *middleware.Middleware) *http.ServeMux {
 	mux.Handle("POST /auth/signout", mw.SignOutHandler())
 	mux.Handle("POST /auth/signup", mw.SignUpHandler())
 	mux.Handle("POST /auth/workspace", mw.SwitchWorkspaceHandler())
-	mux.Handle("GET /workspace-only", middleware.RequireWorkspace(whoami))
+	mux.Handle("GET /workspace-only", middleware.Require(middleware.HasWorkspace())(whoami))
 	mux.HandleFunc("POST /test/client", func(w http.ResponseWriter, r *http.Request) {
 		c, ok := middleware.ClientFrom(r.Context())
 		if !ok {
-			middleware.Unauthorized(w)
+			qelos.WriteError(w, r, qelos.ErrUnauthorized)
 			return
 		}
 		clientCalls.Load().(func(*middleware.Client, http.ResponseWriter, *http.Request))(c, w, r)

@@ -11,15 +11,17 @@ import (
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 	"golang.org/x/sync/singleflight"
 )
 
 // A credential is what identifies a request that does not carry the app's
 // own cookie pair: an API key, a Qelos session cookie, or a bearer token.
 // Such a request is identified by Qelos's GET /api/me, once per credential
-// per Config.IdentityTTL.
+// per Config.Limits.IdentityTTL.
 type credential struct {
-	mode Mode
+	mode qelos.Mode
 	// key names the credential in its mode's identity cache: the
 	// credential as sent (never logged), which the cached Auth holds anyway
 	// to call Qelos for the user.
@@ -55,11 +57,11 @@ func newIdentityCache(size int, bytes int64, now func() time.Time) *identityCach
 var errLookupsBusy = errors.New("too many identity lookups in flight (Config.Limits.MaxIdentityLookups); try again shortly")
 
 // of returns the cache of one mode.
-func (c *identityCache) of(mode Mode) *expiring[string, identityEntry] {
+func (c *identityCache) of(mode qelos.Mode) *expiring[string, identityEntry] {
 	switch mode {
-	case ModeAPIToken:
+	case qelos.ModeAPIToken:
 		return c.apiKeys
-	case ModeBearer:
+	case qelos.ModeBearer:
 		return c.bearers
 	}
 	return c.passthrough
@@ -73,7 +75,7 @@ type identityEntry struct {
 }
 
 // forget drops the cached identities of one user in one mode.
-func (c *identityCache) forget(mode Mode, userID string) {
+func (c *identityCache) forget(mode qelos.Mode, userID string) {
 	c.of(mode).removeIf(func(e identityEntry) bool { return e.auth != nil && e.auth.Mode == mode && e.auth.User.ID == userID })
 }
 
@@ -116,7 +118,7 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 
 // cachedIdentity is the warm path of identify: the answer kept for the
 // credential named k, looked up before the credential is parsed.
-func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode Mode, k string, now time.Time) (*Auth, bool) {
+func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode qelos.Mode, k string, now time.Time) (*Auth, bool) {
 	e, ok := m.identities.of(mode).get(k, now)
 	if !ok {
 		return nil, false
@@ -125,7 +127,7 @@ func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode
 }
 
 // identified applies what Qelos said about a credential to the request.
-func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode Mode, e identityEntry) *Auth {
+func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode qelos.Mode, e identityEntry) *Auth {
 	m.relayCookies(w, r, e.cookies)
 	if e.auth == nil {
 		m.emit(Event{Kind: EventIdentityFailed, Mode: mode, Err: errIdentityRefused, Request: r})
@@ -140,7 +142,7 @@ func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode Mod
 func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry, error) {
 	// Detached from the request that happened to go first: its waiters
 	// must not fail because it left.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.UpstreamTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Limits.UpstreamTimeout)
 	defer cancel()
 	resp, err := m.send(ctx, http.MethodGet, "/api/me", nil, cred.header)
 	if err != nil {
@@ -148,7 +150,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	e := identityEntry{cookies: resp.Header.Values("Set-Cookie")}
 	cache := m.identities.of(cred.mode)
-	until := m.now().Add(m.cfg.IdentityTTL)
+	until := m.now().Add(m.cfg.Limits.IdentityTTL)
 	if !cred.expires.IsZero() && cred.expires.Before(until) {
 		until = cred.expires
 	}
@@ -161,7 +163,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 	}
 	var u User
 	if err := json.Unmarshal(resp.Body, &u); err != nil || u.ID == "" {
-		return identityEntry{}, errors.Join(ErrUnavailable, errors.New("GET /api/me: answer is not a user"))
+		return identityEntry{}, errors.Join(qelos.ErrUnavailable, errors.New("GET /api/me: answer is not a user"))
 	}
 	if u.Tenant != m.cfg.Tenant {
 		// A user of another tenant (another Qelos app on the same
@@ -179,7 +181,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 // normalizeUser decodes name fields the way the Qelos SDK does (/api/me
 // leaves the workspace name encoded) and never leaves Roles nil.
 func normalizeUser(u *User) {
-	u.Name, u.FirstName, u.LastName, u.FullName = decodeIfNeeded(u.Name), decodeIfNeeded(u.FirstName), decodeIfNeeded(u.LastName), decodeIfNeeded(u.FullName)
+	u.Name, u.FirstName, u.LastName, u.FullName = wire.DecodeName(u.Name), wire.DecodeName(u.FirstName), wire.DecodeName(u.LastName), wire.DecodeName(u.FullName)
 	if u.Roles == nil {
 		u.Roles = []string{}
 	}
@@ -187,7 +189,7 @@ func normalizeUser(u *User) {
 		if u.Workspace.ID == "" {
 			u.Workspace = nil
 		} else {
-			u.Workspace.Name = decodeIfNeeded(u.Workspace.Name)
+			u.Workspace.Name = wire.DecodeName(u.Workspace.Name)
 		}
 	}
 }
@@ -244,12 +246,12 @@ func jwtShape(tok string) bool {
 
 // apiKeyCredential is an inbound x-api-key.
 func apiKeyCredential(key string) credential {
-	return credential{mode: ModeAPIToken, key: key, header: http.Header{"X-Api-Key": {key}}}
+	return credential{mode: qelos.ModeAPIToken, key: key, header: http.Header{"X-Api-Key": {key}}}
 }
 
 // bearerCredential is an inbound Authorization header.
 func (m *Middleware) bearerCredential(authorization string) credential {
-	c := credential{mode: ModeBearer, key: authorization, header: http.Header{"Authorization": {authorization}}}
+	c := credential{mode: qelos.ModeBearer, key: authorization, header: http.Header{"Authorization": {authorization}}}
 	if _, tok, ok := strings.Cut(authorization, " "); ok {
 		c.expires, _ = m.tokens.readExpiry(strings.TrimSpace(tok))
 	}
@@ -277,7 +279,7 @@ func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred cre
 				continue
 			}
 			exp, err := m.qelosTokenExpiry(value)
-			if err != nil || !exp.IsZero() && !now.Before(exp.Add(m.cfg.Leeway)) {
+			if err != nil || !exp.IsZero() && !now.Before(exp.Add(m.cfg.Refresh.Leeway)) {
 				continue
 			}
 			if !exp.IsZero() && (expires.IsZero() || exp.Before(expires)) {
@@ -298,7 +300,7 @@ func (m *Middleware) passthroughCredential(sc *cookieScan, key string) (cred cre
 	if a := sc.authz; len(a) > 0 {
 		h["Authorization"] = a[:1:1]
 	}
-	c := credential{mode: ModePassthrough, key: key, header: h, expires: expires}
+	c := credential{mode: qelos.ModePassthrough, key: key, header: h, expires: expires}
 	if sc.qelosCount == 1 && len(sc.authz) == 0 { // key is cut from the Cookie header
 		c.key, c.pinned = cacheKey(key, sc.cookies)
 	}
@@ -350,20 +352,6 @@ func passthroughKey(sc *cookieScan) string {
 	return "\x00" + string(h.Sum(nil))
 }
 
-// hasQelosCookie reports whether r carries one of Qelos's session cookies.
-func hasQelosCookie(r *http.Request) bool {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			if name, _, _ := strings.Cut(textproto.TrimString(part), "="); qelosCookieName(name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // qelosCookieName reports whether a cookie is Qelos's session cookie, by
 // the exact name Qelos reads: what passthrough identifies a request by.
 // The proxy strips a wider set when it injects a credential
@@ -376,7 +364,7 @@ func qelosCookieName(name string) bool { return strings.HasPrefix(name, "qlt_") 
 func (m *Middleware) relayCookies(w http.ResponseWriter, r *http.Request, cookies []string) {
 	for _, c := range cookies {
 		c = RewriteSetCookieDomain(c, r.Host)
-		if m.cfg.PassthroughCookiePath {
+		if m.cfg.Proxy.PassthroughCookiePath {
 			c = rewriteSetCookiePath(c)
 		}
 		w.Header().Add("Set-Cookie", c)
@@ -400,31 +388,31 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			return nil
 		}
 		t, err := m.tokens.readAccess(strings.TrimSpace(tok))
-		if err == nil && !now.Before(t.expires.Add(m.cfg.Leeway)) {
+		if err == nil && !now.Before(t.expires.Add(m.cfg.Refresh.Leeway)) {
 			err = errTokenExpired
 		}
 		if err != nil {
-			m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: rejected(err), Request: r})
+			m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(err), Request: r})
 			return nil
 		}
-		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: ModeBearer, Privileged: m.privileged(t.user),
+		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: qelos.ModeBearer, Privileged: m.privileged(t.user),
 			mw: m, expires: t.expires, cred: http.Header{"Authorization": {authorization}}}
-		m.bearers.put(key, a, t.expires.Add(m.cfg.Leeway))
+		m.bearers.put(key, a, t.expires.Add(m.cfg.Refresh.Leeway))
 		return m.resolveWorkspace(r, a)
 	}
-	if a, ok := m.cachedIdentity(w, r, ModeBearer, key, now); ok {
+	if a, ok := m.cachedIdentity(w, r, qelos.ModeBearer, key, now); ok {
 		return a
 	}
 	scheme, tok, _ := strings.Cut(authorization, " ")
 	tok = strings.TrimSpace(tok)
 	if !strings.EqualFold(scheme, "Bearer") || !jwtShape(tok) {
 		// Not a Qelos access token: Qelos would refuse it, so it is not asked.
-		m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: errNotAToken, Request: r})
+		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: errNotAToken, Request: r})
 		return nil
 	}
-	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Leeway)) {
+	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Refresh.Leeway)) {
 		// Another algorithm, no exp, or expired: refused without asking.
-		m.emit(Event{Kind: EventIdentityFailed, Mode: ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
+		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
 		return nil
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))

@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // maxFormBody caps a sign-in or sign-up body.
@@ -18,27 +20,36 @@ const (
 	maxFieldLength = 256
 )
 
+// sessionInput starts a handler that sets the session pair: the writer it
+// returns makes the answer uncacheable, and the POST's fields are read as
+// by postInput; ok is false when it has answered.
+func (m *Middleware) sessionInput(w http.ResponseWriter, r *http.Request) (_ http.ResponseWriter, in input, ok bool) {
+	w = cookieResponse(w) // sets the pair: never cacheable
+	in, ok = m.postInput(w, r)
+	return w, in, ok
+}
+
 // postInput reads the fields of a POST (see readInput), answering 405 to
 // another method and 400 to an unreadable body; ok is false when it has
 // answered.
-func postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
-	if !allowPost(w, r) {
+func (m *Middleware) postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
+	if !m.allowPost(w, r) {
 		return in, false
 	}
 	in, err := readInput(w, r)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+		m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: err.Error()})
 		return in, false
 	}
 	return in, true
 }
 
-func allowPost(w http.ResponseWriter, r *http.Request) bool {
+func (m *Middleware) allowPost(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodPost {
 		return true
 	}
 	w.Header().Set("Allow", http.MethodPost)
-	writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST")
+	m.fail(w, r, &qelos.Error{Status: http.StatusMethodNotAllowed, Code: qelos.CodeMethodNotAllowed, Message: "use POST"})
 	return false
 }
 

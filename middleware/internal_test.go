@@ -5,25 +5,6 @@ import (
 	"testing"
 )
 
-func TestDecodeIfNeeded(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Acme%20Team", "Acme Team"},
-		{"Ada", "Ada"},
-		{"100%", "100%"},
-		{"a b", "a b"},
-		{"%E2%9C%93%20ok", "✓ ok"},
-		{"50%25", "50%"},
-		{"%zz", "%zz"},
-		{"a%2Bb", "a+b"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := decodeIfNeeded(tt.in); got != tt.want {
-			t.Errorf("decodeIfNeeded(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestCookieValue(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -182,14 +183,14 @@ func TestAPITokenRefusalsAreTyped(t *testing.T) {
 		{"expiry in the past", func(c *middleware.Client, ctx context.Context) error {
 			_, _, err := c.CreateAPIToken(ctx, middleware.NewAPIToken{Nickname: "old", ExpiresAt: time.Now().Add(-time.Hour)})
 			return err
-		}, []error{middleware.ErrInvalid}},
+		}, []error{qelos.ErrInvalid}},
 		{"no nickname", func(c *middleware.Client, ctx context.Context) error {
 			_, _, err := c.CreateAPIToken(ctx, middleware.NewAPIToken{ExpiresAt: time.Now().Add(time.Hour)})
 			return err
-		}, []error{middleware.ErrInvalid}},
+		}, []error{qelos.ErrInvalid}},
 		{"unknown token", func(c *middleware.Client, ctx context.Context) error {
 			return c.RevokeAPIToken(ctx, "000000000000000000000000")
-		}, []error{middleware.ErrNotFound}},
+		}, []error{qelos.ErrNotFound}},
 		{"more than ten", func(c *middleware.Client, ctx context.Context) error {
 			for i := range 11 {
 				if _, _, err := c.CreateAPIToken(ctx, middleware.NewAPIToken{Nickname: fmt.Sprint("t", i), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
@@ -197,7 +198,7 @@ func TestAPITokenRefusalsAreTyped(t *testing.T) {
 				}
 			}
 			return nil
-		}, []error{middleware.ErrTooManyTokens, middleware.ErrInvalid}},
+		}, []error{qelos.ErrTooManyTokens, qelos.ErrInvalid}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,7 +208,7 @@ func TestAPITokenRefusalsAreTyped(t *testing.T) {
 					t.Fatalf("%v is not %v", err, want)
 				}
 			}
-			var apiErr *middleware.APIError
+			var apiErr *qelos.APIError
 			if !errors.As(err, &apiErr) || apiErr.Message == "" {
 				t.Fatalf("%v carries no Qelos message", err)
 			}
@@ -217,7 +218,7 @@ func TestAPITokenRefusalsAreTyped(t *testing.T) {
 		key, _ := h.qelos.IssueAPIToken(qelostest.AdminEmail, "", time.Now().Add(time.Hour))
 		clientCalls.Store(func(c *middleware.Client, w http.ResponseWriter, r *http.Request) {
 			_, err := c.APITokens(r.Context())
-			if errors.Is(err, middleware.ErrTokenManagementByToken) && errors.Is(err, middleware.ErrForbidden) {
+			if errors.Is(err, qelos.ErrTokenManagementByToken) && errors.Is(err, qelos.ErrForbidden) {
 				w.WriteHeader(204)
 				return
 			}

@@ -8,7 +8,7 @@ import (
 // Membership returns the workspace id among the user's memberships, with
 // the roles the user holds there, or nil when the user does not belong to
 // it (or id is empty). It reads c.Workspaces (cached for
-// Config.IdentityTTL), so a WorkspaceResolver may call it on every
+// Config.Limits.IdentityTTL), so a WorkspaceResolver may call it on every
 // request; an error means Qelos could not be asked.
 func (c *Client) Membership(ctx context.Context, id string) (*Workspace, error) {
 	if id == "" {

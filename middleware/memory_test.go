@@ -17,7 +17,7 @@ import (
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
-// The caches are bounded by Config.CacheSize entries, documented at about
+// The caches are bounded by Config.Limits.CacheSize entries, documented at about
 // 4 KiB each (10,000 entries, about 40 MiB), and by their shares of
 // Limits.CacheBytes. These tests push far more sessions than that through
 // them and weigh the live heap after a GC.
@@ -31,7 +31,7 @@ func liveHeap() int64 {
 	return int64(ms.HeapAlloc)
 }
 
-// documentedCap is what Config.CacheSize's documentation promises a cache
+// documentedCap is what Config.Limits.CacheSize's documentation promises a cache
 // of size entries costs at most.
 func documentedCap(size int) int64 { return int64(size) * 4 << 10 }
 

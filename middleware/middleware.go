@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/middleware/internal/signinlimit"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
 )
@@ -17,7 +19,7 @@ import (
 // concurrent use.
 type Middleware struct {
 	cfg          Config
-	target       string   // where every call to Qelos goes: Config.ProxyTarget, else AppURL
+	target       string   // where every call to Qelos goes: Config.Proxy.Target, else AppURL
 	skipPaths    []string // Config.SkipPaths
 	jar          *cookieJar
 	tokens       *tokenReader
@@ -32,11 +34,11 @@ type Middleware struct {
 	plainHTTP    sync.Once     // the hint that Secure cookies need https off localhost
 	log          *slog.Logger
 	now          func() time.Time
-	csrf         *http.CrossOriginProtection // nil with Config.DisableCrossOriginProtection
-	customErrors bool                        // Config.ErrorHandler is set
+	csrf         *http.CrossOriginProtection // nil with Config.CrossOrigin.Disable
 	anonymous    *Auth                       // the context mark of an anonymous request Handler saw
 	skip         *Auth                       // the context mark of a request on a SkipPaths prefix
-	signIns      *signInLimiter              // nil with SignInLimit.Disable
+	skippedGuard sync.Once                   // Deny has logged a guard on a SkipPaths prefix
+	signIns      *signinlimit.Limiter        // nil with SignInLimit.Disable
 
 	socialStates stateLedger // social sign-in states used, until they expire
 	apiKeyNames  apiKeyNames // for API-key revocations (apikeyrevocation.go)
@@ -52,7 +54,7 @@ func New(cfg Config) (*Middleware, error) {
 	// Every cookie key opens the values a keyed shared store keeps, so
 	// replicas mid-rotation (one sealing with the old key, one with the new)
 	// share outcomes.
-	if ks, ok := cfg.RefreshStore.(refresh.KeyedStore); ok {
+	if ks, ok := cfg.Refresh.Store.(refresh.KeyedStore); ok {
 		secrets := make([][]byte, len(cfg.CookieKeys))
 		for i, k := range cfg.CookieKeys {
 			secrets[i] = k.Hash
@@ -60,8 +62,8 @@ func New(cfg Config) (*Middleware, error) {
 		ks.AcceptSecrets(secrets...)
 	}
 	target := cfg.AppURL
-	if cfg.ProxyTarget != "" {
-		target = cfg.ProxyTarget
+	if cfg.Proxy.Target != "" {
+		target = cfg.Proxy.Target
 	}
 	m := &Middleware{}
 	// Every call to Qelos, the proxy's included, goes through one client
@@ -79,8 +81,8 @@ func New(cfg Config) (*Middleware, error) {
 		skipPaths: cfg.SkipPaths,
 		jar:       newCookieJar(cfg.CookieKeys, &cfg),
 		refresher: refresh.NewCoordinator(client, refresh.Options{
-			Store:  cfg.RefreshStore,
-			Grace:  cfg.RefreshGrace,
+			Store:  cfg.Refresh.Store,
+			Grace:  cfg.Refresh.Grace,
 			Logger: cfg.Logger,
 			Now:    cfg.Now, // the grace window follows a test's clock too
 		}),
@@ -91,30 +93,25 @@ func New(cfg Config) (*Middleware, error) {
 	// Limits.CacheBytes: half for the opened sessions (the warm path of
 	// every signed-in browser), a twelfth for each of the six others.
 	share := cfg.Limits.CacheBytes / 12
-	m.cache = newExpiring(cfg.CacheSize, cfg.Limits.CacheBytes/2, stringKeySize(authSize), clock)
-	m.bearers = newExpiring(cfg.CacheSize, share, stringKeySize(authSize), clock)
-	m.identities = newIdentityCache(cfg.CacheSize, share, clock)
-	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.CacheSize, share, credKeySize(workspacesSize), clock)}
-	m.rechecks = newExpiring(cfg.CacheSize, share, credKeySize(recheckSize), clock)
+	m.cache = newExpiring(cfg.Limits.CacheSize, cfg.Limits.CacheBytes/2, stringKeySize(authSize), clock)
+	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock)
+	m.identities = newIdentityCache(cfg.Limits.CacheSize, share, clock)
+	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.Limits.CacheSize, share, credKeySize(workspacesSize), clock)}
+	m.rechecks = newExpiring(cfg.Limits.CacheSize, share, credKeySize(recheckSize), clock)
 	m.lookups = make(chan struct{}, cfg.Limits.MaxIdentityLookups)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
-	m.customErrors = cfg.ErrorHandler != nil
-	m.signIns = newSignInLimiter(cfg)
-	for _, n := range []cookieName{m.jar.access, m.jar.refresh} {
-		sessionCookies.add(n.wire)
-		sessionCookies.add(n.chunks...)
-	}
+	m.signIns = newSignInLimiter(cfg, cfg.Logger)
 	m.refresher.OnRevoke(m.revokedRemotely)
-	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Leeway, func() time.Time { return m.now() })
+	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Refresh.Leeway, func() time.Time { return m.now() })
 	switch {
-	case cfg.DisableCrossOriginProtection:
-	case cfg.CrossOriginProtection != nil:
-		m.csrf = cfg.CrossOriginProtection
+	case cfg.CrossOrigin.Disable:
+	case cfg.CrossOrigin.Protection != nil:
+		m.csrf = cfg.CrossOrigin.Protection
 	default:
 		m.csrf = http.NewCrossOriginProtection()
-		for _, o := range cfg.TrustedOrigins {
+		for _, o := range cfg.CrossOrigin.TrustedOrigins {
 			if err := m.csrf.AddTrustedOrigin(o); err != nil {
-				return nil, fmt.Errorf("middleware: TrustedOrigins: %w", err)
+				return nil, fmt.Errorf("middleware: Config.CrossOrigin.TrustedOrigins: %w", err)
 			}
 		}
 	}
@@ -123,7 +120,7 @@ func New(cfg Config) (*Middleware, error) {
 
 // CookieNames returns the names the session cookies have in the browser:
 // the configured names, with the __Host- prefix unless
-// Config.DisableCookieHostPrefix or the cookie attributes rule it out.
+// Config.Cookie.DisableHostPrefix or the cookie attributes rule it out.
 // Sessions sealed by earlier versions may also come as chunks name_0,
 // name_1, …, which are read and cleared.
 func (m *Middleware) CookieNames() (access, refresh string) {
@@ -137,8 +134,8 @@ func (m *Middleware) CookieNames() (access, refresh string) {
 // skipped: the app's own /api/ routes get their user, and a
 // [Middleware.Proxy] mounted inside uses the Auth found here. A multipart
 // form next parses on the request it receives is removed from disk when
-// next returns (net/http cleans up only the request it created; Go issue
-// 58809).
+// next returns (net/http cleans up only the request it created; see
+// https://go.dev/issue/58809).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -165,17 +162,19 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 
 // Authenticate is Handler's work on one request, for frameworks with a
 // chain of their own (the gin and echo adapters are built on it). It
-// returns the request the next handler must see — r itself for the common
-// anonymous request, else a copy with the Auth in its context — and false
+// returns the request the next handler must see — a copy whose context
+// holds the Auth, or for an anonymous request or one on a SkipPaths prefix
+// only Handler's mark, which FromContext does not report but which tells
+// the guards Handler ran — and false
 // when it answered the request itself (a refusal, through
 // Config.ErrorHandler), in which case the chain must stop. It may set
 // cookies on w. A multipart form parsed on the returned request is the
 // caller's to remove when it differs from r, as Handler does.
 //
 // State-changing cross-origin browser requests are refused with 403
-// CodeCrossOrigin unless Config.DisableCrossOriginProtection. A request
+// qelos.CodeCrossOrigin unless Config.CrossOrigin.Disable. A request
 // over one of Config.Limits' request budgets is refused with 431
-// CodeHeadersTooLarge before any other work.
+// qelos.CodeHeadersTooLarge before any other work.
 //
 // Client-sent X-Qelos-User-Id and X-Qelos-Workspace-Id headers, which other
 // integrators use to pass identity downstream, are removed.
@@ -195,57 +194,36 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	}
 	if m.csrf != nil {
 		if err := m.csrf.Check(r); err != nil {
-			m.fail(w, r, http.StatusForbidden, CodeCrossOrigin, "cross-origin request refused")
+			m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: qelos.CodeCrossOrigin, Message: "cross-origin request refused"})
 			return r, false
 		}
 	}
-	if !handlerServed.Load() {
-		handlerServed.Store(true)
-	}
 	if m.skipped(r.URL.Path) {
-		if m.carriesCredentials(r) {
-			r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
-		}
-		return r, true
+		return r.WithContext(NewContext(r.Context(), m.skip)), true // so a guard here can say why it refuses
 	}
 	var sc cookieScan
 	if err := m.admit(r, &sc); err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
 	}
-	a, carried, err := m.authenticate(w, r, &sc)
+	a, _, err := m.authenticate(w, r, &sc)
 	if err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
 	}
 	switch {
 	case a == nil && m.cfg.RequireAuth:
-		m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+		m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 		return r, false
-	case a == nil && (carried || m.customErrors):
-		// Credentials Handler could not use: marked, so Proxy does not
-		// try them again and a guard knows Handler saw them. With a
-		// Config.ErrorHandler every anonymous request is marked, so the
-		// guards find it.
-		return r.WithContext(NewContext(r.Context(), m.anonymous)), true
 	case a == nil:
-		return r, true // the common anonymous request: nothing to allocate
+		// Marked, so Proxy does not try credentials Handler could not use
+		// again, and a guard knows Handler saw the request.
+		return r.WithContext(NewContext(r.Context(), m.anonymous)), true
 	case a.User == nil && m.cfg.RequireAuth:
-		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		m.fail(w, r, unavailableError(a.Err))
 		return r, false
 	}
 	return r.WithContext(NewContext(r.Context(), a)), true
-}
-
-// carriesCredentials reports whether r carries a credential Handler looks
-// at: an x-api-key, an Authorization header, a session cookie, or a Qelos
-// session cookie.
-func (m *Middleware) carriesCredentials(r *http.Request) bool {
-	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
-		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
-		return true
-	}
-	return m.cfg.Passthrough && hasQelosCookie(r)
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -279,7 +257,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 		if !apiKeyShape(key[0]) {
 			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
-		if a, ok := m.cachedIdentity(w, r, ModeAPIToken, key[0], m.now()); ok {
+		if a, ok := m.cachedIdentity(w, r, qelos.ModeAPIToken, key[0], m.now()); ok {
 			return a, true, nil
 		}
 		return m.identify(w, r, apiKeyCredential(key[0])), true, nil
@@ -293,7 +271,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 				return nil, true, err
 			}
 			k := passthroughKey(sc)
-			if a, ok := m.cachedIdentity(w, r, ModePassthrough, k, m.now()); ok {
+			if a, ok := m.cachedIdentity(w, r, qelos.ModePassthrough, k, m.now()); ok {
 				return a, true, nil
 			}
 			if cred, ok := m.passthroughCredential(sc, k); ok {
@@ -308,16 +286,16 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 	if authz := sc.authz; len(authz) > 0 && authz[0] != "" {
 		return m.bearer(w, r, authz[0], m.now()), true, nil
 	}
-	// Without Config.Passthrough a Qelos session cookie is ignored, and
+	// Without Config.Proxy.Passthrough a Qelos session cookie is ignored, and
 	// the request is marked as looked at, so the guards do not take it
 	// for one Handler never saw.
 	return nil, len(sc.authz) > 0 || len(sc.apiKey) > 0 || sc.qelosIgnored, nil
 }
 
 // valid reports whether a token expiring at exp is still usable at now,
-// with Config.Leeway for clock skew between Qelos and this app.
+// with Config.Refresh.Leeway for clock skew between Qelos and this app.
 func (m *Middleware) valid(exp, now time.Time) bool {
-	return now.Before(exp.Add(m.cfg.Leeway))
+	return now.Before(exp.Add(m.cfg.Refresh.Leeway))
 }
 
 // resolveWorkspace applies Config.ResolveWorkspace.

@@ -72,7 +72,7 @@ func TestValidPairNeedsNoUpstreamCall(t *testing.T) {
 }
 
 func TestSignInSetsAHardenedPair(t *testing.T) {
-	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.CookieSecure = middleware.SecureAlways })
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Cookie.Secure = middleware.SecureAlways })
 	body := strings.NewReader(`{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`)
 	r := h.do(http.MethodPost, "/auth/signin", body, "application/json")
 	if r.status != 200 {
@@ -116,15 +116,15 @@ func TestCookiesAreSecureByDefault(t *testing.T) {
 		wantSecure bool
 	}{
 		{"default on an http AppURL", nil, accessCookie, true},
-		{"SecureNever for plain-http development", func(c *middleware.Config) { c.CookieSecure = middleware.SecureNever }, middleware.DefaultAccessCookieName, false},
+		{"SecureNever for plain-http development", func(c *middleware.Config) { c.Cookie.Secure = middleware.SecureNever }, middleware.DefaultAccessCookieName, false},
 	}
 	t.Run("QELOS_INSECURE_COOKIES", func(t *testing.T) {
 		for v, want := range map[string]middleware.CookieSecurity{"": middleware.SecureAlways, "false": middleware.SecureAlways, "true": middleware.SecureNever, "1": middleware.SecureNever} {
 			cfg, err := middleware.ConfigFromLookup(func(k string) string {
 				return map[string]string{"QELOS_APP_URL": "http://q.example", "QELOS_INSECURE_COOKIES": v, "QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String()}[k]
 			})
-			if err != nil || cfg.CookieSecure != want {
-				t.Errorf("QELOS_INSECURE_COOKIES=%q: CookieSecure %v, err %v; want %v", v, cfg.CookieSecure, err, want)
+			if err != nil || cfg.Cookie.Secure != want {
+				t.Errorf("QELOS_INSECURE_COOKIES=%q: CookieSecure %v, err %v; want %v", v, cfg.Cookie.Secure, err, want)
 			}
 		}
 	})
@@ -232,7 +232,7 @@ func TestRefreshStorm(t *testing.T) {
 }
 
 func TestStragglerAfterGraceIsSignedOutCleanly(t *testing.T) {
-	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.RefreshGrace = 150 * time.Millisecond })
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Refresh.Grace = 150 * time.Millisecond })
 	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
 	if r := h.get("/private", cookies...); r.status != 200 {
 		t.Fatalf("first refresh: %d %s", r.status, r.body)
@@ -325,7 +325,7 @@ func TestTransientRefreshFaultsKeepTheSession(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.UpstreamTimeout = 200 * time.Millisecond })
+			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Limits.UpstreamTimeout = 200 * time.Millisecond })
 			h.qelos.InjectFault(qelostest.EndpointRefresh, tt.fault)
 			cookies := h.pair(qelostest.AdminEmail, acmeID, true)
 
@@ -464,7 +464,7 @@ func TestResolveWorkspace(t *testing.T) {
 // stopped waiting. The single-use token is spent by then, so the rotation
 // must be kept, or the user's next request would be signed out.
 func TestLateRotationIsCaptured(t *testing.T) {
-	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.UpstreamTimeout = 100 * time.Millisecond })
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Limits.UpstreamTimeout = 100 * time.Millisecond })
 	h.qelos.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Delay: 400 * time.Millisecond, Times: 1})
 	cookies := h.pair(qelostest.AdminEmail, acmeID, true)
 	if r := h.get("/private", cookies...); r.status != 503 || len(r.cookies) != 0 {

@@ -20,7 +20,7 @@ func TestMigratingRawCookiesFromNodeIntegrators(t *testing.T) {
 		wantCleared bool
 	}{
 		{"default __Host- names: ignored, left in the browser", nil, false},
-		{"DisableCookieHostPrefix: rejected and cleared", func(c *middleware.Config) { c.DisableCookieHostPrefix = true }, true},
+		{"Cookie.DisableHostPrefix: rejected and cleared", func(c *middleware.Config) { c.Cookie.DisableHostPrefix = true }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -145,7 +146,7 @@ func TestBearerVerifiedLocallyWithJWTSecret(t *testing.T) {
 
 func TestPassthroughRelaysRotationWithPathRewrite(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{CookieRotateAfter: time.Millisecond})
-	a := newApp(t, up, func(c *middleware.Config) { c.Passthrough, c.PassthroughCookiePath = true, true })
+	a := newApp(t, up, func(c *middleware.Config) { c.Proxy.Passthrough, c.Proxy.PassthroughCookiePath = true, true })
 	qlt := qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)
 	time.Sleep(5 * time.Millisecond) // old enough for Qelos to rotate it
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
@@ -237,21 +238,21 @@ func TestGuards(t *testing.T) {
 	admin := &middleware.Auth{User: &middleware.User{ID: "a", Roles: []string{"admin"}}, Privileged: true,
 		Workspace: &middleware.Workspace{ID: "w", Roles: []string{"editor"}}}
 	user := &middleware.Auth{User: &middleware.User{ID: "u", Roles: []string{"user"}}}
-	down := &middleware.Auth{Err: middleware.ErrUnavailable}
+	down := &middleware.Auth{Err: qelos.ErrUnavailable}
 	tests := []struct {
 		name  string
 		guard http.Handler
 		auth  *middleware.Auth
 		want  int
 	}{
-		{"roles: holder passes", middleware.RequireRoles(ok, "editor", "admin"), admin, 204},
-		{"roles: signed-in non-holder is 403", middleware.RequireRoles(ok, "admin"), user, 403},
-		{"roles: anonymous is 401", middleware.RequireRoles(ok, "admin"), nil, 401},
-		{"roles: Qelos down is 503", middleware.RequireRoles(ok, "admin"), down, 503},
-		{"workspace roles: holder passes", middleware.RequireWorkspaceRoles(ok, "editor"), admin, 204},
-		{"workspace roles: no workspace is 403", middleware.RequireWorkspaceRoles(ok, "editor"), user, 403},
-		{"privileged: admin passes", middleware.RequirePrivileged(ok), admin, 204},
-		{"privileged: user is 403", middleware.RequirePrivileged(ok), user, 403},
+		{"roles: holder passes", middleware.Require(middleware.HasRole("editor", "admin"))(ok), admin, 204},
+		{"roles: signed-in non-holder is 403", middleware.Require(middleware.HasRole("admin"))(ok), user, 403},
+		{"roles: anonymous is 401", middleware.Require(middleware.HasRole("admin"))(ok), nil, 401},
+		{"roles: Qelos down is 503", middleware.Require(middleware.HasRole("admin"))(ok), down, 503},
+		{"workspace roles: holder passes", middleware.Require(middleware.HasWorkspaceRole("editor"))(ok), admin, 204},
+		{"workspace roles: no workspace is 403", middleware.Require(middleware.HasWorkspaceRole("editor"))(ok), user, 403},
+		{"privileged: admin passes", middleware.Require(middleware.Privileged())(ok), admin, 204},
+		{"privileged: user is 403", middleware.Require(middleware.Privileged())(ok), user, 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

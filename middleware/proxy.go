@@ -3,140 +3,15 @@ package middleware
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"time"
+
+	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/middleware/internal/proxy"
 )
-
-// CodeProxyUpstreamError is the code of the proxy's 502 when Qelos could
-// not be reached.
-const CodeProxyUpstreamError = "QELOS_PROXY_UPSTREAM_ERROR"
-
-// CodeProxyBadPath is the code of a proxied path refused for its
-// encoded dot-segments.
-const CodeProxyBadPath = "QELOS_PROXY_BAD_PATH"
-
-// identityHeaders are request headers a client must never send Qelos,
-// because Qelos's gateway or its services read them as identity or routing:
-//
-//   - Tenant: the gateway honours a client's tenant on its default host;
-//   - Tenanthost: the host the auth service builds cookies and redirects for;
-//   - User: the gateway's base64 user for the services behind it;
-//   - X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For, Forwarded,
-//     X-Real-Ip: the gateway takes the forwarded host as the tenant host,
-//     services build URLs from the forwarded scheme and log client IPs;
-//   - every X-Qelos-* header (X-Qelos-User-Id, X-Qelos-Workspace-Id,
-//     X-Qelos-Tenant, X-Qelos-User, X-Qelos-Roles…): identity as other
-//     integrators pass it downstream, or as Qelos answers it.
-//
-// The credential headers (Authorization, X-Api-Key, Qelos's session cookie)
-// and X-Impersonate-* (honoured by Qelos for privileged callers only) pass.
-var identityHeaders = []string{"Tenant", "Tenanthost", "User", "X-Forwarded-Host", "X-Forwarded-Proto",
-	"X-Forwarded-For", "Forwarded", "X-Real-Ip"}
-
-// stripIdentityHeaders removes identityHeaders and every X-Qelos-* header.
-func stripIdentityHeaders(h http.Header) {
-	for _, k := range identityHeaders {
-		delete(h, k)
-	}
-	for k := range h {
-		if len(k) >= 8 && strings.EqualFold(k[:8], "X-Qelos-") {
-			delete(h, k)
-		}
-	}
-}
-
-// maxProxyPath bounds the escaped path of a proxied request, checked
-// before anything else: Qelos (Node) refuses a request line longer than its
-// 16 KiB header limit anyway.
-const maxProxyPath = 8 << 10
-
-// maxPathDecodes bounds how many rounds of percent-decoding dotSegment
-// undoes. No honest path is encoded that many times over; one that is still
-// changing after them is refused as if it held a dot-segment.
-const maxPathDecodes = 8
-
-// dotSegment reports whether an escaped path holds a dot-segment ("." or
-// "..", between slashes or backslashes) at any depth of percent-encoding
-// ("%2e%2e", ".%2e", "..%2f", "%252e%252e", "%2525252e%2525252e", …),
-// which a server behind Qelos might decode and resolve after the proxy
-// forwarded it. The path is decoded until it stops changing, at most
-// maxPathDecodes times; one still encoded after that counts as a
-// dot-segment. A plain "/../" is caught too, for a Proxy mounted where no
-// router has cleaned the path.
-//
-// Decoding to a fixed point, rather than refusing every "%25", keeps honest
-// paths that hold a literal '%' (an id or a file name "100%25.pdf")
-// working; the work is bounded by maxProxyPath × maxPathDecodes.
-func dotSegment(escaped string) bool {
-	p := escaped
-	for i := 0; ; i++ {
-		if hasDotSegment(p) {
-			return true
-		}
-		d := percentDecode(p)
-		if d == p {
-			return false
-		}
-		if i == maxPathDecodes {
-			return true
-		}
-		p = d
-	}
-}
-
-// hasDotSegment reports whether p, split at '/' and '\\', has a "." or ".."
-// segment.
-func hasDotSegment(p string) bool {
-	for len(p) > 0 {
-		i := strings.IndexAny(p, "/\\")
-		seg := p
-		if i >= 0 {
-			seg, p = p[:i], p[i+1:]
-		} else {
-			p = ""
-		}
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// percentDecode undoes one round of percent-encoding, leaving a '%' that
-// is not followed by two hex digits as it is.
-func percentDecode(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
-}
 
 // Proxy returns the same-origin reverse proxy to Qelos, for the browser's
 // /api/** calls, so a single-page app talks only to this app's origin:
@@ -165,7 +40,7 @@ func unhex(c byte) byte {
 // cookies, none of which Qelos needs beside the bearer), no x-api-key and
 // no Authorization of its own. Any other request keeps its Authorization
 // and x-api-key, loses the pair's cookies, and loses Qelos's session
-// cookies too unless Config.Passthrough.
+// cookies too unless Config.Proxy.Passthrough.
 //
 // Refusals, before anything is forwarded: a path longer than 8 KiB is 414;
 // a path with a dot-segment at any depth of percent-encoding (%2e%2e,
@@ -180,15 +55,15 @@ func unhex(c byte) byte {
 // can return a stored user document — POST /api/auth/callback (the social
 // exchange, which returns the whole document) and /api/users with a
 // "select" query (privileged callers choose the fields) — are relayed
-// without any "password", "salt" or "tokens" field; see scrubUserSecrets.
+// without any "password", "salt" or "tokens" field; see proxy.ScrubUserSecrets.
 //
-// Mount it before anything that reads request bodies. With DisableProxy it
+// Mount it before anything that reads request bodies. With Config.Proxy.Disable it
 // answers 404. Errors: 502 {"code":"QELOS_PROXY_UPSTREAM_ERROR"} when Qelos
 // cannot be reached (or answered something that could not be relayed
 // safely); 503 {"code":"QELOS_UNAVAILABLE"} when the pair needed a refresh
 // and Qelos could not give one.
 func (m *Middleware) Proxy() http.Handler {
-	if m.cfg.DisableProxy {
+	if m.cfg.Proxy.Disable {
 		return http.NotFoundHandler()
 	}
 	target, _ := url.Parse(m.target) // New checked it
@@ -198,7 +73,7 @@ func (m *Middleware) Proxy() http.Handler {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
 			pr.Out.Host = target.Host
 			h := pr.Out.Header
-			stripIdentityHeaders(h)
+			proxy.StripIdentityHeaders(h)
 			// ReverseProxy re-adds an upgrade the client asked for;
 			// nothing is switched to another protocol here.
 			delete(h, "Upgrade")
@@ -233,7 +108,7 @@ func (m *Middleware) Proxy() http.Handler {
 				noStore(resp.Header)
 			}
 			if st.scrub {
-				return scrubUserSecrets(resp)
+				return proxy.ScrubUserSecrets(resp)
 			}
 			return nil
 		},
@@ -241,26 +116,17 @@ func (m *Middleware) Proxy() http.Handler {
 			// The details (addresses, ports, the transport's words) are
 			// for the log; the browser gets the stable code.
 			m.log.Warn("qelos proxy: upstream error", "method", r.Method, "path", r.URL.Path, "err", scrubURL(err))
-			writeError(w, http.StatusBadGateway, CodeProxyUpstreamError, "Qelos could not be reached; try again shortly")
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadGateway, Code: qelos.CodeProxyUpstreamError, Message: "Qelos could not be reached; try again shortly", Err: scrubURL(err)})
 		},
 		Transport: m.proxyTransport(),
 		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		escaped := r.URL.EscapedPath()
-		if len(escaped) > maxProxyPath {
-			writeError(w, http.StatusRequestURITooLong, CodeProxyBadPath, "the path is longer than 8 KiB")
+		if err := proxy.Refuse(r); err != nil {
+			m.fail(w, r, err)
 			return
 		}
-		if dotSegment(escaped) {
-			writeError(w, http.StatusBadRequest, CodeProxyBadPath, "the path holds a dot-segment")
-			return
-		}
-		if websocketUpgrade(r.Header) {
-			writeError(w, http.StatusBadRequest, CodeProxyUpgradeRefused, "the Qelos proxy does not switch protocols")
-			return
-		}
-		st := &proxyState{host: r.Host, scrub: userDocumentRoute(r)}
+		st := &proxyState{host: r.Host, scrub: proxy.UserDocumentRoute(r)}
 		a, seen := m.seenBy(r)
 		if !seen && len(r.Header["X-Api-Key"]) == 0 {
 			// Mounted outside Handler (or under a skipped prefix): open
@@ -272,9 +138,9 @@ func (m *Middleware) Proxy() http.Handler {
 			}
 			a, _ = m.session(w, r, sc.access, sc.refresh)
 		}
-		if a != nil && a.Mode == ModeCookiePair {
+		if a != nil && a.Mode == qelos.ModeCookiePair {
 			if a.User == nil {
-				m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable) // a refresh was needed and Qelos could not give one
+				m.fail(w, r, unavailableError(nil)) // a refresh was needed and Qelos could not give one
 				return
 			}
 			st.bearer = a.accessToken
@@ -285,22 +151,8 @@ func (m *Middleware) Proxy() http.Handler {
 	})
 }
 
-// CodeProxyUpgradeRefused is the code of the proxy's 400 for a WebSocket
-// upgrade, which it does not relay.
-const CodeProxyUpgradeRefused = "QELOS_PROXY_UPGRADE_REFUSED"
-
 // errProxyUpgrade is why an answer switching protocols is not relayed.
 var errProxyUpgrade = errors.New("qelos proxy: Qelos answered 101 Switching Protocols, which is not relayed")
-
-// websocketUpgrade reports whether h asks to switch to WebSocket.
-func websocketUpgrade(h http.Header) bool {
-	for _, v := range h["Upgrade"] {
-		if strings.Contains(strings.ToLower(v), "websocket") {
-			return true
-		}
-	}
-	return false
-}
 
 // seenBy returns the Auth Handler attached to r, and whether this
 // Middleware's Handler authenticated r (rather than skipping it, or never
@@ -316,52 +168,10 @@ func (m *Middleware) seenBy(r *http.Request) (*Auth, bool) {
 	return a, true
 }
 
-// proxyTransport is the configured transport, with ProxyTimeout bounding
+// proxyTransport is the configured transport, with Proxy.Timeout bounding
 // the wait for Qelos's response headers.
 func (m *Middleware) proxyTransport() http.RoundTripper {
-	rt := m.cfg.HTTPClient.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	return headerTimeout{rt: rt, d: m.cfg.ProxyTimeout}
-}
-
-// headerTimeout gives up a round trip whose response headers take longer
-// than d; once they have come, the body streams for as long as it takes.
-// It wraps any RoundTripper and shares its connections.
-type headerTimeout struct {
-	rt http.RoundTripper
-	d  time.Duration
-}
-
-var errProxyTimeout = errors.New("qelos proxy: no answer within Config.ProxyTimeout")
-
-func (h headerTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(h.d, func() { cancel(errProxyTimeout) })
-	resp, err := h.rt.RoundTrip(req.WithContext(ctx))
-	timer.Stop()
-	if err != nil {
-		if context.Cause(ctx) == errProxyTimeout {
-			err = errProxyTimeout
-		}
-		cancel(nil)
-		return nil, err
-	}
-	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
-}
-
-// cancelOnClose ends a proxied round trip's context with its body.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelCauseFunc
-}
-
-func (c cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel(nil)
-	return err
+	return proxy.HeaderTimeout(m.cfg.HTTPClient.Transport, m.cfg.Proxy.Timeout)
 }
 
 type proxyKey struct{}
@@ -370,12 +180,12 @@ type proxyKey struct{}
 type proxyState struct {
 	host   string // inbound Host, for the Set-Cookie Domain rewrite
 	bearer string // the pair's access token, if the request had a pair
-	scrub  bool   // the answer may hold a user document: see scrubUserSecrets
+	scrub  bool   // the answer may hold a user document: see proxy.ScrubUserSecrets
 }
 
 // dropCookies removes from a Cookie header bound for Qelos the app's own
 // session cookies, which Qelos has no use for, and, unless
-// Config.Passthrough, Qelos's session cookies (qlt_*, token), which only
+// Config.Proxy.Passthrough, Qelos's session cookies (qlt_*, token), which only
 // passthrough lets the browser use. A name is compared trimmed and in any
 // case, so no spelling Qelos's cookie parser might accept slips through.
 func (m *Middleware) dropCookies(h http.Header) {
@@ -389,7 +199,7 @@ func (m *Middleware) dropCookies(h http.Header) {
 			part = strings.TrimSpace(part)
 			name, _, _ := strings.Cut(part, "=")
 			name = strings.TrimSpace(name)
-			if part == "" || m.jar.pairCookie(name) || !m.cfg.Passthrough && qelosSessionCookie(name) {
+			if part == "" || m.jar.pairCookie(name) || !m.cfg.Proxy.Passthrough && qelosSessionCookie(name) {
 				continue
 			}
 			kept = append(kept, part)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -48,7 +49,7 @@ func TestSignInRateLimitStopsPasswordGuessing(t *testing.T) {
 			if tooMany++; firstRetry == "" {
 				firstRetry = r.header.Get("Retry-After")
 			}
-			if !strings.Contains(string(r.body), middleware.CodeTooManyAttempts) {
+			if !strings.Contains(string(r.body), qelos.CodeTooManyAttempts) {
 				t.Fatalf("429 body %s", r.body)
 			}
 		default:

@@ -6,14 +6,15 @@ import (
 	"sync"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
 )
 
-// DefaultReadyTimeout bounds each check of ReadyHandler, so that a Qelos
+// defaultReadyTimeout bounds each check of ReadyHandler, so that a Qelos
 // or Redis that does not answer makes the probe answer 503 well within a
 // Kubernetes probe's default timeout (1 s) plus slack: within 2 s.
-const DefaultReadyTimeout = time.Second
+const defaultReadyTimeout = time.Second
 
 // ReadyHandler returns a readiness handler for Kubernetes (readinessProbe)
 // or a load balancer's health check: 200 {"status":"ok"} when Qelos
@@ -24,7 +25,7 @@ const DefaultReadyTimeout = time.Second
 // It checks Qelos with one cheap anonymous GET /api/me (any answer below
 // 500 means the gateway and the auth service are up), and the
 // RefreshStore when it is a [refresh.Pinger] (the Redis store is), each
-// within DefaultReadyTimeout (1 s), concurrently. Concurrent probes share
+// within 1 s, concurrently. Concurrent probes share
 // one check, so a flood of probes costs Qelos one call at a time. The
 // answer names which check failed, never why (the reason is logged).
 //
@@ -36,7 +37,7 @@ func (m *Middleware) ReadyHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use GET")
+			m.fail(w, r, &qelos.Error{Status: http.StatusMethodNotAllowed, Code: qelos.CodeMethodNotAllowed, Message: "use GET"})
 			return
 		}
 		res := p.check(r.Context())
@@ -72,12 +73,12 @@ func (p *readiness) check(ctx context.Context) *readyResult {
 func (p *readiness) run(ctx context.Context) *readyResult {
 	// Detached from the probe's request: a probe that gives up must not
 	// record Qelos as down for the others sharing the run.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultReadyTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultReadyTimeout)
 	defer cancel()
 	checks := map[string]string{"qelos": "ok"}
 	var storeErr error
 	var wg sync.WaitGroup
-	if pinger, ok := p.m.cfg.RefreshStore.(refresh.Pinger); ok {
+	if pinger, ok := p.m.cfg.Refresh.Store.(refresh.Pinger); ok {
 		checks["store"] = "ok"
 		wg.Go(func() { storeErr = pinger.Ping(ctx) })
 	}

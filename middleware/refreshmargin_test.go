@@ -13,7 +13,7 @@ import (
 )
 
 // TestRefreshMarginRule: a pair is refreshed at max(exp − RefreshMargin,
-// exp − lifetime/2), as Config.RefreshMargin documents.
+// exp − lifetime/2), as Config.Refresh.Margin documents.
 func TestRefreshMarginRule(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -31,7 +31,7 @@ func TestRefreshMarginRule(t *testing.T) {
 			// Tokens carry whole seconds: start on one so the points are exact.
 			now := k.Clock.Now()
 			k.Clock.Advance(now.Truncate(time.Second).Add(time.Second).Sub(now))
-			mw := k.Middleware(middleware.Config{RefreshMargin: tt.margin})
+			mw := k.Middleware(middleware.Config{Refresh: middleware.RefreshConfig{Margin: tt.margin}})
 			app := mw.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 			s := k.SignIn(mw, qelostest.AdminEmail, "")
 			get := func() { app.ServeHTTP(httptest.NewRecorder(), s.Request("GET", "/", nil)) }
@@ -51,8 +51,8 @@ func TestRefreshMarginRule(t *testing.T) {
 }
 
 func TestNegativeRefreshMarginIsRefused(t *testing.T) {
-	_, err := middleware.New(middleware.Config{AppURL: "https://q.example", CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()}, RefreshMargin: -time.Second})
-	if err == nil || !strings.Contains(err.Error(), "Config.RefreshMargin") {
-		t.Fatalf("err %v, want one naming Config.RefreshMargin", err)
+	_, err := middleware.New(middleware.Config{AppURL: "https://q.example", CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()}, Refresh: middleware.RefreshConfig{Margin: -time.Second}})
+	if err == nil || !strings.Contains(err.Error(), "Config.Refresh.Margin") {
+		t.Fatalf("err %v, want one naming Config.Refresh.Margin", err)
 	}
 }

@@ -1,13 +1,17 @@
 package middleware
 
-import "net/http"
+import (
+	"net/http"
+
+	qelos "github.com/qelos-io/integrator-go"
+)
 
 // A WorkspaceResolver chooses the active workspace of a signed-in request,
 // for example by subdomain ("acme.app.example" → the workspace named
 // acme) or by a path segment. u is the signed-in user, with u.Workspace the
 // one recorded in the session. c calls Qelos as that user: c.Workspaces
 // lists the user's memberships with the roles they hold in each (cached
-// for Config.IdentityTTL, so calling it on every request is cheap), which
+// for Config.Limits.IdentityTTL, so calling it on every request is cheap), which
 // is how a resolver checks that the user belongs to the workspace it
 // picks and learns the roles that HasWorkspaceRole reads. c is nil only
 // for an Auth built by hand, without a Middleware.
@@ -91,7 +95,7 @@ func (a *Auth) withResolvedWorkspace(r *http.Request, resolve WorkspaceResolver)
 // session cookies carry the workspace of their session, which the app may
 // choose per request: their Scope is nil.
 func (a *Auth) Scope() *Workspace {
-	if a == nil || a.Mode != ModeAPIToken || a.User == nil {
+	if a == nil || a.Mode != qelos.ModeAPIToken || a.User == nil {
 		return nil
 	}
 	return a.User.Workspace

@@ -3,28 +3,11 @@ package middleware
 import (
 	"encoding/json"
 	"net/http"
-)
+	"strconv"
+	"time"
 
-// Error codes in the JSON bodies the middleware answers with.
-const (
-	CodeUnauthorized       = "UNAUTHORIZED"
-	CodeForbidden          = "FORBIDDEN"
-	CodeQelosUnavailable   = "QELOS_UNAVAILABLE"
-	CodeInvalidCredentials = "INVALID_CREDENTIALS"
-	CodeInvalidInput       = "INVALID_INPUT"
-	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"
-	CodeCrossOrigin        = "CROSS_ORIGIN_REQUEST"
-	// CodeHeadersTooLarge answers 431 a request whose cookies or
-	// credentials exceed Config.Limits.
-	CodeHeadersTooLarge = "REQUEST_HEADERS_TOO_LARGE"
+	qelos "github.com/qelos-io/integrator-go"
 )
-
-// errorBody is the body of every error answer: a stable machine-readable
-// code, and a message for humans when there is more to say.
-type errorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message,omitempty"`
-}
 
 // writeJSON answers status with v as JSON, never to be stored by a cache
 // (private and keyed on the Cookie header too, when it sets a cookie).
@@ -40,47 +23,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	writeJSON(w, status, errorBody{Code: code, Message: message})
-}
-
-// msgUnavailable is the message of a 503 the package answers itself.
-const msgUnavailable = "Qelos is unavailable; your session is kept, try again shortly"
-
-// WriteError answers status with the JSON body {"code": code}, never to be
-// stored by a cache; a 503 also says Retry-After: 1. It is what
-// Config.ErrorHandler falls back to, less the message for humans the
-// package adds by default.
-func WriteError(w http.ResponseWriter, r *http.Request, status int, code string) {
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	writeError(w, status, code, "")
-}
-
-// fail answers a refusal: through Config.ErrorHandler when one is set,
-// else with the JSON body and its message.
-func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+// fail answers err, an error the package refuses a request with, through
+// Config.ErrorHandler (default qelos.WriteError). The writer it hands over
+// makes the answer uncacheable if it sets a cookie. m may be nil (a guard
+// on a request no Handler saw): then qelos.WriteError answers.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	answer := qelos.WriteError
 	if m != nil && m.cfg.ErrorHandler != nil {
-		m.cfg.ErrorHandler(guardCookies(w), r, status, code)
-		return
+		answer = m.cfg.ErrorHandler
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	writeError(w, status, code, message)
+	answer(guardCookies(w), r, err)
 }
 
-// Unauthorized answers {"code":"UNAUTHORIZED"}, as every Qelos
-// integrator does.
-func Unauthorized(w http.ResponseWriter) {
-	writeError(w, http.StatusUnauthorized, CodeUnauthorized, "")
+// unavailableError is the 503 of a request Qelos could not be asked about;
+// its session is kept. cause, when known, says why.
+func unavailableError(cause error) *qelos.Error {
+	return &qelos.Error{Status: http.StatusServiceUnavailable, Code: qelos.CodeQelosUnavailable, Message: qelos.MsgUnavailable, Err: cause}
 }
 
-// Unavailable answers 503 {"code":"QELOS_UNAVAILABLE"}: the user may well be
-// signed in, but Qelos could not be reached to confirm it. The session
-// cookies are untouched; the client may retry.
-func Unavailable(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "1")
-	writeError(w, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+// tooMany answers 429 with Retry-After in whole seconds, rounded up.
+func (m *Middleware) tooMany(w http.ResponseWriter, r *http.Request, retry time.Duration) {
+	secs := max(1, int((retry+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	m.fail(w, r, &qelos.Error{Status: http.StatusTooManyRequests, Code: qelos.CodeTooManyAttempts, Message: "too many sign-in attempts; try again in " + strconv.Itoa(secs) + " s"})
 }

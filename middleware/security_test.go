@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -148,7 +149,7 @@ func TestAlgorithmConfusionIsRejected(t *testing.T) {
 	}
 }
 
-// TestNotBeforeAndLeeway: nbf in the future is refused unless Config.Leeway
+// TestNotBeforeAndLeeway: nbf in the future is refused unless Config.Refresh.Leeway
 // covers the skew; a bearer token verified with JWTSecret is accepted
 // within Leeway of its exp, and not beyond.
 func TestNotBeforeAndLeeway(t *testing.T) {
@@ -181,7 +182,7 @@ func TestNotBeforeAndLeeway(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) {
-				c.Leeway = tt.leeway
+				c.Refresh.Leeway = tt.leeway
 				c.JWTSecret = qelostest.DefaultJWTSecret
 			})
 			req, _ := http.NewRequest(http.MethodGet, h.app.URL+"/private", nil)
@@ -220,7 +221,7 @@ func TestNotBeforeAndLeeway(t *testing.T) {
 // refresh token and the replayer is signed out, while the holder of the new
 // pair stays signed in.
 func TestReplayAfterGrace(t *testing.T) {
-	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.RefreshGrace = 150 * time.Millisecond })
+	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Refresh.Grace = 150 * time.Millisecond })
 	old := h.pair(qelostest.AdminEmail, acmeID, true)
 	first := h.get("/private", old...)
 	if first.status != 200 {
@@ -509,7 +510,7 @@ func TestSpoofedIdentityHeadersNeverPass(t *testing.T) {
 // DisableCrossOriginProtection turns it off.
 func TestCrossOriginProtectionOnByDefault(t *testing.T) {
 	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) {
-		c.TrustedOrigins = []string{"https://admin.example"}
+		c.CrossOrigin.TrustedOrigins = []string{"https://admin.example"}
 	})
 	pair := h.pair(qelostest.AdminEmail, acmeID, false)
 	creds := `{"username":"` + qelostest.AdminEmail + `","password":"` + qelostest.AdminPassword + `"}`
@@ -547,8 +548,8 @@ func TestCrossOriginProtectionOnByDefault(t *testing.T) {
 				t.Fatalf("status %d %s, want %d", r.status, r.body, tt.want)
 			}
 			if tt.want == 403 {
-				if !strings.Contains(string(r.body), `"code":"`+middleware.CodeCrossOrigin+`"`) {
-					t.Fatalf("body %s, want code %s", r.body, middleware.CodeCrossOrigin)
+				if !strings.Contains(string(r.body), `"code":"`+qelos.CodeCrossOrigin+`"`) {
+					t.Fatalf("body %s, want code %s", r.body, qelos.CodeCrossOrigin)
 				}
 				if len(r.cookies) != 0 {
 					t.Fatalf("a refused request changed cookies: %v", r.cookies)
@@ -560,7 +561,7 @@ func TestCrossOriginProtectionOnByDefault(t *testing.T) {
 		})
 	}
 	t.Run("DisableCrossOriginProtection turns it off", func(t *testing.T) {
-		h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.DisableCrossOriginProtection = true })
+		h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.CrossOrigin.Disable = true })
 		req, _ := http.NewRequest(http.MethodPost, h.app.URL+"/auth/signin", strings.NewReader(creds))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -570,7 +571,7 @@ func TestCrossOriginProtectionOnByDefault(t *testing.T) {
 	})
 	t.Run("a malformed trusted origin is a startup error", func(t *testing.T) {
 		_, err := middleware.New(middleware.Config{AppURL: h.qelos.URL, CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
-			TrustedOrigins: []string{"https://admin.example/path"}})
+			CrossOrigin: middleware.CrossOriginConfig{TrustedOrigins: []string{"https://admin.example/path"}}})
 		if err == nil || !strings.Contains(err.Error(), "TrustedOrigins") {
 			t.Fatalf("err %v, want one naming TrustedOrigins", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -127,7 +128,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 		return nil
 	}
 	pair, t, err := m.exchange(r.Context(), s.Token, now, key)
-	if errors.Is(err, ErrSessionTooLarge) {
+	if errors.Is(err, qelos.ErrSessionTooLarge) {
 		m.endTooLarge(w, r, current.userID())
 		return nil
 	}
@@ -140,7 +141,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 		case current != nil && m.valid(current.expires, now):
 			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
 		}
-		return &Auth{Mode: ModeCookiePair, Err: err, mw: m}
+		return &Auth{Mode: qelos.ModeCookiePair, Err: err, mw: m}
 	}
 	if t == nil {
 		// Qelos answered with a token this app cannot read: a configuration
@@ -156,11 +157,11 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 	}
 	a, err := m.issue(w, r, pair, *t, sealed{Session: sid, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
 	switch {
-	case errors.Is(err, ErrSessionTooLarge):
+	case errors.Is(err, qelos.ErrSessionTooLarge):
 		m.endTooLarge(w, r, t.user.ID)
 		return nil
 	case err != nil:
-		return &Auth{Mode: ModeCookiePair, Err: unavailable(err), mw: m}
+		return &Auth{Mode: qelos.ModeCookiePair, Err: unavailable(err), mw: m}
 	}
 	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
@@ -172,7 +173,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID string) {
 	m.log.Error("qelos session: the refreshed session does not fit in its cookies (the user's names or picture URL in the access token are too large); signed out", "user", userID)
 	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(ErrSessionTooLarge), Request: r})
+	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(qelos.ErrSessionTooLarge), Request: r})
 }
 
 // issue is the one step that starts or renews a session — sign-in,
@@ -182,7 +183,7 @@ func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID 
 // session's Auth until it needs a refresh. t is the access token, read; r
 // is the request being answered (nil: unknown), whose stale cookie chunks
 // are cleared. A pair larger than MaxSessionBytes is not written
-// (ErrSessionTooLarge).
+// (qelos.ErrSessionTooLarge).
 func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
 	access := sealed{Token: pair.AccessToken, Session: rec.Session}
 	refreshTok := rec
@@ -204,7 +205,7 @@ func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.
 // session's Auth. The sign-in handler uses it; use it too for pairs obtained
 // another way (a custom sign-in form, an OAuth callback, a migration from
 // another cookie format). It fails when the access token is unreadable,
-// and with ErrSessionTooLarge when the pair cannot be kept within
+// and with qelos.ErrSessionTooLarge when the pair cannot be kept within
 // MaxSessionBytes. Each call starts a new session, with an id of its own.
 //
 // The returned Auth has a working Client (ClientFrom finds it once the Auth
@@ -235,7 +236,7 @@ func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pai
 		return nil, err
 	default:
 		a, err := m.issue(w, r, pair, t, rec.withEmailOf(t), now)
-		if !errors.Is(err, ErrSessionTooLarge) {
+		if !errors.Is(err, qelos.ErrSessionTooLarge) {
 			return a, err
 		}
 	}
@@ -288,7 +289,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 		}
 		t, err := m.tokens.readAccess(pair.AccessToken)
 		if errors.Is(err, errTokenTooLarge) {
-			return refresh.Pair{}, nil, ErrSessionTooLarge
+			return refresh.Pair{}, nil, qelos.ErrSessionTooLarge
 		}
 		if err != nil {
 			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
@@ -305,7 +306,7 @@ func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time
 }
 
 // refreshWithin exchanges a refresh token through the coordinator, waiting
-// at most UpstreamTimeout: the refresh itself goes on detached, so a
+// at most Limits.UpstreamTimeout: the refresh itself goes on detached, so a
 // rotation Qelos completes late is still recorded for the next request.
 func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
 	p, _, err := m.exchangeWithin(ctx, refreshToken)
@@ -315,7 +316,7 @@ func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (re
 // exchangeWithin is refreshWithin, also reporting whether the pair is a
 // recorded outcome (see refresh.Coordinator.Exchange).
 func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Limits.UpstreamTimeout)
 	defer cancel()
 	p, recorded, err := m.refresher.Exchange(ctx, refreshToken)
 	return p, recorded, classify(err)
@@ -356,7 +357,7 @@ func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, w
 		}
 		// Failures too are remembered, so the requests sharing this refresh
 		// make one call between them.
-		m.rechecks.put(key, e, m.now().Add(m.cfg.IdentityTTL))
+		m.rechecks.put(key, e, m.now().Add(m.cfg.Limits.IdentityTTL))
 		return e, nil
 	})
 	return v.(recheck).ws
@@ -384,17 +385,17 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, r
 	}
 	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
 		m.plainHTTP.Do(func() {
-			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set CookieSecure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
+			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set Cookie.Secure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
 		})
 	}
 	return sa, sr, nil
 }
 
-// refreshAt is when a session needs a refresh: RefreshMargin before the
+// refreshAt is when a session needs a refresh: Refresh.Margin before the
 // access token expires, but never sooner than halfway through its life, so
 // a short-lived token is not refreshed on every request.
 func (m *Middleware) refreshAt(t accessToken) time.Time {
-	margin := m.cfg.RefreshMargin
+	margin := m.cfg.Refresh.Margin
 	if !t.issued.IsZero() {
 		if half := t.expires.Sub(t.issued) / 2; half < margin {
 			margin = half
@@ -434,7 +435,7 @@ func (m *Middleware) newAuth(t accessToken, accessTok string, s sealed) *Auth {
 	return &Auth{
 		User:        t.user,
 		Workspace:   t.user.Workspace,
-		Mode:        ModeCookiePair,
+		Mode:        qelos.ModeCookiePair,
 		Privileged:  m.privileged(t.user),
 		mw:          m,
 		accessToken: accessTok,

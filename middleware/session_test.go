@@ -102,7 +102,7 @@ func TestSignOut(t *testing.T) {
 		}
 	})
 	t.Run("Qelos down still clears the pair", func(t *testing.T) {
-		h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.UpstreamTimeout = 200 * time.Millisecond })
+		h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Limits.UpstreamTimeout = 200 * time.Millisecond })
 		cookies := h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)
 		h.qelos.InjectFault(qelostest.EndpointLogout, qelostest.Fault{Drop: true})
 		r := h.do(http.MethodPost, "/auth/signout?returnTo=/", nil, "", cookies...)

@@ -71,18 +71,11 @@ var (
 	errLegacyAccessOnly = errors.New("an access cookie sealed by an earlier version came without its refresh cookie")
 )
 
-// ErrSessionTooLarge is returned by StartSession (and reported in
-// Event.Err, matching ErrUnauthorized) when the token pair Qelos issued
-// cannot be sealed within MaxSessionBytes: the access token carries the
-// user's profile (names, picture URL), which Qelos does not bound. Shorten
-// the profile in Qelos; nothing this app can do fits it in cookies.
-var ErrSessionTooLarge = errors.New("qelos: the session does not fit in its cookies: the user's profile (names, picture URL) in the access token is too large")
-
 // MaxSessionBytes bounds the session's two cookies together as the browser
 // sends them ("name=value; name=value"): whatever Qelos puts in names,
 // labels or profile fields, a signed-in browser sends at most this many
 // bytes of session cookies, well under the 8 KiB header limits of common
-// proxies. A pair that would be larger is never written (ErrSessionTooLarge).
+// proxies. A pair that would be larger is never written (qelos.ErrSessionTooLarge).
 const MaxSessionBytes = 4096
 
 // Bounds on the display data sealed with a session (see boundWorkspace).

@@ -175,7 +175,7 @@ func TestSignOutFinalWhenQelosFails(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.UpstreamTimeout = 200 * time.Millisecond })
+			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Limits.UpstreamTimeout = 200 * time.Millisecond })
 			old := h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)
 			if r := h.get("/private", old...); r.status != 200 {
 				t.Fatalf("before sign-out: %d", r.status) // cached

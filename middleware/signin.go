@@ -1,21 +1,18 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 	"github.com/qelos-io/integrator-go/refresh"
 )
-
-// CodeSessionTooLarge is the code of the sign-in (or sign-up) answer 422
-// when the session Qelos issued cannot be kept in cookies: see
-// ErrSessionTooLarge.
-const CodeSessionTooLarge = "SESSION_TOO_LARGE"
 
 // SignInHandler returns a handler that signs a user in. It takes a POST with
 // a JSON or form body holding "username" (or "email") and "password", signs
@@ -35,7 +32,7 @@ const CodeSessionTooLarge = "SESSION_TOO_LARGE"
 // Wrong credentials answer 401 {"code":"INVALID_CREDENTIALS"}; a missing
 // field 400 {"code":"INVALID_INPUT"}; Qelos unreachable 503
 // {"code":"QELOS_UNAVAILABLE"}; a user whose profile makes the session too
-// large for its cookies (see ErrSessionTooLarge) 422
+// large for its cookies (see qelos.ErrSessionTooLarge) 422
 // {"code":"SESSION_TOO_LARGE"}. Credentials are read from the body only,
 // never from the URL query, which ends up in logs, history and Referer
 // headers. When the body or the query has a "returnTo" that is a
@@ -43,23 +40,19 @@ const CodeSessionTooLarge = "SESSION_TOO_LARGE"
 // which suits a plain HTML form.
 func (m *Middleware) SignInHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w = cookieResponse(w) // sets the pair: never cacheable
-		in, ok := postInput(w, r)
+		w, in, ok := m.sessionInput(w, r)
 		if !ok {
 			return
 		}
-		username := strings.TrimSpace(in.get("username"))
-		if username == "" {
-			username = strings.TrimSpace(in.get("email"))
-		}
+		username := cmp.Or(strings.TrimSpace(in.get("username")), strings.TrimSpace(in.get("email")))
 		password := in.get("password")
 		if username == "" || password == "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, missingCredentials(in, username, password))
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: missingCredentials(in, username, password)})
 			return
 		}
 		body, err := signInBody(in, username, password)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, err.Error())
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: err.Error()})
 			return
 		}
 		if !m.allowSignIn(w, r, username) {
@@ -69,14 +62,14 @@ func (m *Middleware) SignInHandler() http.Handler {
 		switch {
 		case err != nil:
 			m.log.Warn("qelos sign-in: Qelos unavailable", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
-			m.fail(w, r, http.StatusUnauthorized, CodeInvalidCredentials, "wrong username or password")
+			m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeInvalidCredentials, Message: "wrong username or password"})
 			return
 		case resp.Status != http.StatusOK:
 			m.log.Warn("qelos sign-in: unexpected answer", "status", resp.Status)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		m.finishSignIn(w, r, in, resp.Body, "")
@@ -89,14 +82,14 @@ func (m *Middleware) SignInHandler() http.Handler {
 // email, when set, stands in for a token that names none.
 func (m *Middleware) finishSignIn(w http.ResponseWriter, r *http.Request, in input, answer []byte, email string) {
 	a, err := m.startSession(w, r, answer, email)
-	if errors.Is(err, ErrSessionTooLarge) {
+	if errors.Is(err, qelos.ErrSessionTooLarge) {
 		m.log.Warn("qelos sign-in: the session does not fit in its cookies: the user's names or picture URL in the access token are too large", "path", r.URL.Path)
-		m.fail(w, r, http.StatusUnprocessableEntity, CodeSessionTooLarge, "your profile (names, picture) is too large to keep you signed in; shorten it and sign in again")
+		m.fail(w, r, &qelos.Error{Status: http.StatusUnprocessableEntity, Code: qelos.CodeSessionTooLarge, Message: "your profile (names, picture) is too large to keep you signed in; shorten it and sign in again"})
 		return
 	}
 	if err != nil {
 		m.log.Warn("qelos sign-in: unusable answer", "path", r.URL.Path, "err", err)
-		m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+		m.fail(w, r, unavailableError(nil))
 		return
 	}
 	m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})
@@ -116,19 +109,9 @@ type sessionBody struct {
 // startSession reads an OAuth sign-in (or sign-up) answer and starts a
 // session from its pair.
 func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body []byte, email string) (*Auth, error) {
-	var answer struct {
-		Payload struct {
-			Token        string     `json:"token"`
-			RefreshToken string     `json:"refreshToken"`
-			Workspace    *Workspace `json:"workspace"`
-		} `json:"payload"`
-	}
-	if err := json.Unmarshal(body, &answer); err != nil {
-		return nil, errors.New("sign-in answer is not JSON")
-	}
-	p := answer.Payload
-	if p.Token == "" || p.RefreshToken == "" {
-		return nil, errors.New("sign-in answer has no token pair (is Qelos in OAuth mode?)")
+	p, err := wire.ReadSignedIn(body)
+	if err != nil {
+		return nil, err
 	}
 	return m.startSessionFor(w, r, refresh.Pair{AccessToken: p.Token, RefreshToken: p.RefreshToken}, p.Workspace, email)
 }
@@ -143,7 +126,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 // Sign-out is final on every replica, whatever Qelos does: before any call
 // to Qelos, the session's id (sealed in both of its cookies) is recorded
 // as revoked for the refresh token's whole life (at least 30 days) — in
-// process and, when the RefreshStore is a refresh.Revoker (Redis), in the
+// process and, when Config.Refresh.Store is a refresh.Revoker (Redis), in the
 // shared store — and the session's recorded refresh outcome is dropped.
 // Every pair of that session, and any mix of its cookies, then answers 401
 // on the cached path, when a cookie is first opened and on the refresh
@@ -152,7 +135,7 @@ func (m *Middleware) startSession(w http.ResponseWriter, r *http.Request, body [
 func (m *Middleware) SignOutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w = cookieResponse(w) // clears the pair: never cacheable
-		if !allowPost(w, r) {
+		if !m.allowPost(w, r) {
 			return
 		}
 		access := m.jar.value(r, m.jar.access)
@@ -211,15 +194,15 @@ func (m *Middleware) revoke(r *http.Request, access string) string {
 		}
 	}
 	for _, sid := range sids {
-		m.revokeName(ctx, "session:"+sid, until.Add(m.cfg.Leeway))
+		m.revokeName(ctx, "session:"+sid, until.Add(m.cfg.Refresh.Leeway))
 	}
 	if accessTok != "" {
 		// The names earlier versions revoke and check, for replicas still
 		// running one in a rolling deploy.
 		if rerr == nil {
-			m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Leeway))
+			m.revokeName(ctx, accessTok+"\x00"+rs.Token, accessExp.Add(m.cfg.Refresh.Leeway))
 		}
-		m.revokeName(ctx, accessTok+"\x00", accessExp.Add(m.cfg.Leeway))
+		m.revokeName(ctx, accessTok+"\x00", accessExp.Add(m.cfg.Refresh.Leeway))
 	}
 	if rerr == nil {
 		if token == "" {

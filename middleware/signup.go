@@ -1,27 +1,16 @@
 package middleware
 
 import (
-	"encoding/json"
+	"cmp"
 	"net/http"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-)
 
-// Sign-up error codes.
-const (
-	CodeAlreadyExists = "ALREADY_EXISTS"
+	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 )
-
-// signUpError is the body of a refused sign-up: the stable code, and for
-// invalid input the code of each offending field, as Qelos names them
-// ("email": "INVALID_EMAIL", "password": "INVALID_PASSWORD", …).
-type signUpError struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Errors  map[string]string `json:"errors,omitempty"`
-}
 
 // SignUpHandler returns a handler that creates a Qelos account and signs it
 // in. It takes a POST with a JSON or form body: "username" (or "email"),
@@ -46,16 +35,12 @@ type signUpError struct {
 // another storage failure.
 func (m *Middleware) SignUpHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w = cookieResponse(w) // sets the pair: never cacheable
-		in, ok := postInput(w, r)
+		w, in, ok := m.sessionInput(w, r)
 		if !ok {
 			return
 		}
-		username := strings.TrimSpace(in.get("username"))
 		email := strings.TrimSpace(in.get("email"))
-		if username == "" {
-			username = email
-		}
+		username := cmp.Or(strings.TrimSpace(in.get("username")), email)
 		if email == "" && strings.Contains(username, "@") {
 			email = username
 		}
@@ -73,63 +58,48 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			body["fullName"] = strings.TrimSpace(in.get("name"))
 		}
 		if bad := signUpOptional(body); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Errors: bad})
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Fields: bad})
 			return
 		}
 		if username == "" || body["password"] == "" {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "username and password are required",
-				Errors: missing(map[string]string{"username": username, "password": body["password"]})})
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "username and password are required",
+				Fields: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
 		if bad := controlChars(body, "username", "email", "firstName", "lastName", "fullName"); len(bad) > 0 {
-			writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Errors: bad})
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Fields: bad})
 			return
 		}
 		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
 		if err != nil || resp.Status >= 500 || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
 			m.log.Warn("qelos sign-up: Qelos unavailable", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
-		var answer struct {
-			Errors map[string]json.RawMessage `json:"errors"`
-		}
-		if json.Unmarshal(resp.Body, &answer) == nil && len(answer.Errors) > 0 {
-			writeSignUpRefusal(w, answer.Errors)
+		if fields, ok := wire.SignUpErrors(resp.Body); ok {
+			m.refuseSignUp(w, r, fields)
 			return
 		}
 		m.finishSignIn(w, r, in, resp.Body, email)
 	})
 }
 
-// writeSignUpRefusal maps Qelos's sign-up "errors" object to an answer.
-// Field errors come as {"field":{"code":"X"}} or {"field":"X"}.
-func writeSignUpRefusal(w http.ResponseWriter, errs map[string]json.RawMessage) {
-	fields := map[string]string{}
-	for field, raw := range errs {
-		var code string
-		var obj struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}
-		switch {
-		case json.Unmarshal(raw, &code) == nil:
-		case json.Unmarshal(raw, &obj) == nil:
-			code = obj.Code
-			if code == "" {
-				code = obj.Message
-			}
-		}
+// refuseSignUp answers Qelos's refusal of a sign-up form, fields mapping
+// each field to Qelos's code: 409 when the username is taken, else 400
+// with the fields.
+func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, fields map[string]string) {
+	out := make(map[string]string, len(fields))
+	for field, code := range fields {
 		if code == "FORM_SUBMISSION_FAILED" || strings.HasPrefix(code, "DUPLICATED") {
-			writeJSON(w, http.StatusConflict, signUpError{Code: CodeAlreadyExists, Message: "an account with this username already exists"})
+			m.fail(w, r, &qelos.Error{Status: http.StatusConflict, Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
 			return
 		}
 		if field == "" {
 			field = "general"
 		}
-		fields[field] = code
+		out[field] = code
 	}
-	writeJSON(w, http.StatusBadRequest, signUpError{Code: CodeInvalidInput, Message: "Qelos refused the sign-up form", Errors: fields})
+	m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Fields: out})
 }
 
 // controlChars returns the named fields holding invalid UTF-8 or a

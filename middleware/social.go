@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -54,7 +55,7 @@ func SocialLoginURL(provider, state, returnURL, redirectURL string) string {
 func (m *Middleware) SocialLoginHandler(provider, callbackPath string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !providerName.MatchString(provider) || !SafeRedirect(callbackPath) {
-			writeError(w, http.StatusInternalServerError, CodeInvalidInput, "SocialLoginHandler: provider must be a lower-case name and callbackPath a same-origin path")
+			m.fail(w, r, &qelos.Error{Status: http.StatusInternalServerError, Code: qelos.CodeInvalidInput, Message: "SocialLoginHandler: provider must be a lower-case name and callbackPath a same-origin path"})
 			return
 		}
 		state, returnTo := randomHex(16), "/"
@@ -64,7 +65,7 @@ func (m *Middleware) SocialLoginHandler(provider, callbackPath string) http.Hand
 		expires := m.now().Add(socialStateTTL).Unix()
 		sealedState, err := m.jar.seal(m.jar.social, sealed{Token: state + "\x00" + returnTo + "\x00" + strconv.FormatInt(expires, 10)})
 		if err != nil {
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		w = cookieResponse(w) // sets the state cookie: never cacheable
@@ -106,23 +107,23 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 		w = cookieResponse(w) // clears the state cookie, sets the pair: never cacheable
 		rt, state := r.URL.Query().Get("rt"), r.URL.Query().Get("state")
 		if rt == "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, "the sign-in callback has no rt parameter")
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "the sign-in callback has no rt parameter"})
 			return
 		}
 		now := m.now()
 		s, err := m.jar.open(m.jar.social, cookieValue(r, m.jar.social.wire))
 		remembered, returnTo, expires, ok := parseSocialState(s.Token)
 		if err != nil || !ok || state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(remembered)) != 1 || !now.Before(expires) {
-			m.fail(w, r, http.StatusForbidden, CodeForbidden, "the sign-in state does not match; start the sign-in again")
+			m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: qelos.CodeForbidden, Message: "the sign-in state does not match; start the sign-in again"})
 			return
 		}
 		switch m.socialStates.claim(remembered, expires, now) {
 		case stateUsed:
-			m.fail(w, r, http.StatusForbidden, CodeForbidden, "the sign-in state was used already; start the sign-in again")
+			m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: qelos.CodeForbidden, Message: "the sign-in state was used already; start the sign-in again"})
 			return
 		case stateLedgerFull:
 			m.log.Warn("qelos social sign-in: too many sign-ins remembered; refusing until some expire", "max", maxUsedStates)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		http.SetCookie(w, m.jar.cookie(m.jar.social.wire, "", -1))
@@ -130,17 +131,17 @@ func (m *Middleware) SocialCallbackHandler() http.Handler {
 		switch {
 		case refresh.IsDefinitive(err):
 			m.socialStates.release(remembered) // no sign-in came of it
-			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "the sign-in link is invalid or was already used")
+			m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized, Message: "the sign-in link is invalid or was already used"})
 			return
 		case err != nil:
 			m.log.Warn("qelos social sign-in: Qelos unavailable", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		a, err := m.startSessionFor(w, r, pair, nil, "")
 		if err != nil {
 			m.log.Warn("qelos social sign-in: unusable token", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		m.emit(Event{Kind: EventSignedIn, UserID: a.User.ID, Request: r})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -27,7 +28,7 @@ import (
 
 // withPassthrough turns on passthrough of Qelos's qlt_ cookie (off by
 // default), the path these threats go through.
-func withPassthrough(c *middleware.Config) { c.Passthrough = true }
+func withPassthrough(c *middleware.Config) { c.Proxy.Passthrough = true }
 
 // serveAllocating serves req through h and reports the status and the bytes
 // allocated while it ran: work the request made the middleware do.
@@ -265,8 +266,8 @@ func TestThreatIdentityProbeFlood(t *testing.T) {
 			for _, a := range early {
 				var body struct{ Code string }
 				json.Unmarshal([]byte(a.body), &body)
-				if a.code != 503 || body.Code != middleware.CodeQelosUnavailable || a.hdr.Get("Retry-After") == "" {
-					t.Errorf("request %d answered %d %s (Retry-After %q) while Qelos was busy, want 503 %s", a.i, a.code, a.body, a.hdr.Get("Retry-After"), middleware.CodeQelosUnavailable)
+				if a.code != 503 || body.Code != qelos.CodeQelosUnavailable || a.hdr.Get("Retry-After") == "" {
+					t.Errorf("request %d answered %d %s (Retry-After %q) while Qelos was busy, want 503 %s", a.i, a.code, a.body, a.hdr.Get("Retry-After"), qelos.CodeQelosUnavailable)
 				}
 			}
 			close(gate)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	qelos "github.com/qelos-io/integrator-go"
 )
 
 // maxUpstreamBody caps what is read of a Qelos answer.
@@ -32,7 +34,7 @@ func (m *Middleware) call(ctx context.Context, method, path string, body any, be
 
 // send is call with arbitrary credential headers.
 func (m *Middleware) send(ctx context.Context, method, path string, body any, header http.Header) (*upstreamResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.UpstreamTimeout)
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.Limits.UpstreamTimeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
@@ -55,15 +57,15 @@ func (m *Middleware) send(ctx context.Context, method, path string, body any, he
 	}
 	resp, err := m.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, method, path, err)
+		return nil, fmt.Errorf("%w: %s %s: %w", qelos.ErrUnavailable, method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", ErrUnavailable, method, path, err)
+		return nil, fmt.Errorf("%w: %s %s: reading answer: %w", qelos.ErrUnavailable, method, path, err)
 	}
 	if len(data) > maxUpstreamBody {
-		return nil, fmt.Errorf("%w: %s %s: answer larger than 1 MiB", ErrUnavailable, method, path)
+		return nil, fmt.Errorf("%w: %s %s: answer larger than 1 MiB", qelos.ErrUnavailable, method, path)
 	}
 	return &upstreamResponse{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }

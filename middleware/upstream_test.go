@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -115,7 +116,7 @@ func newApp(t *testing.T, up *upstream, mutate func(*middleware.Config)) *app {
 	mux.HandleFunc("GET /me-via-client", func(w http.ResponseWriter, r *http.Request) {
 		c, ok := middleware.ClientFrom(r.Context())
 		if !ok {
-			middleware.Unauthorized(w)
+			qelos.WriteError(w, r, qelos.ErrUnauthorized)
 			return
 		}
 		u, err := c.Me(r.Context())

@@ -120,7 +120,7 @@ func BenchmarkWarmAPIKey(b *testing.B) {
 // BenchmarkWarmPassthrough: Qelos's own session cookie, identified by
 // /api/me once and then cached.
 func BenchmarkWarmPassthrough(b *testing.B) {
-	q, mw := warmServer(b, func(c *middleware.Config) { c.Passthrough = true })
+	q, mw := warmServer(b, func(c *middleware.Config) { c.Proxy.Passthrough = true })
 	tok, err := q.IssueCookie(qelostest.AdminEmail, "")
 	if err != nil {
 		b.Fatal(err)

@@ -5,13 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/refresh"
-)
-
-// Workspace error codes.
-const (
-	CodeNoWorkspace                = "NO_WORKSPACE"
-	CodeWorkspaceSwitchUnsupported = "WORKSPACE_SWITCH_UNSUPPORTED"
 )
 
 // SwitchWorkspaceHandler returns a handler that makes another workspace the
@@ -33,31 +28,31 @@ const (
 // {"code":"WORKSPACE_SWITCH_UNSUPPORTED"}.
 func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowPost(w, r) {
+		if !m.allowPost(w, r) {
 			return
 		}
 		if Deny(w, r, SignedIn()) {
 			return
 		}
 		a, _ := FromContext(r.Context())
-		if a.Mode != ModeCookiePair {
-			writeError(w, http.StatusConflict, CodeWorkspaceSwitchUnsupported, "only a cookie-pair session can switch workspace; "+a.Mode.String()+" requests choose it at sign-in or token creation")
+		if a.Mode != qelos.ModeCookiePair {
+			m.fail(w, r, &qelos.Error{Status: http.StatusConflict, Code: qelos.CodeWorkspaceSwitchUnsupported, Message: "only a cookie-pair session can switch workspace; " + a.Mode.String() + " requests choose it at sign-in or token creation"})
 			return
 		}
 		in, err := readInput(w, r)
 		id := strings.TrimSpace(in.orQuery("id"))
 		if err != nil || id == "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidInput, "the workspace id is required")
+			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "the workspace id is required"})
 			return
 		}
 		list, err := (&Client{mw: m, auth: a}).Workspaces(r.Context())
 		switch {
-		case errors.Is(err, ErrUnauthorized):
-			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+		case errors.Is(err, qelos.ErrUnauthorized):
+			m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 			return
 		case err != nil:
 			m.log.Warn("qelos workspace switch: Qelos unavailable", "err", err)
-			m.fail(w, r, http.StatusServiceUnavailable, CodeQelosUnavailable, msgUnavailable)
+			m.fail(w, r, unavailableError(nil))
 			return
 		}
 		var ws *Workspace
@@ -67,14 +62,14 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 			}
 		}
 		if ws == nil {
-			m.fail(w, r, http.StatusForbidden, CodeForbidden, "you are not a member of that workspace")
+			m.fail(w, r, &qelos.Error{Status: http.StatusForbidden, Code: qelos.CodeForbidden, Message: "you are not a member of that workspace"})
 			return
 		}
 		b, err := m.recordWorkspace(w, r, a, ws)
 		if err != nil {
 			m.log.Warn("qelos workspace switch: session unusable", "err", err)
 			m.reject(w, r, err)
-			m.fail(w, r, http.StatusUnauthorized, CodeUnauthorized, "")
+			m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]*Workspace{"workspace": b.Workspace})

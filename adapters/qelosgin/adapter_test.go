@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/adapters/qelosgin"
 	"github.com/qelos-io/integrator-go/internal/conformance"
 	"github.com/qelos-io/integrator-go/middleware"
@@ -42,7 +43,7 @@ func mount(mw *middleware.Middleware) http.Handler {
 		c.JSON(http.StatusOK, gin.H{"hasAuth": ok})
 	})
 	r.GET("/abort", func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"code": middleware.CodeForbidden})
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"code": qelos.CodeForbidden})
 	})
 	r.GET("/ping", func(c *gin.Context) {
 		if _, ok := qelosgin.User(c); ok {

@@ -168,7 +168,7 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second, // above Config.ProxyTimeout (60 s)
+		WriteTimeout:      90 * time.Second, // above Config.Proxy.Timeout (60 s)
 		IdleTimeout:       120 * time.Second,
 	}
 	served := make(chan error, 1)

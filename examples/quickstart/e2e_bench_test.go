@@ -148,10 +148,10 @@ func TestWhoamiEndToEndChild(t *testing.T) {
 	demo := qelostest.New(qelostest.Options{AccessTTL: time.Hour})
 	defer demo.Close()
 	mw, err := middleware.New(middleware.Config{
-		AppURL:       demo.URL,
-		CookieKeys:   []middleware.CookieKey{middleware.GenerateCookieKey()},
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)), // Info, as the quickstart's
-		CookieSecure: middleware.SecureNever,
+		AppURL:     demo.URL,
+		CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)), // Info, as the quickstart's
+		Cookie:     middleware.CookieConfig{Secure: middleware.SecureNever},
 	})
 	if err != nil {
 		t.Fatal(err)

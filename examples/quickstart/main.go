@@ -98,7 +98,7 @@ func run(ctx context.Context, out io.Writer, ready func(url string, demo *qelost
 		Handler:           mw.Handler(routes(mw)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second, // above Config.ProxyTimeout (60 s)
+		WriteTimeout:      90 * time.Second, // above Config.Proxy.Timeout (60 s)
 		IdleTimeout:       120 * time.Second,
 	}
 	go func() {

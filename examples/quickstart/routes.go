@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 )
 
@@ -74,15 +75,15 @@ func revokeToken(w http.ResponseWriter, r *http.Request) {
 func writeClientError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, message := http.StatusServiceUnavailable, "QELOS_UNAVAILABLE", "Qelos is unavailable; try again shortly"
 	switch {
-	case errors.Is(err, middleware.ErrTooManyTokens):
+	case errors.Is(err, qelos.ErrTooManyTokens):
 		status, code, message = http.StatusConflict, "TOO_MANY_TOKENS", "you have the maximum of 10 API tokens; revoke one first"
-	case errors.Is(err, middleware.ErrInvalid):
+	case errors.Is(err, qelos.ErrInvalid):
 		status, code, message = http.StatusBadRequest, "INVALID_INPUT", "Qelos refused the request"
-	case errors.Is(err, middleware.ErrForbidden):
+	case errors.Is(err, qelos.ErrForbidden):
 		status, code, message = http.StatusForbidden, "FORBIDDEN", "you may not do that"
-	case errors.Is(err, middleware.ErrNotFound):
+	case errors.Is(err, qelos.ErrNotFound):
 		status, code, message = http.StatusNotFound, "NOT_FOUND", "no such token"
-	case errors.Is(err, middleware.ErrUnauthorized):
+	case errors.Is(err, qelos.ErrUnauthorized):
 		status, code, message = http.StatusUnauthorized, "UNAUTHORIZED", "sign in again"
 	}
 	slog.Warn("quickstart: Qelos call failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
@@ -98,12 +99,12 @@ func writeJSONBody(w http.ResponseWriter, status int, v any) {
 // signInRedirect is the app's Config.ErrorHandler: a browser asking for a
 // page it must be signed in for goes to the sign-in form on /; API clients
 // and every other refusal get the JSON answer.
-func signInRedirect(w http.ResponseWriter, r *http.Request, status int, code string) {
-	if status == http.StatusUnauthorized && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+func signInRedirect(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, qelos.ErrUnauthorized) && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
 		http.Redirect(w, r, "/?signin=required", http.StatusSeeOther)
 		return
 	}
-	middleware.WriteError(w, r, status, code)
+	qelos.WriteError(w, r, err)
 }
 
 //go:embed page.html

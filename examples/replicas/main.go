@@ -70,7 +70,7 @@ func run(ctx context.Context, getenv func(string) string, ready func(url string)
 		return fmt.Errorf("%s (required, the Redis every replica shares): %w", redisstore.EnvURL, err)
 	}
 	defer store.Close()
-	cfg.RefreshStore = store
+	cfg.Refresh.Store = store
 
 	mw, err := middleware.New(cfg)
 	if err != nil {
@@ -103,7 +103,7 @@ func serve(ctx context.Context, addr string, h http.Handler, ready func(url stri
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second, // above Config.ProxyTimeout (60 s)
+		WriteTimeout:      90 * time.Second, // above Config.Proxy.Timeout (60 s)
 		IdleTimeout:       120 * time.Second,
 	}
 	served := make(chan error, 1)

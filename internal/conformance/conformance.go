@@ -109,8 +109,8 @@ var (
 	rejected    = &qelostest.Fault{Status: http.StatusUnauthorized}
 
 	requireAuth            = func(c *middleware.Config) { c.RequireAuth = true }
-	passthrough            = func(c *middleware.Config) { c.Passthrough = true }
-	passthroughRequireAuth = func(c *middleware.Config) { c.Passthrough, c.RequireAuth = true, true }
+	passthrough            = func(c *middleware.Config) { c.Proxy.Passthrough = true }
+	passthroughRequireAuth = func(c *middleware.Config) { c.Proxy.Passthrough, c.RequireAuth = true, true }
 	jwtSecret              = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
 	otherWS                = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
 	byHeader               = func(c *middleware.Config) {
@@ -223,11 +223,11 @@ func (tt row) check(t *testing.T, mount Mount) {
 	q := qelostest.New(qelostest.Options{})
 	t.Cleanup(q.Close)
 	cfg := middleware.Config{
-		AppURL:          q.URL,
-		CookieKeys:      []middleware.CookieKey{middleware.GenerateCookieKey()},
-		SkipPaths:       []string{SkipPath},
-		UpstreamTimeout: 200 * time.Millisecond,
-		Logger:          slog.New(slog.NewTextHandler(t.Output(), nil)),
+		AppURL:     q.URL,
+		CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
+		SkipPaths:  []string{SkipPath},
+		Limits:     middleware.Limits{UpstreamTimeout: 200 * time.Millisecond},
+		Logger:     slog.New(slog.NewTextHandler(t.Output(), nil)),
 	}
 	if tt.config != nil {
 		tt.config(&cfg)

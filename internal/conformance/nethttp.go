@@ -18,13 +18,13 @@ func NetHTTP(mw *middleware.Middleware) http.Handler {
 	})
 	mux.Handle("GET /whoami", whoami)
 	mux.Handle("GET /private", middleware.RequireUser(whoami))
-	mux.Handle("GET /admin", middleware.RequireRoles(whoami, "admin"))
-	mux.Handle("GET /editor", middleware.RequireWorkspaceRoles(whoami, "editor"))
-	mux.Handle("GET /workspace", middleware.RequireWorkspace(whoami))
+	mux.Handle("GET /admin", middleware.Require(middleware.HasRole("admin"))(whoami))
+	mux.Handle("GET /editor", middleware.Require(middleware.HasWorkspaceRole("editor"))(whoami))
+	mux.Handle("GET /workspace", middleware.Require(middleware.HasWorkspace())(whoami))
 	byParam := func(r *http.Request, _ *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
 		return c.Membership(r.Context(), r.PathValue("id"))
 	}
-	mux.Handle("GET /w/{id}", middleware.SelectWorkspace(byParam)(middleware.RequireWorkspace(whoami)))
+	mux.Handle("GET /w/{id}", middleware.SelectWorkspace(byParam)(middleware.Require(middleware.HasWorkspace())(whoami)))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		_, ok := middleware.FromContext(r.Context())
 		writeJSON(w, map[string]bool{"hasAuth": ok})

@@ -6,11 +6,19 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
+)
+
+// The middleware's documented defaults the kit's clock steps over.
+const (
+	defaultIdentityTTL   = 30 * time.Second // Config.Limits.IdentityTTL
+	defaultSignInPerUser = 10               // SignInLimit.PerUser
+	defaultSignInWindow  = time.Minute      // SignInLimit.Window
 )
 
 // kitApp is the app under test in these tests: /private names the user
@@ -135,8 +143,8 @@ func TestKitRefusesWhatItCannotDo(t *testing.T) {
 			kf.SignIn(kf.Middleware(middleware.Config{}), qelostest.UserEmail, qelostest.AcmeWorkspaceID)
 		}, "is not a member"},
 		{"a Config New refuses", func(f *fatalT) {
-			middlewaretest.Start(f).Middleware(middleware.Config{RefreshMargin: -1})
-		}, "RefreshMargin"},
+			middlewaretest.Start(f).Middleware(middleware.Config{Refresh: middleware.RefreshConfig{Margin: -1}})
+		}, "Refresh.Margin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +188,7 @@ func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
 		if n := k.Calls(qelostest.EndpointMe); n != 1 {
 			t.Fatalf("%d /api/me calls within IdentityTTL, want 1", n)
 		}
-		k.Clock.Advance(middleware.DefaultIdentityTTL)
+		k.Clock.Advance(defaultIdentityTTL)
 		if bearer(); k.Calls(qelostest.EndpointMe) != 2 {
 			t.Fatalf("%d /api/me calls after IdentityTTL, want 2", k.Calls(qelostest.EndpointMe))
 		}
@@ -191,13 +199,13 @@ func TestKitClockDrivesMiddlewareWindows(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			return serve(r)
 		}
-		for range middleware.DefaultSignInPerUser {
+		for range defaultSignInPerUser {
 			signIn("wrong")
 		}
 		if code := signIn(qelostest.UserPassword); code != http.StatusTooManyRequests {
 			t.Fatalf("over the limit: %d, want 429", code)
 		}
-		k.Clock.Advance(middleware.DefaultSignInWindow)
+		k.Clock.Advance(defaultSignInWindow)
 		if code := signIn(qelostest.UserPassword); code != http.StatusOK {
 			t.Fatalf("after the window: %d, want 200", code)
 		}

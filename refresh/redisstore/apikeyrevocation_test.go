@@ -35,8 +35,8 @@ func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
 			for i := range 2 {
 				store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
 				mw, err := middleware.New(middleware.Config{
-					AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, RefreshStore: store,
-					IdentityTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+					AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
+					Limits: middleware.Limits{IdentityTTL: time.Hour}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				})
 				if err != nil {
 					t.Fatal(err)

@@ -22,14 +22,14 @@
 // # With package middleware
 //
 // Give every replica the same QELOS_COOKIE_KEYS and a Store as its
-// middleware.Config.RefreshStore, with the first cookie key as the Secret:
+// middleware.Config.Refresh.Store, with the first cookie key as the Secret:
 //
 //	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: cfg.CookieKeys[0].Hash}) // QELOS_REDIS_URL
 //	if err != nil {
 //		log.Fatal(err)
 //	}
 //	defer store.Close()
-//	cfg.RefreshStore = store
+//	cfg.Refresh.Store = store
 //
 // This package is a Go module of its own
 // (github.com/qelos-io/integrator-go/refresh/redisstore), so that apps that

@@ -225,7 +225,7 @@ func TestSignOutIsFinal(t *testing.T) {
 		for _, p := range []struct {
 			name    string
 			cookies []*http.Cookie
-		}{{"signed-out pair", current}, {"pair before it", before}, {"signed-out access cookie alone", only(current, middleware.HostPrefix+middleware.DefaultAccessCookieName)}} {
+		}{{"signed-out pair", current}, {"pair before it", before}, {"signed-out access cookie alone", only(current, defaultAccessCookie)}} {
 			a := f.get(i, p.cookies)
 			answers = append(answers, a)
 			if a.status != 401 {
@@ -257,7 +257,7 @@ func TestRefreshTokenExpiryUsesLeeway(t *testing.T) {
 	f := newFleet(t, fleetOptions{
 		replicas: 1,
 		qelos:    qelostest.Options{Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }, RefreshTTL: time.Minute},
-		mutate:   func(_ int, c *middleware.Config) { c.Leeway = 5 * time.Minute },
+		mutate:   func(_ int, c *middleware.Config) { c.Refresh.Leeway = 5 * time.Minute },
 	})
 	// The refresh token expires 1 minute from now at Qelos, a minute ago here;
 	// the access token is past even the Leeway.
@@ -279,7 +279,7 @@ func TestStoreNoise(t *testing.T) {
 	// The callers give up after 150 ms, on a Redis 120 ms away, during a
 	// 1.5 s refresh: their deadlines pass in the middle of Redis calls.
 	f := newFleet(t, fleetOptions{replicas: 2, mutate: func(_ int, c *middleware.Config) {
-		c.UpstreamTimeout = 150 * time.Millisecond
+		c.Limits.UpstreamTimeout = 150 * time.Millisecond
 	}})
 	old := f.session(time.Minute)
 	f.proxy.SetLatency(60*time.Millisecond, 60*time.Millisecond)

@@ -88,7 +88,7 @@ func TestSignInRateLimitSharedAcrossReplicas(t *testing.T) {
 	var apps []*httptest.Server
 	for range 2 {
 		store := newStore(t, url, redisstore.Options{Secret: key.Hash, Prefix: prefix, Logger: quiet()})
-		mw, err := middleware.New(middleware.Config{AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, RefreshStore: store, Logger: quiet()})
+		mw, err := middleware.New(middleware.Config{AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store}, Logger: quiet()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,8 +122,8 @@ func TestSignInRateLimitSharedAcrossReplicas(t *testing.T) {
 	}
 	calls := q.Calls(qelostest.EndpointSignIn)
 	t.Logf("1000 wrong passwords over 2 replicas: %d reached Qelos, %d answered 429", calls, refused)
-	if calls != middleware.DefaultSignInPerUser || refused != 1000-middleware.DefaultSignInPerUser {
-		t.Fatalf("%d reached Qelos, %d refused; want %d and %d", calls, refused, middleware.DefaultSignInPerUser, 1000-middleware.DefaultSignInPerUser)
+	if calls != defaultSignInPerUser || refused != 1000-defaultSignInPerUser {
+		t.Fatalf("%d reached Qelos, %d refused; want %d and %d", calls, refused, defaultSignInPerUser, 1000-defaultSignInPerUser)
 	}
 	if s := signIn(apps[1], qelostest.AdminEmail, qelostest.AdminPassword); s != http.StatusTooManyRequests {
 		t.Fatalf("the right password in the window: %d, want 429 on the other replica too", s)
@@ -143,7 +143,7 @@ func TestSignInRateLimitWithRedisDown(t *testing.T) {
 	key := middleware.GenerateCookieKey()
 	logs := &syncBuffer{}
 	store := newStore(t, srv.URL(), redisstore.Options{Secret: key.Hash, Prefix: testPrefix(t), Logger: quiet(), OpTimeout: 100 * time.Millisecond})
-	mw, err := middleware.New(middleware.Config{AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, RefreshStore: store,
+	mw, err := middleware.New(middleware.Config{AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -158,8 +158,8 @@ func TestSignInRateLimitWithRedisDown(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if n := q.Calls(qelostest.EndpointSignIn); n != middleware.DefaultSignInPerUser {
-		t.Fatalf("%d of 30 reached Qelos with Redis down, want %d", n, middleware.DefaultSignInPerUser)
+	if n := q.Calls(qelostest.EndpointSignIn); n != defaultSignInPerUser {
+		t.Fatalf("%d of 30 reached Qelos with Redis down, want %d", n, defaultSignInPerUser)
 	}
 	if !strings.Contains(logs.String(), "the shared rate limit did not answer") {
 		t.Fatalf("no warning logged:\n%s", logs.String())

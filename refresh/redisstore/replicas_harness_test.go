@@ -23,6 +23,14 @@ import (
 	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
+// The middleware's documented defaults, as the browser and Qelos see them.
+const (
+	defaultAccessCookie    = "__Host-q_access_token"  // Config.Cookie.AccessName, with the __Host- prefix
+	defaultRefreshCookie   = "__Host-q_refresh_token" // Config.Cookie.RefreshName, with the __Host- prefix
+	defaultSignInPerUser   = 10                       // SignInLimit.PerUser
+	defaultUpstreamTimeout = 5 * time.Second          // Config.Limits.UpstreamTimeout
+)
+
 // fleet is one app deployed as several replicas behind a load balancer, as
 // an operator runs it: each replica has its own Middleware, caches and
 // Redis connections; they share the cookie keys, Qelos (qelostest) and a
@@ -88,11 +96,11 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 		t.Cleanup(func() { store.Close() })
 		r.store = store
 		cfg := middleware.Config{
-			AppURL:       f.qelos.URL,
-			CookieKeys:   keys,
-			RefreshStore: store,
-			HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}},
-			Logger:       logger,
+			AppURL:     f.qelos.URL,
+			CookieKeys: keys,
+			Refresh:    middleware.RefreshConfig{Store: store},
+			HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}},
+			Logger:     logger,
 		}
 		if o.mutate != nil {
 			o.mutate(i, &cfg)
@@ -162,7 +170,7 @@ func (f *fleet) do(i int, method, path string, cookies []*http.Cookie) answer {
 	b, _ := io.ReadAll(resp.Body)
 	a := answer{replica: i, status: resp.StatusCode, latency: time.Since(t0), at: time.Now(), body: string(b)}
 	for _, c := range resp.Cookies() {
-		if c.Name != middleware.HostPrefix+middleware.DefaultAccessCookieName && c.Name != middleware.HostPrefix+middleware.DefaultRefreshCookieName {
+		if c.Name != defaultAccessCookie && c.Name != defaultRefreshCookie {
 			continue
 		}
 		if c.MaxAge < 0 {

@@ -23,7 +23,7 @@ import (
 
 // These tests run the middleware as an app deployed as several replicas
 // behind a load balancer, with a Store of this package as each replica's
-// Config.RefreshStore: each replica has its own Middleware, HTTP client
+// Config.Refresh.Store: each replica has its own Middleware, HTTP client
 // and caches; they share only the cookie keys, Redis and Qelos.
 
 // replicaAccessTTL is qelostest's access-token lifetime in these tests.
@@ -88,12 +88,12 @@ func newReplicaSet(t *testing.T, n int) *replicaSet {
 		rs.stores = append(rs.stores, store)
 		r := &replica{logs: &syncBuffer{}}
 		mw, err := middleware.New(middleware.Config{
-			AppURL:       rs.qelos.URL,
-			CookieKeys:   []middleware.CookieKey{key},
-			RefreshStore: store,
-			HTTPClient:   &http.Client{Transport: &http.Transport{}},
-			Logger:       slog.New(slog.NewTextHandler(r.logs, nil)),
-			Now:          rs.clock.Now,
+			AppURL:     rs.qelos.URL,
+			CookieKeys: []middleware.CookieKey{key},
+			Refresh:    middleware.RefreshConfig{Store: store},
+			HTTPClient: &http.Client{Transport: &http.Transport{}},
+			Logger:     slog.New(slog.NewTextHandler(r.logs, nil)),
+			Now:        rs.clock.Now,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -141,8 +141,8 @@ func (rs *replicaSet) signIn(t *testing.T, i int) []*http.Cookie {
 	req, _ := http.NewRequest(http.MethodPost, rs.replicas[i].app.URL+"/auth/signin", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	r := rs.replicas[i].do(t, req)
-	a, ok1 := r.cookies[middleware.HostPrefix+middleware.DefaultAccessCookieName]
-	rf, ok2 := r.cookies[middleware.HostPrefix+middleware.DefaultRefreshCookieName]
+	a, ok1 := r.cookies[defaultAccessCookie]
+	rf, ok2 := r.cookies[defaultRefreshCookie]
 	if r.status != http.StatusOK || !ok1 || !ok2 {
 		t.Fatalf("sign-in: %d %s, cookies %v", r.status, r.body, r.cookies)
 	}
@@ -208,7 +208,7 @@ func TestThreeReplicaStorm(t *testing.T) {
 			if r.body != newAccess {
 				t.Fatalf("run %d: request %d (replica %d) got a different access token", run, i, i%3)
 			}
-			for _, name := range []string{middleware.HostPrefix + middleware.DefaultAccessCookieName, middleware.HostPrefix + middleware.DefaultRefreshCookieName} {
+			for _, name := range []string{defaultAccessCookie, defaultRefreshCookie} {
 				if c, ok := r.cookies[name]; !ok || c.MaxAge <= 0 {
 					t.Fatalf("run %d, request %d: no new %s cookie in %v", run, i, name, r.cookies)
 				}
@@ -282,7 +282,7 @@ func TestReplicasThroughARedisOutage(t *testing.T) {
 			rs.dumpLogs(t)
 			t.Fatalf("%s: %d requests signed out", name, out)
 		}
-		if d := time.Since(start); d > middleware.DefaultUpstreamTimeout {
+		if d := time.Since(start); d > defaultUpstreamTimeout {
 			t.Fatalf("%s: the storm took %v", name, d)
 		}
 		switch {

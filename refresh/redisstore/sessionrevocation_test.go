@@ -33,7 +33,7 @@ func TestSignOutFinalOnEveryReplica(t *testing.T) {
 	for i := range 2 {
 		store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
 		mw, err := middleware.New(middleware.Config{
-			AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, RefreshStore: store,
+			AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
 			Now:    func() time.Time { return time.Now().Add(offset[i]) },
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})

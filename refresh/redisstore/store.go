@@ -304,7 +304,7 @@ const EnvURL = "QELOS_REDIS_URL"
 //	store, err := redisstore.NewFromEnv(redisstore.Options{Secret: cfg.CookieKeys[0].Hash})
 //	if err != nil { … }
 //	defer store.Close()
-//	cfg.RefreshStore = store
+//	cfg.Refresh.Store = store
 func NewFromEnv(opts Options) (*Store, error) {
 	raw := strings.TrimSpace(os.Getenv(EnvURL))
 	if raw == "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelostest"
@@ -27,7 +28,7 @@ func authOf(mw *middleware.Middleware, r *http.Request) (*middleware.Auth, *http
 // TestTransientFailuresMatchErrUnavailable: whatever failed upstream — a
 // refresh answered 500, a refresh whose connection was dropped, /api/me
 // reset in API-key mode, /api/me answering garbage — Auth.Err matches
-// middleware.ErrUnavailable, and a failed refresh also matches
+// qelos.ErrUnavailable, and a failed refresh also matches
 // refresh.ErrUnavailable.
 func TestTransientFailuresMatchErrUnavailable(t *testing.T) {
 	tests := []struct {
@@ -45,7 +46,7 @@ func TestTransientFailuresMatchErrUnavailable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := middlewaretest.Start(t)
-			mw := k.Middleware(middleware.Config{UpstreamTimeout: 5 * time.Second})
+			mw := k.Middleware(middleware.Config{Limits: middleware.Limits{UpstreamTimeout: 5 * time.Second}})
 			var r *http.Request
 			switch tt.mode {
 			case "pair":
@@ -74,10 +75,10 @@ func TestTransientFailuresMatchErrUnavailable(t *testing.T) {
 			if a == nil || a.Err == nil {
 				t.Fatalf("Auth %+v: want one with Err set", a)
 			}
-			if !errors.Is(a.Err, middleware.ErrUnavailable) {
-				t.Errorf("Auth.Err %v does not match middleware.ErrUnavailable", a.Err)
+			if !errors.Is(a.Err, qelos.ErrUnavailable) {
+				t.Errorf("Auth.Err %v does not match qelos.ErrUnavailable", a.Err)
 			}
-			if errors.Is(a.Err, middleware.ErrUnauthorized) {
+			if errors.Is(a.Err, qelos.ErrUnauthorized) {
 				t.Errorf("Auth.Err %v matches ErrUnauthorized too", a.Err)
 			}
 			if tt.alsoRefresh && !errors.Is(a.Err, refresh.ErrUnavailable) {
@@ -119,7 +120,7 @@ func TestRejectionsMatchErrUnauthorized(t *testing.T) {
 			continue
 		}
 		kinds[e.Kind] = true
-		if !errors.Is(e.Err, middleware.ErrUnauthorized) || errors.Is(e.Err, middleware.ErrUnavailable) {
+		if !errors.Is(e.Err, qelos.ErrUnauthorized) || errors.Is(e.Err, qelos.ErrUnavailable) {
 			t.Errorf("%v: Err %v should match ErrUnauthorized only", e.Kind, e.Err)
 		}
 	}
@@ -147,10 +148,10 @@ func TestClientErrorsFollowTheModel(t *testing.T) {
 		fault qelostest.Fault
 		want  error
 	}{
-		{qelostest.Fault{Drop: true}, middleware.ErrUnavailable},
-		{qelostest.Fault{Status: 503}, middleware.ErrUnavailable},
-		{qelostest.Fault{Garbage: true}, middleware.ErrUnavailable},
-		{qelostest.Fault{Status: 401}, middleware.ErrUnauthorized},
+		{qelostest.Fault{Drop: true}, qelos.ErrUnavailable},
+		{qelostest.Fault{Status: 503}, qelos.ErrUnavailable},
+		{qelostest.Fault{Garbage: true}, qelos.ErrUnavailable},
+		{qelostest.Fault{Status: 401}, qelos.ErrUnauthorized},
 	} {
 		k.InjectFault(qelostest.EndpointMe, tt.fault)
 		_, err := c.Me(t.Context())
@@ -160,7 +161,7 @@ func TestClientErrorsFollowTheModel(t *testing.T) {
 		req, _ := http.NewRequest("GET", "/api/me", nil)
 		resp, err := c.Do(req)
 		if tt.fault.Drop {
-			if !errors.Is(err, middleware.ErrUnavailable) {
+			if !errors.Is(err, qelos.ErrUnavailable) {
 				t.Errorf("Do with a dropped connection: %v, want ErrUnavailable", err)
 			}
 		} else if err == nil {
@@ -173,16 +174,23 @@ func TestClientErrorsFollowTheModel(t *testing.T) {
 }
 
 // TestErrorHandlerAnswersEveryRefusal: Config.ErrorHandler writes the 401
-// and 503 of RequireAuth, the 403 of the cross-origin check, and the
-// guards' 401, 403 and 503, with the status and code of the JSON answer.
+// and 503 of RequireAuth, the 403 of the cross-origin check, the guards'
+// 401, 403 and 503, the sign-in and sign-up handlers' 400s, sign-in's 405
+// and the proxy's 400,
+// with the status and code of the JSON answer.
 func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 	type call struct {
 		status int
 		code   string
 	}
-	handler := func(calls *[]call) func(http.ResponseWriter, *http.Request, int, string) {
-		return func(w http.ResponseWriter, r *http.Request, status int, code string) {
-			*calls = append(*calls, call{status, code})
+	handler := func(calls *[]call) func(http.ResponseWriter, *http.Request, error) {
+		return func(w http.ResponseWriter, r *http.Request, err error) {
+			var e *qelos.Error
+			if !errors.As(err, &e) {
+				t.Errorf("ErrorHandler got %v, not a *qelos.Error", err)
+				return
+			}
+			*calls = append(*calls, call{e.Status, e.Code})
 			w.WriteHeader(299)
 		}
 	}
@@ -205,20 +213,28 @@ func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 		r    func() *http.Request
 		want call
 	}{
-		{"guard, anonymous", private, func() *http.Request { return httptest.NewRequest("GET", "/", nil) }, call{401, middleware.CodeUnauthorized}},
-		{"guard, wrong role", admin, func() *http.Request { return user.Request("GET", "/", nil) }, call{403, middleware.CodeForbidden}},
+		{"guard, anonymous", private, func() *http.Request { return httptest.NewRequest("GET", "/", nil) }, call{401, qelos.CodeUnauthorized}},
+		{"guard, wrong role", admin, func() *http.Request { return user.Request("GET", "/", nil) }, call{403, qelos.CodeForbidden}},
 		{"guard, Qelos down", private, func() *http.Request {
 			k.Expire()
 			k.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Status: 500, Times: 1})
 			return expiring.Request("GET", "/", nil)
-		}, call{503, middleware.CodeQelosUnavailable}},
-		{"cross-origin", private, func() *http.Request { return crossOrigin }, call{403, middleware.CodeCrossOrigin}},
-		{"RequireAuth, anonymous", strict.Handler(ok), func() *http.Request { return httptest.NewRequest("GET", "/", nil) }, call{401, middleware.CodeUnauthorized}},
+		}, call{503, qelos.CodeQelosUnavailable}},
+		{"cross-origin", private, func() *http.Request { return crossOrigin }, call{403, qelos.CodeCrossOrigin}},
+		{"RequireAuth, anonymous", strict.Handler(ok), func() *http.Request { return httptest.NewRequest("GET", "/", nil) }, call{401, qelos.CodeUnauthorized}},
 		{"RequireAuth, Qelos down", strict.Handler(ok), func() *http.Request {
 			k.Expire()
 			k.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Status: 500, Times: 1})
 			return strictExpiring.Request("GET", "/", nil)
-		}, call{503, middleware.CodeQelosUnavailable}},
+		}, call{503, qelos.CodeQelosUnavailable}},
+		{"sign-in, no password", guarded.SignInHandler(), func() *http.Request {
+			return httptest.NewRequest("POST", "/auth/signin", strings.NewReader(`{"username":"a@b.c"}`))
+		}, call{400, qelos.CodeInvalidInput}},
+		{"sign-up, no password", guarded.SignUpHandler(), func() *http.Request {
+			return httptest.NewRequest("POST", "/auth/signup", strings.NewReader(`{"username":"a@b.c"}`))
+		}, call{400, qelos.CodeInvalidInput}},
+		{"sign-in, GET", guarded.SignInHandler(), func() *http.Request { return httptest.NewRequest("GET", "/auth/signin", nil) }, call{405, qelos.CodeMethodNotAllowed}},
+		{"proxy, dot-segment", guarded.Proxy(), func() *http.Request { return httptest.NewRequest("GET", "/api/a/%2e%2e/me", nil) }, call{400, qelos.CodeProxyBadPath}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,7 +249,8 @@ func TestErrorHandlerAnswersEveryRefusal(t *testing.T) {
 }
 
 // TestAuthenticateIsHandler: the adapters' seam returns the request with
-// the Auth for a session, r itself for an anonymous request, and false
+// the Auth for a session, a copy carrying only Handler's mark for an
+// anonymous request (FromContext finds no Auth in it), and false
 // after answering a refusal; the writer it is given is never unwrapped.
 func TestAuthenticateIsHandler(t *testing.T) {
 	k := middlewaretest.Start(t)
@@ -247,8 +264,10 @@ func TestAuthenticateIsHandler(t *testing.T) {
 		t.Fatalf("session: ok=%v user %+v", ok, u)
 	}
 	anon := httptest.NewRequest("GET", "/", nil)
-	if r2, ok := mw.Authenticate(wrapped{httptest.NewRecorder()}, anon); !ok || r2 != anon {
-		t.Fatalf("anonymous: ok=%v, same request %v", ok, r2 == anon)
+	if r2, ok := mw.Authenticate(wrapped{httptest.NewRecorder()}, anon); !ok || r2 == anon {
+		t.Fatalf("anonymous: ok=%v, same request %v (want a copy carrying Handler's mark)", ok, r2 == anon)
+	} else if a, found := middleware.FromContext(r2.Context()); found {
+		t.Fatalf("anonymous: FromContext found %+v", a)
 	}
 	cross := httptest.NewRequest("POST", "http://app.example/", nil)
 	cross.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -276,8 +295,8 @@ func TestNewReadsNoEnvironment(t *testing.T) {
 	cfg, err := middleware.ConfigFromLookup(func(k string) string {
 		return map[string]string{"QELOS_APP_URL": "https://app.example", "QELOS_IP": " http://10.0.0.7:3000 ", "QELOS_COOKIE_KEYS": middleware.GenerateCookieKey().String()}[k]
 	})
-	if err != nil || cfg.ProxyTarget != "http://10.0.0.7:3000" {
-		t.Fatalf("ConfigFromLookup: ProxyTarget %q, %v", cfg.ProxyTarget, err)
+	if err != nil || cfg.Proxy.Target != "http://10.0.0.7:3000" {
+		t.Fatalf("ConfigFromLookup: ProxyTarget %q, %v", cfg.Proxy.Target, err)
 	}
 }
 
@@ -290,7 +309,7 @@ func TestCrossOriginProtectionFromConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	cop.AddInsecureBypassPattern("POST /webhook")
-	mw := k.Middleware(middleware.Config{CrossOriginProtection: cop})
+	mw := k.Middleware(middleware.Config{CrossOrigin: middleware.CrossOriginConfig{Protection: cop}})
 	for _, tt := range []struct {
 		path, origin string
 		ok           bool

@@ -1,6 +1,6 @@
 package middleware_test
 
-// Regression tests for the defects and secure defaults of issue #11, each
+// Defences and secure defaults, each test
 // named after what it proves. Every test drives the middleware over HTTP
 // against a real qelostest server (or the recording upstream).
 
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -28,7 +29,7 @@ import (
 // TestMultipartTempFilesAreRemoved: a signed-in user posting a large
 // multipart file to a handler that parses it (and then fails) leaves no
 // multipart-* file in the temp directory. net/http removes only the files of
-// the request it created; Handler passes a copy on (Go issue 58809).
+// the request it created; Handler passes a copy on (https://go.dev/issue/58809).
 func TestMultipartTempFilesAreRemoved(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -36,7 +37,7 @@ func TestMultipartTempFilesAreRemoved(t *testing.T) {
 	parsed := make(chan int64, 1)
 	srv := newTestServer(t, h.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := middleware.UserFrom(r.Context()); !ok {
-			middleware.Unauthorized(w)
+			qelos.WriteError(w, r, qelos.ErrUnauthorized)
 			return
 		}
 		if err := r.ParseMultipartForm(1 << 10); err != nil { // all but 1 KiB goes to disk
@@ -114,7 +115,7 @@ func TestWorkspaceRolesAreRecheckedAtRefresh(t *testing.T) {
 			h := newHarness(t, qelostest.Options{}, nil)
 			mux := http.NewServeMux()
 			mux.Handle("/", appMux(h.mw))
-			mux.Handle("GET /ws-admin", middleware.RequireWorkspaceRoles(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), "admin"))
+			mux.Handle("GET /ws-admin", middleware.Require(middleware.HasWorkspaceRole("admin"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 			srv := newTestServer(t, h.mw.Handler(mux))
 			h.app = srv
 			h.qelos.InjectFault(qelostest.EndpointWorkspaces, tt.fault)
@@ -156,7 +157,7 @@ func TestWorkspaceRolesAreRecheckedAtRefresh(t *testing.T) {
 				wantStatus = 200
 			}
 			if r.status != wantStatus {
-				t.Fatalf("RequireWorkspaceRoles(admin) after the refresh: %d %s, want %d", r.status, r.body, wantStatus)
+				t.Fatalf("HasWorkspaceRole(admin) after the refresh: %d %s, want %d", r.status, r.body, wantStatus)
 			}
 			if h.qelos.Calls(qelostest.EndpointWorkspaces) != before {
 				t.Fatal("a request that did not refresh called GET /api/workspaces")
@@ -270,7 +271,7 @@ func TestErrorBodiesHideInternalDetails(t *testing.T) {
 	r := a.get("/api/me")
 	var body struct{ Code, Message string }
 	json.Unmarshal(r.body, &body)
-	if r.status != 502 || body.Code != middleware.CodeProxyUpstreamError {
+	if r.status != 502 || body.Code != qelos.CodeProxyUpstreamError {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	for _, leak := range []string{"127.0.0.1", "dial", "tcp", "refused", strings.TrimPrefix(up.srv.URL, "http://")} {
@@ -378,10 +379,10 @@ func TestHostPrefixByDefault(t *testing.T) {
 		want   string
 	}{
 		{"default", nil, accessCookie},
-		{"DisableCookieHostPrefix", func(c *middleware.Config) { c.DisableCookieHostPrefix = true }, middleware.DefaultAccessCookieName},
-		{"with a Domain", func(c *middleware.Config) { c.CookieDomain = "127.0.0.1" }, middleware.DefaultAccessCookieName},
-		{"with a Path", func(c *middleware.Config) { c.CookiePath = "/app" }, middleware.DefaultAccessCookieName},
-		{"SecureNever", func(c *middleware.Config) { c.CookieSecure = middleware.SecureNever }, middleware.DefaultAccessCookieName},
+		{"DisableCookieHostPrefix", func(c *middleware.Config) { c.Cookie.DisableHostPrefix = true }, middleware.DefaultAccessCookieName},
+		{"with a Domain", func(c *middleware.Config) { c.Cookie.Domain = "127.0.0.1" }, middleware.DefaultAccessCookieName},
+		{"with a Path", func(c *middleware.Config) { c.Cookie.Path = "/app" }, middleware.DefaultAccessCookieName},
+		{"SecureNever", func(c *middleware.Config) { c.Cookie.Secure = middleware.SecureNever }, middleware.DefaultAccessCookieName},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -469,8 +470,8 @@ func TestProxyRefusesEncodedDotSegments(t *testing.T) {
 		"/api/a/%2e/b", "/api/a/..%5cb", "/api/echo/%2e%2e"} {
 		n := len(up.seen)
 		r := a.get(p)
-		if r.status != 400 || !strings.Contains(string(r.body), middleware.CodeProxyBadPath) {
-			t.Errorf("%s: %d %s, want 400 %s", p, r.status, r.body, middleware.CodeProxyBadPath)
+		if r.status != 400 || !strings.Contains(string(r.body), qelos.CodeProxyBadPath) {
+			t.Errorf("%s: %d %s, want 400 %s", p, r.status, r.body, qelos.CodeProxyBadPath)
 		}
 		up.mu.Lock()
 		forwarded := len(up.seen) != n

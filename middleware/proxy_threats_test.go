@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -121,7 +122,7 @@ func subject(t *testing.T, tok string) string {
 }
 
 // TestProxyCredentialsByConfig: what the proxy forwards of the browser's
-// credentials, with and without the pair and Config.Passthrough.
+// credentials, with and without the pair and Config.Proxy.Passthrough.
 func TestProxyCredentialsByConfig(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -141,7 +142,7 @@ func TestProxyCredentialsByConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newUpstream(t, qelostest.Options{})
-			a := newApp(t, up, func(c *middleware.Config) { c.Passthrough = tt.passthrough })
+			a := newApp(t, up, func(c *middleware.Config) { c.Proxy.Passthrough = tt.passthrough })
 			req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/api/echo", nil)
 			req.Header.Set("Cookie", "qlt_0=PLANTED; theme=dark")
 			req.Header.Set("Authorization", "Bearer client-owned")
@@ -551,7 +552,7 @@ func TestThreatProxyWebsocketUpgrade(t *testing.T) {
 	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	req.Header.Set("Sec-WebSocket-Version", "13")
 	r := a.send(req)
-	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), middleware.CodeProxyUpgradeRefused) || len(up.requests("/api/echo")) != 0 {
+	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), qelos.CodeProxyUpgradeRefused) || len(up.requests("/api/echo")) != 0 {
 		t.Fatalf("%d %s, %d upstream requests", r.status, r.body, len(up.requests("/api/echo")))
 	}
 	req, _ = http.NewRequest(http.MethodGet, a.app.URL+"/api/echo", nil)

@@ -1,4 +1,4 @@
-package middleware
+package proxy
 
 import (
 	"bytes"
@@ -39,11 +39,11 @@ const maxScrubBody = 8 << 20
 // maxScrubDepth bounds the nesting of a scrubbed answer.
 const maxScrubDepth = 64
 
-// userDocumentRoute reports whether r goes to a Qelos route whose answer
+// UserDocumentRoute reports whether r goes to a Qelos route whose answer
 // may hold a user document with secrets (see userSecretFields). The path is
 // compared decoded, in any case and without trailing slashes, as Express
 // routes it.
-func userDocumentRoute(r *http.Request) bool {
+func UserDocumentRoute(r *http.Request) bool {
 	p := strings.TrimRight(strings.ToLower(r.URL.Path), "/")
 	switch {
 	case p == "/api/auth/callback":
@@ -57,13 +57,13 @@ func userDocumentRoute(r *http.Request) bool {
 	return false
 }
 
-// scrubUserSecrets rewrites a proxied JSON answer without any of the
+// ScrubUserSecrets rewrites a proxied JSON answer without any of the
 // userSecretFields, at any depth, keeping everything else in order. An
 // empty or non-JSON answer (an Express 404 page) is relayed as it is; a
 // JSON answer that is compressed, larger than maxScrubBody, nested deeper
 // than maxScrubDepth or malformed is not relayed at all (the error makes
 // it a 502).
-func scrubUserSecrets(resp *http.Response) error {
+func ScrubUserSecrets(resp *http.Response) error {
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	isJSON := mt == "application/json" || strings.HasSuffix(mt, "+json")
 	if !isJSON && mt != "" {

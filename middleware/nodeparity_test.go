@@ -22,9 +22,9 @@ import (
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
-// passthroughOn opts in to Config.Passthrough, the Node integrators'
+// passthroughOn opts in to Config.Proxy.Passthrough, the Node integrators'
 // mode these cases compare with.
-func passthroughOn(c *middleware.Config) { c.Passthrough = true }
+func passthroughOn(c *middleware.Config) { c.Proxy.Passthrough = true }
 
 // qelosSession signs in to Qelos in cookie mode and returns the qlt_0
 // cookie Qelos set: the Qelos session the Node integrators pass through.
@@ -65,7 +65,7 @@ func TestCase02HeaderForwarding(t *testing.T) {
 	a := newApp(t, up, passthroughOn)
 	req, _ := http.NewRequest(http.MethodGet, a.app.URL+"/whoami", nil)
 	// Unlike the Node integrators, only Qelos's session cookie goes to
-	// Qelos: the app's other cookies are none of its business (#11).
+	// Qelos: the app's other cookies are none of its business.
 	session := sessionShaped(t)
 	req.Header.Set("Cookie", "qelos_session=opaque-value; qlt_0="+session)
 	req.Header.Set("Authorization", "Bearer header-token")
@@ -146,7 +146,7 @@ func TestCase06And07SkipPaths(t *testing.T) {
 func TestCase08ResolveWorkspace(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
 	a := newApp(t, up, func(c *middleware.Config) {
-		c.Passthrough = true
+		c.Proxy.Passthrough = true
 		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
 			return &middleware.Workspace{ID: "ws-2", Name: "Second"}, nil
 		}
@@ -224,11 +224,11 @@ func TestCase12ConfigFromEnvEqualsLiteral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Passthrough {
-		t.Fatal("QELOS_PASSTHROUGH=true left Config.Passthrough off")
+	if !cfg.Proxy.Passthrough {
+		t.Fatal("QELOS_PASSTHROUGH=true left Config.Proxy.Passthrough off")
 	}
 	a := newApp(t, up, func(c *middleware.Config) {
-		c.AppURL, c.CookieKeys, c.Passthrough = cfg.AppURL, cfg.CookieKeys, cfg.Passthrough
+		c.AppURL, c.CookieKeys, c.Proxy.Passthrough = cfg.AppURL, cfg.CookieKeys, cfg.Proxy.Passthrough
 	})
 	if w := a.get("/whoami", qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword)).whoami(t); w.User == nil || w.Workspace == nil {
 		t.Fatalf("%+v", w)
@@ -255,20 +255,20 @@ func TestCase14UnconfiguredTargetFailsAtStartup(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	// a bare IP (QELOS_IP=10.0.0.7) is no URL
-	if _, err := middleware.New(middleware.Config{AppURL: "https://q.example", ProxyTarget: "10.0.0.7", CookieKeys: key}); err == nil || !strings.Contains(err.Error(), "QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP") {
+	if _, err := middleware.New(middleware.Config{AppURL: "https://q.example", Proxy: middleware.ProxyConfig{Target: "10.0.0.7"}, CookieKeys: key}); err == nil || !strings.Contains(err.Error(), "QELOS_PROXY_TARGET, QELOS_IP or QELOS_API_IP") {
 		t.Fatalf("%v", err)
 	}
 }
 
 func TestCase15DisableProxy(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
-	a := newApp(t, up, func(c *middleware.Config) { c.DisableProxy, c.Passthrough = true, true })
+	a := newApp(t, up, func(c *middleware.Config) { c.Proxy.Disable, c.Proxy.Passthrough = true, true })
 	if r := a.get("/api/anything"); r.status != 404 {
 		t.Fatalf("proxy answered %d with DisableProxy", r.status)
 	}
 	r := a.get("/api/local", qelosSession(t, up, qelostest.AdminEmail, qelostest.AdminPassword))
 	if strings.TrimSpace(string(r.body)) != `{"hasAuth":true}` {
-		t.Fatalf("/api/local with DisableProxy: %s", r.body)
+		t.Fatalf("/api/local with Proxy.Disable: %s", r.body)
 	}
 }
 
@@ -326,7 +326,9 @@ func TestCase19SkipPathNormalisation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newApp(t, up, func(c *middleware.Config) { c.DisableProxy, c.SkipPaths, c.Passthrough = tt.disable, tt.skip, true })
+			a := newApp(t, up, func(c *middleware.Config) {
+				c.Proxy.Disable, c.SkipPaths, c.Proxy.Passthrough = tt.disable, tt.skip, true
+			})
 			r := a.get("/api/local", qlt)
 			if got := strings.Contains(string(r.body), `"hasAuth":true`); got != tt.apiHasAuth {
 				t.Fatalf("/api/local hasAuth = %v (%s)", got, r.body)
@@ -378,7 +380,7 @@ func TestCase21ConfigFromEnv(t *testing.T) {
 				return c.AppURL == "https://q.example" && c.APIToken == "" && !c.RequireAuth
 			}, ""},
 		{"parses the flags", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_API_TOKEN": "ql_x", "QELOS_REQUIRE_AUTH": "true", "QELOS_DISABLE_PROXY": "1"},
-			func(c middleware.Config) bool { return c.APIToken == "ql_x" && c.RequireAuth && c.DisableProxy }, ""},
+			func(c middleware.Config) bool { return c.APIToken == "ql_x" && c.RequireAuth && c.Proxy.Disable }, ""},
 		{"splits skip paths", map[string]string{"QELOS_APP_URL": "https://q.example", "QELOS_COOKIE_KEYS": key.String(), "QELOS_SKIP_PATHS": "/_next, /favicon.ico,/api/_health,,"},
 			func(c middleware.Config) bool {
 				return reflect.DeepEqual(c.SkipPaths, []string{"/_next", "/favicon.ico", "/api/_health"})
@@ -458,7 +460,7 @@ func TestCases23To34RewriteSetCookieDomain(t *testing.T) {
 		{0, "sid=abc; Domain=a.example; Domain=b.example", "x.example", "sid=abc; Domain=x.example; Domain=b.example", "first occurrence only"},
 		{0, "sid=abc; Domain=.qelos.app", "[::1]:8080", "sid=abc; Domain=::1", "IPv6 brackets and port stripped"},
 		{0, "qlt_0=jwt; Max-Age=2592000; Domain=127.0.0.1; Path=/api; Expires=Sun, 27 Dec 2026 02:40:02 GMT; HttpOnly; Secure; SameSite=None", "app.example:8443",
-			"qlt_0=jwt; Max-Age=2592000; Domain=app.example; Path=/api; Expires=Sun, 27 Dec 2026 02:40:02 GMT; HttpOnly; Secure; SameSite=None", "the real Qelos cookie (transcript A#1)"},
+			"qlt_0=jwt; Max-Age=2592000; Domain=app.example; Path=/api; Expires=Sun, 27 Dec 2026 02:40:02 GMT; HttpOnly; Secure; SameSite=None", "the real Qelos cookie (transcript A, first cookie)"},
 	}
 	for _, tt := range tests {
 		name := tt.description
@@ -513,7 +515,7 @@ func TestCases35To41ResolveProxyTarget(t *testing.T) {
 		t.Run("case "+itoa(tt.caseNo), func(t *testing.T) {
 			env := map[string]string{"QELOS_PROXY_TARGET": tt.target, "QELOS_IP": tt.ip, "QELOS_API_IP": tt.apiIP, "QELOS_APP_URL": tt.app}
 			cfg, _ := middleware.ConfigFromLookup(func(k string) string { return env[k] })
-			got := cfg.ProxyTarget // where New sends every call: ProxyTarget, else AppURL
+			got := cfg.Proxy.Target // where New sends every call: ProxyTarget, else AppURL
 			if got == "" {
 				got = cfg.AppURL
 			}

@@ -1,10 +1,8 @@
-package middleware
+package qelos
 
 import (
 	"slices"
 	"strings"
-
-	"github.com/qelos-io/integrator-go/internal/jsuri"
 )
 
 // User is the signed-in Qelos user, shaped like Qelos's GET /api/me answer.
@@ -91,17 +89,3 @@ const WorkspaceAdminRole = "admin"
 // roles (Config.PrivilegedRoles). Guard on it with
 // HasWorkspaceRole(WorkspaceAdminRole).
 func (w *Workspace) Privileged() bool { return w.HasRole(WorkspaceAdminRole) }
-
-// decodeIfNeeded undoes Qelos's encodeIfNeeded on name fields, by the SDK's
-// rule: decode only when encoding the decoded value gives the input back, so
-// a literal "100%" or "a b" is left alone.
-func decodeIfNeeded(s string) string {
-	if !strings.Contains(s, "%") {
-		return s
-	}
-	d, ok := jsuri.Decode(s)
-	if !ok || jsuri.Encode(d) != s {
-		return s
-	}
-	return d
-}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -40,7 +41,7 @@ import (
 //	                              reset mid-body → connection aborted; redirect relayed, not followed
 //	proxy of an expired pair      401/403 → pair cleared, the call goes on anonymous (200); T → 503, kept
 const (
-	fmTimeout = 200 * time.Millisecond  // Config.UpstreamTimeout of every cell
+	fmTimeout = 200 * time.Millisecond  // Config.Limits.UpstreamTimeout of every cell
 	fmDelay   = 1200 * time.Millisecond // the "delay" fault: well past the timeout
 	fmBound   = time.Second             // every answer comes within this
 	fmSettle  = 5 * time.Second         // how long goroutines may take to wind down
@@ -215,7 +216,7 @@ func fmRows() []fmRow {
 			return req
 		}
 	}
-	unavailable := answer(503, middleware.CodeQelosUnavailable, kept)
+	unavailable := answer(503, qelos.CodeQelosUnavailable, kept)
 	signedOut := answer(204, "", cleared)
 
 	return []fmRow{
@@ -223,8 +224,8 @@ func fmRows() []fmRow {
 			name: "refresh: expired pair on a guarded route", path: "/api/token/refresh", endpoint: qelostest.EndpointRefresh,
 			setup: func(t *testing.T, a *app) fmCell { return pairRequest(a, http.MethodGet, "/private", true, nil) },
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeUnauthorized, cleared),
-				"403", answer(401, middleware.CodeUnauthorized, cleared)),
+				"401", answer(401, qelos.CodeUnauthorized, cleared),
+				"403", answer(401, qelos.CodeUnauthorized, cleared)),
 		},
 		{
 			name: "sign-in, already signed in", path: "/api/signin", endpoint: qelostest.EndpointSignIn,
@@ -236,8 +237,8 @@ func fmRows() []fmRow {
 				return c
 			},
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeInvalidCredentials, kept),
-				"403", answer(401, middleware.CodeInvalidCredentials, kept)),
+				"401", answer(401, qelos.CodeInvalidCredentials, kept),
+				"403", answer(401, qelos.CodeInvalidCredentials, kept)),
 		},
 		{
 			// Signing out clears the pair whatever Qelos answers: with the
@@ -278,8 +279,8 @@ func fmRows() []fmRow {
 				}
 			},
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeUnauthorized, kept),
-				"403", answer(401, middleware.CodeUnauthorized, kept)),
+				"401", answer(401, qelos.CodeUnauthorized, kept),
+				"403", answer(401, qelos.CodeUnauthorized, kept)),
 		},
 		{
 			name: "identity probe: bearer without JWTSecret", path: "/api/me", endpoint: qelostest.EndpointMe,
@@ -291,8 +292,8 @@ func fmRows() []fmRow {
 				return fmCell{request: headerRequest(a, "Authorization", "Bearer "+tok), secrets: []string{tok}}
 			},
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeUnauthorized, kept),
-				"403", answer(401, middleware.CodeUnauthorized, kept)),
+				"401", answer(401, qelos.CodeUnauthorized, kept),
+				"403", answer(401, qelos.CodeUnauthorized, kept)),
 		},
 		{
 			name: "identity probe: API key", path: "/api/me", endpoint: qelostest.EndpointMe,
@@ -304,8 +305,8 @@ func fmRows() []fmRow {
 				return fmCell{request: headerRequest(a, "X-Api-Key", key), secrets: []string{key}}
 			},
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeUnauthorized, kept),
-				"403", answer(401, middleware.CodeUnauthorized, kept)),
+				"401", answer(401, qelos.CodeUnauthorized, kept),
+				"403", answer(401, qelos.CodeUnauthorized, kept)),
 		},
 		{
 			name: "identity probe: Qelos session passthrough", path: "/api/me", endpoint: qelostest.EndpointMe,
@@ -314,8 +315,8 @@ func fmRows() []fmRow {
 				return fmCell{request: headerRequest(a, "Cookie", qlt.Name+"="+qlt.Value), secrets: []string{qlt.Value}}
 			},
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeUnauthorized, kept),
-				"403", answer(401, middleware.CodeUnauthorized, kept)),
+				"401", answer(401, qelos.CodeUnauthorized, kept),
+				"403", answer(401, qelos.CodeUnauthorized, kept)),
 		},
 		{
 			// /fm/workspaces answers by the error's class: ErrUnauthorized
@@ -326,15 +327,15 @@ func fmRows() []fmRow {
 				return pairRequest(a, http.MethodGet, "/fm/workspaces", false, nil)
 			},
 			want: byFault(unavailable,
-				"401", answer(401, middleware.CodeUnauthorized, kept),
-				"403", answer(403, middleware.CodeForbidden, kept)),
+				"401", answer(401, qelos.CodeUnauthorized, kept),
+				"403", answer(403, qelos.CodeForbidden, kept)),
 		},
 		{
 			// The proxy relays what Qelos answers, byte for byte; only a
 			// failure to get an answer is its own (502).
 			name: "proxy: api echo through Proxy", path: "/api/echo", real: fmEcho,
 			setup: func(t *testing.T, a *app) fmCell { return pairRequest(a, http.MethodGet, "/api/echo", false, nil) },
-			want: byFault(answer(502, middleware.CodeProxyUpstreamError, kept),
+			want: byFault(answer(502, qelos.CodeProxyUpstreamError, kept),
 				"401", fmWant{status: 401, body: `{"message":"unauthorized"}`, cookies: kept},
 				"403", fmWant{status: 403, body: `{"message":"forbidden"}`, cookies: kept},
 				"500", fmWant{status: 500, body: `{"message":"boom"}`, cookies: kept},
@@ -369,9 +370,9 @@ func fmEcho(w http.ResponseWriter, r *http.Request) {
 func newMatrixApp(t *testing.T, up *upstream) *app {
 	logs := &syncBuffer{}
 	a := newApp(t, up, func(c *middleware.Config) {
-		c.Passthrough = true // the matrix covers the passthrough probe too
-		c.UpstreamTimeout = fmTimeout
-		c.ProxyTimeout = fmTimeout
+		c.Proxy.Passthrough = true // the matrix covers the passthrough probe too
+		c.Limits.UpstreamTimeout = fmTimeout
+		c.Proxy.Timeout = fmTimeout
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	a.logs = logs
@@ -382,19 +383,19 @@ func newMatrixApp(t *testing.T, up *upstream) *app {
 	mux.HandleFunc("GET /fm/workspaces", func(w http.ResponseWriter, r *http.Request) {
 		c, ok := middleware.ClientFrom(r.Context())
 		if !ok {
-			middleware.Unauthorized(w)
+			qelos.WriteError(w, r, qelos.ErrUnauthorized)
 			return
 		}
 		list, err := c.Workspaces(r.Context())
 		switch {
 		case err == nil:
 			json.NewEncoder(w).Encode(list)
-		case errors.Is(err, middleware.ErrUnauthorized):
-			middleware.Unauthorized(w)
-		case errors.Is(err, middleware.ErrForbidden):
-			middleware.WriteError(w, r, http.StatusForbidden, middleware.CodeForbidden)
-		case errors.Is(err, middleware.ErrUnavailable):
-			middleware.Unavailable(w)
+		case errors.Is(err, qelos.ErrUnauthorized):
+			qelos.WriteError(w, r, qelos.ErrUnauthorized)
+		case errors.Is(err, qelos.ErrForbidden):
+			qelos.WriteError(w, r, qelos.ErrForbidden)
+		case errors.Is(err, qelos.ErrUnavailable):
+			qelos.WriteError(w, r, qelos.ErrUnavailable)
 		default:
 			w.WriteHeader(http.StatusInternalServerError)
 			io.WriteString(w, `{"code":"UNCLASSIFIED","message":`+jsonString(err.Error())+`}`)
