@@ -1,10 +1,12 @@
 package middleware
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // expiring is a map whose entries expire, bounded both in entries and in
@@ -242,4 +244,61 @@ func cacheKey(key string, lines []string) (k string, pinned int64) {
 		return key, int64(total)
 	}
 	return strings.Clone(key), 0
+}
+
+// sessionCache keeps the sessions opened from the app's cookie pair, by a
+// fixed-size key of their sealed access cookie (see sessionKeyOf), so an
+// entry costs the same whatever the cookie's length and keeps nothing of
+// the request alive.
+type sessionCache struct {
+	*expiring[sessionKey, *Auth]
+}
+
+// sessionKey names a sealed access cookie: a seeded 64-bit hash of the
+// whole value, and its last 24 characters, which encode (at least 128
+// bits of) its MAC. A lookup must match both: the tail cannot be produced
+// without the very cookie, and the hash (its seed secret to this process)
+// covers every byte of it, so no other value, nor the tail alone, finds
+// the entry.
+type sessionKey struct {
+	sum  uint64
+	tail [pairTagLen]byte
+}
+
+// sessionSeed seeds the session keys' hash: random per process.
+var sessionSeed = maphash.MakeSeed()
+
+func sessionKeyOf(cookie string) sessionKey {
+	k := sessionKey{sum: maphash.String(sessionSeed, cookie)}
+	copy(k.tail[:], pairTag(cookie))
+	return k
+}
+
+func newSessionCache(max int, maxBytes int64, now func() time.Time) *sessionCache {
+	c := newExpiring(max, maxBytes, func(_ sessionKey, a *Auth) int64 { return slack(int64(unsafe.Sizeof(sessionKey{})) + authSize(a)) }, now)
+	if c == nil {
+		return &sessionCache{}
+	}
+	return &sessionCache{c}
+}
+
+func (c *sessionCache) get(cookie string, now time.Time) (*Auth, bool) {
+	if c.expiring == nil {
+		return nil, false
+	}
+	return c.expiring.get(sessionKeyOf(cookie), now)
+}
+
+func (c *sessionCache) put(cookie string, a *Auth, until time.Time) {
+	if c.expiring == nil {
+		return
+	}
+	c.expiring.put(sessionKeyOf(cookie), a, until)
+}
+
+func (c *sessionCache) remove(cookie string) {
+	if c.expiring == nil {
+		return
+	}
+	c.expiring.remove(sessionKeyOf(cookie))
 }

@@ -3,6 +3,7 @@ package middleware
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -234,7 +235,8 @@ func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 	})
 	for _, k := range keys {
 		sc := securecookie.New(k.Hash, k.Block)
-		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc.SetSerializer(securecookie.NopEncoder{}) // the plaintext is ours: JSON, or the compact format
+
 		sc.MaxAge(0) // expiry is the tokens' own exp, checked on every use
 		sc.MaxLength(maxCookieSize)
 		j.codecs = append(j.codecs, sc)
@@ -242,25 +244,50 @@ func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 	return j
 }
 
-// seal encodes v for the named cookie. The name is part of the MAC, so an
-// access cookie cannot be replayed as a refresh cookie or the other way round.
+// seal encodes v for the named cookie, as JSON (the refresh cookie, and
+// an access cookie too large for the compact format). The name is part of
+// the MAC, so an access cookie cannot be replayed as a refresh cookie or
+// the other way round.
 func (j *cookieJar) seal(n cookieName, v sealed) (string, error) {
-	return securecookie.EncodeMulti(n.mac, v, j.codecs...)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return j.sealBytes(n, b)
 }
 
-// open decodes a cookie sealed by seal with any of the configured keys.
+// sealBytes seals a plaintext for the named cookie.
+func (j *cookieJar) sealBytes(n cookieName, plaintext []byte) (string, error) {
+	return securecookie.EncodeMulti(n.mac, plaintext, j.codecs...)
+}
+
+// open decodes a cookie sealed with any of the configured keys.
 func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
-	var v sealed
+	v, _, err := j.openCompact(n, value)
+	return v, err
+}
+
+// openCompact is open, also returning the session read from an access
+// cookie in the compact format (see cookieformat.go); its zero value for
+// one sealed as JSON.
+func (j *cookieJar) openCompact(n cookieName, value string) (v sealed, c compactSession, err error) {
 	if len(value) > maxCookieSize {
-		return v, errors.New("cookie larger than 24 KiB")
+		return v, c, errors.New("cookie larger than 24 KiB")
 	}
-	if err := securecookie.DecodeMulti(n.mac, value, &v, j.codecs...); err != nil {
-		return v, err
+	var p []byte
+	if err := securecookie.DecodeMulti(n.mac, value, &p, j.codecs...); err != nil {
+		return v, c, err
+	}
+	if len(p) > 0 && p[0] == compactVersion {
+		return decodeCompact(p)
+	}
+	if err := json.Unmarshal(p, &v); err != nil {
+		return v, c, err
 	}
 	if v.Token == "" {
-		return v, errors.New("cookie holds no token")
+		return v, c, errors.New("cookie holds no token")
 	}
-	return v, nil
+	return v, c, nil
 }
 
 // value returns the sealed value of the named cookie in r: the cookie
