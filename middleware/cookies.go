@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/qelos-io/integrator-go/internal/cookieseal"
 )
 
 // maxCookieSize caps a sealed cookie value (all its chunks together)
@@ -198,7 +199,8 @@ func newCookieName(base string, prefix bool) cookieName {
 
 // cookieJar seals, opens, writes and clears the session cookie pair.
 type cookieJar struct {
-	codecs   []securecookie.Codec
+	codecs   []securecookie.Codec // seal (the first that may) and open
+	opener   *cookieseal.Opener   // opens what the codecs seal, on the request path
 	access   cookieName
 	refresh  cookieName
 	social   cookieName // the social sign-in state
@@ -233,13 +235,21 @@ func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 		}
 		return 1
 	})
+	var open []cookieseal.Key
 	for _, k := range keys {
+		open = append(open, cookieseal.Key{Hash: k.Hash, Block: k.Block})
 		sc := securecookie.New(k.Hash, k.Block)
 		sc.SetSerializer(securecookie.NopEncoder{}) // the plaintext is ours: JSON, or the compact format
 
 		sc.MaxAge(0) // expiry is the tokens' own exp, checked on every use
 		sc.MaxLength(maxCookieSize)
 		j.codecs = append(j.codecs, sc)
+	}
+	// Config validated the keys (a block key of 0, 16, 24 or 32 bytes),
+	// which AES accepts; were one refused, no cookie would open.
+	var err error
+	if j.opener, err = cookieseal.New(open...); err != nil {
+		j.opener = &cookieseal.Opener{}
 	}
 	return j
 }
@@ -274,8 +284,8 @@ func (j *cookieJar) openCompact(n cookieName, value string) (v sealed, c compact
 	if len(value) > maxCookieSize {
 		return v, c, errors.New("cookie larger than 24 KiB")
 	}
-	var p []byte
-	if err := securecookie.DecodeMulti(n.mac, value, &p, j.codecs...); err != nil {
+	p, err := j.opener.Open(n.mac, value)
+	if err != nil {
 		return v, c, err
 	}
 	if len(p) > 0 && p[0] == compactVersion {
