@@ -27,7 +27,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"io"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -36,22 +39,41 @@ import (
 // cookie starts with '{'.
 const compactVersion = 0x02
 
-// digestLen is how many bytes of the refresh cookie's SHA-256 the access
-// cookie carries: 128 bits ties the halves of a pair together.
+// digestLen is how many bytes of the pair digest the access cookie
+// carries: 128 bits tie the halves of a pair together.
 const digestLen = 16
+
+// macTailLen is how many characters at the end of a sealed value the pair
+// digest covers: they encode (at least 31 bytes of) its HMAC-SHA256.
+const macTailLen = 44
 
 const hasWorkspace = 1
 
 var errCompact = errors.New("compact session cookie is malformed")
 
 // pairDigest is the digest of a sealed refresh cookie, as the access cookie
-// sealed beside it records it.
+// sealed beside it records it: a SHA-256 of the refresh cookie's MAC (its
+// last characters). Nobody can present that MAC without holding that very
+// refresh cookie (it is not in the access cookie, which holds only its
+// hash, readable when there is no block key), and the refresh cookie is
+// opened and verified whole before its token is ever used (at refresh).
+// Hashing the MAC rather than the whole cookie keeps the cold path at one
+// SHA-256 block.
 func pairDigest(refreshCookie string) [digestLen]byte {
-	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(refreshCookie), len(refreshCookie)))
+	tail := refreshCookie
+	if len(tail) > macTailLen {
+		tail = tail[len(tail)-macTailLen:]
+	}
+	var buf [len(pairDigestDomain) + macTailLen]byte
+	n := copy(buf[:], pairDigestDomain)
+	n += copy(buf[n:], tail)
+	sum := sha256.Sum256(buf[:n])
 	var d [digestLen]byte
 	copy(d[:], sum[:])
 	return d
 }
+
+const pairDigestDomain = "qelos session pair\x00"
 
 // compactSession is an access cookie opened from the compact format; its
 // zero value (auth nil) stands for one sealed as JSON.
@@ -62,7 +84,8 @@ type compactSession struct {
 	// auth is the session's Auth, its User and Workspace set (the
 	// workspace is the session's, by sessionWorkspace, and the email the
 	// sealed one for a token that names none), Privileged not yet.
-	auth *Auth
+	auth  *Auth
+	block *compactBlock
 }
 
 // token is the access token as readAccess would have read it.
@@ -119,11 +142,33 @@ func appendStrings(b []byte, list []string) []byte {
 	return b
 }
 
-// compactBlock is the one allocation a decoded session's structure takes.
+// compactBlock is the one allocation a decoded session's structure takes,
+// its revocation key and pair tag included.
 type compactBlock struct {
-	auth Auth
-	user User
-	ws   Workspace
+	auth       Auth
+	user       User
+	ws         Workspace
+	revocation [2 * sha256.Size]byte
+	tag        [pairTagLen]byte
+}
+
+// sessionKeys sets a's revocation key (sessionRevocation of sid) and pair
+// tag (pairTag of refreshCookie), in its block when a was decoded from the
+// compact format (nothing to allocate), else as strings of their own.
+func (c *compactSession) setKeys(a *Auth, sid, refreshCookie string) {
+	if c.block == nil {
+		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(pairTag(refreshCookie))
+		return
+	}
+	b := c.block
+	h := sha256.New()
+	h.Write([]byte("session:"))
+	io.WriteString(h, sid)
+	var sum [sha256.Size]byte
+	hex.Encode(b.revocation[:], h.Sum(sum[:0]))
+	n := copy(b.tag[:], pairTag(refreshCookie))
+	a.session = unsafe.String(&b.revocation[0], len(b.revocation))
+	a.pairTag = unsafe.String(&b.tag[0], n)
 }
 
 // decodeCompact decodes a compact access cookie's plaintext p, which it
@@ -191,7 +236,7 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 		u.Workspace = ws
 	}
 	blk.auth = Auth{User: u, Workspace: u.Workspace, Mode: ModeCookiePair, accessToken: v.Token, expires: c.expires}
-	c.auth = &blk.auth
+	c.auth, c.block = &blk.auth, blk
 	return v, c, nil
 }
 

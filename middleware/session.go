@@ -64,7 +64,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 			return nil
 		}
 		if c.auth != nil && refreshCookie != "" && c.matches(refreshCookie) {
-			return m.admitSession(w, r, access, refreshCookie, as.Session, c.token(), c.auth, nil, now)
+			return m.admitSession(w, r, access, refreshCookie, as.Session, c.token(), c.auth, &c, nil, now)
 		}
 	}
 	var rs sealed
@@ -101,14 +101,15 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 		m.reject(w, r, err)
 		return nil
 	}
-	return m.admitSession(w, r, access, refreshCookie, as.Session, t, m.newAuth(t, as.Token, rs), &rs, now)
+	return m.admitSession(w, r, access, refreshCookie, as.Session, t, m.newAuth(t, as.Token, rs), &compactSession{}, &rs, now)
 }
 
 // admitSession checks that the opened session sid (its access token read
-// as t, its Auth a) was not signed out, and caches and returns it, or
-// refreshes it when it is due. rs is its refresh cookie, opened (nil: not
-// yet, for the compact format, whose access cookie vouches for it).
-func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access, refreshCookie, sid string, t accessToken, a *Auth, rs *sealed, now time.Time) *Auth {
+// as t, its Auth a, decoded from c when compact) was not signed out, and
+// caches and returns it, or refreshes it when it is due. rs is its refresh
+// cookie, opened (nil: not yet, for the compact format, whose access
+// cookie vouches for it).
+func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access, refreshCookie, sid string, t accessToken, a *Auth, c *compactSession, rs *sealed, now time.Time) *Auth {
 	if a.User.Tenant != m.cfg.Tenant {
 		m.reject(w, r, errTokenTenant)
 		return nil
@@ -116,15 +117,13 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access
 	// A session signed out on another replica is known here through the
 	// shared store: in memory at once when this replica was running (the
 	// store tells it), else by asking, once per pair, before it is cached.
-	key := sessionRevocation(sid)
-	if m.refresher.RevokedKey(r.Context(), key, true) {
+	c.setKeys(a, sid, refreshCookie) // the pair tag is copied: not the request's header
+	if m.refresher.RevokedKey(r.Context(), a.session, true) {
 		m.reject(w, r, errSignedOut)
 		return nil
 	}
-	a.mw, a.Privileged = m, m.privileged(a.User)
-	a.sid, a.session = sid, key
+	a.mw, a.Privileged, a.sid = m, m.privileged(a.User), sid
 	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
-		a.pairTag = strings.Clone(pairTag(refreshCookie)) // not the request's header
 		m.cache.put(access, a, refreshAt)
 		return m.resolveWorkspace(r, a)
 	}
