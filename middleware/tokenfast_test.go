@@ -35,12 +35,12 @@ var fastClaimPayloads = []string{
 	`{"sub":"u1","tenant":"0","exp":1.7e9,"nbf":null,"roles":null,"workspace":null}`,
 	` { "sub" : "u1" , "tenant" : "0" , "exp" : 17 } `,
 	`{"sub":"u1","tenant":"0","exp":17,"extra":true,"n":-1.5e3,"z":null,"s":"x"}`,
-	`{"sub":"u1","tenant":"0","exp":17,"obj":{"a":1}}`,              // an unknown object: left to the general reader
-	`{"sub":"u1","tenant":"0","exp":17,"arr":[1,2]}`,                // an unknown array: the same
-	`{"sub":"u\"1","tenant":"0","exp":17}`,                          // an escape
+	`{"sub":"u1","tenant":"0","exp":17,"obj":{"a":1}}`,               // an unknown object: left to the general reader
+	`{"sub":"u1","tenant":"0","exp":17,"arr":[1,2]}`,                 // an unknown array: the same
+	`{"sub":"u\"1","tenant":"0","exp":17}`,                           // an escape
 	`{"sub":"u1","tenant":"999","TENANT":"0","tenant":"0","exp":17}`, // a repeated claim: last wins there
-	`{"sub":"u1","tenant":"0","exp":"17"}`,                          // a date as a string: refused
-	`{"sub":1,"tenant":"0","exp":17}`,                               // a type the claims do not expect
+	`{"sub":"u1","tenant":"0","exp":"17"}`,                           // a date as a string: refused
+	`{"sub":1,"tenant":"0","exp":17}`,                                // a type the claims do not expect
 	`{"sub":"u1","tenant":"0","exp":17} trailing`,
 	`{"sub":"u1","tenant":"0","exp":17,"roles":["a",1]}`,
 	`{"sub":"u1","tenant":"0","exp":17,"workspace":{"_id":"","name":"x"}}`,
