@@ -43,6 +43,9 @@ type expiring[K comparable, V any] struct {
 	// nextSweep is when the next full sweep of expired entries is due,
 	// in unix nanoseconds.
 	nextSweep atomic.Int64
+	// hits and misses count the lookups of request credentials (lookup),
+	// for CacheStats.
+	hits, misses atomic.Uint64
 }
 
 type expiringEntry[V any] struct {
@@ -90,6 +93,27 @@ func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
 		return zero, false
 	}
 	return e.v, true
+}
+
+// lookup is get for a request's credential, counted in CacheStats.
+func (c *expiring[K, V]) lookup(key K, now time.Time) (V, bool) {
+	v, ok := c.get(key, now)
+	if c != nil {
+		if ok {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+	}
+	return v, ok
+}
+
+// counts returns the hits and misses of lookup.
+func (c *expiring[K, V]) counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
 }
 
 // put keeps v for key until the given time, evicting expired entries
@@ -286,7 +310,7 @@ func (c *sessionCache) get(cookie string, now time.Time) (*Auth, bool) {
 	if c.expiring == nil {
 		return nil, false
 	}
-	return c.expiring.get(sessionKeyOf(cookie), now)
+	return c.expiring.lookup(sessionKeyOf(cookie), now)
 }
 
 func (c *sessionCache) put(cookie string, a *Auth, until time.Time) {
