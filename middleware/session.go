@@ -124,6 +124,15 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access
 	}
 	a.mw, a.Privileged, a.sid = m, m.privileged(a.User), sid
 	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
+		if rs != nil {
+			// Opened whole: the access cookie is of today's JSON format (or
+			// of another pair of its session). Re-sealed in the compact
+			// format beside this refresh cookie, so the session's next
+			// first sight on any replica is the fast one.
+			if sa, ok := m.resealAccess(w, r, sid, a, t, *rs, refreshCookie, now); ok {
+				access = sa
+			}
+		}
 		m.cache.put(access, a, refreshAt)
 		return m.resolveWorkspace(r, a)
 	}
@@ -136,6 +145,29 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access
 		rs = &s
 	}
 	return m.refreshSession(w, r, *rs, a, "", now)
+}
+
+// resealAccess writes the access cookie of session sid (its Auth a, its
+// token read as t) again, in the compact format beside the refresh cookie
+// rs (sealed as refreshCookie), which is left as it is. ok is false when
+// it was not written (the pair would not fit MaxSessionBytes, or sealing
+// failed): the session goes on with the cookie it has.
+func (m *Middleware) resealAccess(w http.ResponseWriter, r *http.Request, sid string, a *Auth, t accessToken, rs sealed, refreshCookie string, now time.Time) (string, bool) {
+	sa, err := m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, a.accessToken, t, a.User, pairDigest(refreshCookie)))
+	if err != nil || m.jar.pairSize(sa, refreshCookie) > MaxSessionBytes {
+		return "", false
+	}
+	expires, _ := m.tokens.readExpiry(rs.Token)
+	if expires.IsZero() {
+		expires = now.Add(sessionLife)
+	}
+	maxAge := int(expires.Sub(now).Seconds())
+	if maxAge <= 0 {
+		return "", false
+	}
+	noStoreCookies(w)
+	m.jar.set(w, r, m.jar.access, sa, maxAge)
+	return sa, true
 }
 
 // refreshSession exchanges the pair in the refresh cookie s for a new one,
