@@ -29,7 +29,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"io"
 	"strings"
 	"time"
 	"unsafe"
@@ -161,14 +160,18 @@ func (c *compactSession) setKeys(a *Auth, sid, refreshCookie string) {
 		return
 	}
 	b := c.block
-	h := sha256.New()
-	h.Write([]byte("session:"))
-	io.WriteString(h, sid)
-	var sum [sha256.Size]byte
-	hex.Encode(b.revocation[:], h.Sum(sum[:0]))
-	n := copy(b.tag[:], pairTag(refreshCookie))
+	var in [len("session:") + 64]byte
+	if len(sid) > len(in)-len("session:") {
+		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(pairTag(refreshCookie))
+		return
+	}
+	n := copy(in[:], "session:")
+	n += copy(in[n:], sid)
+	sum := sha256.Sum256(in[:n])
+	hex.Encode(b.revocation[:], sum[:])
+	t := copy(b.tag[:], pairTag(refreshCookie))
 	a.session = unsafe.String(&b.revocation[0], len(b.revocation))
-	a.pairTag = unsafe.String(&b.tag[0], n)
+	a.pairTag = unsafe.String(&b.tag[0], t)
 }
 
 // decodeCompact decodes a compact access cookie's plaintext p, which it

@@ -277,9 +277,9 @@ func (p *claimParser) skip() bool {
 	return false
 }
 
-// object reads the members of an object, calling member for each key (at
-// most once per key: a repeated key is refused, encoding/json would keep
-// the last).
+// object reads the members of an object, calling member for each key.
+// member refuses a key it reads twice (encoding/json would keep the
+// last); keys it skips may repeat, as they change nothing.
 func (p *claimParser) object(member func(key string) bool) bool {
 	if !p.eat('{') {
 		return false
@@ -287,21 +287,9 @@ func (p *claimParser) object(member func(key string) bool) bool {
 	if p.eat('}') {
 		return true
 	}
-	var seen []string
-	var seenBuf [24]string
-	seen = seenBuf[:0]
 	for {
 		k, ok := p.str()
-		if !ok || !p.eat(':') {
-			return false
-		}
-		for _, s := range seen {
-			if s == k {
-				return false
-			}
-		}
-		seen = append(seen, k)
-		if !member(k) {
+		if !ok || !p.eat(':') || !member(k) {
 			return false
 		}
 		if p.eat('}') {
@@ -313,35 +301,66 @@ func (p *claimParser) object(member func(key string) bool) bool {
 	}
 }
 
+// once records a known claim in seen, and reports false when it was
+// already there.
+func once(seen *uint32, bit uint32) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
 // claims reads the whole claim set.
 func (p *claimParser) claims() (c fastClaims, ok bool) {
+	var seen uint32
+	str := func(i int, bit uint32) bool {
+		var ok bool
+		c.user[i], ok = p.optStr()
+		return ok && once(&seen, bit)
+	}
 	ok = p.object(func(k string) bool {
 		var ok bool
 		switch k {
 		case "exp":
 			c.exp, ok = p.date()
+			return ok && once(&seen, 1<<0)
 		case "nbf":
 			c.nbf, ok = p.date()
+			return ok && once(&seen, 1<<1)
 		case "iat":
 			c.iat, ok = p.date()
+			return ok && once(&seen, 1<<2)
 		case "sub":
 			c.sub, ok = p.optStr()
+			return ok && once(&seen, 1<<3)
 		case "tenant":
 			c.tenant, ok = p.optStr()
+			return ok && once(&seen, 1<<4)
 		case "roles":
 			c.roles, ok = p.strs()
+			return ok && once(&seen, 1<<5)
 		case "workspace":
 			c.ws, ok = p.workspace()
-		default:
-			for i, name := range userClaims {
-				if k == name {
-					c.user[i], ok = p.optStr()
-					return ok
-				}
-			}
-			return p.skip()
+			return ok && once(&seen, 1<<6)
+		case "username":
+			return str(0, 1<<7)
+		case "email":
+			return str(1, 1<<8)
+		case "phone":
+			return str(2, 1<<9)
+		case "name":
+			return str(3, 1<<10)
+		case "firstName":
+			return str(4, 1<<11)
+		case "lastName":
+			return str(5, 1<<12)
+		case "fullName":
+			return str(6, 1<<13)
+		case "profileImage":
+			return str(7, 1<<14)
 		}
-		return ok
+		return p.skip()
 	})
 	p.ws()
 	return c, ok && p.i == len(p.s)
@@ -354,21 +373,24 @@ func (p *claimParser) workspace() (*Workspace, bool) {
 		return nil, true
 	}
 	var ws Workspace
+	var seen uint32
 	ok := p.object(func(k string) bool {
 		var ok bool
 		switch k {
 		case "_id":
 			ws.ID, ok = p.optStr()
+			return ok && once(&seen, 1<<0)
 		case "name":
 			ws.Name, ok = p.optStr()
+			return ok && once(&seen, 1<<1)
 		case "roles":
 			ws.Roles, ok = p.strs()
+			return ok && once(&seen, 1<<2)
 		case "labels":
 			ws.Labels, ok = p.strs()
-		default:
-			return p.skip()
+			return ok && once(&seen, 1<<3)
 		}
-		return ok
+		return p.skip()
 	})
 	if !ok {
 		return nil, false

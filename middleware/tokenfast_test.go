@@ -39,6 +39,8 @@ var fastClaimPayloads = []string{
 	`{"sub":"u1","tenant":"0","exp":17,"arr":[1,2]}`,                 // an unknown array: the same
 	`{"sub":"u\"1","tenant":"0","exp":17}`,                           // an escape
 	`{"sub":"u1","tenant":"999","TENANT":"0","tenant":"0","exp":17}`, // a repeated claim: last wins there
+	`{"sub":"u1","tenant":"0","exp":17,"x":1,"x":"2"}`,               // a repeated claim it skips: no matter
+	`{"sub":"u1","exp":17,"email":"a","tenant":"0","email":"b"}`,     // a repeated user claim
 	`{"sub":"u1","tenant":"0","exp":"17"}`,                           // a date as a string: refused
 	`{"sub":1,"tenant":"0","exp":17}`,                                // a type the claims do not expect
 	`{"sub":"u1","tenant":"0","exp":17} trailing`,
