@@ -307,22 +307,34 @@ func newSessionCache(max int, maxBytes int64, now func() time.Time) *sessionCach
 }
 
 func (c *sessionCache) get(cookie string, now time.Time) (*Auth, bool) {
+	return c.getKey(sessionKeyOf(cookie), now)
+}
+
+func (c *sessionCache) getKey(k sessionKey, now time.Time) (*Auth, bool) {
 	if c.expiring == nil {
 		return nil, false
 	}
-	return c.expiring.lookup(sessionKeyOf(cookie), now)
+	return c.expiring.lookup(k, now)
 }
 
 func (c *sessionCache) put(cookie string, a *Auth, until time.Time) {
+	c.putKey(sessionKeyOf(cookie), a, until)
+}
+
+func (c *sessionCache) putKey(k sessionKey, a *Auth, until time.Time) {
 	if c.expiring == nil {
 		return
 	}
-	c.expiring.put(sessionKeyOf(cookie), a, until)
+	c.expiring.put(k, a, until)
 }
 
 func (c *sessionCache) remove(cookie string) {
+	c.removeKey(sessionKeyOf(cookie))
+}
+
+func (c *sessionCache) removeKey(k sessionKey) {
 	if c.expiring == nil {
 		return
 	}
-	c.expiring.remove(sessionKeyOf(cookie))
+	c.expiring.remove(k)
 }

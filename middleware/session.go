@@ -23,14 +23,16 @@ import (
 // is a rejected (now cleared) session. Handler and Proxy both come here.
 func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, refreshCookie string) (a *Auth, ok bool) {
 	var now time.Time
+	var key sessionKey
 	if access != "" {
 		now = m.now()
+		key = sessionKeyOf(access)
 		// A cached Auth serves the pair it was opened from, and no other:
 		// the same access cookie beside another refresh cookie is opened
 		// again, and refused if the halves belong to different sessions.
-		if a, ok := m.cache.get(access, now); ok && a.pairTag == pairTag(refreshCookie) {
+		if a, ok := m.cache.getKey(key, now); ok && a.pairTag == pairTag(refreshCookie) {
 			if m.refresher.RevokedKey(r.Context(), a.session, false) {
-				m.cache.remove(access)
+				m.cache.removeKey(key)
 				m.reject(w, r, errSignedOut)
 				return nil, true
 			}
@@ -43,7 +45,7 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, ref
 	if now.IsZero() {
 		now = m.now()
 	}
-	return m.openSession(w, r, access, refreshCookie, now), true
+	return m.openSession(w, r, access, key, refreshCookie, now), true
 }
 
 // openSession opens the cookie pair, refreshing it when the access token is
@@ -54,7 +56,7 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, ref
 // pair is opened whole: both halves must carry the same session id; a pair
 // sealed by an earlier version (no id) is renewed at once, its access
 // cookie not trusted on its own.
-func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
+func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access string, key sessionKey, refreshCookie string, now time.Time) *Auth {
 	var as sealed
 	var c compactSession
 	if access != "" {
@@ -64,7 +66,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 			return nil
 		}
 		if c.auth != nil && refreshCookie != "" && c.matches(refreshCookie) {
-			return m.admitSession(w, r, access, refreshCookie, as.Session, c.token(), c.auth, &c, nil, now)
+			return m.admitSession(w, r, key, refreshCookie, as.Session, c.token(), c.auth, &c, nil, now)
 		}
 	}
 	var rs sealed
@@ -101,15 +103,15 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 		m.reject(w, r, err)
 		return nil
 	}
-	return m.admitSession(w, r, access, refreshCookie, as.Session, t, m.newAuth(t, as.Token, rs), &compactSession{}, &rs, now)
+	return m.admitSession(w, r, key, refreshCookie, as.Session, t, m.newAuth(t, as.Token, rs), &compactSession{}, &rs, now)
 }
 
 // admitSession checks that the opened session sid (its access token read
 // as t, its Auth a, decoded from c when compact) was not signed out, and
-// caches and returns it, or refreshes it when it is due. rs is its refresh
+// caches it by key (its access cookie's) and returns it, or refreshes it when it is due. rs is its refresh
 // cookie, opened (nil: not yet, for the compact format, whose access
 // cookie vouches for it).
-func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access, refreshCookie, sid string, t accessToken, a *Auth, c *compactSession, rs *sealed, now time.Time) *Auth {
+func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key sessionKey, refreshCookie, sid string, t accessToken, a *Auth, c *compactSession, rs *sealed, now time.Time) *Auth {
 	if a.User.Tenant != m.cfg.Tenant {
 		m.reject(w, r, errTokenTenant)
 		return nil
@@ -130,10 +132,10 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, access
 			// format beside this refresh cookie, so the session's next
 			// first sight on any replica is the fast one.
 			if sa, ok := m.resealAccess(w, r, sid, a, t, *rs, refreshCookie, now); ok {
-				access = sa
+				key = sessionKeyOf(sa)
 			}
 		}
-		m.cache.put(access, a, refreshAt)
+		m.cache.putKey(key, a, refreshAt)
 		return m.resolveWorkspace(r, a)
 	}
 	if rs == nil {
