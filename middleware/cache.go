@@ -1,7 +1,6 @@
 package middleware
 
 import (
-	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,9 +20,10 @@ import (
 // filled it with is given back once the entries expire. A nil *expiring is
 // a disabled cache: every get misses and put does nothing.
 //
-// Keys are the credentials as sent (not a digest of them): hashing the key
-// on every warm request would cost a SHA-256 of a 2 KiB cookie, several
-// times the rest of the warm path. Instead every credential is bounded
+// The session cache is keyed by a fixed-size key of the sealed access
+// cookie (see sessionKey: a seeded hash, not a SHA-256, which would cost
+// several times the rest of the warm path). The other caches' keys are the
+// credentials as sent: every such credential is bounded
 // before it gets here (Limits.MaxCredentialBytes, Limits.MaxCookieBytes),
 // its bytes count in the cache's byte budget (with the header it is cut
 // from, when it is kept uncopied: see cacheKey), and an entry larger than
@@ -278,23 +278,25 @@ type sessionCache struct {
 	*expiring[sessionKey, *Auth]
 }
 
-// sessionKey names a sealed access cookie: a seeded 64-bit hash of the
-// whole value, and its last 24 characters, which encode (at least 128
-// bits of) its MAC. A lookup must match both: the tail cannot be produced
-// without the very cookie, and the hash (its seed secret to this process)
-// covers every byte of it, so no other value, nor the tail alone, finds
-// the entry.
+// sessionKey names a sealed access cookie by the digest of it the cookie
+// itself carries: its HMAC-SHA256, encoded in its last characters
+// (macTailLen of them hold at least 31 of its 32 bytes). Nobody can produce
+// that MAC without the app's key, nor present it without having seen the
+// very cookie, and an entry only ever serves the pair its cookie came with
+// (the refresh cookie's pairTag is checked on every hit too). A warm
+// request then reads 44 bytes of its cookie, not all of it: hashing the
+// whole 1.3 KB value cost more than the rest of the warm path.
 type sessionKey struct {
-	sum  uint64
-	tail [pairTagLen]byte
+	n    int // the cookie's length, so a value shorter than the tail is its own key
+	tail [macTailLen]byte
 }
 
-// sessionSeed seeds the session keys' hash: random per process.
-var sessionSeed = maphash.MakeSeed()
-
 func sessionKeyOf(cookie string) sessionKey {
-	k := sessionKey{sum: maphash.String(sessionSeed, cookie)}
-	copy(k.tail[:], pairTag(cookie))
+	k := sessionKey{n: len(cookie)}
+	if len(cookie) > macTailLen {
+		cookie = cookie[len(cookie)-macTailLen:]
+	}
+	copy(k.tail[:], cookie)
 	return k
 }
 
@@ -304,10 +306,6 @@ func newSessionCache(max int, maxBytes int64, now func() time.Time) *sessionCach
 		return &sessionCache{}
 	}
 	return &sessionCache{c}
-}
-
-func (c *sessionCache) get(cookie string, now time.Time) (*Auth, bool) {
-	return c.getKey(sessionKeyOf(cookie), now)
 }
 
 func (c *sessionCache) getKey(k sessionKey, now time.Time) (*Auth, bool) {
