@@ -279,24 +279,21 @@ type sessionCache struct {
 }
 
 // sessionKey names a sealed access cookie by the digest of it the cookie
-// itself carries: its HMAC-SHA256, encoded in its last characters
-// (macTailLen of them hold at least 31 of its 32 bytes). Nobody can produce
+// itself carries: its HMAC-SHA256, encoded in its last characters (the
+// last 24 hold at least 128 bits of it). Nobody can produce
 // that MAC without the app's key, nor present it without having seen the
 // very cookie, and an entry only ever serves the pair its cookie came with
 // (the refresh cookie's pairTag is checked on every hit too). A warm
-// request then reads 44 bytes of its cookie, not all of it: hashing the
+// request then reads 24 bytes of its cookie, not all of it: hashing the
 // whole 1.3 KB value cost more than the rest of the warm path.
 type sessionKey struct {
-	n    int // the cookie's length, so a value shorter than the tail is its own key
-	tail [macTailLen]byte
+	n    uint16 // the cookie's length (at most maxCookieSize), so a value shorter than the tail is its own key
+	tail [pairTagLen]byte
 }
 
 func sessionKeyOf(cookie string) sessionKey {
-	k := sessionKey{n: len(cookie)}
-	if len(cookie) > macTailLen {
-		cookie = cookie[len(cookie)-macTailLen:]
-	}
-	copy(k.tail[:], cookie)
+	k := sessionKey{n: uint16(min(len(cookie), 1<<16-1))}
+	copy(k.tail[:], pairTag(cookie))
 	return k
 }
 

@@ -87,7 +87,7 @@ func TestCachesStayBoundedForAMillionSessions(t *testing.T) {
 	start := time.Now()
 	key := []byte(sa)
 	for i := range sessions {
-		copy(key, strconv.Itoa(i)) // a distinct cookie of the real length
+		distinct(key, i)
 		middleware.PutOpened(mw, string(key), strings.Clone(access), cloneUser(user), refreshAt)
 	}
 	opened := liveHeap() - base
@@ -149,7 +149,7 @@ func TestSessionCacheBytesBoundAMillionSessions(t *testing.T) {
 	base := liveHeap()
 	key := []byte(sa)
 	for i := range sessions {
-		copy(key, strconv.Itoa(i)) // a distinct cookie of the real length
+		distinct(key, i)
 		middleware.PutOpened(mw, string(key), strings.Clone(access), cloneUser(user), refreshAt)
 	}
 	held := liveHeap() - base
@@ -279,6 +279,14 @@ func TestOversizedCredentialsAreNotCachedWhole(t *testing.T) {
 			runtime.KeepAlive(h.mw)
 		})
 	}
+}
+
+// distinct makes key, a sealed cookie's value, the i-th of as many
+// distinct values of its length: its last characters (where its MAC, by
+// which the session cache keys it, is) are i's digits.
+func distinct(key []byte, i int) {
+	d := strconv.Itoa(i)
+	copy(key[len(key)-len(d):], d)
 }
 
 // cloneUser is a deep copy: every session's user is its own allocation,
