@@ -293,7 +293,10 @@ type sessionKey struct {
 
 func sessionKeyOf(cookie string) sessionKey {
 	k := sessionKey{n: uint16(min(len(cookie), 1<<16-1))}
-	copy(k.tail[:], pairTag(cookie))
+	if len(cookie) > pairTagLen {
+		cookie = cookie[len(cookie)-pairTagLen:]
+	}
+	copy(k.tail[:], cookie)
 	return k
 }
 

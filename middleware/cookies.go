@@ -277,29 +277,6 @@ func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
 	return v, err
 }
 
-// openCompact is open, also returning the session read from an access
-// cookie in the compact format (see cookieformat.go); its zero value for
-// one sealed as JSON.
-func (j *cookieJar) openCompact(n cookieName, value string) (v sealed, c compactSession, err error) {
-	if len(value) > maxCookieSize {
-		return v, c, errors.New("cookie larger than 24 KiB")
-	}
-	p, err := j.opener.Open(n.mac, value)
-	if err != nil {
-		return v, c, err
-	}
-	if len(p) > 0 && p[0] == compactVersion {
-		return decodeCompact(p)
-	}
-	if err := json.Unmarshal(p, &v); err != nil {
-		return v, c, err
-	}
-	if v.Token == "" {
-		return v, c, errors.New("cookie holds no token")
-	}
-	return v, c, nil
-}
-
 // value returns the sealed value of the named cookie in r: the cookie
 // itself when the browser sent it whole, else its chunks joined in order
 // (name_0, name_1, … up to maxChunks); "" when there is neither. Only the

@@ -61,12 +61,12 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access 
 	var c compactSession
 	if access != "" {
 		var err error
-		if as, c, err = m.jar.openCompact(m.jar.access, access); err != nil {
+		if as, c, err = m.jar.openAccess(access, refreshCookie); err != nil {
 			m.reject(w, r, err)
 			return nil
 		}
-		if c.auth != nil && refreshCookie != "" && c.matches(refreshCookie) {
-			return m.admitSession(w, r, key, refreshCookie, as.Session, c.token(), c.auth, &c, nil, now)
+		if c.paired {
+			return m.admitSession(w, r, key, refreshCookie, as.Session, c.token(), c.auth, nil, now)
 		}
 	}
 	var rs sealed
@@ -103,15 +103,17 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access 
 		m.reject(w, r, err)
 		return nil
 	}
-	return m.admitSession(w, r, key, refreshCookie, as.Session, t, m.newAuth(t, as.Token, rs), &compactSession{}, &rs, now)
+	a := m.newAuth(t, as.Token, rs)
+	a.session, a.pairTag = sessionRevocation(as.Session), strings.Clone(pairTag(refreshCookie)) // not the request's header
+	return m.admitSession(w, r, key, refreshCookie, as.Session, t, a, &rs, now)
 }
 
 // admitSession checks that the opened session sid (its access token read
-// as t, its Auth a, decoded from c when compact) was not signed out, and
-// caches it by key (its access cookie's) and returns it, or refreshes it when it is due. rs is its refresh
-// cookie, opened (nil: not yet, for the compact format, whose access
-// cookie vouches for it).
-func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key sessionKey, refreshCookie, sid string, t accessToken, a *Auth, c *compactSession, rs *sealed, now time.Time) *Auth {
+// as t, its Auth a, its revocation key and pair tag set) was not signed
+// out, and caches it by key (its access cookie's) and returns it, or
+// refreshes it when it is due. rs is its refresh cookie, opened (nil: not
+// yet, for the compact format, whose access cookie vouches for it).
+func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key sessionKey, refreshCookie, sid string, t accessToken, a *Auth, rs *sealed, now time.Time) *Auth {
 	if a.User.Tenant != m.cfg.Tenant {
 		m.reject(w, r, errTokenTenant)
 		return nil
@@ -119,7 +121,6 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key se
 	// A session signed out on another replica is known here through the
 	// shared store: in memory at once when this replica was running (the
 	// store tells it), else by asking, once per pair, before it is cached.
-	c.setKeys(a, sid, refreshCookie) // the pair tag is copied: not the request's header
 	if m.refresher.RevokedKey(r.Context(), a.session, true) {
 		m.reject(w, r, errSignedOut)
 		return nil
