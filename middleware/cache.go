@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // expiring is a map whose entries expire, bounded both in entries and in
@@ -19,9 +20,10 @@ import (
 // filled it with is given back once the entries expire. A nil *expiring is
 // a disabled cache: every get misses and put does nothing.
 //
-// Keys are the credentials as sent (not a digest of them): hashing the key
-// on every warm request would cost a SHA-256 of a 2 KiB cookie, several
-// times the rest of the warm path. Instead every credential is bounded
+// The session cache is keyed by a fixed-size key of the sealed access
+// cookie (see sessionKey: a seeded hash, not a SHA-256, which would cost
+// several times the rest of the warm path). The other caches' keys are the
+// credentials as sent: every such credential is bounded
 // before it gets here (Limits.MaxCredentialBytes, Limits.MaxCookieBytes),
 // its bytes count in the cache's byte budget (with the header it is cut
 // from, when it is kept uncopied: see cacheKey), and an entry larger than
@@ -41,6 +43,9 @@ type expiring[K comparable, V any] struct {
 	// nextSweep is when the next full sweep of expired entries is due,
 	// in unix nanoseconds.
 	nextSweep atomic.Int64
+	// hits and misses count the lookups of request credentials (lookup),
+	// for CacheStats.
+	hits, misses atomic.Uint64
 }
 
 type expiringEntry[V any] struct {
@@ -88,6 +93,27 @@ func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
 		return zero, false
 	}
 	return e.v, true
+}
+
+// lookup is get for a request's credential, counted in CacheStats.
+func (c *expiring[K, V]) lookup(key K, now time.Time) (V, bool) {
+	v, ok := c.get(key, now)
+	if c != nil {
+		if ok {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+	}
+	return v, ok
+}
+
+// counts returns the hits and misses of lookup.
+func (c *expiring[K, V]) counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
 }
 
 // put keeps v for key until the given time, evicting expired entries
@@ -242,4 +268,71 @@ func cacheKey(key string, lines []string) (k string, pinned int64) {
 		return key, int64(total)
 	}
 	return strings.Clone(key), 0
+}
+
+// sessionCache keeps the sessions opened from the app's cookie pair, by a
+// fixed-size key of their sealed access cookie (see sessionKeyOf), so an
+// entry costs the same whatever the cookie's length and keeps nothing of
+// the request alive.
+type sessionCache struct {
+	*expiring[sessionKey, *Auth]
+}
+
+// sessionKey names a sealed access cookie by the digest of it the cookie
+// itself carries: its HMAC-SHA256, encoded in its last characters (the
+// last 24 hold at least 128 bits of it). Nobody can produce
+// that MAC without the app's key, nor present it without having seen the
+// very cookie, and an entry only ever serves the pair its cookie came with
+// (the refresh cookie's pairTag is checked on every hit too). A warm
+// request then reads 24 bytes of its cookie, not all of it: hashing the
+// whole 1.3 KB value cost more than the rest of the warm path.
+type sessionKey struct {
+	n    uint16 // the cookie's length (at most maxCookieSize), so a value shorter than the tail is its own key
+	tail [pairTagLen]byte
+}
+
+func sessionKeyOf(cookie string) sessionKey {
+	k := sessionKey{n: uint16(min(len(cookie), 1<<16-1))}
+	if len(cookie) > pairTagLen {
+		cookie = cookie[len(cookie)-pairTagLen:]
+	}
+	copy(k.tail[:], cookie)
+	return k
+}
+
+func newSessionCache(max int, maxBytes int64, now func() time.Time) *sessionCache {
+	c := newExpiring(max, maxBytes, func(_ sessionKey, a *Auth) int64 { return slack(int64(unsafe.Sizeof(sessionKey{})) + authSize(a)) }, now)
+	if c == nil {
+		return &sessionCache{}
+	}
+	return &sessionCache{c}
+}
+
+func (c *sessionCache) getKey(k sessionKey, now time.Time) (*Auth, bool) {
+	if c.expiring == nil {
+		return nil, false
+	}
+	return c.expiring.lookup(k, now)
+}
+
+func (c *sessionCache) put(cookie string, a *Auth, until time.Time) {
+	c.putKey(sessionKeyOf(cookie), a, until)
+}
+
+func (c *sessionCache) putKey(k sessionKey, a *Auth, until time.Time) {
+	if c.expiring == nil {
+		return
+	}
+	c.expiring.put(k, a, until)
+}
+
+func (c *sessionCache) remove(cookie string) {
+	c.removeKey(sessionKeyOf(cookie))
+}
+
+func (c *sessionCache) removeKey(k sessionKey) {
+	if c.expiring == nil {
+		return
+	}
+	c.expiring.remove(k)
 }

@@ -118,8 +118,9 @@ func (c claims) workspace() (*Workspace, error) {
 // verifies HS256 signatures; without one, the caller vouches for the token
 // (it came out of a cookie this app sealed, from Qelos over TLS).
 type tokenReader struct {
-	secret []byte // nil: do not verify signatures
-	tenant string // every access token must carry it
+	secret []byte   // nil: do not verify signatures
+	macs   *macPool // HMAC states keyed with secret, for readFast
+	tenant string   // every access token must carry it
 	parser *jwt.Parser
 	leeway time.Duration
 	now    func() time.Time
@@ -133,6 +134,7 @@ func newTokenReader(secret, tenant string, leeway time.Duration, now func() time
 	)}
 	if secret != "" {
 		tr.secret = []byte(secret)
+		tr.macs = newMacPool(tr.secret)
 	}
 	return tr
 }
@@ -148,46 +150,59 @@ type accessToken struct {
 // lifetime. It checks the algorithm, the signature when a secret is
 // configured, that sub and exp are present and that the tenant is the
 // app's; it does not reject an expired token (expired means refresh, not
-// reject). Claims are read by their exact names (see claims).
+// reject). Claims are read by their exact names (see claims); the common
+// token by hand (see tokenfast.go), any other through jwt/v5.
 func (tr *tokenReader) readAccess(token string) (accessToken, error) {
-	c, err := tr.parse(token, tr.secret != nil)
-	if err != nil {
-		return accessToken{}, err
+	if len(token) > maxTokenSize {
+		return accessToken{}, errTokenTooLarge
 	}
-	exp, errExp := c.date("exp")
-	nbf, errNbf := c.date("nbf")
-	iat, errIat := c.date("iat")
-	sub, errSub := c.str("sub")
-	tenant, errTenant := c.str("tenant")
-	u := &User{ID: sub, Tenant: tenant}
-	var fields [8]error
-	u.Username, fields[0] = c.str("username")
-	u.Email, fields[1] = c.str("email")
-	u.Phone, fields[2] = c.str("phone")
-	u.Name, fields[3] = c.str("name")
-	u.FirstName, fields[4] = c.str("firstName")
-	u.LastName, fields[5] = c.str("lastName")
-	u.FullName, fields[6] = c.str("fullName")
-	u.ProfileImage, fields[7] = c.str("profileImage")
-	roles, errRoles := c.strs("roles")
-	ws, errWS := c.workspace()
-	if err := errors.Join(errExp, errNbf, errIat, errSub, errTenant, errRoles, errWS, errors.Join(fields[:]...)); err != nil {
-		return accessToken{}, err
+	c, ok := tr.readFast(token, tr.secret != nil)
+	if !ok {
+		m, err := tr.parse(token, tr.secret != nil)
+		if err != nil {
+			return accessToken{}, err
+		}
+		if c, err = m.read(); err != nil {
+			return accessToken{}, err
+		}
 	}
-	if exp.IsZero() {
+	return tr.access(c)
+}
+
+// read reads the claims an access token is read for.
+func (c claims) read() (fastClaims, error) {
+	var f fastClaims
+	var errs [7]error
+	f.exp, errs[0] = c.date("exp")
+	f.nbf, errs[1] = c.date("nbf")
+	f.iat, errs[2] = c.date("iat")
+	f.sub, errs[3] = c.str("sub")
+	f.tenant, errs[4] = c.str("tenant")
+	f.roles, errs[5] = c.strs("roles")
+	f.ws, errs[6] = c.workspace()
+	var fields [len(userClaims)]error
+	for i, name := range userClaims {
+		f.user[i], fields[i] = c.str(name)
+	}
+	return f, errors.Join(errors.Join(errs[:]...), errors.Join(fields[:]...))
+}
+
+// access checks the claims c of an access token and builds what it says.
+func (tr *tokenReader) access(c fastClaims) (accessToken, error) {
+	switch {
+	case c.exp.IsZero():
 		return accessToken{}, errTokenNoExpiry
-	}
-	if sub == "" {
+	case c.sub == "":
 		return accessToken{}, errTokenNoSubject
-	}
-	if tenant != tr.tenant {
+	case c.tenant != tr.tenant:
 		return accessToken{}, errTokenTenant
-	}
-	if !nbf.IsZero() && tr.now().Add(tr.leeway).Before(nbf) {
+	case !c.nbf.IsZero() && tr.now().Add(tr.leeway).Before(c.nbf):
 		return accessToken{}, errTokenNotYet
 	}
+	u := &User{ID: c.sub, Tenant: c.tenant, Username: c.user[0], Email: c.user[1], Phone: c.user[2], Name: c.user[3],
+		FirstName: c.user[4], LastName: c.user[5], FullName: c.user[6], ProfileImage: c.user[7]}
 	u.Name, u.FirstName, u.LastName, u.FullName = wire.DecodeName(u.Name), wire.DecodeName(u.FirstName), wire.DecodeName(u.LastName), wire.DecodeName(u.FullName)
-	u.Roles = roles
+	u.Roles = c.roles
 	// Qelos's /api/me derives fullName and name from the first and last
 	// name when the profile has none; do the same so the user reads alike.
 	if u.FullName == "" && (u.FirstName != "" || u.LastName != "") {
@@ -199,8 +214,8 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 	if u.Roles == nil {
 		u.Roles = []string{}
 	}
-	u.Workspace = ws
-	return accessToken{user: u, expires: exp, issued: iat}, nil
+	u.Workspace = c.ws
+	return accessToken{user: u, expires: c.exp, issued: c.iat}, nil
 }
 
 // readExpiry returns a token's exp without verifying its signature (a
@@ -208,6 +223,11 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 // still pinned, and exp must be a JSON number. A token without exp reports
 // the zero time.
 func (tr *tokenReader) readExpiry(token string) (time.Time, error) {
+	if len(token) <= maxTokenSize {
+		if c, ok := tr.readFast(token, false); ok {
+			return c.exp, nil
+		}
+	}
 	c, err := tr.parse(token, false)
 	if err != nil {
 		return time.Time{}, err

@@ -3,6 +3,7 @@ package middleware
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/cookieseal"
 )
 
 // maxCookieSize caps a sealed cookie value (all its chunks together)
@@ -198,7 +200,8 @@ func newCookieName(base string, prefix bool) cookieName {
 
 // cookieJar seals, opens, writes and clears the session cookie pair.
 type cookieJar struct {
-	codecs   []securecookie.Codec
+	codecs   []securecookie.Codec // seal (the first that may) and open
+	opener   *cookieseal.Opener   // opens what the codecs seal, on the request path
 	access   cookieName
 	refresh  cookieName
 	social   cookieName // the social sign-in state
@@ -233,35 +236,46 @@ func newCookieJar(keys []CookieKey, c *Config) *cookieJar {
 		}
 		return 1
 	})
+	var open []cookieseal.Key
 	for _, k := range keys {
+		open = append(open, cookieseal.Key{Hash: k.Hash, Block: k.Block})
 		sc := securecookie.New(k.Hash, k.Block)
-		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc.SetSerializer(securecookie.NopEncoder{}) // the plaintext is ours: JSON, or the compact format
+
 		sc.MaxAge(0) // expiry is the tokens' own exp, checked on every use
 		sc.MaxLength(maxCookieSize)
 		j.codecs = append(j.codecs, sc)
 	}
+	// Config validated the keys (a block key of 0, 16, 24 or 32 bytes),
+	// which AES accepts; were one refused, no cookie would open.
+	var err error
+	if j.opener, err = cookieseal.New(open...); err != nil {
+		j.opener = &cookieseal.Opener{}
+	}
 	return j
 }
 
-// seal encodes v for the named cookie. The name is part of the MAC, so an
-// access cookie cannot be replayed as a refresh cookie or the other way round.
+// seal encodes v for the named cookie, as JSON (the refresh cookie, and
+// an access cookie too large for the compact format). The name is part of
+// the MAC, so an access cookie cannot be replayed as a refresh cookie or
+// the other way round.
 func (j *cookieJar) seal(n cookieName, v sealed) (string, error) {
-	return securecookie.EncodeMulti(n.mac, v, j.codecs...)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return j.sealBytes(n, b)
 }
 
-// open decodes a cookie sealed by seal with any of the configured keys.
+// sealBytes seals a plaintext for the named cookie.
+func (j *cookieJar) sealBytes(n cookieName, plaintext []byte) (string, error) {
+	return securecookie.EncodeMulti(n.mac, plaintext, j.codecs...)
+}
+
+// open decodes a cookie sealed with any of the configured keys.
 func (j *cookieJar) open(n cookieName, value string) (sealed, error) {
-	var v sealed
-	if len(value) > maxCookieSize {
-		return v, errors.New("cookie larger than 24 KiB")
-	}
-	if err := securecookie.DecodeMulti(n.mac, value, &v, j.codecs...); err != nil {
-		return v, err
-	}
-	if v.Token == "" {
-		return v, errors.New("cookie holds no token")
-	}
-	return v, nil
+	v, _, err := j.openCompact(n, value)
+	return v, err
 }
 
 // value returns the sealed value of the named cookie in r: the cookie

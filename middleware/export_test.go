@@ -9,10 +9,42 @@ import (
 // Test seams, visible to this package's tests only.
 
 // SealPair seals tokens into session cookie values as the middleware
-// would, as one new session.
+// would, as one new session: the access cookie in the compact format (or
+// as JSON when its token is unreadable or the pair would not fit).
 func SealPair(m *Middleware, access, refreshTok string, ws *Workspace) (accessCookie, refreshCookie string) {
 	sid := newSessionID()
+	rec := sealed{Token: refreshTok, Session: sid, Workspace: boundWorkspace(ws)}
+	t, err := m.tokens.readAccess(access)
+	if err != nil {
+		return seal(m, sealed{Token: access, Session: sid}, rec)
+	}
+	a := m.newAuth(t, access, rec)
+	sr, err := m.jar.seal(m.jar.refresh, rec)
+	if err != nil {
+		panic(err)
+	}
+	sa, err := m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, access, t, a.User, pairDigest(sr)))
+	if err != nil {
+		panic(err)
+	}
+	if m.jar.pairSize(sa, sr) > MaxSessionBytes {
+		return seal(m, sealed{Token: access, Session: sid}, rec)
+	}
+	return sa, sr
+}
+
+// SealJSONPair seals tokens as the previous version did: both cookies as
+// JSON, with a session id.
+func SealJSONPair(m *Middleware, access, refreshTok string, ws *Workspace) (accessCookie, refreshCookie string) {
+	sid := newSessionID()
 	return seal(m, sealed{Token: access, Session: sid}, sealed{Token: refreshTok, Session: sid, Workspace: boundWorkspace(ws)})
+}
+
+// CompactCookie reports whether an access cookie value is sealed in the
+// compact format.
+func CompactCookie(m *Middleware, value string) bool {
+	_, c, err := m.jar.openCompact(m.jar.access, value)
+	return err == nil && c.auth != nil
 }
 
 // SealLegacyPair seals tokens as earlier versions did: no session id, the

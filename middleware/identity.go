@@ -119,7 +119,7 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 // cachedIdentity is the warm path of identify: the answer kept for the
 // credential named k, looked up before the credential is parsed.
 func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode qelos.Mode, k string, now time.Time) (*Auth, bool) {
-	e, ok := m.identities.of(mode).get(k, now)
+	e, ok := m.identities.of(mode).lookup(k, now)
 	if !ok {
 		return nil, false
 	}
@@ -380,7 +380,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 	if m.tokens.secret != nil {
 		// Verified tokens are kept by the raw header, looked up before
 		// anything is parsed.
-		if a, ok := m.bearers.get(key, now); ok {
+		if a, ok := m.bearers.lookup(key, now); ok {
 			return m.resolveWorkspace(r, a)
 		}
 		scheme, tok, _ := strings.Cut(authorization, " ")

@@ -87,7 +87,7 @@ func TestCachesStayBoundedForAMillionSessions(t *testing.T) {
 	start := time.Now()
 	key := []byte(sa)
 	for i := range sessions {
-		copy(key, strconv.Itoa(i)) // a distinct cookie of the real length
+		distinct(key, i)
 		middleware.PutOpened(mw, string(key), strings.Clone(access), cloneUser(user), refreshAt)
 	}
 	opened := liveHeap() - base
@@ -122,6 +122,57 @@ func TestCachesStayBoundedForAMillionSessions(t *testing.T) {
 	}
 	runtime.KeepAlive(mw)
 }
+
+// TestSessionCacheBytesBoundAMillionSessions: with the entry bound out of
+// the way (CacheSize far above what fits), 1,000,000 distinct sessions of
+// a real session's size go through the session cache, whose share of
+// Limits.CacheBytes (half) is then all that bounds it: both the bytes it
+// counts and the live heap it holds stay within that share. A small
+// CacheBytes keeps the test fast; every one of the million keys is
+// distinct, so each put is a new entry that the byte bound must make room
+// for.
+func TestSessionCacheBytesBoundAMillionSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("inserts a million cache entries")
+	}
+	const sessions, cacheBytes = 1_000_000, 16 << 20
+	q := qelostest.NewHandler(qelostest.Options{})
+	cfg := quietConfig("http://127.0.0.1:1")
+	cfg.Limits.CacheSize = 10 * sessions
+	cfg.Limits.CacheBytes = cacheBytes
+	mw, err := middleware.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, access, user := realisticSession(t, mw, q)
+	refreshAt := time.Now().Add(time.Hour)
+	base := liveHeap()
+	key := []byte(sa)
+	for i := range sessions {
+		distinct(key, i)
+		middleware.PutOpened(mw, string(key), strings.Clone(access), cloneUser(user), refreshAt)
+	}
+	held := liveHeap() - base
+	s := mw.CacheStats()
+	t.Logf("%d distinct sessions: %d kept, %.1f MiB counted, %.1f MiB live heap (%.0f B/session), bound %.1f MiB",
+		sessions, s.Sessions, mib(s.Bytes), mib(held), float64(held)/float64(s.Sessions), mib(cacheBytes/2))
+	if s.Bytes > cacheBytes/2 {
+		t.Errorf("the session cache counts %.1f MiB, over its share of Limits.CacheBytes (%.1f MiB)", mib(s.Bytes), mib(cacheBytes/2))
+	}
+	if held > cacheBytes/2 {
+		t.Errorf("the session cache holds %.1f MiB of live heap, over its share of Limits.CacheBytes (%.1f MiB)", mib(held), mib(cacheBytes/2))
+	}
+	if s.Sessions < sessions/1000 {
+		t.Errorf("only %d sessions kept: the bound is far tighter than it need be", s.Sessions)
+	}
+	runtime.KeepAlive(mw)
+}
+
+// maxSessionHeap is what one cached session, opened from a real sealed
+// pair, may hold of live heap: its access token (about 480 bytes, kept for
+// Client and Proxy), its user and workspace read from the compact cookie,
+// and its cache slot.
+const maxSessionHeap = 1600
 
 // TestRealSessionsThroughTheHandler pushes twice CacheSize real
 // sessions (each a freshly sealed cookie, opened and parsed by the real
@@ -160,6 +211,9 @@ func TestRealSessionsThroughTheHandler(t *testing.T) {
 	held := liveHeap() - base
 	n := middleware.CacheLen(mw)
 	t.Logf("%d real sessions in %v: %d cached, %.1f MiB, %.0f B/entry", sessions, time.Since(start).Round(time.Millisecond), n, mib(held), float64(held)/float64(n))
+	if per := held / int64(n); per > maxSessionHeap {
+		t.Errorf("%d B of live heap per cached session, over %d", per, maxSessionHeap)
+	}
 	if signedIn != sessions {
 		t.Fatalf("%d of %d sessions signed in", signedIn, sessions)
 	}
@@ -225,6 +279,14 @@ func TestOversizedCredentialsAreNotCachedWhole(t *testing.T) {
 			runtime.KeepAlive(h.mw)
 		})
 	}
+}
+
+// distinct makes key, a sealed cookie's value, the i-th of as many
+// distinct values of its length: its last characters (where its MAC, by
+// which the session cache keys it, is) are i's digits.
+func distinct(key []byte, i int) {
+	d := strconv.Itoa(i)
+	copy(key[len(key)-len(d):], d)
 }
 
 // cloneUser is a deep copy: every session's user is its own allocation,

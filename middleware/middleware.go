@@ -24,7 +24,7 @@ type Middleware struct {
 	jar          *cookieJar
 	tokens       *tokenReader
 	refresher    *refresh.Coordinator
-	cache        *expiring[string, *Auth]    // opened cookies, by sealed value, until they need a refresh
+	cache        *sessionCache               // opened cookie pairs, by sealed access cookie, until they need a refresh
 	bearers      *expiring[string, *Auth]    // bearer tokens verified with JWTSecret, by header, until they expire
 	identities   *identityCache              // what /api/me said about a credential
 	workspaces   *workspaceCache             // GET /api/workspaces, per credential
@@ -93,7 +93,7 @@ func New(cfg Config) (*Middleware, error) {
 	// Limits.CacheBytes: half for the opened sessions (the warm path of
 	// every signed-in browser), a twelfth for each of the six others.
 	share := cfg.Limits.CacheBytes / 12
-	m.cache = newExpiring(cfg.Limits.CacheSize, cfg.Limits.CacheBytes/2, stringKeySize(authSize), clock)
+	m.cache = newSessionCache(cfg.Limits.CacheSize, cfg.Limits.CacheBytes/2, clock)
 	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock)
 	m.identities = newIdentityCache(cfg.Limits.CacheSize, share, clock)
 	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.Limits.CacheSize, share, credKeySize(workspacesSize), clock)}

@@ -24,14 +24,16 @@ import (
 // is a rejected (now cleared) session. Handler and Proxy both come here.
 func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, refreshCookie string) (a *Auth, ok bool) {
 	var now time.Time
+	var key sessionKey
 	if access != "" {
 		now = m.now()
+		key = sessionKeyOf(access)
 		// A cached Auth serves the pair it was opened from, and no other:
 		// the same access cookie beside another refresh cookie is opened
 		// again, and refused if the halves belong to different sessions.
-		if a, ok := m.cache.get(access, now); ok && a.pairTag == pairTag(refreshCookie) {
+		if a, ok := m.cache.getKey(key, now); ok && a.pairTag == pairTag(refreshCookie) {
 			if m.refresher.RevokedKey(r.Context(), a.session, false) {
-				m.cache.remove(access)
+				m.cache.removeKey(key)
 				m.reject(w, r, errSignedOut)
 				return nil, true
 			}
@@ -44,14 +46,30 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, ref
 	if now.IsZero() {
 		now = m.now()
 	}
-	return m.openSession(w, r, access, refreshCookie, now), true
+	return m.openSession(w, r, access, key, refreshCookie, now), true
 }
 
 // openSession opens the cookie pair, refreshing it when the access token is
-// missing or expiring. Both halves must carry the same session id; a pair
+// missing or expiring. The usual pair, sealed by this version, is opened by
+// its access cookie alone: it carries the session read and checked when it
+// was sealed, and the digest of the refresh cookie sealed beside it, which
+// the request's refresh cookie must match (see cookieformat.go). Any other
+// pair is opened whole: both halves must carry the same session id; a pair
 // sealed by an earlier version (no id) is renewed at once, its access
 // cookie not trusted on its own.
-func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) *Auth {
+func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access string, key sessionKey, refreshCookie string, now time.Time) *Auth {
+	var as sealed
+	var c compactSession
+	if access != "" {
+		var err error
+		if as, c, err = m.jar.openAccess(access, refreshCookie); err != nil {
+			m.reject(w, r, err)
+			return nil
+		}
+		if c.paired {
+			return m.admitSession(w, r, key, refreshCookie, as.Session, c.token(), c.auth, nil, now)
+		}
+	}
 	var rs sealed
 	if refreshCookie != "" {
 		var err error
@@ -60,14 +78,9 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 			return nil
 		}
 	}
-	if access == "" {
-		return m.refreshSession(w, r, rs, nil, "", now)
-	}
-	as, err := m.jar.open(m.jar.access, access)
 	switch {
-	case err != nil:
-		m.reject(w, r, err)
-		return nil
+	case access == "":
+		return m.refreshSession(w, r, rs, nil, "", now)
 	case refreshCookie == "" && as.Session == "":
 		m.reject(w, r, errLegacyAccessOnly)
 		return nil
@@ -83,28 +96,82 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access,
 		// refresh cookie is used: exchanged now, the new pair gets an id.
 		return m.refreshSession(w, r, rs, nil, as.Token, now)
 	}
+	// A pair of today's JSON format (renewed at its refresh, in the compact
+	// one), or a compact access cookie beside another refresh cookie of
+	// its session: read as it always was.
 	t, err := m.tokens.readAccess(as.Token)
 	if err != nil {
 		m.reject(w, r, err)
 		return nil
 	}
+	a := m.newAuth(t, as.Token, rs)
+	a.session, a.pairTag = sessionRevocation(as.Session), strings.Clone(pairTag(refreshCookie)) // not the request's header
+	return m.admitSession(w, r, key, refreshCookie, as.Session, t, a, &rs, now)
+}
+
+// admitSession checks that the opened session sid (its access token read
+// as t, its Auth a, its revocation key and pair tag set) was not signed
+// out, and caches it by key (its access cookie's) and returns it, or
+// refreshes it when it is due. rs is its refresh cookie, opened (nil: not
+// yet, for the compact format, whose access cookie vouches for it).
+func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key sessionKey, refreshCookie, sid string, t accessToken, a *Auth, rs *sealed, now time.Time) *Auth {
+	if a.User.Tenant != m.cfg.Tenant {
+		m.reject(w, r, errTokenTenant)
+		return nil
+	}
 	// A session signed out on another replica is known here through the
 	// shared store: in memory at once when this replica was running (the
 	// store tells it), else by asking, once per pair, before it is cached.
-	key := sessionRevocation(as.Session)
-	if m.refresher.RevokedKey(r.Context(), key, true) {
+	if m.refresher.RevokedKey(r.Context(), a.session, true) {
 		m.reject(w, r, errSignedOut)
 		return nil
 	}
-	current := m.newAuth(t, as.Token, rs)
-	current.sid, current.session = as.Session, key
+	a.mw, a.Privileged, a.sid = m, m.privileged(a.User), sid
 	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
-		current.pairTag = strings.Clone(pairTag(refreshCookie)) // not the request's header
-		k, pinned := cacheKey(access, r.Header["Cookie"])
-		m.cache.putPinned(k, current, refreshAt, pinned)
-		return m.resolveWorkspace(r, current)
+		if rs != nil {
+			// Opened whole: the access cookie is of today's JSON format (or
+			// of another pair of its session). Re-sealed in the compact
+			// format beside this refresh cookie, so the session's next
+			// first sight on any replica is the fast one.
+			if sa, ok := m.resealAccess(w, r, sid, a, t, *rs, refreshCookie, now); ok {
+				key = sessionKeyOf(sa)
+			}
+		}
+		m.cache.putKey(key, a, refreshAt)
+		return m.resolveWorkspace(r, a)
 	}
-	return m.refreshSession(w, r, rs, current, "", now)
+	if rs == nil {
+		s, err := m.jar.open(m.jar.refresh, refreshCookie)
+		if err != nil {
+			m.reject(w, r, err)
+			return nil
+		}
+		rs = &s
+	}
+	return m.refreshSession(w, r, *rs, a, "", now)
+}
+
+// resealAccess writes the access cookie of session sid (its Auth a, its
+// token read as t) again, in the compact format beside the refresh cookie
+// rs (sealed as refreshCookie), which is left as it is. ok is false when
+// it was not written (the pair would not fit MaxSessionBytes, or sealing
+// failed): the session goes on with the cookie it has.
+func (m *Middleware) resealAccess(w http.ResponseWriter, r *http.Request, sid string, a *Auth, t accessToken, rs sealed, refreshCookie string, now time.Time) (string, bool) {
+	sa, err := m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, a.accessToken, t, a.User, pairDigest(refreshCookie)))
+	if err != nil || m.jar.pairSize(sa, refreshCookie) > MaxSessionBytes {
+		return "", false
+	}
+	expires, _ := m.tokens.readExpiry(rs.Token)
+	if expires.IsZero() {
+		expires = now.Add(sessionLife)
+	}
+	maxAge := int(expires.Sub(now).Seconds())
+	if maxAge <= 0 {
+		return "", false
+	}
+	noStoreCookies(w)
+	m.jar.set(w, r, m.jar.access, sa, maxAge)
+	return sa, true
 }
 
 // refreshSession exchanges the pair in the refresh cookie s for a new one,
@@ -185,15 +252,14 @@ func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID 
 // are cleared. A pair larger than MaxSessionBytes is not written
 // (qelos.ErrSessionTooLarge).
 func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
-	access := sealed{Token: pair.AccessToken, Session: rec.Session}
 	refreshTok := rec
 	refreshTok.Token = pair.RefreshToken
 	refreshTok.Workspace, refreshTok.Email = boundWorkspace(rec.Workspace), boundEmail(rec.Email)
-	sa, sr, err := m.writePair(w, r, access, refreshTok, now)
+	a := m.newAuth(t, pair.AccessToken, refreshTok)
+	sa, sr, err := m.writePair(w, r, pair.AccessToken, rec.Session, t, a.User, refreshTok, now)
 	if err != nil {
 		return nil, err
 	}
-	a := m.newAuth(t, pair.AccessToken, refreshTok)
 	a.refreshToken, a.pairTag = pair.RefreshToken, strings.Clone(pairTag(sr))
 	a.sid, a.session = rec.Session, sessionRevocation(rec.Session)
 	m.cache.put(sa, a, m.refreshAt(t))
@@ -366,15 +432,24 @@ func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, w
 // recheck is the outcome of one workspace re-check.
 type recheck struct{ ws *Workspace }
 
-// writePair seals both tokens and sets the cookies, living as long as the
-// refresh token. It returns the sealed cookies. r is the request being
-// answered, whose stale cookie chunks are cleared (nil: unknown).
-func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, access, refreshTok sealed, now time.Time) (sa, sr string, err error) {
-	if sa, err = m.jar.seal(m.jar.access, access); err != nil {
-		return "", "", err
-	}
+// writePair seals the session and sets the cookies, living as long as the
+// refresh token: the refresh cookie refreshTok as JSON, the access cookie
+// in the compact format (the token accessTok, read as t, the session's
+// user u and the refresh cookie's digest; see cookieformat.go), or as
+// JSON, its token alone, when that would not fit MaxSessionBytes. It
+// returns the sealed cookies. r is the request being answered, whose stale
+// cookie chunks are cleared (nil: unknown).
+func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, accessTok, sid string, t accessToken, u *User, refreshTok sealed, now time.Time) (sa, sr string, err error) {
 	if sr, err = m.jar.seal(m.jar.refresh, refreshTok); err != nil {
 		return "", "", err
+	}
+	if sa, err = m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, accessTok, t, u, pairDigest(sr))); err != nil {
+		return "", "", err
+	}
+	if m.jar.pairSize(sa, sr) > MaxSessionBytes {
+		if sa, err = m.jar.seal(m.jar.access, sealed{Token: accessTok, Session: sid}); err != nil {
+			return "", "", err
+		}
 	}
 	expires, _ := m.tokens.readExpiry(refreshTok.Token)
 	if expires.IsZero() {

@@ -38,20 +38,6 @@ func legacySessionID(refreshTok string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
-// pairTag fingerprints the refresh cookie a cached session was opened
-// with: the last 24 characters of the sealed value, which encode (at least
-// 132 bits of) its MAC. Nobody can produce them without holding that very
-// cookie, so a cached session serves only the pair it came from; the
-// comparison costs nothing on the warm path and the tag 24 bytes of cache.
-func pairTag(refreshCookie string) string {
-	if len(refreshCookie) < pairTagLen {
-		return refreshCookie
-	}
-	return refreshCookie[len(refreshCookie)-pairTagLen:]
-}
-
-const pairTagLen = 24
-
 // sessionRevocation is the key under which a session id is revoked, in
 // this process and in the shared store.
 func sessionRevocation(sid string) string { return refresh.Key("session:" + sid) }
