@@ -3,6 +3,8 @@ package middleware
 import (
 	"log/slog"
 	"net/http"
+	"net/textproto"
+	"strings"
 	"sync/atomic"
 
 	qelos "github.com/qelos-io/integrator-go"
@@ -63,24 +65,31 @@ func HasWorkspace() Rule {
 // It writes nothing and reports false for a request the rule allows.
 // Adapters build their guards on it.
 //
-// Handler puts a value in the context of every request it serves, even an
-// anonymous one or one on a SkipPaths prefix, so a request without one
-// never went through Handler: the router is not wrapped with
-// Middleware.Handler (or an adapter's New), and every guarded route
-// answers 401. Deny answers it 401 with qelos.WriteError and logs the
-// misconfiguration at Error level, naming the fix, once per Rule value (a
-// guard built once logs once). No Middleware is reachable from such a
-// request, so that record goes to slog.Default. A guard on a SkipPaths
-// prefix, where Handler attaches no user, is logged once per Middleware on
-// its Config.Logger.
+// Handler marks every request that carries a credential (an x-api-key or
+// Authorization header, a cookie of the pair, a Qelos session cookie it
+// passes through) with a value in its context, even when it ends
+// anonymous or lies on a SkipPaths prefix; with a Config.ErrorHandler it
+// marks every request, so the guards answer through it. A request that
+// carries a credential but no mark never went through Handler: the router
+// is not wrapped with Middleware.Handler (or an adapter's New), and every
+// guarded route answers 401. Deny answers it 401 with qelos.WriteError and
+// logs the misconfiguration at Error level, naming the fix, once per Rule
+// value (a guard built once logs once). No Middleware is reachable from
+// such a request, so that record goes to slog.Default; a credential is
+// recognised there by its header, by a cookie of the default pair names
+// (with or without the __Host- prefix) or by Qelos's qlt_ cookie. A guard
+// on a SkipPaths prefix, where Handler attaches no user, is logged once per
+// Middleware on its Config.Logger.
 func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	a, _ := r.Context().Value(contextKey{}).(*Auth)
 	switch {
-	case a == nil:
+	case a == nil && carriesCredential(r):
 		if rule.warned == nil || rule.warned.CompareAndSwap(false, true) {
 			slog.Default().Error("qelos guard: the request never went through the middleware, so every guarded route answers 401: wrap your router with mw.Handler(router) (gin: r.Use(qelosgin.New(mw)); echo: e.Use(qelosecho.New(mw)))",
 				"method", r.Method, "path", r.URL.Path)
 		}
+	case a == nil:
+		// anonymous, and Handler had no reason to mark it
 	case a.skipped:
 		a.mw.skippedGuard.Do(func() {
 			a.mw.log.Error("qelos guard: a guarded route is under a Config.SkipPaths prefix, where Handler attaches no user, so it always answers 401: remove the prefix from SkipPaths or the guard from the route",
@@ -130,6 +139,26 @@ func anyRole(has func(string) bool, roles []string) bool {
 	for _, r := range roles {
 		if has(r) {
 			return true
+		}
+	}
+	return false
+}
+
+// carriesCredential reports whether r, which no Handler marked, carries
+// something a Handler would have looked at: see Deny.
+func carriesCredential(r *http.Request) bool {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 {
+		return true
+	}
+	for _, line := range r.Header["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, _, _ := strings.Cut(textproto.TrimString(part), "=")
+			name = strings.TrimPrefix(name, HostPrefix)
+			if name == defaultAccessCookieName || name == defaultRefreshCookieName || strings.HasPrefix(name, "qlt_") {
+				return true
+			}
 		}
 	}
 	return false

@@ -163,10 +163,11 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 // Authenticate is Handler's work on one request, for frameworks with a
 // chain of their own (the gin and echo adapters are built on it). It
 // returns the request the next handler must see — a copy whose context
-// holds the Auth, or for an anonymous request or one on a SkipPaths prefix
-// only Handler's mark, which FromContext does not report but which tells
-// the guards Handler ran — and false
-// when it answered the request itself (a refusal, through
+// holds the Auth; r itself for the common anonymous request; or, when the
+// request carried credentials Handler could not use, lies on a SkipPaths
+// prefix, or Config.ErrorHandler is set, a copy holding only Handler's
+// mark, which FromContext does not report but which tells the guards
+// Handler ran — and false when it answered the request itself (a refusal, through
 // Config.ErrorHandler), in which case the chain must stop. It may set
 // cookies on w. A multipart form parsed on the returned request is the
 // caller's to remove when it differs from r, as Handler does.
@@ -199,14 +200,17 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		}
 	}
 	if m.skipped(r.URL.Path) {
-		return r.WithContext(NewContext(r.Context(), m.skip)), true // so a guard here can say why it refuses
+		if m.carriesCredentials(r) {
+			r = r.WithContext(NewContext(r.Context(), m.skip)) // so a guard here can say why it refuses
+		}
+		return r, true
 	}
 	var sc cookieScan
 	if err := m.admit(r, &sc); err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
 	}
-	a, _, err := m.authenticate(w, r, &sc)
+	a, carried, err := m.authenticate(w, r, &sc)
 	if err != nil {
 		m.refuseOverBudget(w, r, err)
 		return r, false
@@ -215,10 +219,14 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 	case a == nil && m.cfg.RequireAuth:
 		m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
 		return r, false
-	case a == nil:
-		// Marked, so Proxy does not try credentials Handler could not use
-		// again, and a guard knows Handler saw the request.
+	case a == nil && (carried || m.cfg.ErrorHandler != nil):
+		// Credentials Handler could not use: marked, so Proxy does not
+		// try them again and a guard knows Handler saw them. With a
+		// Config.ErrorHandler every anonymous request is marked, so the
+		// guards answer through it.
 		return r.WithContext(NewContext(r.Context(), m.anonymous)), true
+	case a == nil:
+		return r, true // the common anonymous request: nothing to allocate
 	case a.User == nil && m.cfg.RequireAuth:
 		m.fail(w, r, unavailableError(a.Err))
 		return r, false
@@ -232,6 +240,17 @@ func removeMultipart(r, r2 *http.Request) {
 	if f := r2.MultipartForm; f != nil && f != r.MultipartForm {
 		f.RemoveAll()
 	}
+}
+
+// carriesCredentials reports whether r carries a credential Handler would
+// look at: an x-api-key or Authorization header, a cookie of the pair, or
+// with passthrough Qelos's own session cookie.
+func (m *Middleware) carriesCredentials(r *http.Request) bool {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
+		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
+		return true
+	}
+	return m.cfg.Proxy.Passthrough && hasQelosCookie(r)
 }
 
 // spoofable are the identity headers other integrators pass downstream;
