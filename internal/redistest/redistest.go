@@ -25,8 +25,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/qelos-io/integrator-go/internal/testenv"
 	"time"
+
+	"github.com/qelos-io/integrator-go/internal/testenv"
 )
 
 // EnvURL names the environment variable that points tests at an existing
@@ -46,9 +47,10 @@ const readyTimeout = 10 * time.Second
 // A Server is a redis-server child process bound to 127.0.0.1. Its methods
 // are safe for concurrent use.
 type Server struct {
-	bin  string
-	dir  string
-	port int
+	bin   string
+	dir   string
+	port  int
+	extra []string // arguments after the defaults (cluster mode)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -59,7 +61,10 @@ type Server struct {
 // Launch starts a redis-server on a free loopback port with persistence
 // disabled, in a fresh temporary directory. It returns [ErrNotFound] when
 // redis-server is not on PATH. The caller must call [Server.Close].
-func Launch() (*Server, error) {
+func Launch() (*Server, error) { return launch() }
+
+// launch is Launch with extra redis-server arguments.
+func launch(extra ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNotFound
@@ -75,7 +80,7 @@ func Launch() (*Server, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		s := &Server{bin: bin, dir: dir, port: port}
+		s := &Server{bin: bin, dir: dir, port: port, extra: extra}
 		if lastErr = s.start(); lastErr == nil {
 			return s, nil
 		}
@@ -85,8 +90,8 @@ func Launch() (*Server, error) {
 }
 
 // Start is [Launch] for one test: it skips tb with [SkipMessage] when
-// redis-server is missing (fails it under the README's test command), fails it on any other error, and stops the server
-// when tb ends.
+// redis-server is missing (fails it under the README's test command), fails
+// it on any other error, and stops the server when tb ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s, err := Launch()
@@ -188,14 +193,15 @@ func (s *Server) start() error {
 }
 
 func (s *Server) startLocked() error {
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"),
-	)
+	}
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Dir = s.dir
 	exited, err := spawn(cmd)
 	if err != nil {
