@@ -242,7 +242,7 @@ func (f *fleet) dumpLogs() {
 	}
 }
 
-// tally sums answers into the row of the before/after table.
+// tally sums answers into a row of docs/REPLICAS.md's before/after table.
 type tally struct {
 	statuses map[int]int
 	cleared  int
@@ -277,7 +277,7 @@ func (t tally) String() string {
 }
 
 // row logs the case's line of the table (grep ROW in -v output) and checks
-// the targets: no sign-out of a user Qelos did not reject, and
+// the targets: no sign-out of a user Qelos did not reject, and
 // exactly wantRefreshes upstream refreshes.
 func (f *fleet) row(name string, refreshes, wantRefreshes int, t tally) {
 	f.t.Helper()
