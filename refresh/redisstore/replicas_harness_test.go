@@ -26,7 +26,8 @@ import (
 // fleet is one app deployed as several replicas behind a load balancer, as
 // an operator runs it: each replica has its own Middleware, caches and
 // Redis connections; they share the cookie keys, Qelos (qelostest) and a
-// private redis-server, which they reach through a fault-injecting proxy.
+// private redis-server, which they reach through a fault-injecting proxy
+// (or the Redis of fleetOptions.url, such as a Cluster, directly).
 type fleet struct {
 	t        testing.TB
 	qelos    *qelostest.Server
@@ -51,29 +52,39 @@ type fleetOptions struct {
 	keys     func(i int) []middleware.CookieKey // cookie keys of replica i
 	mutate   func(i int, c *middleware.Config)
 	lease    time.Duration // the Stores' Lease; 0: the default
+	// url, when set, is a Redis (a Cluster's URL, say) the replicas reach
+	// directly: the fleet then has neither redis nor proxies to fault.
+	url string
 }
 
 func newFleet(t testing.TB, o fleetOptions) *fleet {
 	t.Helper()
-	srv := redistest.Start(t) // private: tests stop and freeze it
-	p, err := faultproxy.Start(srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	f := &fleet{t: t, qelos: qelostest.New(o.qelos), redis: srv, proxy: p}
+	f := &fleet{t: t, qelos: qelostest.New(o.qelos)}
 	t.Cleanup(f.qelos.Close)
-	shared := middleware.GenerateCookieKey()
-	for i := range max(o.replicas, 1) {
-		// Each replica reaches Redis through a proxy of its own, chained to
-		// the shared one: a fault on f.proxy is an outage for all, one on
-		// r.proxy partitions that replica alone.
-		own, err := faultproxy.Start(p.Addr())
+	if o.url == "" {
+		f.redis = redistest.Start(t) // private: tests stop and freeze it
+		p, err := faultproxy.Start(f.redis.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { own.Close() })
-		r := &fleetReplica{logs: &syncBuffer{}, proxy: own}
+		t.Cleanup(func() { p.Close() })
+		f.proxy = p
+	}
+	shared := middleware.GenerateCookieKey()
+	for i := range max(o.replicas, 1) {
+		r := &fleetReplica{logs: &syncBuffer{}}
+		url := o.url
+		if url == "" {
+			// Each replica reaches Redis through a proxy of its own, chained
+			// to the shared one: a fault on f.proxy is an outage for all,
+			// one on r.proxy partitions that replica alone.
+			own, err := faultproxy.Start(f.proxy.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { own.Close() })
+			r.proxy, url = own, "redis://"+own.Addr()+"/0"
+		}
 		keys := []middleware.CookieKey{shared}
 		if o.keys != nil {
 			keys = o.keys(i)
@@ -81,7 +92,7 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 		logger := slog.New(slog.NewTextHandler(r.logs, nil))
 		// As the README sets a replica up: the first cookie key is the
 		// store's secret; middleware.New hands it the others.
-		store, err := redisstore.NewFromURL("redis://"+own.Addr()+"/0", redisstore.Options{Secret: keys[0].Hash, Logger: logger, Lease: o.lease})
+		store, err := redisstore.NewFromURL(url, redisstore.Options{Secret: keys[0].Hash, Logger: logger, Lease: o.lease})
 		if err != nil {
 			t.Fatal(err)
 		}
