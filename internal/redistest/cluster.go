@@ -53,7 +53,10 @@ func LaunchCluster(masters int, withReplicas bool) (*Cluster, error) {
 	start := func() (*Server, error) {
 		s, err := launch("--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "1000")
+			"--cluster-node-timeout", "1000",
+			// A replica syncs at once, not after the default 5 s wait for
+			// more replicas to share the transfer.
+			"--repl-diskless-sync-delay", "0")
 		if err == nil {
 			c.all = append(c.all, s)
 		}

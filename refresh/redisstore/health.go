@@ -38,6 +38,12 @@ func run[T any](s *Store, ctx context.Context, op func(context.Context) (T, erro
 		return zero, ErrStoreDown
 	}
 	v, err := call(ctx, s.opTimeout, op)
+	if err != nil && ctx.Err() == nil && isOutage(err) && s.cluster != nil {
+		// A master may have failed over: go-redis learns the new slot map
+		// only from a MOVED reply or its periodic reload, and until then
+		// sends the slot's commands to the dead node.
+		s.cluster.ReloadState(context.Background())
+	}
 	switch {
 	case err == nil || ctx.Err() != nil || !isOutage(err):
 		s.slow.Store(0)

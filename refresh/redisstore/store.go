@@ -284,7 +284,7 @@ func clientFromURL(rawURL string, opTimeout time.Duration) (redis.UniversalClien
 			return nil, err
 		}
 		tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
-			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff})
+			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
 		return redis.NewFailoverClient(o), nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(rawURL)
@@ -292,7 +292,7 @@ func clientFromURL(rawURL string, opTimeout time.Duration) (redis.UniversalClien
 			return nil, err
 		}
 		tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
-			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff})
+			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(rawURL)
@@ -300,7 +300,7 @@ func clientFromURL(rawURL string, opTimeout time.Duration) (redis.UniversalClien
 		return nil, err
 	}
 	tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
-		&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff})
+		&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
 	return redis.NewClient(o), nil
 }
 
@@ -310,6 +310,7 @@ type clientTuning struct {
 	dial, read, write, pool                             *time.Duration
 	poolSize, maxActive, pipelinePool, minIdle, retries *int
 	minBackoff, maxBackoff                              *time.Duration
+	dialRetries                                         *int
 }
 
 // tune gives a client parsed from a URL the Store's defaults where the URL
@@ -322,9 +323,11 @@ type clientTuning struct {
 // the socket timeouts bound what an abandoned call can hold.
 //
 // Fail fast: go-redis retries a failed command three times by default,
-// with back-offs of up to half a second, so a refused connection cost each
-// operation about its whole OpTimeout. One immediate retry covers a pooled
-// connection a restart left stale; the breaker (see run) covers the rest.
+// with back-offs of up to half a second, and a failed dial five times, 100
+// ms apart, so a refused connection cost each operation about its whole
+// OpTimeout (on a Cluster, an operation on a dead master's slot outlived
+// it). One immediate retry covers a pooled connection a restart left
+// stale; the breaker (see run) covers the rest.
 func tune(op time.Duration, t clientTuning) {
 	if op <= 0 {
 		op = DefaultOpTimeout
@@ -352,6 +355,7 @@ func tune(op time.Duration, t clientTuning) {
 	setInt(t.retries, 1)
 	setDuration(t.minBackoff, time.Millisecond)
 	setDuration(t.maxBackoff, 4*time.Millisecond)
+	setInt(t.dialRetries, 1)
 }
 
 // EnvURL names the environment variable [NewFromEnv] reads: the Redis URL
