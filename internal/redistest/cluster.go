@@ -51,7 +51,7 @@ func LaunchCluster(masters int, withReplicas bool) (*Cluster, error) {
 		return nil, err
 	}
 	start := func() (*Server, error) {
-		s, err := launch("--cluster-enabled", "yes",
+		s, err := launch("", "--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "1000",
 			// A replica syncs at once, not after the default 5 s wait for

@@ -50,7 +50,8 @@ type Server struct {
 	bin   string
 	dir   string
 	port  int
-	extra []string // arguments after the defaults (cluster mode)
+	conf  string   // a config file, first on the command line (Sentinel mode)
+	extra []string // arguments after the defaults (cluster or Sentinel mode)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -61,10 +62,12 @@ type Server struct {
 // Launch starts a redis-server on a free loopback port with persistence
 // disabled, in a fresh temporary directory. It returns [ErrNotFound] when
 // redis-server is not on PATH. The caller must call [Server.Close].
-func Launch() (*Server, error) { return launch() }
+func Launch() (*Server, error) { return launch("") }
 
-// launch is Launch with extra redis-server arguments.
-func launch(extra ...string) (*Server, error) {
+// launch is Launch with extra redis-server arguments and, when conf is not
+// empty, a config file of that content (the server may rewrite it, as a
+// Sentinel does).
+func launch(conf string, extra ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNotFound
@@ -81,6 +84,13 @@ func launch(extra ...string) (*Server, error) {
 			return nil, err
 		}
 		s := &Server{bin: bin, dir: dir, port: port, extra: extra}
+		if conf != "" {
+			s.conf = filepath.Join(dir, "redis.conf")
+			if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+				os.RemoveAll(dir)
+				return nil, err
+			}
+		}
 		if lastErr = s.start(); lastErr == nil {
 			return s, nil
 		}
@@ -200,6 +210,9 @@ func (s *Server) startLocked() error {
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"),
+	}
+	if s.conf != "" {
+		args = append([]string{s.conf}, args...)
 	}
 	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Dir = s.dir

@@ -133,11 +133,18 @@ func newStore(tb testing.TB, url string, opts redisstore.Options) *redisstore.St
 }
 
 // rawClient is the test's own view of Redis, standing in for redis-cli:
-// a cluster client for a Cluster URL (see NewFromURL), else a plain one.
+// a cluster or failover client for a Cluster or Sentinel URL (see
+// NewFromURL), else a plain one.
 func rawClient(tb testing.TB, url string) redis.UniversalClient {
 	tb.Helper()
 	var c redis.UniversalClient
-	if strings.Contains(url, "addr=") {
+	if strings.Contains(url, "master_name=") {
+		o, err := redis.ParseFailoverURL(url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c = redis.NewFailoverClient(o)
+	} else if strings.Contains(url, "addr=") {
 		o, err := redis.ParseClusterURL(url)
 		if err != nil {
 			tb.Fatal(err)
