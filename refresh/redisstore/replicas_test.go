@@ -85,9 +85,10 @@ func newReplicaSet(t *testing.T, n int, url string) *replicaSet {
 	rs.qelos = qelostest.New(qelostest.Options{AccessTTL: replicaAccessTTL, Now: rs.clock.Now})
 	t.Cleanup(rs.qelos.Close)
 	key := middleware.GenerateCookieKey()
+	prefix := testPrefix(t) // a shared Cluster keeps other tests' sign-in counts
 	t.Setenv(redisstore.EnvURL, url)
 	for range n {
-		store, err := redisstore.NewFromEnv(redisstore.Options{Secret: key.Hash})
+		store, err := redisstore.NewFromEnv(redisstore.Options{Secret: key.Hash, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,22 +185,27 @@ func (rs *replicaSet) dumpLogs(t *testing.T) {
 
 // TestStormOneRefresh: 300 concurrent requests with one expired pair,
 // spread over three replicas, spend the refresh token exactly once, with
-// 300 × 200 and no 401 — five runs out of five — while Redis never holds a
-// token or readable JSON; on one server and on a 3-master Redis Cluster.
+// 300 × 200 and no 401 — five runs out of five on one server, three out of
+// three on a 3-master Redis Cluster — while Redis never holds a token or
+// readable JSON.
 func TestStormOneRefresh(t *testing.T) {
 	forEachTopology(t, func(t *testing.T, tp topology) {
 		url := ""
 		if tp.cluster {
 			url = tp.url
 		}
-		stormOneRefresh(t, newReplicaSet(t, 3, url))
+		runs := 5
+		if tp.cluster {
+			runs = 3 // the suite's time budget; one server keeps its five
+		}
+		stormOneRefresh(t, newReplicaSet(t, 3, url), runs)
 	})
 }
 
-func stormOneRefresh(t *testing.T, rs *replicaSet) {
+func stormOneRefresh(t *testing.T, rs *replicaSet, runs int) {
 	scan := rawClient(t, rs.url)
 
-	for run := 1; run <= 5; run++ {
+	for run := 1; run <= runs; run++ {
 		cookies := rs.signIn(t, run%3)
 		rs.qelos.ResetCalls()
 		// Hold the refresh open so the storm's requests overlap on every replica.
