@@ -70,7 +70,7 @@ func LaunchCluster(masters int, withReplicas bool) (*Cluster, error) {
 		lo, hi := i*clusterSlots/masters, (i+1)*clusterSlots/masters-1
 		c.masters = append(c.masters, s)
 		c.ranges = append(c.ranges, [2]int{lo, hi})
-		if _, err := command(s.Addr(), "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(lo), strconv.Itoa(hi)); err != nil {
+		if err := addSlots(s.Addr(), lo, hi); err != nil {
 			return fail(fmt.Errorf("redistest: assign slots %d-%d: %w", lo, hi, err))
 		}
 		c.replicas = append(c.replicas, nil)
@@ -300,6 +300,22 @@ func (c *Cluster) await(what string, cond func(*Server) (bool, error)) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("redistest: timed out after %v waiting for %s (last error: %v)", clusterReadyTimeout, what, lastErr)
+}
+
+// addSlots assigns slots lo to hi to the node at addr: with ADDSLOTSRANGE,
+// or on a Redis older than 7.0, which lacks it, with ADDSLOTS.
+func addSlots(addr string, lo, hi int) error {
+	_, err := command(addr, "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(lo), strconv.Itoa(hi))
+	var reply replyError
+	if !errors.As(err, &reply) {
+		return err
+	}
+	args := []string{"CLUSTER", "ADDSLOTS"}
+	for slot := lo; slot <= hi; slot++ {
+		args = append(args, strconv.Itoa(slot))
+	}
+	_, err = command(addr, args...)
+	return err
 }
 
 func removeServer(list []*Server, s *Server) []*Server {
