@@ -62,7 +62,7 @@ func TestNotificationsReachEveryReplica(t *testing.T) {
 	})
 }
 
-var errNoPair = errors.New("Wait reported no pair")
+var errNoPair = errors.New("no pair: Wait reported that the owner gave up")
 
 // subscribers counts the subscribers of channel on every master.
 func subscribers(t *testing.T, raw redis.UniversalClient, channel string) int64 {
