@@ -36,7 +36,8 @@ const (
 	DefaultOpTimeout = time.Second
 	// DefaultPoolSize bounds the connections a NewFromURL Store opens for
 	// commands (plus at most DefaultPipelinePoolSize for pipelines and one
-	// for its subscription), however many users refresh at once.
+	// for its subscription), however many users refresh at once; on a
+	// Cluster, to each node.
 	DefaultPoolSize = 32
 	// DefaultPipelinePoolSize bounds the connections kept for pipelines.
 	DefaultPipelinePoolSize = 8

@@ -52,6 +52,50 @@ func TestNewOptions(t *testing.T) {
 	}
 }
 
+// TestNewTopologies: New takes one server, a Cluster and a failover client
+// and refuses a Ring (its shards share no pub/sub and do not fail over);
+// NewFromURL builds each from its URL form, and on a Cluster refuses a
+// prefix whose brace would defeat the hash tags. Nothing is contacted.
+func TestNewTopologies(t *testing.T) {
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := redisstore.New(ring, redisstore.Options{Secret: secret}); err == nil || !strings.Contains(err.Error(), "Ring is not supported") {
+		t.Errorf("New(Ring): %v, want a refusal that names the Ring", err)
+	}
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	defer cluster.Close()
+	if _, err := redisstore.New(cluster, redisstore.Options{Secret: secret}); err != nil {
+		t.Errorf("New(ClusterClient): %v", err)
+	}
+	if _, err := redisstore.New(cluster, redisstore.Options{Secret: secret, Prefix: "app:{x}:"}); err == nil || !strings.Contains(err.Error(), "brace") {
+		t.Errorf("New(ClusterClient) with a braced prefix: %v, want a refusal", err)
+	}
+	failover := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:1"}})
+	defer failover.Close()
+	if _, err := redisstore.New(failover, redisstore.Options{Secret: secret}); err != nil {
+		t.Errorf("New(FailoverClient): %v", err)
+	}
+	for _, tt := range []struct{ name, url, wantErr string }{
+		{"one server", "redis://127.0.0.1:1/0", ""},
+		{"cluster", "redis://127.0.0.1:1?addr=127.0.0.1:2&addr=127.0.0.1:3", ""},
+		{"sentinel", "redis://127.0.0.1:1?master_name=m&addr=127.0.0.1:2", ""},
+		{"unknown option", "redis://127.0.0.1:1?addr=127.0.0.1:2&colour=blue", "colour"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := redisstore.NewFromURL(tt.url, redisstore.Options{Secret: secret, OpTimeout: 10 * time.Millisecond})
+			if s != nil {
+				s.Close()
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("NewFromURL: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("NewFromURL: %v, want an error naming %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 // TestNewFromEnv: QELOS_REDIS_URL unset or malformed gives an error that
 // names the variable (and never repeats a password); set, it gives a Store
 // on that Redis.
