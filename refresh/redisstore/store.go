@@ -426,6 +426,17 @@ func (s *Store) Get(ctx context.Context, key string) (refresh.Pair, bool, error)
 	return refresh.Pair{}, false, nil
 }
 
+// putScript stores a pair, then tells the waiters. One script, so that the
+// notification leaves after the write on the node that holds the key: on a
+// Cluster a pipeline sends the keyless PUBLISH to another node, in
+// parallel, and a waiter woken before the SET landed found nothing and
+// slept until its next poll. A failed PUBLISH (an ACL without pub/sub) only
+// costs the waiters a poll, so it does not fail the Put.
+var putScript = redis.NewScript(`
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+redis.pcall("PUBLISH", ARGV[3], "pair")
+return 1`)
+
 // Put implements [refresh.Store]: it stores p encrypted under key for ttl,
 // then notifies the replicas waiting for it.
 func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Duration) error {
@@ -437,21 +448,8 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 	}
 	ttl = max(ttl, time.Millisecond) // PX counts milliseconds
 	val := s.keys.Load().seal(key, p)
-	_, err := run(s, ctx, func(ctx context.Context) (struct{}, error) {
-		var set *redis.StatusCmd
-		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			set = pipe.Set(ctx, s.pairKey(key), val, ttl)
-			pipe.Publish(ctx, s.channel(key), "pair")
-			return nil
-		})
-		switch {
-		case set.Err() != nil:
-			return struct{}{}, set.Err()
-		case set.Val() != "OK":
-			return struct{}{}, fmt.Errorf("SET answered %q (pipeline: %v)", set.Val(), err)
-		}
-		// The pair is stored. A failed PUBLISH only costs waiters a poll.
-		return struct{}{}, nil
+	_, err := run(s, ctx, func(ctx context.Context) (int64, error) {
+		return putScript.Run(ctx, s.client, []string{s.pairKey(key)}, val, ttl.Milliseconds(), s.channel(key)).Int64()
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: put: %w", err)
