@@ -244,6 +244,53 @@ func (c *Cluster) FailOver(i int) error {
 	return c.awaitReady()
 }
 
+// Stop kills every node (SIGKILL, as in a crash of the whole cluster):
+// connections are refused until [Cluster.Restart].
+func (c *Cluster) Stop() {
+	for _, s := range c.nodes() {
+		s.Stop()
+	}
+}
+
+// Restart starts every node again on its port, stopping it first if it
+// runs, and waits until the cluster is ready. The nodes keep their slots
+// (their nodes.conf) but lose their data, as after a crash without
+// persistence.
+func (c *Cluster) Restart() error {
+	for _, s := range c.nodes() {
+		if err := s.Restart(); err != nil {
+			return err
+		}
+	}
+	return c.awaitReady()
+}
+
+// Pause freezes every node with SIGSTOP (see [Server.Pause]).
+func (c *Cluster) Pause() error {
+	for _, s := range c.nodes() {
+		if err := s.Pause(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Resume thaws every node.
+func (c *Cluster) Resume() error {
+	for _, s := range c.nodes() {
+		if err := s.Resume(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) nodes() []*Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Server(nil), c.all...)
+}
+
 // Close stops every node and removes their directories.
 func (c *Cluster) Close() {
 	c.mu.Lock()

@@ -31,9 +31,18 @@ import (
 type fleet struct {
 	t        testing.TB
 	qelos    *qelostest.Server
-	redis    *redistest.Server
+	redis    redisServer
 	proxy    *faultproxy.Proxy
 	replicas []*fleetReplica
+}
+
+// redisServer is what a fleet's test does to its Redis: one server
+// (*redistest.Server) or every node of a Cluster (*redistest.Cluster).
+type redisServer interface {
+	Stop()
+	Restart() error
+	Pause() error
+	Resume() error
 }
 
 type fleetReplica struct {
@@ -53,22 +62,27 @@ type fleetOptions struct {
 	mutate   func(i int, c *middleware.Config)
 	lease    time.Duration // the Stores' Lease; 0: the default
 	// url, when set, is a Redis (a Cluster's URL, say) the replicas reach
-	// directly: the fleet then has neither redis nor proxies to fault.
-	url string
+	// directly: the fleet then has no proxies to fault, and redis is the
+	// cluster given (or nil).
+	url     string
+	cluster *redistest.Cluster
 }
 
 func newFleet(t testing.TB, o fleetOptions) *fleet {
 	t.Helper()
 	f := &fleet{t: t, qelos: qelostest.New(o.qelos)}
 	t.Cleanup(f.qelos.Close)
+	if o.cluster != nil {
+		f.redis, o.url = o.cluster, o.cluster.URL()
+	}
 	if o.url == "" {
-		f.redis = redistest.Start(t) // private: tests stop and freeze it
-		p, err := faultproxy.Start(f.redis.Addr())
+		srv := redistest.Start(t) // private: tests stop and freeze it
+		p, err := faultproxy.Start(srv.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
-		f.proxy = p
+		f.redis, f.proxy = srv, p
 	}
 	shared := middleware.GenerateCookieKey()
 	for i := range max(o.replicas, 1) {
