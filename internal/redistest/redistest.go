@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,12 +77,20 @@ func launch(conf string, extra ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cluster := slices.Contains(extra, "--cluster-enabled")
 	var lastErr error
-	for range 5 { // a free port may be taken between probing and binding
+	// A free port may be taken between probing and binding; a cluster node
+	// also needs port+10000 free (its bus), which about one port in five
+	// of the ephemeral range cannot offer.
+	for range 20 {
 		port, err := freePort()
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
+		}
+		if cluster && !busPortFree(port) {
+			lastErr = fmt.Errorf("redistest: cluster bus port %d not free", port+clusterBusOffset)
+			continue
 		}
 		s := &Server{bin: bin, dir: dir, port: port, extra: extra}
 		if conf != "" {
@@ -283,6 +292,23 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// clusterBusOffset is how far above its port a cluster node listens for
+// the other nodes.
+const clusterBusOffset = 10000
+
+// busPortFree reports whether a cluster node on port can open its bus port.
+func busPortFree(port int) bool {
+	if port+clusterBusOffset > 65535 {
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+clusterBusOffset)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func lastLines(s string, n int) string {
