@@ -8,7 +8,10 @@
 # (scripts/usercheck.sh); then fuzzes every fuzz target for a bounded time
 # (FUZZTIME, default 15s each; FUZZTIME=0 skips it). The tests start their
 # own services (Qelos-compatible server, redis-server, headless Chromium)
-# on loopback and stop them when done.
+# on loopback and stop them when done; refresh/redisstore's also build a
+# 3-master Redis Cluster and a Sentinel-watched master and replica from the
+# same redis-server binary (cluster mode and --sentinel need nothing else:
+# no redis-cli, no redis-sentinel package).
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh -run Storm # extra flags go to `go test`

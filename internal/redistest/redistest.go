@@ -20,13 +20,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/qelos-io/integrator-go/internal/testenv"
 	"time"
+
+	"github.com/qelos-io/integrator-go/internal/testenv"
 )
 
 // EnvURL names the environment variable that points tests at an existing
@@ -46,9 +48,11 @@ const readyTimeout = 10 * time.Second
 // A Server is a redis-server child process bound to 127.0.0.1. Its methods
 // are safe for concurrent use.
 type Server struct {
-	bin  string
-	dir  string
-	port int
+	bin   string
+	dir   string
+	port  int
+	conf  string   // a config file, first on the command line (Sentinel mode)
+	extra []string // arguments after the defaults (cluster or Sentinel mode)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -59,7 +63,12 @@ type Server struct {
 // Launch starts a redis-server on a free loopback port with persistence
 // disabled, in a fresh temporary directory. It returns [ErrNotFound] when
 // redis-server is not on PATH. The caller must call [Server.Close].
-func Launch() (*Server, error) {
+func Launch() (*Server, error) { return launch("") }
+
+// launch is Launch with extra redis-server arguments and, when conf is not
+// empty, a config file of that content (the server may rewrite it, as a
+// Sentinel does).
+func launch(conf string, extra ...string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNotFound
@@ -68,14 +77,29 @@ func Launch() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	cluster := slices.Contains(extra, "--cluster-enabled")
 	var lastErr error
-	for range 5 { // a free port may be taken between probing and binding
+	// A free port may be taken between probing and binding; a cluster node
+	// also needs port+10000 free (its bus), which about one port in five
+	// of the ephemeral range cannot offer.
+	for range 20 {
 		port, err := freePort()
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		s := &Server{bin: bin, dir: dir, port: port}
+		if cluster && !busPortFree(port) {
+			lastErr = fmt.Errorf("redistest: cluster bus port %d not free", port+clusterBusOffset)
+			continue
+		}
+		s := &Server{bin: bin, dir: dir, port: port, extra: extra}
+		if conf != "" {
+			s.conf = filepath.Join(dir, "redis.conf")
+			if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+				os.RemoveAll(dir)
+				return nil, err
+			}
+		}
 		if lastErr = s.start(); lastErr == nil {
 			return s, nil
 		}
@@ -85,8 +109,8 @@ func Launch() (*Server, error) {
 }
 
 // Start is [Launch] for one test: it skips tb with [SkipMessage] when
-// redis-server is missing (fails it under the README's test command), fails it on any other error, and stops the server
-// when tb ends.
+// redis-server is missing (fails it under the README's test command), fails
+// it on any other error, and stops the server when tb ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s, err := Launch()
@@ -188,14 +212,18 @@ func (s *Server) start() error {
 }
 
 func (s *Server) startLocked() error {
-	cmd := exec.Command(s.bin,
+	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"),
-	)
+	}
+	if s.conf != "" {
+		args = append([]string{s.conf}, args...)
+	}
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	cmd.Dir = s.dir
 	exited, err := spawn(cmd)
 	if err != nil {
@@ -264,6 +292,23 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// clusterBusOffset is how far above its port a cluster node listens for
+// the other nodes.
+const clusterBusOffset = 10000
+
+// busPortFree reports whether a cluster node on port can open its bus port.
+func busPortFree(port int) bool {
+	if port+clusterBusOffset > 65535 {
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port+clusterBusOffset)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func lastLines(s string, n int) string {

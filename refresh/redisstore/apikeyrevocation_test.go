@@ -23,135 +23,137 @@ import (
 // tells it, within a second, while the user's other key keeps working
 // there.
 func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
-	url := needRedis(t)
-	for _, via := range []string{"client", "proxy"} {
-		t.Run(via, func(t *testing.T) {
-			q := qelostest.New(qelostest.Options{})
-			t.Cleanup(q.Close)
-			prefix := testPrefix(t)
-			key := middleware.GenerateCookieKey()
-			heard := make(chan string, 16) // revocations replica 1's store heard of
-			var apps []*httptest.Server
-			for i := range 2 {
-				store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
-				mw, err := middleware.New(middleware.Config{
-					AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
-					Limits: middleware.Limits{IdentityTTL: time.Hour}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if i == 1 {
-					// Registered after the middleware's, so called after it.
-					store.OnRevoke(func(k string, _ time.Time) {
-						select {
-						case heard <- k:
-						default:
+	forEachTopology(t, func(t *testing.T, tp topology) {
+		url := tp.url
+		for _, via := range []string{"client", "proxy"} {
+			t.Run(via, func(t *testing.T) {
+				q := qelostest.New(qelostest.Options{})
+				t.Cleanup(q.Close)
+				prefix := testPrefix(t)
+				key := middleware.GenerateCookieKey()
+				heard := make(chan string, 16) // revocations replica 1's store heard of
+				var apps []*httptest.Server
+				for i := range 2 {
+					store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
+					mw, err := middleware.New(middleware.Config{
+						AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
+						Limits: middleware.Limits{IdentityTTL: time.Hour}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if i == 1 {
+						// Registered after the middleware's, so called after it.
+						store.OnRevoke(func(k string, _ time.Time) {
+							select {
+							case heard <- k:
+							default:
+							}
+						})
+					}
+					mux := http.NewServeMux()
+					mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+					mux.Handle("POST /auth/signin", mw.SignInHandler())
+					mux.Handle("/api/", mw.Proxy())
+					mux.HandleFunc("POST /test/revoke", func(w http.ResponseWriter, r *http.Request) {
+						c, _ := middleware.ClientFrom(r.Context())
+						if err := c.RevokeAPIToken(r.Context(), r.URL.Query().Get("id")); err != nil {
+							http.Error(w, err.Error(), 500)
 						}
 					})
+					app := httptest.NewServer(mw.Handler(mux))
+					t.Cleanup(app.Close)
+					apps = append(apps, app)
 				}
-				mux := http.NewServeMux()
-				mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
-				mux.Handle("POST /auth/signin", mw.SignInHandler())
-				mux.Handle("/api/", mw.Proxy())
-				mux.HandleFunc("POST /test/revoke", func(w http.ResponseWriter, r *http.Request) {
-					c, _ := middleware.ClientFrom(r.Context())
-					if err := c.RevokeAPIToken(r.Context(), r.URL.Query().Get("id")); err != nil {
-						http.Error(w, err.Error(), 500)
+				subscribed(t, url, prefix, key.Hash, heard)
+				send := func(req *http.Request) *http.Response {
+					t.Helper()
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
 					}
-				})
-				app := httptest.NewServer(mw.Handler(mux))
-				t.Cleanup(app.Close)
-				apps = append(apps, app)
-			}
-			subscribed(t, url, prefix, key.Hash, heard)
-			send := func(req *http.Request) *http.Response {
-				t.Helper()
-				resp, err := http.DefaultClient.Do(req)
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					return resp
+				}
+				body, _ := json.Marshal(map[string]string{"username": qelostest.AdminEmail, "password": qelostest.AdminPassword})
+				signin := newRequest(t, http.MethodPost, apps[0].URL+"/auth/signin", bytes.NewReader(body))
+				signin.Header.Set("Content-Type", "application/json")
+				session := send(signin).Cookies()
+				var ids []string
+				var keys []string
+				for range 2 {
+					k, err := q.IssueAPIToken(qelostest.AdminEmail, "", time.Now().Add(time.Hour))
+					if err != nil {
+						t.Fatal(err)
+					}
+					keys = append(keys, k)
+				}
+				list := newRequest(t, http.MethodGet, apps[0].URL+"/api/me/api-tokens", nil)
+				for _, c := range session {
+					list.AddCookie(c)
+				}
+				resp, err := http.DefaultClient.Do(list)
 				if err != nil {
 					t.Fatal(err)
 				}
-				io.Copy(io.Discard, resp.Body)
+				var tokens []struct {
+					ID     string `json:"_id"`
+					Prefix string `json:"tokenPrefix"`
+				}
+				json.NewDecoder(resp.Body).Decode(&tokens)
 				resp.Body.Close()
-				return resp
-			}
-			body, _ := json.Marshal(map[string]string{"username": qelostest.AdminEmail, "password": qelostest.AdminPassword})
-			signin := newRequest(t, http.MethodPost, apps[0].URL+"/auth/signin", bytes.NewReader(body))
-			signin.Header.Set("Content-Type", "application/json")
-			session := send(signin).Cookies()
-			var ids []string
-			var keys []string
-			for range 2 {
-				k, err := q.IssueAPIToken(qelostest.AdminEmail, "", time.Now().Add(time.Hour))
-				if err != nil {
-					t.Fatal(err)
-				}
-				keys = append(keys, k)
-			}
-			list := newRequest(t, http.MethodGet, apps[0].URL+"/api/me/api-tokens", nil)
-			for _, c := range session {
-				list.AddCookie(c)
-			}
-			resp, err := http.DefaultClient.Do(list)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var tokens []struct {
-				ID     string `json:"_id"`
-				Prefix string `json:"tokenPrefix"`
-			}
-			json.NewDecoder(resp.Body).Decode(&tokens)
-			resp.Body.Close()
-			for _, tok := range tokens {
-				if tok.Prefix == keys[0][:len(tok.Prefix)] {
-					ids = append(ids, tok.ID)
-				}
-			}
-			if len(ids) != 1 {
-				t.Fatalf("found %d ids for the key among %d tokens", len(ids), len(tokens))
-			}
-			use := func(replica int, k string) int {
-				req := newRequest(t, http.MethodGet, apps[replica].URL+"/private", nil)
-				req.Header.Set("X-Api-Key", k)
-				return send(req).StatusCode
-			}
-			for replica := range apps {
-				for _, k := range keys {
-					if s := use(replica, k); s != 200 {
-						t.Fatalf("replica %d before: %d", replica, s) // cached for an hour
+				for _, tok := range tokens {
+					if tok.Prefix == keys[0][:len(tok.Prefix)] {
+						ids = append(ids, tok.ID)
 					}
 				}
-			}
-			var revoke *http.Request
-			if via == "client" {
-				revoke = newRequest(t, http.MethodPost, apps[0].URL+"/test/revoke?id="+ids[0], nil)
-			} else {
-				revoke = newRequest(t, http.MethodDelete, apps[0].URL+"/api/me/api-tokens/"+ids[0], nil)
-			}
-			for _, c := range session {
-				revoke.AddCookie(c)
-			}
-			start := time.Now()
-			if s := send(revoke).StatusCode; s != 200 {
-				t.Fatalf("revoke: %d", s)
-			}
-			want := refresh.Key("apikey-user:" + qelostest.AdminID)
-			for k := ""; k != want; {
-				select {
-				case k = <-heard:
-				case <-time.After(time.Second):
-					t.Fatal("replica 1 did not hear of the revocation within a second")
+				if len(ids) != 1 {
+					t.Fatalf("found %d ids for the key among %d tokens", len(ids), len(tokens))
 				}
-			}
-			t.Logf("replica 1 heard of the revocation %v after it was asked for", time.Since(start).Round(time.Millisecond))
-			if s := use(1, keys[0]); s != 401 {
-				t.Fatalf("the revoked key answered %d on the other replica", s)
-			}
-			if s := use(1, keys[1]); s != 200 {
-				t.Fatalf("the user's other key answered %d on the other replica", s)
-			}
-		})
-	}
+				use := func(replica int, k string) int {
+					req := newRequest(t, http.MethodGet, apps[replica].URL+"/private", nil)
+					req.Header.Set("X-Api-Key", k)
+					return send(req).StatusCode
+				}
+				for replica := range apps {
+					for _, k := range keys {
+						if s := use(replica, k); s != 200 {
+							t.Fatalf("replica %d before: %d", replica, s) // cached for an hour
+						}
+					}
+				}
+				var revoke *http.Request
+				if via == "client" {
+					revoke = newRequest(t, http.MethodPost, apps[0].URL+"/test/revoke?id="+ids[0], nil)
+				} else {
+					revoke = newRequest(t, http.MethodDelete, apps[0].URL+"/api/me/api-tokens/"+ids[0], nil)
+				}
+				for _, c := range session {
+					revoke.AddCookie(c)
+				}
+				start := time.Now()
+				if s := send(revoke).StatusCode; s != 200 {
+					t.Fatalf("revoke: %d", s)
+				}
+				want := refresh.Key("apikey-user:" + qelostest.AdminID)
+				for k := ""; k != want; {
+					select {
+					case k = <-heard:
+					case <-time.After(time.Second):
+						t.Fatal("replica 1 did not hear of the revocation within a second")
+					}
+				}
+				t.Logf("replica 1 heard of the revocation %v after it was asked for", time.Since(start).Round(time.Millisecond))
+				if s := use(1, keys[0]); s != 401 {
+					t.Fatalf("the revoked key answered %d on the other replica", s)
+				}
+				if s := use(1, keys[1]); s != 200 {
+					t.Fatalf("the user's other key answered %d on the other replica", s)
+				}
+			})
+		}
+	})
 }
 
 // subscribed waits until the stores on prefix hear revocations: a Redis

@@ -58,6 +58,13 @@
 // revoked names' hashes, scored by when each revocation ends) and the
 // channel "revoked", on which sign-outs are announced to every replica.
 //
+// On a Redis Cluster (a *redis.ClusterClient, or a NewFromURL URL with
+// addr= parameters) <k> is a hash tag in every key name: <prefix>pair:{<k>},
+// <prefix>lock:{<k>}, <prefix>fail:{<k>}, <prefix>gaveup:{<k>}, so a token's
+// keys share one slot and one master. Channels keep their names (a Cluster
+// forwards PUBLISH to every node). On one server or Sentinel the names are
+// as above, those of earlier versions.
+//
 // # Waking the waiters
 //
 // Each Store holds one long-lived subscription (a pattern over the done:

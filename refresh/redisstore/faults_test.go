@@ -14,7 +14,7 @@ import (
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
-// The nine cases of issue #10, each as an operator met it: replicas of a
+// Redis faults as an operator meets them: replicas of a
 // real app (middleware) in front of qelostest, sharing a real redis-server
 // through internal/faultproxy. Each logs its line of the before/after table
 // (grep ROW).

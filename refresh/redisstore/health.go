@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/qelos-io/integrator-go/refresh"
@@ -37,6 +38,12 @@ func run[T any](s *Store, ctx context.Context, op func(context.Context) (T, erro
 		return zero, ErrStoreDown
 	}
 	v, err := call(ctx, s.opTimeout, op)
+	if err != nil && ctx.Err() == nil && isOutage(err) && s.cluster != nil {
+		// A master may have failed over: go-redis learns the new slot map
+		// only from a MOVED reply or its periodic reload, and until then
+		// sends the slot's commands to the dead node.
+		s.cluster.ReloadState(context.Background())
+	}
 	switch {
 	case err == nil || ctx.Err() != nil || !isOutage(err):
 		s.slow.Store(0)
@@ -124,53 +131,118 @@ func (s *Store) reconnected() error {
 	return nil
 }
 
-// checkRunID reads Redis's run_id (INFO server), which changes when the
-// server restarts or another one takes over. A change from the one known
-// puts the Store in doubt until restartDoubt after the new server started
-// (its uptime says when, the same for every replica): by then every
-// replica has reconnected (each within ProbeInterval + OpTimeout of the
-// server's return) and put back the locks it holds and the outcomes it
-// recorded (see reassert), so "no lock, no pair" means again what it
-// says. It reports whether it changed. A server that refuses INFO (some
-// managed offerings) is taken as unchanged.
+// checkRunID reads Redis's run_id (INFO server; on a Cluster, every
+// master's), which changes when a server restarts or another one takes
+// over. A change from the ones known puts the Store in doubt (see inDoubt)
+// until restartDoubt after the change: by then every replica has
+// reconnected (each within ProbeInterval + OpTimeout of the server's
+// return) and put back the locks it holds and the outcomes it recorded (see
+// reassert), so "no lock, no pair" means again what it says. A server that
+// restarted says when (its uptime, the same for every replica); a replica
+// promoted by a failover was running before, so the change is dated from
+// when this Store noticed it. It reports whether anything changed. A server
+// that refuses INFO (some managed offerings) is taken as unchanged.
 func (s *Store) checkRunID(ctx context.Context) (bool, error) {
-	info, err := call(ctx, s.opTimeout, func(ctx context.Context) (string, error) {
-		return s.client.Info(ctx, "server").Result()
-	})
+	servers, err := s.servers(ctx)
 	var reply redis.Error
 	switch {
 	case errors.As(err, &reply):
 		return false, nil
 	case err != nil:
 		return false, err
+	case len(servers) == 0:
+		return false, nil
 	}
-	id, uptime := "", time.Duration(0)
+	now := time.Now()
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	old, seenAt := s.runIDs, s.runIDsAt
+	s.runIDs, s.runIDsAt = map[string]bool{}, now
+	for _, sv := range servers {
+		s.runIDs[sv.runID] = true
+	}
+	if old == nil {
+		return false, nil
+	}
+	var until time.Time
+	for _, sv := range servers {
+		if old[sv.runID] {
+			continue
+		}
+		// Uptime counts whole seconds: the server may have started up to
+		// one second earlier than it says.
+		started := now.Add(-sv.uptime - time.Second)
+		if started.Before(seenAt) {
+			started = now // running when the old one was seen: promoted
+		}
+		until = maxTime(until, started.Add(s.restartDoubt()))
+	}
+	if until.IsZero() {
+		if len(old) != len(s.runIDs) {
+			return true, nil // a master fewer: its slots moved to a known one
+		}
+		return false, nil
+	}
+	if until.UnixNano() > s.doubtUntil.Load() {
+		s.doubtUntil.Store(until.UnixNano())
+	}
+	s.debug("Redis restarted or failed over; new refreshes wait until every replica has put back its locks and outcomes", nil)
+	return true, nil
+}
+
+// server is one Redis master as INFO describes it.
+type server struct {
+	runID  string
+	uptime time.Duration
+}
+
+// servers reads INFO server from Redis, or from every master of a Cluster.
+func (s *Store) servers(ctx context.Context) ([]server, error) {
+	if s.cluster == nil {
+		info, err := call(ctx, s.opTimeout, func(ctx context.Context) (string, error) {
+			return s.client.Info(ctx, "server").Result()
+		})
+		if err != nil {
+			return nil, err
+		}
+		if sv, ok := parseServer(info); ok {
+			return []server{sv}, nil
+		}
+		return nil, nil
+	}
+	return call(ctx, s.opTimeout, func(ctx context.Context) ([]server, error) {
+		var mu sync.Mutex
+		var out []server
+		err := s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			info, err := c.Info(ctx, "server").Result()
+			if err != nil {
+				return err
+			}
+			if sv, ok := parseServer(info); ok {
+				mu.Lock()
+				out = append(out, sv)
+				mu.Unlock()
+			}
+			return nil
+		})
+		return out, err
+	})
+}
+
+// parseServer reads run_id and uptime_in_seconds from an INFO answer.
+func parseServer(info string) (server, bool) {
+	var sv server
 	for line := range strings.Lines(info) {
 		line = strings.TrimSpace(line)
 		if v, ok := strings.CutPrefix(line, "run_id:"); ok {
-			id = v
+			sv.runID = v
 		}
 		if v, ok := strings.CutPrefix(line, "uptime_in_seconds:"); ok {
 			n, _ := strconv.Atoi(v)
-			uptime = time.Duration(n) * time.Second
+			sv.uptime = time.Duration(n) * time.Second
 		}
 	}
-	if id == "" {
-		return false, nil
-	}
-	s.idMu.Lock()
-	defer s.idMu.Unlock()
-	old := s.runID
-	s.runID = id
-	if old == "" || old == id {
-		return false, nil
-	}
-	// Uptime counts whole seconds: the server may have started up to one
-	// second earlier than it says.
-	started := time.Now().Add(-uptime - time.Second)
-	s.doubtUntil.Store(started.Add(s.restartDoubt()).UnixNano())
-	s.debug("Redis restarted or failed over; new refreshes wait until every replica has put back its locks and outcomes", nil)
-	return true, nil
+	return sv, sv.runID != ""
 }
 
 // restartDoubt is how long after a Redis (re)start no new refresh begins:

@@ -12,185 +12,187 @@ import (
 )
 
 func TestLock(t *testing.T) {
-	url := needRedis(t)
-	ctx := context.Background()
-	const lease = 300 * time.Millisecond
+	forEachTopology(t, func(t *testing.T, tp topology) {
+		url := tp.url
+		ctx := context.Background()
+		const lease = 300 * time.Millisecond
 
-	// replicas returns two Stores on one Redis and prefix, with separate
-	// clients, as two processes would have.
-	replicas := func(t *testing.T, opts redisstore.Options) (a, b *redisstore.Store, prefix string) {
-		opts.Prefix = testPrefix(t)
-		return newStore(t, url, opts), newStore(t, url, opts), opts.Prefix
-	}
+		// replicas returns two Stores on one Redis and prefix, with separate
+		// clients, as two processes would have.
+		replicas := func(t *testing.T, opts redisstore.Options) (a, b *redisstore.Store, prefix string) {
+			opts.Prefix = testPrefix(t)
+			return newStore(t, url, opts), newStore(t, url, opts), opts.Prefix
+		}
 
-	t.Run("exclusive until released", func(t *testing.T) {
-		a, b, _ := replicas(t, redisstore.Options{Lease: lease})
-		key := refresh.Key(newToken())
-		release, ok, err := a.TryLock(ctx, key)
-		if !ok || err != nil {
-			t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
-		}
-		for _, s := range []*redisstore.Store{a, b} { // a holds it too: no re-entry
-			if release, ok, err := s.TryLock(ctx, key); ok || err != nil {
-				release()
-				t.Fatalf("second TryLock: ok=%v err=%v, want false, nil", ok, err)
-			}
-		}
-		release()
-		release() // idempotent
-		releaseB, ok, err := b.TryLock(ctx, key)
-		if !ok || err != nil {
-			t.Fatalf("b.TryLock after release: ok=%v err=%v", ok, err)
-		}
-		releaseB()
-	})
-
-	t.Run("lease renewed while held", func(t *testing.T) {
-		a, b, prefix := replicas(t, redisstore.Options{Lease: lease})
-		raw := rawClient(t, url)
-		key := refresh.Key(newToken())
-		release, ok, err := a.TryLock(ctx, key)
-		if !ok || err != nil {
-			t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
-		}
-		defer release()
-		// Watch the renewals themselves (the lock's PTTL going back up), not
-		// the clock: four of them carry the lock past its first lease
-		// however slowly this machine schedules the renewing goroutine.
-		pttl := func() time.Duration { return raw.PTTL(ctx, prefix+"lock:"+key).Val() }
-		last := pttl()
-		for range 4 {
-			eventually(t, 10*lease, func() bool {
-				ttl := pttl()
-				if ttl <= 0 || ttl > lease {
-					t.Fatalf("lock PTTL %v while held, want within (0, %v]", ttl, lease)
-				}
-				renewed := ttl > last
-				last = ttl
-				return renewed
-			})
-			if _, ok, err := b.TryLock(ctx, key); ok || err != nil {
-				t.Fatalf("b took a held lock: ok=%v err=%v", ok, err)
-			}
-		}
-	})
-
-	t.Run("release by a former owner frees nothing", func(t *testing.T) {
-		a, b, _ := replicas(t, redisstore.Options{Lease: lease})
-		key := refresh.Key(newToken())
-		// a's refresh is past its deadline: it stops renewing and its lease
-		// lapses while it still holds a release func.
-		actx, cancel := context.WithCancel(ctx)
-		releaseA, ok, err := a.TryLock(actx, key)
-		if !ok || err != nil {
-			t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
-		}
-		cancel()
-		took := eventually(t, 3*lease, func() bool {
-			release, ok, _ := b.TryLock(ctx, key)
-			if ok {
-				t.Cleanup(release)
-			}
-			return ok
-		})
-		t.Logf("b took the lock %v after a stopped renewing (lease %v)", took, lease)
-		releaseA() // a's owner value no longer matches
-		if _, ok, err := a.TryLock(ctx, key); ok || err != nil {
-			t.Fatalf("lock free after the former owner released: ok=%v err=%v", ok, err)
-		}
-	})
-
-	t.Run("dead owner: Wait reports the lapse", func(t *testing.T) {
-		_, b, prefix := replicas(t, redisstore.Options{Lease: lease})
-		raw := rawClient(t, url)
-		key := refresh.Key(newToken())
-		// A replica that took the lock and died: nobody renews or releases.
-		if !raw.SetNX(ctx, prefix+"lock:"+key, "dead-replica", lease).Val() {
-			t.Fatal("could not plant the lock")
-		}
-		t0 := time.Now()
-		p, ok, err := b.Wait(ctx, key)
-		waited := time.Since(t0)
-		if ok || err != nil || p != (refresh.Pair{}) {
-			t.Fatalf("Wait: ok=%v err=%v, want false, nil", ok, err)
-		}
-		if waited < lease-50*time.Millisecond {
-			t.Fatalf("Wait returned after %v, before the lease (%v) lapsed", waited, lease)
-		}
-		release, ok, err := b.TryLock(ctx, key)
-		if !ok || err != nil {
-			t.Fatalf("TryLock after the lapse: ok=%v err=%v", ok, err)
-		}
-		release()
-		t.Logf("Wait noticed the dead owner's lapsed lease after %v", waited)
-	})
-
-	// With polling slowed to 5 s, only the notification can wake Wait in time.
-	const slowPoll = 5 * time.Second
-	wakeTests := []struct {
-		name   string
-		finish func(t *testing.T, a *redisstore.Store, key string, release func())
-		wantOK bool
-	}{
-		{"woken by Put", func(t *testing.T, a *redisstore.Store, key string, release func()) {
-			mustPut(t, a, key, refresh.Pair{AccessToken: "at", RefreshToken: "rt"}, time.Minute)
-			release()
-		}, true},
-		{"woken by release without a pair", func(_ *testing.T, _ *redisstore.Store, _ string, release func()) {
-			release()
-		}, false},
-	}
-	for _, tt := range wakeTests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, b, _ := replicas(t, redisstore.Options{Lease: lease, PollInterval: slowPoll})
+		t.Run("exclusive until released", func(t *testing.T) {
+			a, b, _ := replicas(t, redisstore.Options{Lease: lease})
 			key := refresh.Key(newToken())
 			release, ok, err := a.TryLock(ctx, key)
 			if !ok || err != nil {
 				t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
 			}
-			type result struct {
-				p   refresh.Pair
-				ok  bool
-				err error
-				at  time.Time
+			for _, s := range []*redisstore.Store{a, b} { // a holds it too: no re-entry
+				if release, ok, err := s.TryLock(ctx, key); ok || err != nil {
+					release()
+					t.Fatalf("second TryLock: ok=%v err=%v, want false, nil", ok, err)
+				}
 			}
-			done := make(chan result, 1)
-			go func() {
-				p, ok, err := b.Wait(ctx, key)
-				done <- result{p, ok, err, time.Now()}
-			}()
-			time.Sleep(100 * time.Millisecond) // b is subscribed and waiting
-			t0 := time.Now()
-			tt.finish(t, a, key, release)
-			select {
-			case r := <-done:
-				if r.ok != tt.wantOK || r.err != nil {
-					t.Fatalf("Wait: ok=%v err=%v, want %v, nil", r.ok, r.err, tt.wantOK)
+			release()
+			release() // idempotent
+			releaseB, ok, err := b.TryLock(ctx, key)
+			if !ok || err != nil {
+				t.Fatalf("b.TryLock after release: ok=%v err=%v", ok, err)
+			}
+			releaseB()
+		})
+
+		t.Run("lease renewed while held", func(t *testing.T) {
+			a, b, prefix := replicas(t, redisstore.Options{Lease: lease})
+			raw := rawClient(t, url)
+			key := refresh.Key(newToken())
+			release, ok, err := a.TryLock(ctx, key)
+			if !ok || err != nil {
+				t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
+			}
+			defer release()
+			// Watch the renewals themselves (the lock's PTTL going back up), not
+			// the clock: four of them carry the lock past its first lease
+			// however slowly this machine schedules the renewing goroutine.
+			pttl := func() time.Duration { return raw.PTTL(ctx, tp.key(prefix, "lock:", key)).Val() }
+			last := pttl()
+			for range 4 {
+				eventually(t, 10*lease, func() bool {
+					ttl := pttl()
+					if ttl <= 0 || ttl > lease {
+						t.Fatalf("lock PTTL %v while held, want within (0, %v]", ttl, lease)
+					}
+					renewed := ttl > last
+					last = ttl
+					return renewed
+				})
+				if _, ok, err := b.TryLock(ctx, key); ok || err != nil {
+					t.Fatalf("b took a held lock: ok=%v err=%v", ok, err)
 				}
-				if tt.wantOK && r.p.AccessToken != "at" {
-					t.Fatalf("Wait returned %+v", r.p)
-				}
-				t.Logf("waiter woke %v after the owner finished", r.at.Sub(t0))
-			case <-time.After(slowPoll / 2):
-				t.Fatal("Wait not woken by the notification")
 			}
 		})
-	}
 
-	t.Run("Wait ends with its ctx", func(t *testing.T) {
-		a, b, _ := replicas(t, redisstore.Options{Lease: lease})
-		key := refresh.Key(newToken())
-		release, ok, _ := a.TryLock(ctx, key)
-		if !ok {
-			t.Fatal("a.TryLock failed")
+		t.Run("release by a former owner frees nothing", func(t *testing.T) {
+			a, b, _ := replicas(t, redisstore.Options{Lease: lease})
+			key := refresh.Key(newToken())
+			// a's refresh is past its deadline: it stops renewing and its lease
+			// lapses while it still holds a release func.
+			actx, cancel := context.WithCancel(ctx)
+			releaseA, ok, err := a.TryLock(actx, key)
+			if !ok || err != nil {
+				t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
+			}
+			cancel()
+			took := eventually(t, 3*lease, func() bool {
+				release, ok, _ := b.TryLock(ctx, key)
+				if ok {
+					t.Cleanup(release)
+				}
+				return ok
+			})
+			t.Logf("b took the lock %v after a stopped renewing (lease %v)", took, lease)
+			releaseA() // a's owner value no longer matches
+			if _, ok, err := a.TryLock(ctx, key); ok || err != nil {
+				t.Fatalf("lock free after the former owner released: ok=%v err=%v", ok, err)
+			}
+		})
+
+		t.Run("dead owner: Wait reports the lapse", func(t *testing.T) {
+			_, b, prefix := replicas(t, redisstore.Options{Lease: lease})
+			raw := rawClient(t, url)
+			key := refresh.Key(newToken())
+			// A replica that took the lock and died: nobody renews or releases.
+			if !raw.SetNX(ctx, tp.key(prefix, "lock:", key), "dead-replica", lease).Val() {
+				t.Fatal("could not plant the lock")
+			}
+			t0 := time.Now()
+			p, ok, err := b.Wait(ctx, key)
+			waited := time.Since(t0)
+			if ok || err != nil || p != (refresh.Pair{}) {
+				t.Fatalf("Wait: ok=%v err=%v, want false, nil", ok, err)
+			}
+			if waited < lease-50*time.Millisecond {
+				t.Fatalf("Wait returned after %v, before the lease (%v) lapsed", waited, lease)
+			}
+			release, ok, err := b.TryLock(ctx, key)
+			if !ok || err != nil {
+				t.Fatalf("TryLock after the lapse: ok=%v err=%v", ok, err)
+			}
+			release()
+			t.Logf("Wait noticed the dead owner's lapsed lease after %v", waited)
+		})
+
+		// With polling slowed to 5 s, only the notification can wake Wait in time.
+		const slowPoll = 5 * time.Second
+		wakeTests := []struct {
+			name   string
+			finish func(t *testing.T, a *redisstore.Store, key string, release func())
+			wantOK bool
+		}{
+			{"woken by Put", func(t *testing.T, a *redisstore.Store, key string, release func()) {
+				mustPut(t, a, key, refresh.Pair{AccessToken: "at", RefreshToken: "rt"}, time.Minute)
+				release()
+			}, true},
+			{"woken by release without a pair", func(_ *testing.T, _ *redisstore.Store, _ string, release func()) {
+				release()
+			}, false},
 		}
-		defer release()
-		wctx, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
-		defer cancel()
-		_, ok, err := b.Wait(wctx, key)
-		if ok || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Wait: ok=%v err=%v, want ctx's error", ok, err)
+		for _, tt := range wakeTests {
+			t.Run(tt.name, func(t *testing.T) {
+				a, b, _ := replicas(t, redisstore.Options{Lease: lease, PollInterval: slowPoll})
+				key := refresh.Key(newToken())
+				release, ok, err := a.TryLock(ctx, key)
+				if !ok || err != nil {
+					t.Fatalf("a.TryLock: ok=%v err=%v", ok, err)
+				}
+				type result struct {
+					p   refresh.Pair
+					ok  bool
+					err error
+					at  time.Time
+				}
+				done := make(chan result, 1)
+				go func() {
+					p, ok, err := b.Wait(ctx, key)
+					done <- result{p, ok, err, time.Now()}
+				}()
+				time.Sleep(100 * time.Millisecond) // b is subscribed and waiting
+				t0 := time.Now()
+				tt.finish(t, a, key, release)
+				select {
+				case r := <-done:
+					if r.ok != tt.wantOK || r.err != nil {
+						t.Fatalf("Wait: ok=%v err=%v, want %v, nil", r.ok, r.err, tt.wantOK)
+					}
+					if tt.wantOK && r.p.AccessToken != "at" {
+						t.Fatalf("Wait returned %+v", r.p)
+					}
+					t.Logf("waiter woke %v after the owner finished", r.at.Sub(t0))
+				case <-time.After(slowPoll / 2):
+					t.Fatal("Wait not woken by the notification")
+				}
+			})
 		}
+
+		t.Run("Wait ends with its ctx", func(t *testing.T) {
+			a, b, _ := replicas(t, redisstore.Options{Lease: lease})
+			key := refresh.Key(newToken())
+			release, ok, _ := a.TryLock(ctx, key)
+			if !ok {
+				t.Fatal("a.TryLock failed")
+			}
+			defer release()
+			wctx, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+			defer cancel()
+			_, ok, err := b.Wait(wctx, key)
+			if ok || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Wait: ok=%v err=%v, want ctx's error", ok, err)
+			}
+		})
 	})
 }
 

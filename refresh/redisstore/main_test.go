@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +26,10 @@ import (
 // or a private redis-server started by TestMain. Empty when there is none.
 var testURL string
 
+// clusterURL is a private 3-master Redis Cluster started by TestMain, in
+// the form NewFromURL reads. Empty when redis-server is missing.
+var clusterURL string
+
 func TestMain(m *testing.M) {
 	url, stop, err := redistest.URL()
 	if err != nil && !errors.Is(err, redistest.ErrNotFound) {
@@ -32,10 +37,54 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testURL = url
+	cluster, err := redistest.LaunchCluster(3, false)
+	if err != nil && !errors.Is(err, redistest.ErrNotFound) {
+		stop()
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if cluster != nil {
+		clusterURL = cluster.URL()
+	}
 	// go-redis logs through the Stores' Options.Logger (see TestStoreNoise).
 	code := m.Run()
 	stop()
+	if cluster != nil {
+		cluster.Close()
+	}
 	os.Exit(code)
+}
+
+// A topology is a Redis deployment the package's tests run on: one
+// server, or a Redis Cluster whose three masters split the slots.
+type topology struct {
+	name    string
+	url     string // for NewFromURL
+	cluster bool
+}
+
+// key is the name the Store gives to one of a token's keys (kind "lock:",
+// "pair:", …) under prefix: on a Cluster the token's hash is a hash tag.
+func (tp topology) key(prefix, kind, key string) string {
+	if tp.cluster {
+		return prefix + kind + "{" + key + "}"
+	}
+	return prefix + kind + key
+}
+
+// forEachTopology runs f as a subtest on one server and on a 3-master
+// Redis Cluster (each skipped, with how to run it, when redis-server is
+// missing).
+func forEachTopology(t *testing.T, f func(t *testing.T, tp topology)) {
+	t.Helper()
+	for _, tp := range []topology{{"single", testURL, false}, {"cluster", clusterURL, true}} {
+		t.Run(tp.name, func(t *testing.T) {
+			if tp.url == "" {
+				testenv.Missing(t, redistest.SkipMessage)
+			}
+			f(t, tp)
+		})
+	}
 }
 
 // secret is what the tests' replicas share, as an app shares its cookie key.
@@ -83,14 +132,31 @@ func newStore(tb testing.TB, url string, opts redisstore.Options) *redisstore.St
 	return s
 }
 
-// rawClient is the test's own view of Redis, standing in for redis-cli.
-func rawClient(tb testing.TB, url string) *redis.Client {
+// rawClient is the test's own view of Redis, standing in for redis-cli:
+// a cluster or failover client for a Cluster or Sentinel URL (see
+// NewFromURL), else a plain one.
+func rawClient(tb testing.TB, url string) redis.UniversalClient {
 	tb.Helper()
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatal(err)
+	var c redis.UniversalClient
+	if strings.Contains(url, "master_name=") {
+		o, err := redis.ParseFailoverURL(url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c = redis.NewFailoverClient(o)
+	} else if strings.Contains(url, "addr=") {
+		o, err := redis.ParseClusterURL(url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c = redis.NewClusterClient(o)
+	} else {
+		o, err := redis.ParseURL(url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c = redis.NewClient(o)
 	}
-	c := redis.NewClient(o)
 	tb.Cleanup(func() { c.Close() })
 	return c
 }
@@ -180,4 +246,41 @@ func (r stormResult) percentile(p float64) time.Duration {
 	}
 	i := int(p * float64(len(r.latency)-1))
 	return r.latency[i]
+}
+
+// scanAll returns every key matching pattern, on every master of a Cluster.
+func scanAll(tb testing.TB, raw redis.UniversalClient, pattern string) []string {
+	tb.Helper()
+	keys, err := scanKeys(raw, pattern)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
+// scanKeys is scanAll for a goroutine of a test, which may not fail it.
+func scanKeys(raw redis.UniversalClient, pattern string) ([]string, error) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 100).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := raw.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		err = fmt.Errorf("scanKeys: unexpected client %T", raw)
+	}
+	sort.Strings(keys)
+	return keys, err
 }

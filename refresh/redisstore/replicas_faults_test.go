@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qelos-io/integrator-go/internal/redistest"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
 	"github.com/qelos-io/integrator-go/refresh/redisstore"
@@ -62,7 +63,21 @@ func TestRedisRestartMidRefreshSpendsOnce(t *testing.T) {
 // others are not spending the token: none spends it, all answer 503 with
 // the cookies untouched; when Redis is back, the pair refreshes once.
 func TestRedisKilledWhileServing(t *testing.T) {
-	f := newFleet(t, fleetOptions{replicas: 3})
+	forEachFaultTopology(t, func(t *testing.T, o fleetOptions) {
+		redisKilledWhileServing(t, newFleet(t, o))
+	})
+}
+
+// forEachFaultTopology runs f as a subtest on a private server and on a
+// private 3-master Redis Cluster, each with 3 replicas of the app.
+func forEachFaultTopology(t *testing.T, f func(t *testing.T, o fleetOptions)) {
+	t.Run("single", func(t *testing.T) { f(t, fleetOptions{replicas: 3}) })
+	t.Run("cluster", func(t *testing.T) {
+		f(t, fleetOptions{replicas: 3, cluster: redistest.StartCluster(t, 3, false)})
+	})
+}
+
+func redisKilledWhileServing(t *testing.T, f *fleet) {
 	old := f.session(time.Minute)
 	f.redis.Stop()
 	down := f.storm(30, old)
@@ -84,7 +99,12 @@ func TestRedisKilledWhileServing(t *testing.T) {
 // None spends the token; none signs the user out; after the thaw, one
 // refresh.
 func TestRedisHungBeforeOwnerSeen(t *testing.T) {
-	f := newFleet(t, fleetOptions{replicas: 3})
+	forEachFaultTopology(t, func(t *testing.T, o fleetOptions) {
+		redisHungBeforeOwnerSeen(t, newFleet(t, o))
+	})
+}
+
+func redisHungBeforeOwnerSeen(t *testing.T, f *fleet) {
 	old := f.session(time.Minute)
 	if err := f.redis.Pause(); err != nil {
 		t.Fatal(err)

@@ -34,13 +34,23 @@ const (
 // fleet is one app deployed as several replicas behind a load balancer, as
 // an operator runs it: each replica has its own Middleware, caches and
 // Redis connections; they share the cookie keys, Qelos (qelostest) and a
-// private redis-server, which they reach through a fault-injecting proxy.
+// private redis-server, which they reach through a fault-injecting proxy
+// (or the Redis of fleetOptions.url, such as a Cluster, directly).
 type fleet struct {
 	t        testing.TB
 	qelos    *qelostest.Server
-	redis    *redistest.Server
+	redis    redisServer
 	proxy    *faultproxy.Proxy
 	replicas []*fleetReplica
+}
+
+// redisServer is what a fleet's test does to its Redis: one server
+// (*redistest.Server) or every node of a Cluster (*redistest.Cluster).
+type redisServer interface {
+	Stop()
+	Restart() error
+	Pause() error
+	Resume() error
 }
 
 type fleetReplica struct {
@@ -59,29 +69,44 @@ type fleetOptions struct {
 	keys     func(i int) []middleware.CookieKey // cookie keys of replica i
 	mutate   func(i int, c *middleware.Config)
 	lease    time.Duration // the Stores' Lease; 0: the default
+	// url, when set, is a Redis (a Cluster's URL, say) the replicas reach
+	// directly: the fleet then has no proxies to fault, and redis is the
+	// cluster given (or nil).
+	url     string
+	cluster *redistest.Cluster
 }
 
 func newFleet(t testing.TB, o fleetOptions) *fleet {
 	t.Helper()
-	srv := redistest.Start(t) // private: tests stop and freeze it
-	p, err := faultproxy.Start(srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	f := &fleet{t: t, qelos: qelostest.New(o.qelos), redis: srv, proxy: p}
+	f := &fleet{t: t, qelos: qelostest.New(o.qelos)}
 	t.Cleanup(f.qelos.Close)
-	shared := middleware.GenerateCookieKey()
-	for i := range max(o.replicas, 1) {
-		// Each replica reaches Redis through a proxy of its own, chained to
-		// the shared one: a fault on f.proxy is an outage for all, one on
-		// r.proxy partitions that replica alone.
-		own, err := faultproxy.Start(p.Addr())
+	if o.cluster != nil {
+		f.redis, o.url = o.cluster, o.cluster.URL()
+	}
+	if o.url == "" {
+		srv := redistest.Start(t) // private: tests stop and freeze it
+		p, err := faultproxy.Start(srv.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { own.Close() })
-		r := &fleetReplica{logs: &syncBuffer{}, proxy: own}
+		t.Cleanup(func() { p.Close() })
+		f.redis, f.proxy = srv, p
+	}
+	shared := middleware.GenerateCookieKey()
+	for i := range max(o.replicas, 1) {
+		r := &fleetReplica{logs: &syncBuffer{}}
+		url := o.url
+		if url == "" {
+			// Each replica reaches Redis through a proxy of its own, chained
+			// to the shared one: a fault on f.proxy is an outage for all,
+			// one on r.proxy partitions that replica alone.
+			own, err := faultproxy.Start(f.proxy.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { own.Close() })
+			r.proxy, url = own, "redis://"+own.Addr()+"/0"
+		}
 		keys := []middleware.CookieKey{shared}
 		if o.keys != nil {
 			keys = o.keys(i)
@@ -89,7 +114,7 @@ func newFleet(t testing.TB, o fleetOptions) *fleet {
 		logger := slog.New(slog.NewTextHandler(r.logs, nil))
 		// As the README sets a replica up: the first cookie key is the
 		// store's secret; middleware.New hands it the others.
-		store, err := redisstore.NewFromURL("redis://"+own.Addr()+"/0", redisstore.Options{Secret: keys[0].Hash, Logger: logger, Lease: o.lease})
+		store, err := redisstore.NewFromURL(url, redisstore.Options{Secret: keys[0].Hash, Logger: logger, Lease: o.lease})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +275,7 @@ func (f *fleet) dumpLogs() {
 	}
 }
 
-// tally sums answers into the row of the before/after table.
+// tally sums answers into a row of docs/REPLICAS.md's before/after table.
 type tally struct {
 	statuses map[int]int
 	cleared  int
@@ -285,7 +310,7 @@ func (t tally) String() string {
 }
 
 // row logs the case's line of the table (grep ROW in -v output) and checks
-// the targets: no sign-out of a user Qelos did not reject, and
+// the targets: no sign-out of a user Qelos did not reject, and
 // exactly wantRefreshes upstream refreshes.
 func (f *fleet) row(name string, refreshes, wantRefreshes int, t tally) {
 	f.t.Helper()

@@ -52,22 +52,24 @@ func TestRollingKeyRotation(t *testing.T) {
 // It never reads that as "no outcome": its callers get ErrUnavailable (503,
 // cookies kept) and the token is not spent a second time.
 func TestUnreadableOutcomeIsSpentElsewhere(t *testing.T) {
-	url := needRedis(t)
-	prefix := testPrefix(t)
-	a := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: []byte("the new key, sealing outcomes!!!")})
-	b := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: []byte("the old key, which alone it has.")})
-	up := &upstream{}
-	cs := coordinators([]refresh.Store{a, b}, up, refresh.Options{})
-	ctx := context.Background()
-	token := newToken()
-	if _, err := cs[0].Refresh(ctx, token); err != nil {
-		t.Fatal(err)
-	}
-	_, err := cs[1].Refresh(ctx, token)
-	if !errors.Is(err, refresh.ErrUnavailable) || !errors.Is(err, refresh.ErrInDoubt) {
-		t.Fatalf("the replica without the key: %v, want ErrUnavailable and ErrInDoubt", err)
-	}
-	if n := up.calls.Load(); n != 1 {
-		t.Fatalf("%d upstream calls, want 1: the token was spent again", n)
-	}
+	forEachTopology(t, func(t *testing.T, tp topology) {
+		url := tp.url
+		prefix := testPrefix(t)
+		a := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: []byte("the new key, sealing outcomes!!!")})
+		b := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: []byte("the old key, which alone it has.")})
+		up := &upstream{}
+		cs := coordinators([]refresh.Store{a, b}, up, refresh.Options{})
+		ctx := context.Background()
+		token := newToken()
+		if _, err := cs[0].Refresh(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		_, err := cs[1].Refresh(ctx, token)
+		if !errors.Is(err, refresh.ErrUnavailable) || !errors.Is(err, refresh.ErrInDoubt) {
+			t.Fatalf("the replica without the key: %v, want ErrUnavailable and ErrInDoubt", err)
+		}
+		if n := up.calls.Load(); n != 1 {
+			t.Fatalf("%d upstream calls, want 1: the token was spent again", n)
+		}
+	})
 }

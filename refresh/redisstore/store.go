@@ -36,7 +36,8 @@ const (
 	DefaultOpTimeout = time.Second
 	// DefaultPoolSize bounds the connections a NewFromURL Store opens for
 	// commands (plus at most DefaultPipelinePoolSize for pipelines and one
-	// for its subscription), however many users refresh at once.
+	// for its subscription), however many users refresh at once; on a
+	// Cluster, to each node.
 	DefaultPoolSize = 32
 	// DefaultPipelinePoolSize bounds the connections kept for pipelines.
 	DefaultPipelinePoolSize = 8
@@ -107,6 +108,7 @@ type Options struct {
 // concurrent use. Create it with [New] or [NewFromURL].
 type Store struct {
 	client    redis.UniversalClient
+	cluster   *redis.ClusterClient // client, when it is a Redis Cluster's
 	owned     bool
 	keys      atomic.Pointer[keyring] // replaced whole by AcceptSecrets
 	prefix    string
@@ -123,7 +125,8 @@ type Store struct {
 	closing    chan struct{} // closed by Close
 	recoverMu  sync.Mutex    // serialises reconnected
 	idMu       sync.Mutex
-	runID      string // Redis's run_id as last seen
+	runIDs     map[string]bool // the run_id of every master, as last seen
+	runIDsAt   time.Time       // when runIDs was last confirmed
 
 	heldMu sync.Mutex
 	held   map[string]*heldLock // locks this Store holds, by key
@@ -160,20 +163,33 @@ func (s *Store) AcceptSecrets(secrets ...[]byte) {
 	}
 }
 
-// New returns a Store that keeps its state in Redis through client, which
-// may be a *redis.Client, *redis.ClusterClient, *redis.Ring or failover
-// client. The caller keeps ownership of client: [Store.Close] leaves it open.
-// New does not contact Redis; an unreachable Redis shows as errors from the
-// methods, which the Coordinator tolerates.
+// New returns a Store that keeps its state in Redis through client: a
+// *redis.Client (one server, or a Sentinel-managed master through
+// redis.NewFailoverClient) or a *redis.ClusterClient (Redis Cluster; what
+// redis.NewUniversalClient returns for several addresses without a
+// MasterName). A *redis.Ring is refused: its shards neither share pub/sub
+// nor fail over, so replicas could not hear each other's outcomes. The
+// caller keeps ownership of client: [Store.Close] leaves it open. New does
+// not contact Redis; an unreachable Redis shows as errors from the methods,
+// which the Coordinator tolerates.
+//
+// On a Cluster, every key of one token carries the token's hash as a hash
+// tag ("{…}"), so a token's lock, outcome and marks live in one slot, on
+// one master, and fail over together.
 func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil redis client")
 	}
+	if _, ok := client.(*redis.Ring); ok {
+		return nil, errors.New("redisstore: a *redis.Ring is not supported (its shards share no pub/sub and do not fail over): use a Redis Cluster (redis.NewClusterClient) or Sentinel (redis.NewFailoverClient)")
+	}
 	if len(opts.Secret) < MinSecretLen {
 		return nil, fmt.Errorf("redisstore: Options.Secret has %d bytes, need at least %d: pass the app's cookie/session secret (for example 32 random bytes), the same on every replica", len(opts.Secret), MinSecretLen)
 	}
+	cluster, _ := client.(*redis.ClusterClient)
 	s := &Store{
 		client:    client,
+		cluster:   cluster,
 		prefix:    opts.Prefix,
 		lease:     opts.Lease,
 		opTimeout: opts.OpTimeout,
@@ -186,6 +202,9 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
+	}
+	if cluster != nil && strings.ContainsAny(s.prefix, "{}") {
+		return nil, fmt.Errorf("redisstore: Options.Prefix %q has a brace: on a Redis Cluster the Store puts each token's hash tag in its key names, and a brace in the prefix would move every key to one slot; choose a prefix without braces", s.prefix)
 	}
 	for _, d := range []struct {
 		name string
@@ -220,11 +239,22 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// NewFromURL connects to the Redis at rawURL ("redis://[user:password@]host:port/db",
-// or "rediss://" for TLS, as parsed by redis.ParseURL) and returns a Store
-// that owns the client: [Store.Close] closes it.
+// NewFromURL connects to the Redis that rawURL names and returns a Store
+// that owns the client: [Store.Close] closes it. Three forms, as go-redis
+// parses them:
+//
+//   - one server: "redis://[user:password@]host:port/db", or "rediss://"
+//     for TLS (redis.ParseURL);
+//   - a Redis Cluster: "redis://[user:password@]host1:port?addr=host2:port&addr=host3:port",
+//     any of its nodes as seeds (redis.ParseClusterURL);
+//   - a master watched by Sentinel: "redis://[user:password@]sentinel1:26379?master_name=mymaster&addr=sentinel2:26379&password=…",
+//     the user and password in front being the Sentinels' and the master's
+//     given by the username and password parameters (redis.ParseFailoverURL).
+//
+// Whatever the form, the client gets this package's timeouts and pool
+// bounds (see there) unless the URL sets them.
 func NewFromURL(rawURL string, opts Options) (*Store, error) {
-	ro, err := redis.ParseURL(rawURL)
+	client, err := clientFromURL(rawURL, opts.OpTimeout)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -232,54 +262,6 @@ func NewFromURL(rawURL string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("redisstore: bad Redis URL: %w", err)
 	}
-	// Warm, bounded pool. Context deadlines are not applied to sockets
-	// (ContextTimeoutEnabled stays false): with them, every timed-out
-	// operation discards its connection, and a slow Redis then never keeps
-	// a warm one. OpTimeout is enforced around each call instead (see call),
-	// and the socket timeouts below bound what an abandoned call can hold.
-	op := opts.OpTimeout
-	if op <= 0 {
-		op = DefaultOpTimeout
-	}
-	if ro.DialTimeout == 0 || ro.DialTimeout > op {
-		ro.DialTimeout = op
-	}
-	if ro.ReadTimeout == 0 {
-		ro.ReadTimeout = op
-	}
-	if ro.WriteTimeout == 0 {
-		ro.WriteTimeout = op
-	}
-	if ro.PoolTimeout == 0 {
-		ro.PoolTimeout = op
-	}
-	if ro.PoolSize == 0 {
-		ro.PoolSize = DefaultPoolSize
-	}
-	if ro.MaxActiveConns == 0 {
-		ro.MaxActiveConns = ro.PoolSize
-	}
-	if ro.PipelinePoolSize == 0 {
-		ro.PipelinePoolSize = DefaultPipelinePoolSize
-	}
-	if ro.MinIdleConns == 0 {
-		ro.MinIdleConns = 2
-	}
-	// Fail fast: go-redis retries a failed command three times by default,
-	// with back-offs of up to half a second, so a refused connection cost
-	// each operation about its whole OpTimeout. One immediate retry covers
-	// a pooled connection a restart left stale; the breaker (see run)
-	// covers the rest.
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
-	}
-	if ro.MinRetryBackoff == 0 {
-		ro.MinRetryBackoff = time.Millisecond
-	}
-	if ro.MaxRetryBackoff == 0 {
-		ro.MaxRetryBackoff = 4 * time.Millisecond
-	}
-	client := redis.NewClient(ro)
 	s, err := New(client, opts)
 	if err != nil {
 		client.Close()
@@ -287,6 +269,94 @@ func NewFromURL(rawURL string, opts Options) (*Store, error) {
 	}
 	s.owned = true
 	return s, nil
+}
+
+// clientFromURL picks the client for rawURL's form (see NewFromURL).
+func clientFromURL(rawURL string, opTimeout time.Duration) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	switch {
+	case q.Has("master_name"):
+		o, err := redis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
+		return redis.NewFailoverClient(o), nil
+	case q.Has("addr"):
+		o, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
+		return redis.NewClusterClient(o), nil
+	}
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+		&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
+	return redis.NewClient(o), nil
+}
+
+// clientTuning points at the fields of go-redis's Options, ClusterOptions
+// or FailoverOptions that tune sets.
+type clientTuning struct {
+	dial, read, write, pool                             *time.Duration
+	poolSize, maxActive, pipelinePool, minIdle, retries *int
+	minBackoff, maxBackoff                              *time.Duration
+	dialRetries                                         *int
+}
+
+// tune gives a client parsed from a URL the Store's defaults where the URL
+// left a field unset.
+//
+// Warm, bounded pool. Context deadlines are not applied to sockets
+// (ContextTimeoutEnabled stays false): with them, every timed-out
+// operation discards its connection, and a slow Redis then never keeps a
+// warm one. OpTimeout is enforced around each call instead (see call), and
+// the socket timeouts bound what an abandoned call can hold.
+//
+// Fail fast: go-redis retries a failed command three times by default,
+// with back-offs of up to half a second, and a failed dial five times, 100
+// ms apart, so a refused connection cost each operation about its whole
+// OpTimeout (on a Cluster, an operation on a dead master's slot outlived
+// it). One immediate retry covers a pooled connection a restart left
+// stale; the breaker (see run) covers the rest.
+func tune(op time.Duration, t clientTuning) {
+	if op <= 0 {
+		op = DefaultOpTimeout
+	}
+	setDuration := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if *t.dial == 0 || *t.dial > op {
+		*t.dial = op
+	}
+	setDuration(t.read, op)
+	setDuration(t.write, op)
+	setDuration(t.pool, op)
+	setInt(t.poolSize, DefaultPoolSize)
+	setInt(t.maxActive, *t.poolSize)
+	setInt(t.pipelinePool, DefaultPipelinePoolSize)
+	setInt(t.minIdle, 2)
+	setInt(t.retries, 1)
+	setDuration(t.minBackoff, time.Millisecond)
+	setDuration(t.maxBackoff, 4*time.Millisecond)
+	setInt(t.dialRetries, 1)
 }
 
 // EnvURL names the environment variable [NewFromEnv] reads: the Redis URL
@@ -356,6 +426,17 @@ func (s *Store) Get(ctx context.Context, key string) (refresh.Pair, bool, error)
 	return refresh.Pair{}, false, nil
 }
 
+// putScript stores a pair, then tells the waiters. One script, so that the
+// notification leaves after the write on the node that holds the key: on a
+// Cluster a pipeline sends the keyless PUBLISH to another node, in
+// parallel, and a waiter woken before the SET landed found nothing and
+// slept until its next poll. A failed PUBLISH (an ACL without pub/sub) only
+// costs the waiters a poll, so it does not fail the Put.
+var putScript = redis.NewScript(`
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+redis.pcall("PUBLISH", ARGV[3], "pair")
+return 1`)
+
 // Put implements [refresh.Store]: it stores p encrypted under key for ttl,
 // then notifies the replicas waiting for it.
 func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Duration) error {
@@ -367,21 +448,8 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 	}
 	ttl = max(ttl, time.Millisecond) // PX counts milliseconds
 	val := s.keys.Load().seal(key, p)
-	_, err := run(s, ctx, func(ctx context.Context) (struct{}, error) {
-		var set *redis.StatusCmd
-		_, err := s.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			set = pipe.Set(ctx, s.pairKey(key), val, ttl)
-			pipe.Publish(ctx, s.channel(key), "pair")
-			return nil
-		})
-		switch {
-		case set.Err() != nil:
-			return struct{}{}, set.Err()
-		case set.Val() != "OK":
-			return struct{}{}, fmt.Errorf("SET answered %q (pipeline: %v)", set.Val(), err)
-		}
-		// The pair is stored. A failed PUBLISH only costs waiters a poll.
-		return struct{}{}, nil
+	_, err := run(s, ctx, func(ctx context.Context) (int64, error) {
+		return putScript.Run(ctx, s.client, []string{s.pairKey(key)}, val, ttl.Milliseconds(), s.channel(key)).Int64()
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: put: %w", err)
@@ -396,13 +464,23 @@ func (s *Store) Put(ctx context.Context, key string, p refresh.Pair, ttl time.Du
 }
 
 // Key layout. Only the refresh.Key hash appears in a name, never a token.
-func (s *Store) pairKey(key string) string   { return s.prefix + "pair:" + key }
-func (s *Store) lockKey(key string) string   { return s.prefix + "lock:" + key }
+// On a Cluster the hash is a hash tag, so that the keys of one token share a
+// slot; elsewhere the names stay those of earlier versions, so a rolling
+// upgrade keeps sharing locks.
+func (s *Store) pairKey(key string) string   { return s.tokenKey("pair:", key) }
+func (s *Store) lockKey(key string) string   { return s.tokenKey("lock:", key) }
+func (s *Store) failKey(key string) string   { return s.tokenKey("fail:", key) }
+func (s *Store) gaveUpKey(key string) string { return s.tokenKey("gaveup:", key) }
 func (s *Store) channel(key string) string   { return s.prefix + "done:" + key }
-func (s *Store) failKey(key string) string   { return s.prefix + "fail:" + key }
-func (s *Store) gaveUpKey(key string) string { return s.prefix + "gaveup:" + key }
 func (s *Store) revocations() string         { return s.prefix + "revocations" }
 func (s *Store) revokedChannel() string      { return s.prefix + "revoked" }
+
+func (s *Store) tokenKey(kind, key string) string {
+	if s.cluster != nil {
+		return s.prefix + kind + "{" + key + "}"
+	}
+	return s.prefix + kind + key
+}
 
 // legacyRevokedKey is where earlier versions recorded a revocation, one
 // key each; kept in step with the set so a rolling upgrade loses none.

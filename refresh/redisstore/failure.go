@@ -3,12 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // PutFailure implements [refresh.FailureSharer]: for ttl, Get and Wait for
@@ -41,32 +36,4 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 		return fmt.Errorf("redisstore: forget: %w", err)
 	}
 	return nil
-}
-
-// go-redis logs through one global logger, to stderr by default. Stores
-// route it to their Options.Logger, or nowhere.
-var (
-	redisLogOnce sync.Once
-	redisLogTo   atomic.Pointer[slog.Logger]
-)
-
-func routeRedisLogs(l *slog.Logger) {
-	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{}) })
-	if l != nil {
-		redisLogTo.Store(l)
-	}
-}
-
-type redisLogger struct{}
-
-func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	if l := redisLogTo.Load(); l != nil {
-		l.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
-	}
-}
-
-func (s *Store) debug(what string, err error) {
-	if l := redisLogTo.Load(); l != nil {
-		l.Debug("redisstore: "+what, "err", err)
-	}
 }
