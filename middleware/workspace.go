@@ -45,7 +45,7 @@ func (m *Middleware) SwitchWorkspaceHandler() http.Handler {
 			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "the workspace id is required"})
 			return
 		}
-		list, err := (&Client{mw: m, auth: a}).Workspaces(r.Context())
+		list, err := m.clientFor(a).Workspaces(r.Context())
 		switch {
 		case errors.Is(err, qelos.ErrUnauthorized):
 			m.fail(w, r, &qelos.Error{Status: http.StatusUnauthorized, Code: qelos.CodeUnauthorized})
