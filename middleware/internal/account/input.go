@@ -20,13 +20,16 @@ const (
 	maxFieldLength = 256
 )
 
-// sessionInput starts a handler that sets the session pair: the writer it
-// returns makes the answer uncacheable, and the POST's fields are read as
-// by postInput; ok is false when it has answered.
-func (h *Handlers) sessionInput(w http.ResponseWriter, r *http.Request) (_ http.ResponseWriter, in input, ok bool) {
-	w = h.core.NoStore(w) // sets the pair: never cacheable
-	in, ok = h.postInput(w, r)
-	return w, in, ok
+// sessionForm returns a handler of a form that sets the session pair:
+// serve gets a writer that makes the answer uncacheable and the POST's
+// fields, read as by postInput, which answers what it cannot read.
+func (h *Handlers) sessionForm(serve func(w http.ResponseWriter, r *http.Request, in input)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = h.core.NoStore(w) // sets the pair: never cacheable
+		if in, ok := h.postInput(w, r); ok {
+			serve(w, r, in)
+		}
+	})
 }
 
 // postInput reads the fields of a POST (see readInput), answering 405 to

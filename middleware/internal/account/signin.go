@@ -14,11 +14,7 @@ import (
 // SignIn is Middleware.SignInHandler, whose documentation states what it
 // takes and answers.
 func (h *Handlers) SignIn() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w, in, ok := h.sessionInput(w, r)
-		if !ok {
-			return
-		}
+	return h.sessionForm(func(w http.ResponseWriter, r *http.Request, in input) {
 		username := cmp.Or(strings.TrimSpace(in.get("username")), strings.TrimSpace(in.get("email")))
 		password := in.get("password")
 		if username == "" || password == "" {

@@ -15,11 +15,7 @@ import (
 // SignUp is Middleware.SignUpHandler, whose documentation states what it
 // takes and how Qelos's refusals are mapped.
 func (h *Handlers) SignUp() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w, in, ok := h.sessionInput(w, r)
-		if !ok {
-			return
-		}
+	return h.sessionForm(func(w http.ResponseWriter, r *http.Request, in input) {
 		email := strings.TrimSpace(in.get("email"))
 		username := cmp.Or(strings.TrimSpace(in.get("username")), email)
 		if email == "" && strings.Contains(username, "@") {
