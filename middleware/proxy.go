@@ -64,7 +64,7 @@ func (m *Middleware) Proxy() http.Handler {
 	target, _ := url.Parse(m.target) // New checked it
 	return proxy.New(proxy.Options{
 		Target:        target,
-		Transport:     proxy.HeaderTimeout(m.cfg.HTTPClient.Transport, m.cfg.Proxy.Timeout),
+		Transport:     proxy.HeaderTimeout(m.cfg.HTTPClient.Transport, m.cfg.Proxy.Timeout), // Proxy.Timeout bounds the wait for Qelos's headers
 		Passthrough:   m.cfg.Proxy.Passthrough,
 		Logger:        m.log,
 		Bearer:        m.proxyBearer,
@@ -114,10 +114,4 @@ func (m *Middleware) seenBy(r *http.Request) (*Auth, bool) {
 		return nil, true
 	}
 	return a, true
-}
-
-// proxyTransport is the configured transport, with Proxy.Timeout bounding
-// the wait for Qelos's response headers.
-func (m *Middleware) proxyTransport() http.RoundTripper {
-	return proxy.HeaderTimeout(m.cfg.HTTPClient.Transport, m.cfg.Proxy.Timeout)
 }
