@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
-
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
-
 	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/qelos-io/integrator-go/middleware"
-
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
 	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/qelos-io/integrator-go/middleware"
-
 	"github.com/qelos-io/integrator-go/qelosapi"
 )
 
