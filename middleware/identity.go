@@ -339,7 +339,7 @@ func passthroughKey(sc *cookieScan) string {
 // qelosCookieName reports whether a cookie is Qelos's session cookie, by
 // the exact name Qelos reads: what passthrough identifies a request by.
 // The proxy strips a wider set when it injects a credential
-// (qelosSessionCookie, any case): stripping more is always safe.
+// (internal/proxy's qelosSessionCookie, any case): stripping more is always safe.
 func qelosCookieName(name string) bool { return strings.HasPrefix(name, "qlt_") || name == "token" }
 
 // relayCookies appends Qelos's Set-Cookie headers to w, with Domain
