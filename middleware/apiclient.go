@@ -32,7 +32,7 @@ func (m *Middleware) clientFor(a *Auth) *qelosapi.Client {
 	if a != nil && a.User != nil {
 		userID = a.User.ID
 	}
-	return qelosapi.New(apiConn{m}, m.credentials(a), userID)
+	return (*qelosapi.Client)(upstream.NewClient(apiConn{m}, m.credentials(a), userID))
 }
 
 // credentials returns the headers that identify a's user to Qelos: the

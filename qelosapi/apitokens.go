@@ -84,8 +84,15 @@ func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
 	if err := c.callJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
 		return tokenError(err)
 	}
-	c.conn.RevokedAPIToken(context.WithoutCancel(ctx), c.userID)
+	c.revoked(ctx)
 	return nil
+}
+
+// revoked tells the middleware that one of the user's API tokens was
+// revoked at Qelos, so that it drops the user's cached API-key identities
+// here and on the other replicas.
+func (c *Client) revoked(ctx context.Context) {
+	c.state().Conn().RevokedAPIToken(context.WithoutCancel(ctx), c.state().UserID())
 }
 
 // tokenError adds the specific refusals Qelos words in its messages.

@@ -23,22 +23,13 @@ import (
 // access token of a cookie-pair session, the request's own bearer token, API
 // key or Qelos session cookie, or the app's Config.APIToken when the request
 // carries none. Get one with middleware.ClientFrom or
-// Middleware.ServiceClient. A Client is cheap, safe for concurrent use, and
-// may outlive its request, but a cookie-pair token it holds is not
-// refreshed after the request ends.
-type Client struct {
-	conn   upstream.Conn
-	header http.Header // the credentials that identify the user to Qelos
-	userID string      // "" for a service client
-}
+// Middleware.ServiceClient; only the middleware makes one. A Client is
+// cheap, safe for concurrent use, and may outlive its request, but a
+// cookie-pair token it holds is not refreshed after the request ends.
+type Client upstream.Client
 
-// New returns a Client that calls Qelos through conn with the credential
-// headers header on behalf of the user userID ("" for the app itself).
-// conn is the middleware's own: applications get a Client from
-// middleware.ClientFrom or Middleware.ServiceClient.
-func New(conn upstream.Conn, header http.Header, userID string) *Client {
-	return &Client{conn: conn, header: header, userID: userID}
-}
+// state is what c holds: the connection, the credentials and the user.
+func (c *Client) state() *upstream.Client { return (*upstream.Client)(c) }
 
 // Do sends a copy of req to Qelos with the client's credentials; req itself
 // is not changed. req.URL may be a path such as "/api/blueprints": it is
@@ -49,18 +40,18 @@ func New(conn upstream.Conn, header http.Header, userID string) *Client {
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	if req.URL.Host == "" {
-		u, err := req.URL.Parse(c.conn.Target() + req.URL.RequestURI())
+		u, err := req.URL.Parse(c.state().Conn().Target() + req.URL.RequestURI())
 		if err != nil {
 			return nil, err
 		}
 		req.URL, req.Host = u, u.Host
 	}
-	for k, v := range c.header {
+	for k, v := range c.state().Header() {
 		req.Header[k] = v
 	}
-	resp, err := c.conn.Do(req)
+	resp, err := c.state().Conn().Do(req)
 	if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 && upstream.RevokesAPIToken(req.Method, req.URL.Path) {
-		c.conn.RevokedAPIToken(context.WithoutCancel(req.Context()), c.userID)
+		c.revoked(req.Context())
 	}
 	return resp, err
 }
@@ -69,7 +60,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 // (when not nil) as JSON, and decodes a 2xx JSON answer into v (when not
 // nil); any other answer is a *qelos.APIError.
 func (c *Client) callJSON(ctx context.Context, method, path string, body, v any) error {
-	resp, err := c.conn.Send(ctx, method, path, body, c.header)
+	resp, err := c.state().Conn().Send(ctx, method, path, body, c.state().Header())
 	if err != nil {
 		return errors.Join(qelos.ErrUnavailable, err)
 	}
@@ -102,7 +93,7 @@ func (c *Client) Me(ctx context.Context) (*qelos.User, error) {
 // costs one upstream call per session per TTL; it is loaded only when
 // called, never on every request.
 func (c *Client) Workspaces(ctx context.Context) ([]qelos.Workspace, error) {
-	return c.conn.Workspaces(ctx, c.header, func(ctx context.Context) ([]qelos.Workspace, error) {
+	return c.state().Conn().Workspaces(ctx, c.state().Header(), func(ctx context.Context) ([]qelos.Workspace, error) {
 		var doc wire.WorkspaceList
 		if err := c.callJSON(ctx, http.MethodGet, "/api/workspaces", nil, &doc); err != nil {
 			return nil, err

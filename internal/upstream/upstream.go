@@ -40,6 +40,33 @@ type Conn interface {
 	RevokedAPIToken(ctx context.Context, userID string)
 }
 
+// Client is the state of a qelosapi.Client, whose type is defined on it:
+// the middleware makes one with NewClient and converts it
+// ((*qelosapi.Client)(c)), so applications get a client only from the
+// middleware and never see what it holds.
+type Client struct {
+	conn   Conn
+	header http.Header
+	userID string
+}
+
+// NewClient returns the state of a client that calls Qelos through conn
+// with the credential headers header, on behalf of userID ("" for the
+// app itself).
+func NewClient(conn Conn, header http.Header, userID string) *Client {
+	return &Client{conn: conn, header: header, userID: userID}
+}
+
+// Conn is the connection the client calls Qelos through.
+func (c *Client) Conn() Conn { return c.conn }
+
+// Header is the credential headers that identify the client's user to
+// Qelos.
+func (c *Client) Header() http.Header { return c.header }
+
+// UserID is the id of the client's user, "" for the app itself.
+func (c *Client) UserID() string { return c.userID }
+
 // RevokesAPIToken reports whether a request revokes one of the user's API
 // tokens at Qelos (DELETE /api/me/api-tokens/{id}). The match is
 // deliberately loose (Qelos's router ignores case and a trailing slash),
