@@ -11,12 +11,12 @@ package middleware
 import (
 	"context"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/upstream"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -108,12 +108,10 @@ func (m *Middleware) apiKeyName(userID string) string {
 // proxiedAnswer is the /api proxy's hook: it sees each answer Qelos gave
 // a proxied request before the browser does. A successful
 // DELETE /api/me/api-tokens/{id} revokes the user's cached API-key
-// identities (see revokeAPIKeysOf); the match is deliberately loose
-// (Qelos's router ignores case and a trailing slash), since revoking too
-// often only costs a lookup.
+// identities (see revokeAPIKeysOf).
 func (m *Middleware) proxiedAnswer(resp *http.Response) {
 	req := resp.Request
-	if req == nil || resp.StatusCode < 200 || resp.StatusCode > 299 || !revokesAPIToken(req.Method, req.URL.Path) {
+	if req == nil || resp.StatusCode < 200 || resp.StatusCode > 299 || !upstream.RevokesAPIToken(req.Method, req.URL.Path) {
 		return
 	}
 	userID := ""
@@ -121,10 +119,4 @@ func (m *Middleware) proxiedAnswer(resp *http.Response) {
 		userID = a.User.ID
 	}
 	m.revokeAPIKeysOf(context.WithoutCancel(req.Context()), userID)
-}
-
-// revokesAPIToken reports whether a request revokes one of the user's API
-// tokens at Qelos.
-func revokesAPIToken(method, path string) bool {
-	return method == http.MethodDelete && strings.Contains(strings.ToLower(path), "/api-tokens/")
 }

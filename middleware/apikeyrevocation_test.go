@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -23,12 +24,12 @@ func TestThreatRevokedAPIKeyLivesOn(t *testing.T) {
 		revoke func(t *testing.T, h *harness, session []*http.Cookie, id string)
 	}{
 		{"through the app's Client", func(t *testing.T, h *harness, session []*http.Cookie, id string) {
-			if err := withClient(t, h, session, func(c *middleware.Client, ctx context.Context) error { return c.RevokeAPIToken(ctx, id) }); err != nil {
+			if err := withClient(t, h, session, func(c *qelosapi.Client, ctx context.Context) error { return c.RevokeAPIToken(ctx, id) }); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"through Client.Do", func(t *testing.T, h *harness, session []*http.Cookie, id string) {
-			if err := withClient(t, h, session, func(c *middleware.Client, ctx context.Context) error {
+			if err := withClient(t, h, session, func(c *qelosapi.Client, ctx context.Context) error {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, "/api/me/api-tokens/"+id, nil)
 				resp, err := c.Do(req)
 				if err == nil {
@@ -65,9 +66,9 @@ func TestThreatRevokedAPIKeyLivesOn(t *testing.T) {
 			keys := make([]string, 2)
 			var revoked string
 			for i := range keys {
-				if err := withClient(t, h, session, func(c *middleware.Client, ctx context.Context) (err error) {
-					var tok *middleware.APIToken
-					keys[i], tok, err = c.CreateAPIToken(ctx, middleware.NewAPIToken{Nickname: "ci", ExpiresAt: time.Now().Add(time.Hour)})
+				if err := withClient(t, h, session, func(c *qelosapi.Client, ctx context.Context) (err error) {
+					var tok *qelosapi.APIToken
+					keys[i], tok, err = c.CreateAPIToken(ctx, qelosapi.NewAPIToken{Nickname: "ci", ExpiresAt: time.Now().Add(time.Hour)})
 					if i == 0 {
 						revoked = tok.ID
 					}

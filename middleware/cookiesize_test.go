@@ -18,6 +18,7 @@ import (
 
 	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -161,7 +162,7 @@ func TestThreatCookieBombLongName(t *testing.T) {
 func TestProfileGrownTooLargeEndsAtRefresh(t *testing.T) {
 	h := newHarness(t, qelostest.Options{}, nil)
 	cookies := h.signIn(qelostest.UserEmail, qelostest.UserPassword)
-	err := withClient(t, h, cookies, func(c *middleware.Client, ctx context.Context) error {
+	err := withClient(t, h, cookies, func(c *qelosapi.Client, ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/api/me", strings.NewReader(`{"firstName":"`+strings.Repeat("B", 3000)+`"}`))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := c.Do(req)

@@ -63,7 +63,12 @@
 // details go to the Logger. Each has an opt-out field in Config,
 // documented with its trade-off.
 //
+// To call Qelos as the request's user, ClientFrom returns a
+// [qelosapi.Client] (its workspaces, memberships and API tokens);
+// Middleware.ServiceClient calls it as the app.
+//
 // Adapters for gin and echo live in adapters/qelosgin and adapters/qelosecho;
 // they translate, and all behaviour is here. To test an app that uses this
-// package, see the testing kit in package qelostest (qelostest.Start).
+// package, see the testing kit in package middleware/middlewaretest
+// (middlewaretest.Start).
 package middleware

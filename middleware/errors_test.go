@@ -11,6 +11,7 @@ import (
 	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -137,7 +138,7 @@ func TestClientErrorsFollowTheModel(t *testing.T) {
 	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 	s := k.SignIn(mw, qelostest.AdminEmail, "")
-	var c *middleware.Client
+	var c *qelosapi.Client
 	authOf(mw, s.Request("GET", "/", nil))
 	mw.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { c, _ = middleware.ClientFrom(r.Context()) })).
 		ServeHTTP(httptest.NewRecorder(), s.Request("GET", "/", nil))

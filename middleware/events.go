@@ -9,6 +9,7 @@ import (
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/middleware/internal/proxy"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -148,7 +149,7 @@ func (o observed) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := rt.RoundTrip(req)
 	e := Event{Kind: EventUpstreamCall, Call: callName(req), Duration: time.Since(start)}
 	if err != nil {
-		e.Err = scrubURL(err)
+		e.Err = proxy.ScrubURL(err)
 	}
 	if resp != nil {
 		e.Status = resp.StatusCode
@@ -160,7 +161,7 @@ func (o observed) RoundTrip(req *http.Request) (*http.Response, error) {
 // callName names a call to Qelos by its endpoint, with no id in it, so it
 // can label a metric.
 func callName(req *http.Request) string {
-	if req.Context().Value(proxyKey{}) != nil {
+	if proxy.Proxied(req.Context()) {
 		return "proxy"
 	}
 	method, path := req.Method, req.URL.Path

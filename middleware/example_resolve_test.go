@@ -10,6 +10,7 @@ import (
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -24,7 +25,7 @@ func ExampleWorkspaceResolver() {
 	defer t.finish()
 	k := middlewaretest.Start(t)
 
-	bySubdomain := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+	bySubdomain := func(r *http.Request, u *middleware.User, c *qelosapi.Client) (*middleware.Workspace, error) {
 		sub, _, _ := strings.Cut(r.Host, ".")
 		matches := func(ws *middleware.Workspace) bool { return strings.EqualFold(strings.Fields(ws.Name)[0], sub) }
 		if a, ok := middleware.FromContext(r.Context()); ok && a.Scope() != nil {
@@ -81,7 +82,7 @@ func ExampleSelectWorkspace() {
 	k := middlewaretest.Start(t)
 	mw := k.Middleware(middleware.Config{})
 
-	byPath := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+	byPath := func(r *http.Request, u *middleware.User, c *qelosapi.Client) (*middleware.Workspace, error) {
 		list, err := c.Workspaces(r.Context())
 		if err != nil {
 			return nil, err

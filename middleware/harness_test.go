@@ -16,6 +16,7 @@ import (
 
 	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -123,7 +124,7 @@ func appMux(mw *middleware.Middleware) *http.ServeMux {
 			qelos.WriteError(w, r, qelos.ErrUnauthorized)
 			return
 		}
-		clientCalls.Load().(func(*middleware.Client, http.ResponseWriter, *http.Request))(c, w, r)
+		clientCalls.Load().(func(*qelosapi.Client, http.ResponseWriter, *http.Request))(c, w, r)
 	})
 	return mux
 }

@@ -159,7 +159,7 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		cache.putPinned(cred.key, e, until, cred.pinned)
 		return e, nil
 	case resp.Status < 200 || resp.Status > 299:
-		return identityEntry{}, newAPIError(resp)
+		return identityEntry{}, wire.APIError(resp.Status, resp.Body)
 	}
 	var u User
 	if err := json.Unmarshal(resp.Body, &u); err != nil || u.ID == "" {
@@ -172,26 +172,10 @@ func (m *Middleware) probe(ctx context.Context, cred credential) (identityEntry,
 		cache.putPinned(cred.key, e, until, cred.pinned)
 		return e, nil
 	}
-	normalizeUser(&u)
+	wire.NormalizeUser(&u)
 	e.auth = &Auth{User: &u, Workspace: u.Workspace, Mode: cred.mode, Privileged: m.privileged(&u), mw: m, expires: cred.expires, cred: cred.header}
 	cache.putPinned(cred.key, e, until, cred.pinned)
 	return e, nil
-}
-
-// normalizeUser decodes name fields the way the Qelos SDK does (/api/me
-// leaves the workspace name encoded) and never leaves Roles nil.
-func normalizeUser(u *User) {
-	u.Name, u.FirstName, u.LastName, u.FullName = wire.DecodeName(u.Name), wire.DecodeName(u.FirstName), wire.DecodeName(u.LastName), wire.DecodeName(u.FullName)
-	if u.Roles == nil {
-		u.Roles = []string{}
-	}
-	if u.Workspace != nil {
-		if u.Workspace.ID == "" {
-			u.Workspace = nil
-		} else {
-			u.Workspace.Name = wire.DecodeName(u.Workspace.Name)
-		}
-	}
 }
 
 // A credKey names what the workspace caches keep by its SHA-256: a kind
@@ -355,7 +339,7 @@ func passthroughKey(sc *cookieScan) string {
 // qelosCookieName reports whether a cookie is Qelos's session cookie, by
 // the exact name Qelos reads: what passthrough identifies a request by.
 // The proxy strips a wider set when it injects a credential
-// (qelosSessionCookie, any case): stripping more is always safe.
+// (internal/proxy's qelosSessionCookie, any case): stripping more is always safe.
 func qelosCookieName(name string) bool { return strings.HasPrefix(name, "qlt_") || name == "token" }
 
 // relayCookies appends Qelos's Set-Cookie headers to w, with Domain

@@ -13,6 +13,7 @@ import (
 
 	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -86,11 +87,11 @@ func TestSignUp(t *testing.T) {
 
 // withClient runs f with the request-scoped client of a request carrying
 // cookies, inside the app.
-func withClient(t *testing.T, h *harness, cookies []*http.Cookie, f func(*middleware.Client, context.Context) error) error {
+func withClient(t *testing.T, h *harness, cookies []*http.Cookie, f func(*qelosapi.Client, context.Context) error) error {
 	t.Helper()
 	var got error
 	var mu sync.Mutex
-	clientCalls.Store(func(c *middleware.Client, w http.ResponseWriter, r *http.Request) {
+	clientCalls.Store(func(c *qelosapi.Client, w http.ResponseWriter, r *http.Request) {
 		err := f(c, r.Context())
 		mu.Lock()
 		got = err
@@ -110,9 +111,9 @@ func TestAPITokenLifecycle(t *testing.T) {
 	session := h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)
 
 	var secret string
-	var token *middleware.APIToken
-	if err := withClient(t, h, session, func(c *middleware.Client, ctx context.Context) (err error) {
-		secret, token, err = c.CreateAPIToken(ctx, middleware.NewAPIToken{Nickname: "ci", ExpiresAt: time.Now().Add(24 * time.Hour), WorkspaceID: acmeID})
+	var token *qelosapi.APIToken
+	if err := withClient(t, h, session, func(c *qelosapi.Client, ctx context.Context) (err error) {
+		secret, token, err = c.CreateAPIToken(ctx, qelosapi.NewAPIToken{Nickname: "ci", ExpiresAt: time.Now().Add(24 * time.Hour), WorkspaceID: acmeID})
 		return err
 	}); err != nil {
 		t.Fatalf("create: %v", err)
@@ -131,8 +132,8 @@ func TestAPITokenLifecycle(t *testing.T) {
 		t.Fatalf("using the key: %+v", w)
 	}
 
-	var listed []middleware.APIToken
-	withClient(t, h, session, func(c *middleware.Client, ctx context.Context) (err error) {
+	var listed []qelosapi.APIToken
+	withClient(t, h, session, func(c *qelosapi.Client, ctx context.Context) (err error) {
 		listed, err = c.APITokens(ctx)
 		return err
 	})
@@ -140,7 +141,7 @@ func TestAPITokenLifecycle(t *testing.T) {
 		t.Fatalf("listed %+v", listed)
 	}
 
-	if err := withClient(t, h, session, func(c *middleware.Client, ctx context.Context) error {
+	if err := withClient(t, h, session, func(c *qelosapi.Client, ctx context.Context) error {
 		return c.RevokeAPIToken(ctx, token.ID)
 	}); err != nil {
 		t.Fatalf("revoke: %v", err)
@@ -177,23 +178,23 @@ func TestAPITokenRefusalsAreTyped(t *testing.T) {
 	session := h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)
 	tests := []struct {
 		name string
-		run  func(*middleware.Client, context.Context) error
+		run  func(*qelosapi.Client, context.Context) error
 		want []error
 	}{
-		{"expiry in the past", func(c *middleware.Client, ctx context.Context) error {
-			_, _, err := c.CreateAPIToken(ctx, middleware.NewAPIToken{Nickname: "old", ExpiresAt: time.Now().Add(-time.Hour)})
+		{"expiry in the past", func(c *qelosapi.Client, ctx context.Context) error {
+			_, _, err := c.CreateAPIToken(ctx, qelosapi.NewAPIToken{Nickname: "old", ExpiresAt: time.Now().Add(-time.Hour)})
 			return err
 		}, []error{qelos.ErrInvalid}},
-		{"no nickname", func(c *middleware.Client, ctx context.Context) error {
-			_, _, err := c.CreateAPIToken(ctx, middleware.NewAPIToken{ExpiresAt: time.Now().Add(time.Hour)})
+		{"no nickname", func(c *qelosapi.Client, ctx context.Context) error {
+			_, _, err := c.CreateAPIToken(ctx, qelosapi.NewAPIToken{ExpiresAt: time.Now().Add(time.Hour)})
 			return err
 		}, []error{qelos.ErrInvalid}},
-		{"unknown token", func(c *middleware.Client, ctx context.Context) error {
+		{"unknown token", func(c *qelosapi.Client, ctx context.Context) error {
 			return c.RevokeAPIToken(ctx, "000000000000000000000000")
 		}, []error{qelos.ErrNotFound}},
-		{"more than ten", func(c *middleware.Client, ctx context.Context) error {
+		{"more than ten", func(c *qelosapi.Client, ctx context.Context) error {
 			for i := range 11 {
-				if _, _, err := c.CreateAPIToken(ctx, middleware.NewAPIToken{Nickname: fmt.Sprint("t", i), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+				if _, _, err := c.CreateAPIToken(ctx, qelosapi.NewAPIToken{Nickname: fmt.Sprint("t", i), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 					return err
 				}
 			}
@@ -216,7 +217,7 @@ func TestAPITokenRefusalsAreTyped(t *testing.T) {
 	}
 	t.Run("managed with an API token", func(t *testing.T) {
 		key, _ := h.qelos.IssueAPIToken(qelostest.AdminEmail, "", time.Now().Add(time.Hour))
-		clientCalls.Store(func(c *middleware.Client, w http.ResponseWriter, r *http.Request) {
+		clientCalls.Store(func(c *qelosapi.Client, w http.ResponseWriter, r *http.Request) {
 			_, err := c.APITokens(r.Context())
 			if errors.Is(err, qelos.ErrTokenManagementByToken) && errors.Is(err, qelos.ErrForbidden) {
 				w.WriteHeader(204)

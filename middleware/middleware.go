@@ -9,6 +9,7 @@ import (
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/middleware/internal/account"
 	"github.com/qelos-io/integrator-go/middleware/internal/signinlimit"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
@@ -40,8 +41,8 @@ type Middleware struct {
 	skippedGuard sync.Once                   // Deny has logged a guard on a SkipPaths prefix
 	signIns      *signinlimit.Limiter        // nil with SignInLimit.Disable
 
-	socialStates stateLedger // social sign-in states used, until they expire
-	apiKeyNames  apiKeyNames // for API-key revocations (apikeyrevocation.go)
+	account     *account.Handlers // the session handlers
+	apiKeyNames apiKeyNames       // for API-key revocations (apikeyrevocation.go)
 }
 
 // New validates cfg, applies the defaults, and returns a Middleware. Its
@@ -101,6 +102,7 @@ func New(cfg Config) (*Middleware, error) {
 	m.lookups = make(chan struct{}, cfg.Limits.MaxIdentityLookups)
 	m.anonymous, m.skip = &Auth{mw: m}, &Auth{mw: m, skipped: true}
 	m.signIns = newSignInLimiter(cfg, cfg.Logger)
+	m.account = account.New(accountCore{m})
 	m.refresher.OnRevoke(m.revokedRemotely)
 	m.tokens = newTokenReader(cfg.JWTSecret, cfg.Tenant, cfg.Refresh.Leeway, func() time.Time { return m.now() })
 	switch {

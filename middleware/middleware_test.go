@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -438,7 +439,7 @@ func TestSkipPathsAreUntouched(t *testing.T) {
 func TestResolveWorkspace(t *testing.T) {
 	other := &middleware.Workspace{ID: "ws-2", Name: "Other"}
 	h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) {
-		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
+		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *qelosapi.Client) (*middleware.Workspace, error) {
 			if r.Header.Get("X-Workspace") == "ws-2" {
 				return other, nil
 			}

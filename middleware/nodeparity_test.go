@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -147,7 +148,7 @@ func TestCase08ResolveWorkspace(t *testing.T) {
 	up := newUpstream(t, qelostest.Options{})
 	a := newApp(t, up, func(c *middleware.Config) {
 		c.Proxy.Passthrough = true
-		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
+		c.ResolveWorkspace = func(r *http.Request, u *middleware.User, _ *qelosapi.Client) (*middleware.Workspace, error) {
 			return &middleware.Workspace{ID: "ws-2", Name: "Second"}, nil
 		}
 	})

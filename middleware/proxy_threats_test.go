@@ -19,6 +19,7 @@ import (
 
 	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
@@ -266,7 +267,7 @@ func TestThreatSharedCacheSetCookie(t *testing.T) {
 // resolver written for sessions (pick the workspace the request names
 // among the user's memberships) cannot move it to Beta Lab.
 func TestThreatScopedKeyWorkspaceSwitch(t *testing.T) {
-	byHeader := func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+	byHeader := func(r *http.Request, u *middleware.User, c *qelosapi.Client) (*middleware.Workspace, error) {
 		list, err := c.Workspaces(r.Context())
 		if err != nil {
 			return nil, err

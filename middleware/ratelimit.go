@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -90,22 +91,20 @@ type SignInLimit struct {
 
 // withDefaults fills the zero fields of l.
 func (l SignInLimit) withDefaults() SignInLimit {
-	if l.PerUser <= 0 {
-		l.PerUser = defaultSignInPerUser
-	}
-	if l.PerClient <= 0 {
-		l.PerClient = defaultSignInPerClient
-	}
-	if l.Window <= 0 {
-		l.Window = defaultSignInWindow
-	}
-	if l.ClientIPHeader == "" {
-		l.ClientIPHeader = "X-Forwarded-For"
-	}
-	if l.MaxKeys <= 0 {
-		l.MaxKeys = defaultSignInMaxKeys
-	}
+	l.PerUser = positiveOr(l.PerUser, defaultSignInPerUser)
+	l.PerClient = positiveOr(l.PerClient, defaultSignInPerClient)
+	l.Window = positiveOr(l.Window, defaultSignInWindow)
+	l.ClientIPHeader = cmp.Or(l.ClientIPHeader, "X-Forwarded-For")
+	l.MaxKeys = positiveOr(l.MaxKeys, defaultSignInMaxKeys)
 	return l
+}
+
+// positiveOr returns v, or d when v is zero or negative.
+func positiveOr[T int | time.Duration](v, d T) T {
+	if v > 0 {
+		return v
+	}
+	return d
 }
 
 // newSignInLimiter returns the limiter of cfg, or nil when it is disabled.

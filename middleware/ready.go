@@ -7,6 +7,7 @@ import (
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/middleware/internal/account"
 	"github.com/qelos-io/integrator-go/refresh"
 	"golang.org/x/sync/singleflight"
 )
@@ -126,6 +127,6 @@ func WhoAmIHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := UserFrom(r.Context())
 		ws, _ := WorkspaceFrom(r.Context())
-		writeJSON(w, http.StatusOK, sessionBody{User: u, Workspace: ws})
+		writeJSON(w, http.StatusOK, account.Body{User: u, Workspace: ws})
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/qelosapi"
 )
 
 // A WorkspaceResolver chooses the active workspace of a signed-in request,
@@ -35,7 +36,7 @@ import (
 // (c.Workspaces failed because Qelos is unavailable): the request goes on
 // with no workspace and Auth.Err set, and guards answer 503 instead of
 // 403.
-type WorkspaceResolver func(r *http.Request, u *User, c *Client) (*Workspace, error)
+type WorkspaceResolver func(r *http.Request, u *User, c *qelosapi.Client) (*Workspace, error)
 
 // SelectWorkspace returns route middleware that applies resolve to each
 // signed-in request, replacing the active workspace Handler chose. Mount
@@ -63,9 +64,9 @@ func SelectWorkspace(resolve WorkspaceResolver) func(http.Handler) http.Handler 
 // request of its session) with the workspace resolve chose, which for a
 // scoped credential is its Scope or none. resolve finds a in r's context.
 func (a *Auth) withResolvedWorkspace(r *http.Request, resolve WorkspaceResolver) *Auth {
-	var c *Client
+	var c *qelosapi.Client
 	if a.mw != nil {
-		c = &Client{mw: a.mw, auth: a}
+		c = a.mw.clientFor(a)
 	}
 	if cur, _ := r.Context().Value(contextKey{}).(*Auth); cur != a {
 		r = r.WithContext(NewContext(r.Context(), a))

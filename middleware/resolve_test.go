@@ -9,13 +9,14 @@ import (
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/middleware/middlewaretest"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
 
 // memberOf is a resolver that picks the workspace id returns, if the user
 // belongs to it, with the roles the user holds there.
 func memberOf(id func(*http.Request) string) middleware.WorkspaceResolver {
-	return func(r *http.Request, u *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+	return func(r *http.Request, u *middleware.User, c *qelosapi.Client) (*middleware.Workspace, error) {
 		want := id(r)
 		if want == "" {
 			return u.Workspace, nil

@@ -405,7 +405,7 @@ func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, w
 			return e, nil
 		}
 		e := recheck{ws: ws} // kept when Qelos cannot answer
-		list, err := (&Client{mw: m, auth: &Auth{accessToken: accessToken}}).Workspaces(ctx)
+		list, err := m.clientFor(&Auth{accessToken: accessToken}).Workspaces(ctx)
 		switch {
 		case err != nil:
 			m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)

@@ -9,17 +9,14 @@ import (
 	"net/http"
 
 	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/upstream"
 )
 
 // maxUpstreamBody caps what is read of a Qelos answer.
 const maxUpstreamBody = 1 << 20
 
 // upstreamResponse is a fully read Qelos answer.
-type upstreamResponse struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
+type upstreamResponse = upstream.Answer
 
 // call sends one request to Qelos with the configured client and timeout and
 // reads the whole answer (at most 1 MiB). bearer, when set, is sent as

@@ -1,6 +1,7 @@
 package qelostest
 
 import (
+	"cmp"
 	"log/slog"
 	"net"
 	"net/http"
@@ -145,27 +146,13 @@ func New(opts Options) *Server {
 // behind a listener of your own. URL is empty. Call [Server.Close] to release
 // requests that are hanging (invalid authType, Delay faults).
 func NewHandler(opts Options) *Server {
-	if opts.JWTSecret == "" {
-		opts.JWTSecret = DefaultJWTSecret
-	}
-	if opts.RefreshSecret == "" {
-		opts.RefreshSecret = DefaultRefreshSecret
-	}
-	if opts.AccessTTL == 0 {
-		opts.AccessTTL = DefaultAccessTTL
-	}
-	if opts.RefreshTTL == 0 {
-		opts.RefreshTTL = DefaultRefreshTTL
-	}
-	if opts.CookieTTL == 0 {
-		opts.CookieTTL = DefaultCookieTTL
-	}
-	if opts.CookieRotateAfter == 0 {
-		opts.CookieRotateAfter = DefaultCookieRotateAfter
-	}
-	if opts.Tenant == "" {
-		opts.Tenant = DefaultTenant
-	}
+	opts.JWTSecret = cmp.Or(opts.JWTSecret, DefaultJWTSecret)
+	opts.RefreshSecret = cmp.Or(opts.RefreshSecret, DefaultRefreshSecret)
+	opts.AccessTTL = cmp.Or(opts.AccessTTL, DefaultAccessTTL)
+	opts.RefreshTTL = cmp.Or(opts.RefreshTTL, DefaultRefreshTTL)
+	opts.CookieTTL = cmp.Or(opts.CookieTTL, DefaultCookieTTL)
+	opts.CookieRotateAfter = cmp.Or(opts.CookieRotateAfter, DefaultCookieRotateAfter)
+	opts.Tenant = cmp.Or(opts.Tenant, DefaultTenant)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

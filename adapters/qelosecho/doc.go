@@ -37,7 +37,7 @@
 //	func User(c echo.Context) (*middleware.User, bool)                 // the signed-in user; false when anonymous
 //	func Workspace(c echo.Context) (*middleware.Workspace, bool)       // the active workspace; false when none
 //	func Auth(c echo.Context) (*middleware.Auth, bool)                 // everything the middleware learned
-//	func Client(c echo.Context) (*middleware.Client, bool)             // calls Qelos as the user; false when anonymous
+//	func Client(c echo.Context) (*qelosapi.Client, bool)             // calls Qelos as the user; false when anonymous
 //	func Require(rule middleware.Rule) echo.MiddlewareFunc                 // 401 / 403 / 503 per middleware.Deny
 //	func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc    // choose the workspace per route
 //	func SelectWorkspaceParam(name string) echo.MiddlewareFunc             // … from the route parameter name

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 )
 
 // New returns an echo middleware that runs mw around the next handler:
@@ -84,7 +85,7 @@ func Workspace(c echo.Context) (*middleware.Workspace, bool) { return middleware
 
 // Client returns the client that calls Qelos as the request's user, and
 // false for an anonymous request; see [middleware.ClientFrom].
-func Client(c echo.Context) (*middleware.Client, bool) { return middleware.ClientFrom(rc(c)) }
+func Client(c echo.Context) (*qelosapi.Client, bool) { return middleware.ClientFrom(rc(c)) }
 
 // rc is the context of c's request, where [New] puts the Auth.
 func rc(c echo.Context) context.Context { return c.Request().Context() }
@@ -94,7 +95,7 @@ func rc(c echo.Context) context.Context { return c.Request().Context() }
 // [middleware.WorkspaceResolver]'s contract: check membership with
 // cl.Workspaces, return nil, nil for none and an error when the choice
 // could not be made.
-type WorkspaceResolver func(c echo.Context, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error)
+type WorkspaceResolver func(c echo.Context, u *middleware.User, cl *qelosapi.Client) (*middleware.Workspace, error)
 
 // SelectWorkspace returns an echo middleware that applies resolve to each
 // signed-in request, replacing the active workspace [New] chose:
@@ -108,7 +109,7 @@ type WorkspaceResolver func(c echo.Context, u *middleware.User, cl *middleware.C
 func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			return echo.WrapMiddleware(middleware.SelectWorkspace(func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+			return echo.WrapMiddleware(middleware.SelectWorkspace(func(_ *http.Request, u *middleware.User, cl *qelosapi.Client) (*middleware.Workspace, error) {
 				return resolve(c, u, cl)
 			}))(next)(c)
 		}
@@ -117,13 +118,13 @@ func SelectWorkspace(resolve WorkspaceResolver) echo.MiddlewareFunc {
 
 // SelectWorkspaceParam is SelectWorkspace choosing the workspace whose id
 // is the route parameter name (c.Param(name)), when the user belongs to
-// it, with the roles the user holds there ([middleware.Client.Membership]);
+// it, with the roles the user holds there ([qelosapi.Client.Membership]);
 // none otherwise, so Require(middleware.HasWorkspace()) answers 403
 // NO_WORKSPACE:
 //
 //	e.GET("/w/:workspace/reports", reports, qelosecho.SelectWorkspaceParam("workspace"), qelosecho.Require(middleware.HasWorkspace()))
 func SelectWorkspaceParam(name string) echo.MiddlewareFunc {
-	return SelectWorkspace(func(c echo.Context, _ *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+	return SelectWorkspace(func(c echo.Context, _ *middleware.User, cl *qelosapi.Client) (*middleware.Workspace, error) {
 		return cl.Membership(rc(c), c.Param(name))
 	})
 }

@@ -38,7 +38,7 @@
 //	func User(c *gin.Context) (*middleware.User, bool)                      // the signed-in user; false when anonymous
 //	func Workspace(c *gin.Context) (*middleware.Workspace, bool)            // the active workspace; false when none
 //	func Auth(c *gin.Context) (*middleware.Auth, bool)                      // everything the middleware learned
-//	func Client(c *gin.Context) (*middleware.Client, bool)                  // calls Qelos as the user; false when anonymous
+//	func Client(c *gin.Context) (*qelosapi.Client, bool)                  // calls Qelos as the user; false when anonymous
 //	func Require(rule middleware.Rule) gin.HandlerFunc                      // 401 / 403 / 503 per middleware.Deny
 //	func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc         // choose the workspace per route
 //	func SelectWorkspaceParam(name string) gin.HandlerFunc                  // … from the route parameter name

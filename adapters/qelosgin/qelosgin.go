@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 )
 
 // New returns a gin middleware that runs mw around the rest of the chain:
@@ -94,7 +95,7 @@ func Workspace(c *gin.Context) (*middleware.Workspace, bool) { return middleware
 
 // Client returns the client that calls Qelos as the request's user, and
 // false for an anonymous request; see [middleware.ClientFrom].
-func Client(c *gin.Context) (*middleware.Client, bool) { return middleware.ClientFrom(rc(c)) }
+func Client(c *gin.Context) (*qelosapi.Client, bool) { return middleware.ClientFrom(rc(c)) }
 
 // rc is the context of c's request, where [New] puts the Auth.
 func rc(c *gin.Context) context.Context { return c.Request.Context() }
@@ -104,7 +105,7 @@ func rc(c *gin.Context) context.Context { return c.Request.Context() }
 // [middleware.WorkspaceResolver]'s contract: check membership with
 // cl.Workspaces, return nil, nil for none and an error when the choice
 // could not be made.
-type WorkspaceResolver func(c *gin.Context, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error)
+type WorkspaceResolver func(c *gin.Context, u *middleware.User, cl *qelosapi.Client) (*middleware.Workspace, error)
 
 // SelectWorkspace returns a gin middleware that applies resolve to each
 // signed-in request, replacing the active workspace [New] chose:
@@ -118,7 +119,7 @@ type WorkspaceResolver func(c *gin.Context, u *middleware.User, cl *middleware.C
 // route parameter holding the workspace id, use [SelectWorkspaceParam].
 func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		byContext := func(_ *http.Request, u *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+		byContext := func(_ *http.Request, u *middleware.User, cl *qelosapi.Client) (*middleware.Workspace, error) {
 			return resolve(c, u, cl)
 		}
 		middleware.SelectWorkspace(byContext)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { c.Request = r })).ServeHTTP(c.Writer, c.Request)
@@ -127,13 +128,13 @@ func SelectWorkspace(resolve WorkspaceResolver) gin.HandlerFunc {
 
 // SelectWorkspaceParam is SelectWorkspace choosing the workspace whose id
 // is the route parameter name (c.Param(name)), when the user belongs to
-// it, with the roles the user holds there ([middleware.Client.Membership]);
+// it, with the roles the user holds there ([qelosapi.Client.Membership]);
 // none otherwise, so Require(middleware.HasWorkspace()) answers 403
 // NO_WORKSPACE:
 //
 //	r.GET("/w/:workspace/reports", qelosgin.SelectWorkspaceParam("workspace"), qelosgin.Require(middleware.HasWorkspace()), reports)
 func SelectWorkspaceParam(name string) gin.HandlerFunc {
-	return SelectWorkspace(func(c *gin.Context, _ *middleware.User, cl *middleware.Client) (*middleware.Workspace, error) {
+	return SelectWorkspace(func(c *gin.Context, _ *middleware.User, cl *qelosapi.Client) (*middleware.Workspace, error) {
 		return cl.Membership(rc(c), c.Param(name))
 	})
 }

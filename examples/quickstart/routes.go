@@ -12,6 +12,7 @@ import (
 
 	qelos "github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 )
 
 // routes serves the examples contract and the demo page.
@@ -52,7 +53,7 @@ func createToken(w http.ResponseWriter, r *http.Request) {
 	if nickname == "" {
 		nickname = "quickstart demo"
 	}
-	secret, token, err := c.CreateAPIToken(r.Context(), middleware.NewAPIToken{Nickname: nickname, ExpiresAt: time.Now().Add(24 * time.Hour)})
+	secret, token, err := c.CreateAPIToken(r.Context(), qelosapi.NewAPIToken{Nickname: nickname, ExpiresAt: time.Now().Add(24 * time.Hour)})
 	if err != nil {
 		writeClientError(w, r, err)
 		return

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 	"github.com/qelos-io/integrator-go/qelostest"
 	"github.com/qelos-io/integrator-go/refresh"
 )
@@ -114,7 +115,7 @@ var (
 	jwtSecret              = func(c *middleware.Config) { c.JWTSecret = qelostest.DefaultJWTSecret }
 	otherWS                = &middleware.Workspace{ID: "ws-2", Name: "Other", Roles: []string{}, Labels: []string{}}
 	byHeader               = func(c *middleware.Config) {
-		c.ResolveWorkspace = func(r *http.Request, _ *middleware.User, _ *middleware.Client) (*middleware.Workspace, error) {
+		c.ResolveWorkspace = func(r *http.Request, _ *middleware.User, _ *qelosapi.Client) (*middleware.Workspace, error) {
 			if r.Header.Get("X-Workspace") == otherWS.ID {
 				return otherWS, nil
 			}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/qelos-io/integrator-go/middleware"
+	"github.com/qelos-io/integrator-go/qelosapi"
 )
 
 // NetHTTP mounts the conformance app on a plain net/http ServeMux behind
@@ -21,7 +22,7 @@ func NetHTTP(mw *middleware.Middleware) http.Handler {
 	mux.Handle("GET /admin", middleware.Require(middleware.HasRole("admin"))(whoami))
 	mux.Handle("GET /editor", middleware.Require(middleware.HasWorkspaceRole("editor"))(whoami))
 	mux.Handle("GET /workspace", middleware.Require(middleware.HasWorkspace())(whoami))
-	byParam := func(r *http.Request, _ *middleware.User, c *middleware.Client) (*middleware.Workspace, error) {
+	byParam := func(r *http.Request, _ *middleware.User, c *qelosapi.Client) (*middleware.Workspace, error) {
 		return c.Membership(r.Context(), r.PathValue("id"))
 	}
 	mux.Handle("GET /w/{id}", middleware.SelectWorkspace(byParam)(middleware.Require(middleware.HasWorkspace())(whoami)))

@@ -29,6 +29,29 @@ func ErrorMessage(body []byte) string {
 	return m.Error
 }
 
+// APIError is Qelos's answer of a status other than 2xx, with the message
+// it gave (see ErrorMessage).
+func APIError(status int, body []byte) *qelos.APIError {
+	return &qelos.APIError{Status: status, Body: body, Message: ErrorMessage(body)}
+}
+
+// NormalizeUser makes a user document as GET /api/me sends it what the
+// library hands out: names decoded (see DecodeName), Roles never nil, and
+// a workspace without an id dropped.
+func NormalizeUser(u *qelos.User) {
+	u.Name, u.FirstName, u.LastName, u.FullName = DecodeName(u.Name), DecodeName(u.FirstName), DecodeName(u.LastName), DecodeName(u.FullName)
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	if u.Workspace != nil {
+		if u.Workspace.ID == "" {
+			u.Workspace = nil
+		} else {
+			u.Workspace.Name = DecodeName(u.Workspace.Name)
+		}
+	}
+}
+
 // WorkspaceList is GET /api/workspaces: the caller's workspaces, each with
 // the roles the caller holds there (the one member Qelos lists) and its
 // name decoded (see DecodeName).

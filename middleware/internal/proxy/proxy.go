@@ -1,8 +1,10 @@
-// Package proxy holds the mechanics of the middleware's /api/** reverse
-// proxy that need none of its state: which request headers never reach
-// Qelos, which paths and upgrades are refused, the wait for Qelos's
-// response headers, and the user documents scrubbed of secrets. The
-// middleware's Proxy method wires them to its sessions.
+// Package proxy is the middleware's /api/** reverse proxy to Qelos: the
+// handler itself (New), which request headers never reach Qelos, which
+// paths and upgrades are refused, the wait for Qelos's response headers,
+// and the user documents scrubbed of secrets. What it needs of the
+// sessions (the pair's access token, which cookies are the app's own, the
+// revocation hook, the error handler) it is given in Options by
+// Middleware.Proxy, its entry point.
 package proxy
 
 import (

@@ -1,4 +1,4 @@
-package middleware
+package account
 
 import (
 	"bufio"
@@ -20,36 +20,41 @@ const (
 	maxFieldLength = 256
 )
 
-// sessionInput starts a handler that sets the session pair: the writer it
-// returns makes the answer uncacheable, and the POST's fields are read as
-// by postInput; ok is false when it has answered.
-func (m *Middleware) sessionInput(w http.ResponseWriter, r *http.Request) (_ http.ResponseWriter, in input, ok bool) {
-	w = cookieResponse(w) // sets the pair: never cacheable
-	in, ok = m.postInput(w, r)
-	return w, in, ok
+// sessionForm returns a handler of a form that sets the session pair:
+// serve gets a writer that makes the answer uncacheable and the POST's
+// fields, read as by postInput, which answers what it cannot read.
+func (h *Handlers) sessionForm(serve func(w http.ResponseWriter, r *http.Request, in input)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w = h.core.NoStore(w) // sets the pair: never cacheable
+		if in, ok := h.postInput(w, r); ok {
+			serve(w, r, in)
+		}
+	})
 }
 
 // postInput reads the fields of a POST (see readInput), answering 405 to
 // another method and 400 to an unreadable body; ok is false when it has
 // answered.
-func (m *Middleware) postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
-	if !m.allowPost(w, r) {
+func (h *Handlers) postInput(w http.ResponseWriter, r *http.Request) (in input, ok bool) {
+	if !h.allowPost(w, r) {
 		return in, false
 	}
 	in, err := readInput(w, r)
 	if err != nil {
-		m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: err.Error()})
+		h.core.Fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: err.Error()})
 		return in, false
 	}
 	return in, true
 }
 
-func (m *Middleware) allowPost(w http.ResponseWriter, r *http.Request) bool {
+// allowPost answers 405 to a method other than POST; false when it has
+// answered.
+func (h *Handlers) allowPost(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodPost {
 		return true
 	}
 	w.Header().Set("Allow", http.MethodPost)
-	m.fail(w, r, &qelos.Error{Status: http.StatusMethodNotAllowed, Code: qelos.CodeMethodNotAllowed, Message: "use POST"})
+	h.core.Fail(w, r, &qelos.Error{Status: http.StatusMethodNotAllowed, Code: qelos.CodeMethodNotAllowed, Message: "use POST"})
 	return false
 }
 

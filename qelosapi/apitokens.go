@@ -1,15 +1,15 @@
-package middleware
+package qelosapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	qelos "github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go"
+	"github.com/qelos-io/integrator-go/internal/wire"
 )
 
 // APIToken describes one of the user's Qelos API tokens. The secret itself
@@ -23,31 +23,7 @@ type APIToken struct {
 	Created     time.Time  `json:"created"`
 	UsageCount  int        `json:"usageCount"`
 	// Workspace is the workspace the token is scoped to, or nil.
-	Workspace *Workspace `json:"workspace,omitempty"`
-}
-
-// UnmarshalJSON reads Qelos's token records, whose workspace is an id
-// string when created and an {_id, name} object when listed.
-func (t *APIToken) UnmarshalJSON(b []byte) error {
-	type plain APIToken
-	var raw struct {
-		plain
-		Workspace json.RawMessage `json:"workspace"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	*t = APIToken(raw.plain)
-	t.Workspace = nil
-	var id string
-	var ws Workspace
-	switch {
-	case json.Unmarshal(raw.Workspace, &id) == nil && id != "":
-		t.Workspace = &Workspace{ID: id}
-	case json.Unmarshal(raw.Workspace, &ws) == nil && ws.ID != "":
-		t.Workspace = &ws
-	}
-	return nil
+	Workspace *qelos.Workspace `json:"workspace,omitempty"`
 }
 
 // NewAPIToken describes an API token to create.
@@ -65,9 +41,13 @@ type NewAPIToken struct {
 // APITokens lists the user's API tokens, newest first
 // (GET /api/me/api-tokens).
 func (c *Client) APITokens(ctx context.Context) ([]APIToken, error) {
-	var list []APIToken
-	if err := c.getJSON(ctx, "/api/me/api-tokens", &list); err != nil {
+	var records []wire.APIToken
+	if err := c.callJSON(ctx, http.MethodGet, "/api/me/api-tokens", nil, &records); err != nil {
 		return nil, tokenError(err)
+	}
+	list := make([]APIToken, len(records))
+	for i, r := range records {
+		list[i] = APIToken(r)
 	}
 	return list, nil
 }
@@ -83,17 +63,15 @@ func (c *Client) CreateAPIToken(ctx context.Context, t NewAPIToken) (secret stri
 	if t.WorkspaceID != "" {
 		body["workspace"] = t.WorkspaceID
 	}
-	var answer struct {
-		Token    string   `json:"token"`
-		APIToken APIToken `json:"apiToken"`
-	}
+	var answer wire.CreatedAPIToken
 	if err := c.callJSON(ctx, http.MethodPost, "/api/me/api-tokens", body, &answer); err != nil {
 		return "", nil, tokenError(err)
 	}
 	if !strings.HasPrefix(answer.Token, "ql_") {
 		return "", nil, errors.Join(qelos.ErrUnavailable, errors.New("create API token: the answer holds no token"))
 	}
-	return answer.Token, &answer.APIToken, nil
+	record := APIToken(answer.APIToken)
+	return answer.Token, &record, nil
 }
 
 // RevokeAPIToken revokes the user's API token with the given id. This
@@ -106,18 +84,15 @@ func (c *Client) RevokeAPIToken(ctx context.Context, id string) error {
 	if err := c.callJSON(ctx, http.MethodDelete, "/api/me/api-tokens/"+url.PathEscape(id), nil, nil); err != nil {
 		return tokenError(err)
 	}
-	c.revokedAPIToken(ctx)
+	c.revoked(ctx)
 	return nil
 }
 
-// revokedAPIToken is what follows a revocation of one of the user's API
-// tokens at Qelos: see revokeAPIKeysOf.
-func (c *Client) revokedAPIToken(ctx context.Context) {
-	userID := ""
-	if c.auth != nil && c.auth.User != nil {
-		userID = c.auth.User.ID
-	}
-	c.mw.revokeAPIKeysOf(context.WithoutCancel(ctx), userID)
+// revoked tells the middleware that one of the user's API tokens was
+// revoked at Qelos, so that it drops the user's cached API-key identities
+// here and on the other replicas.
+func (c *Client) revoked(ctx context.Context) {
+	c.state().Conn().RevokedAPIToken(context.WithoutCancel(ctx), c.state().UserID())
 }
 
 // tokenError adds the specific refusals Qelos words in its messages.

@@ -1,4 +1,4 @@
-package middleware
+package account
 
 import (
 	"cmp"
@@ -12,33 +12,10 @@ import (
 	"github.com/qelos-io/integrator-go/internal/wire"
 )
 
-// SignUpHandler returns a handler that creates a Qelos account and signs it
-// in. It takes a POST with a JSON or form body: "username" (or "email"),
-// "password", "firstName", "lastName", and optionally "email" when the
-// username is not one, "fullName" (or "name"; Qelos defaults it to
-// "firstName lastName") and "birthDate" (a date, "1990-04-23", or an
-// RFC 3339 time). These are every field Qelos's sign-up reads; others,
-// such as "phone", Qelos ignores at sign-up, so they are not forwarded.
-// On success it seals the new pair exactly like
-// SignInHandler and answers 200 {"user":…,"workspace":null} (or 303 to a
-// same-origin "returnTo").
-//
-// Qelos answers sign-up errors with status 200 and an "errors" object; they
-// are mapped to proper statuses and stable codes:
-//
-//	400 {"code":"INVALID_INPUT","errors":{"firstName":"INVALID_NAME",…}}
-//	409 {"code":"ALREADY_EXISTS"}      the username is taken
-//	503 {"code":"QELOS_UNAVAILABLE"}   Qelos could not be reached
-//
-// Qelos reports a taken username as FORM_SUBMISSION_FAILED, the same code it
-// uses for any failure to store the user, so a 409 can, rarely, stand for
-// another storage failure.
-func (m *Middleware) SignUpHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w, in, ok := m.sessionInput(w, r)
-		if !ok {
-			return
-		}
+// SignUp is Middleware.SignUpHandler, whose documentation states what it
+// takes and how Qelos's refusals are mapped.
+func (h *Handlers) SignUp() http.Handler {
+	return h.sessionForm(func(w http.ResponseWriter, r *http.Request, in input) {
 		email := strings.TrimSpace(in.get("email"))
 		username := cmp.Or(strings.TrimSpace(in.get("username")), email)
 		if email == "" && strings.Contains(username, "@") {
@@ -58,40 +35,40 @@ func (m *Middleware) SignUpHandler() http.Handler {
 			body["fullName"] = strings.TrimSpace(in.get("name"))
 		}
 		if bad := signUpOptional(body); len(bad) > 0 {
-			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Fields: bad})
+			h.core.Fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "birthDate must be a date such as 1990-04-23", Fields: bad})
 			return
 		}
 		if username == "" || body["password"] == "" {
-			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "username and password are required",
+			h.core.Fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "username and password are required",
 				Fields: missing(map[string]string{"username": username, "password": body["password"]})})
 			return
 		}
 		if bad := controlChars(body, "username", "email", "firstName", "lastName", "fullName"); len(bad) > 0 {
-			m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Fields: bad})
+			h.core.Fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "names must not hold control, format or line-separator characters", Fields: bad})
 			return
 		}
-		resp, err := m.call(r.Context(), http.MethodPost, "/api/signup", body, "")
+		resp, err := h.core.Call(r.Context(), http.MethodPost, "/api/signup", body, "")
 		if err != nil || resp.Status >= 500 || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
-			m.log.Warn("qelos sign-up: Qelos unavailable", "err", err)
-			m.fail(w, r, unavailableError(nil))
+			h.core.Logger().Warn("qelos sign-up: Qelos unavailable", "err", err)
+			h.core.Fail(w, r, unavailableError())
 			return
 		}
 		if fields, ok := wire.SignUpErrors(resp.Body); ok {
-			m.refuseSignUp(w, r, fields)
+			h.refuseSignUp(w, r, fields)
 			return
 		}
-		m.finishSignIn(w, r, in, resp.Body, email)
+		h.finishSignIn(w, r, in, resp.Body, email)
 	})
 }
 
 // refuseSignUp answers Qelos's refusal of a sign-up form, fields mapping
 // each field to Qelos's code: 409 when the username is taken, else 400
 // with the fields.
-func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, fields map[string]string) {
+func (h *Handlers) refuseSignUp(w http.ResponseWriter, r *http.Request, fields map[string]string) {
 	out := make(map[string]string, len(fields))
 	for field, code := range fields {
 		if code == "FORM_SUBMISSION_FAILED" || strings.HasPrefix(code, "DUPLICATED") {
-			m.fail(w, r, &qelos.Error{Status: http.StatusConflict, Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
+			h.core.Fail(w, r, &qelos.Error{Status: http.StatusConflict, Code: qelos.CodeAlreadyExists, Message: "an account with this username already exists"})
 			return
 		}
 		if field == "" {
@@ -99,7 +76,7 @@ func (m *Middleware) refuseSignUp(w http.ResponseWriter, r *http.Request, fields
 		}
 		out[field] = code
 	}
-	m.fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Fields: out})
+	h.core.Fail(w, r, &qelos.Error{Status: http.StatusBadRequest, Code: qelos.CodeInvalidInput, Message: "Qelos refused the sign-up form", Fields: out})
 }
 
 // controlChars returns the named fields holding invalid UTF-8 or a
