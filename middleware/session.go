@@ -128,11 +128,12 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key se
 	}
 	a.mw, a.Privileged, a.sid = m, m.privileged(a.User), sid
 	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
-		if rs != nil {
+		if rs != nil && !m.cfg.Cookie.WriteLegacyFormat {
 			// Opened whole: the access cookie is of today's JSON format (or
 			// of another pair of its session). Re-sealed in the compact
 			// format beside this refresh cookie, so the session's next
-			// first sight on any replica is the fast one.
+			// first sight on any replica is the fast one (unless
+			// Cookie.WriteLegacyFormat keeps earlier replicas reading it).
 			if sa, ok := m.resealAccess(w, r, sid, a, t, *rs, refreshCookie, now); ok {
 				key = sessionKeyOf(sa)
 			}
@@ -437,16 +438,20 @@ type recheck struct{ ws *Workspace }
 // in the compact format (the token accessTok, read as t, the session's
 // user u and the refresh cookie's digest; see cookieformat.go), or as
 // JSON, its token alone, when that would not fit MaxSessionBytes. It
-// returns the sealed cookies. r is the request being answered, whose stale
-// cookie chunks are cleared (nil: unknown).
+// returns the sealed cookies. With Cookie.WriteLegacyFormat the access
+// cookie is always the JSON one, which earlier versions read. r is the
+// request being answered, whose stale cookie chunks are cleared (nil:
+// unknown).
 func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, accessTok, sid string, t accessToken, u *User, refreshTok sealed, now time.Time) (sa, sr string, err error) {
 	if sr, err = m.jar.seal(m.jar.refresh, refreshTok); err != nil {
 		return "", "", err
 	}
-	if sa, err = m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, accessTok, t, u, pairDigest(sr))); err != nil {
-		return "", "", err
+	if !m.cfg.Cookie.WriteLegacyFormat {
+		if sa, err = m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, accessTok, t, u, pairDigest(sr))); err != nil {
+			return "", "", err
+		}
 	}
-	if m.jar.pairSize(sa, sr) > MaxSessionBytes {
+	if sa == "" || m.jar.pairSize(sa, sr) > MaxSessionBytes {
 		if sa, err = m.jar.seal(m.jar.access, sealed{Token: accessTok, Session: sid}); err != nil {
 			return "", "", err
 		}
