@@ -47,8 +47,8 @@ func (m *Middleware) ServiceClient() *Client { return &Client{mw: m} }
 // credentials returns the headers that identify the client's user to Qelos.
 func (c *Client) credentials() http.Header {
 	switch {
-	case c.auth != nil && c.auth.accessToken != "":
-		return http.Header{"Authorization": {"Bearer " + c.auth.accessToken}}
+	case c.auth != nil && c.auth.AccessToken() != "":
+		return http.Header{"Authorization": {"Bearer " + c.auth.AccessToken()}}
 	case c.auth != nil && c.auth.cred != nil:
 		return c.auth.cred
 	case c.mw.cfg.APIToken != "":

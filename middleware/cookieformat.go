@@ -294,9 +294,50 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 		ws.Labels = d.list(all[nRoles+nWSRoles:], labelsAt)
 		u.Workspace = ws
 	}
-	blk.auth = Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, accessToken: v.Token, expires: c.expires}
+	v.Session = blk.detach(v.Session)
+	// No token: a session is cached without it, and its requests open it
+	// from their own access cookie when asked (bind).
+	blk.auth = Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, expires: c.expires, tokenInCookie: true}
 	c.auth, c.block = &blk.auth, blk
 	return v, c, nil
+}
+
+// detach copies the strings the block's session keeps (sid, which it
+// returns, and its user's and workspace's) out of the plaintext into one
+// allocation of their own, so the session cached does not keep the
+// plaintext, whose largest part is the access token.
+func (blk *compactBlock) detach(sid string) string {
+	u, ws := &blk.user, &blk.ws
+	fields := [...]*string{&sid, &u.ID, &u.Tenant, &u.Username, &u.Email, &u.Phone, &u.Name, &u.FirstName, &u.LastName, &u.FullName, &u.ProfileImage, &ws.ID, &ws.Name}
+	lists := [...][]string{u.Roles, ws.Roles, ws.Labels}
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	for _, l := range lists {
+		for _, s := range l {
+			n += len(s)
+		}
+	}
+	buf := make([]byte, 0, n)
+	move := func(s *string) {
+		if len(*s) == 0 {
+			*s = "" // an empty substring still points into the plaintext, and would keep it
+			return
+		}
+		at := len(buf)
+		buf = append(buf, *s...)
+		*s = unsafe.String(&buf[at], len(*s))
+	}
+	for _, f := range fields {
+		move(f)
+	}
+	for _, l := range lists {
+		for i := range l {
+			move(&l[i])
+		}
+	}
+	return sid
 }
 
 // decoder reads the strings of a compact cookie; err records that one ran

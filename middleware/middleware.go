@@ -231,7 +231,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		m.fail(w, r, unavailableError(a.Err))
 		return r, false
 	}
-	return r.WithContext(NewContext(r.Context(), a)), true
+	return r.WithContext(requestContext(r.Context(), a, sc.access)), true
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -322,7 +322,9 @@ func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
 	if m.cfg.ResolveWorkspace == nil || a.User == nil {
 		return a
 	}
-	return a.withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
+	// The resolver gets a Client: a cached session's token is in r's
+	// access cookie.
+	return bind(a, m.jar.value(r, m.jar.access)).withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
 }
 
 // privileged reports whether u holds one of Config.PrivilegedRoles.

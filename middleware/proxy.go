@@ -137,13 +137,14 @@ func (m *Middleware) Proxy() http.Handler {
 				return
 			}
 			a, _ = m.session(w, r, sc.access, sc.refresh)
+			a = bind(a, sc.access)
 		}
 		if a != nil && a.Mode == qelos.ModeCookiePair {
 			if a.User == nil {
 				m.fail(w, r, unavailableError(nil)) // a refresh was needed and Qelos could not give one
 				return
 			}
-			st.bearer = a.accessToken
+			st.bearer = a.AccessToken()
 		}
 		// A pair refreshed or cleared here, or a Set-Cookie of Qelos's:
 		// the answer is made uncacheable when its headers are written.

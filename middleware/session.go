@@ -138,6 +138,11 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key se
 				key = sessionKeyOf(sa)
 			}
 		}
+		if a.accessToken != "" {
+			// Cached without its token (see bind): this request's
+			// access cookie, and every later one's, holds it.
+			a.accessToken, a.tokenInCookie = "", true
+		}
 		m.cache.putKey(key, a, refreshAt)
 		return m.resolveWorkspace(r, a)
 	}
@@ -263,7 +268,12 @@ func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.
 	}
 	a.refreshToken, a.pairTag = pair.RefreshToken, strings.Clone(pairTag(sr))
 	a.sid, a.session = rec.Session, sessionRevocation(rec.Session)
-	m.cache.put(sa, a, m.refreshAt(t))
+	// The cache keeps a copy without the tokens: the next requests bring
+	// them in the access cookie just sealed (see bind). This request keeps
+	// the new ones, which its cookies do not hold yet.
+	cached := *a
+	cached.accessToken, cached.refreshToken, cached.tokenInCookie = "", "", true
+	m.cache.put(sa, &cached, m.refreshAt(t))
 	return a, nil
 }
 
