@@ -51,6 +51,10 @@ const macTailLen = 44
 
 const hasWorkspace = 1
 
+// maxSessionPlaintext bounds the plaintext of a session cookie within
+// MaxSessionBytes; a scratch buffer grown beyond twice it is let go.
+const maxSessionPlaintext = MaxSessionBytes
+
 var errCompact = errors.New("compact session cookie is malformed")
 
 // pairDigest is the digest of a sealed refresh cookie, as the access cookie
@@ -81,12 +85,24 @@ const pairDigestDomain = "qelos session pair\x00"
 // A compact one sealed beside that very refresh cookie comes back with
 // c.paired set and its session's keys set (setKeys): opened, checked and
 // ready to cache, with nothing more to read.
+//
+// The plaintext is opened into a buffer reused across requests: what the
+// session keeps is copied out of it (detach), and its token is kept only
+// when the pair must be read whole (not paired).
 func (j *cookieJar) openAccess(value, refreshCookie string) (v sealed, c compactSession, err error) {
-	if v, c, err = j.openCompact(j.access, value); err != nil || c.auth == nil || refreshCookie == "" {
+	bp, _ := j.scratch.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer j.scratch.Put(bp)
+	if v, c, err = j.openInto(bp, j.access, value); err != nil || c.auth == nil {
 		return v, c, err
 	}
-	if c.paired = c.matches(refreshCookie); c.paired {
+	if c.paired = refreshCookie != "" && c.matches(refreshCookie); c.paired {
 		c.setKeys(c.auth, v.Session, refreshCookie)
+		v.Token = "" // in the scratch buffer; the cached session keeps none
+	} else {
+		v.Token = strings.Clone(v.Token)
 	}
 	return v, c, nil
 }
@@ -94,10 +110,25 @@ func (j *cookieJar) openAccess(value, refreshCookie string) (v sealed, c compact
 // openCompact is open, also returning the session read from an access
 // cookie in the compact format; its zero value for one sealed as JSON.
 func (j *cookieJar) openCompact(n cookieName, value string) (v sealed, c compactSession, err error) {
+	return j.openInto(nil, n, value)
+}
+
+// openInto is openCompact, opening the plaintext into *scratch (nil: a
+// fresh slice, which the strings returned point into). With a scratch
+// buffer, only the token of a compact cookie still points into it.
+func (j *cookieJar) openInto(scratch *[]byte, n cookieName, value string) (v sealed, c compactSession, err error) {
 	if len(value) > maxCookieSize {
 		return v, c, errors.New("cookie larger than 24 KiB")
 	}
-	p, err := j.opener.Open(n.mac, value)
+	var p []byte
+	if scratch != nil {
+		p, err = j.opener.OpenAppend((*scratch)[:0], n.mac, value)
+		if cap(p) <= 2*maxSessionPlaintext {
+			*scratch = p[:0]
+		}
+	} else {
+		p, err = j.opener.Open(n.mac, value)
+	}
 	if err != nil {
 		return v, c, err
 	}
