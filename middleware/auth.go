@@ -205,3 +205,13 @@ func WorkspaceFrom(ctx context.Context) (*Workspace, bool) {
 	}
 	return a.Workspace, true
 }
+
+// resolveWorkspace applies Config.ResolveWorkspace.
+func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
+	if m.cfg.ResolveWorkspace == nil || a.User == nil {
+		return a
+	}
+	// The resolver gets a Client: a cached session's token is in r's
+	// access cookie.
+	return bind(a, m.jar.value(r, m.jar.access)).withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
+}

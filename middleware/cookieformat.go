@@ -89,7 +89,7 @@ const pairDigestDomain = "qelos session pair\x00"
 // The plaintext is opened into a buffer reused across requests: what the
 // session keeps is copied out of it (detach), and its token is kept only
 // when the pair must be read whole (not paired).
-func (j *cookieJar) openAccess(value, refreshCookie string) (v sealed, c compactSession, err error) {
+func (j *cookieJar) openAccess(value, refreshCookie, tag string) (v sealed, c compactSession, err error) {
 	bp, _ := j.scratch.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -99,7 +99,7 @@ func (j *cookieJar) openAccess(value, refreshCookie string) (v sealed, c compact
 		return v, c, err
 	}
 	if c.paired = refreshCookie != "" && c.matches(refreshCookie); c.paired {
-		c.setKeys(c.auth, v.Session, refreshCookie)
+		c.setKeys(c.auth, v.Session, tag)
 		v.Token = "" // in the scratch buffer; the cached session keeps none
 	} else {
 		v.Token = strings.Clone(v.Token)
@@ -144,20 +144,6 @@ func (j *cookieJar) openInto(scratch *[]byte, n cookieName, value string) (v sea
 	return v, c, nil
 }
 
-// pairTag fingerprints the refresh cookie a cached session was opened
-// with: the last 24 characters of the sealed value, which encode (at least
-// 132 bits of) its MAC. Nobody can produce them without holding that very
-// cookie, so a cached session serves only the pair it came from; the
-// comparison costs nothing on the warm path and the tag 24 bytes of cache.
-func pairTag(refreshCookie string) string {
-	if len(refreshCookie) < pairTagLen {
-		return refreshCookie
-	}
-	return refreshCookie[len(refreshCookie)-pairTagLen:]
-}
-
-const pairTagLen = 24
-
 // compactSession is an access cookie opened from the compact format; its
 // zero value (auth nil) stands for one sealed as JSON.
 type compactSession struct {
@@ -172,11 +158,6 @@ type compactSession struct {
 	// paired is set by openAccess: the cookie was sealed beside the
 	// refresh cookie it came with.
 	paired bool
-}
-
-// token is the access token as readAccess would have read it.
-func (c *compactSession) token() accessToken {
-	return accessToken{user: c.auth.User, expires: c.expires, issued: c.issued}
 }
 
 // matches reports whether the access cookie was sealed beside refreshCookie.
@@ -241,22 +222,22 @@ type compactBlock struct {
 // sessionKeys sets a's revocation key (sessionRevocation of sid) and pair
 // tag (pairTag of refreshCookie), in its block when a was decoded from the
 // compact format (nothing to allocate), else as strings of their own.
-func (c *compactSession) setKeys(a *Auth, sid, refreshCookie string) {
+func (c *compactSession) setKeys(a *Auth, sid, tag string) {
 	if c.block == nil {
-		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(pairTag(refreshCookie))
+		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(tag)
 		return
 	}
 	b := c.block
 	var in [len("session:") + 64]byte
 	if len(sid) > len(in)-len("session:") {
-		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(pairTag(refreshCookie))
+		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(tag)
 		return
 	}
 	n := copy(in[:], "session:")
 	n += copy(in[n:], sid)
 	sum := sha256.Sum256(in[:n])
 	hex.Encode(b.revocation[:], sum[:])
-	t := copy(b.tag[:], pairTag(refreshCookie))
+	t := copy(b.tag[:], tag)
 	a.session = unsafe.String(&b.revocation[0], len(b.revocation))
 	a.pairTag = unsafe.String(&b.tag[0], t)
 }

@@ -34,7 +34,7 @@ func TestCompactRoundTrip(t *testing.T) {
 				t.Fatalf("read back %+v %+v %+v", v, c, c.auth.User)
 			}
 			a := &Auth{}
-			c.setKeys(a, "sid", "refresh cookie ending in its MAC tail…")
+			c.setKeys(a, "sid", pairTag("refresh cookie ending in its MAC tail…"))
 			if a.session != sessionRevocation("sid") || a.pairTag != pairTag("refresh cookie ending in its MAC tail…") {
 				t.Errorf("keys %q %q", a.session, a.pairTag)
 			}

@@ -136,7 +136,7 @@ func (m *Middleware) Proxy() http.Handler {
 				m.refuseOverBudget(w, r, err)
 				return
 			}
-			a, _ = m.session(w, r, sc.access, sc.refresh)
+			a, _ = m.session(w, r, sc.access, sc.refresh, m.now())
 			a = bind(a, sc.access)
 		}
 		if a != nil && a.Mode == qelos.ModeCookiePair {
