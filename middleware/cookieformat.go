@@ -13,7 +13,8 @@ package middleware
 // each a uvarint length and its bytes:
 //
 //	0x02 | refresh digest [16] | exp unix ns [8] | iat unix ns [8] | flags [1]
-//	| session id | token | user: id tenant username email phone name
+//	| session id | token (flags&2: its three JWT parts, base64url-decoded)
+//	| user: id tenant username email phone name
 //	  firstName lastName fullName profileImage | roles (uvarint count, strings)
 //	| workspace, when flags&1: id name roles labels
 //
@@ -26,6 +27,7 @@ package middleware
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -49,7 +51,13 @@ const digestLen = 16
 // digest covers: they encode (at least 31 bytes of) its HMAC-SHA256.
 const macTailLen = 44
 
-const hasWorkspace = 1
+const (
+	hasWorkspace = 1
+	// rawToken: the token is sealed as its three JWT parts decoded from
+	// base64url (a quarter smaller, and the cookie with it), which
+	// re-encode to the very token.
+	rawToken = 2
+)
 
 // maxSessionPlaintext bounds the plaintext of a session cookie within
 // MaxSessionBytes; a scratch buffer grown beyond twice it is let go.
@@ -102,7 +110,7 @@ func (j *cookieJar) openAccess(value, refreshCookie, tag string) (v sealed, c co
 		c.setKeys(c.auth, v.Session, tag)
 		v.Token = "" // in the scratch buffer; the cached session keeps none
 	} else {
-		v.Token = strings.Clone(v.Token)
+		v.Token = strings.Clone(c.token(v)) // out of the scratch buffer
 	}
 	return v, c, nil
 }
@@ -133,7 +141,10 @@ func (j *cookieJar) openInto(scratch *[]byte, n cookieName, value string) (v sea
 		return v, c, err
 	}
 	if len(p) > 0 && p[0] == compactVersion {
-		return decodeCompact(p)
+		if v, c, err = decodeCompact(p); err == nil && scratch == nil {
+			v.Token = c.token(v)
+		}
+		return v, c, err
 	}
 	if err := json.Unmarshal(p, &v); err != nil {
 		return v, c, err
@@ -158,6 +169,9 @@ type compactSession struct {
 	// paired is set by openAccess: the cookie was sealed beside the
 	// refresh cookie it came with.
 	paired bool
+	// raw holds the token's decoded JWT parts, in the plaintext, when it
+	// was sealed so (flags&rawToken); see token.
+	raw [3]string
 }
 
 // matches reports whether the access cookie was sealed beside refreshCookie.
@@ -182,8 +196,21 @@ func encodeCompact(b []byte, sid, token string, t accessToken, u *User, digest [
 	if u.Workspace != nil {
 		flags |= hasWorkspace
 	}
+	parts, raw := jwtParts(token)
+	if raw {
+		flags |= rawToken
+	}
 	b = append(b, flags)
-	for _, s := range [...]string{sid, token, u.ID, u.Tenant, u.Username, u.Email, u.Phone, u.Name, u.FirstName, u.LastName, u.FullName, u.ProfileImage} {
+	b = appendString(b, sid)
+	if raw {
+		for _, part := range parts {
+			b = binary.AppendUvarint(b, uint64(base64.RawURLEncoding.DecodedLen(len(part))))
+			b, _ = base64.RawURLEncoding.AppendDecode(b, []byte(part))
+		}
+	} else {
+		b = appendString(b, token)
+	}
+	for _, s := range [...]string{u.ID, u.Tenant, u.Username, u.Email, u.Phone, u.Name, u.FirstName, u.LastName, u.FullName, u.ProfileImage} {
 		b = appendString(b, s)
 	}
 	b = appendStrings(b, u.Roles)
@@ -194,6 +221,49 @@ func encodeCompact(b []byte, sid, token string, t accessToken, u *User, digest [
 		b = appendStrings(b, ws.Labels)
 	}
 	return b
+}
+
+// jwtParts splits a JWT into its three parts, and reports whether each
+// decodes from unpadded base64url and encodes back to itself (so the
+// decoded parts give back the very token).
+func jwtParts(token string) (parts [3]string, ok bool) {
+	rest := token
+	for i := range parts {
+		if i < 2 {
+			var found bool
+			if parts[i], rest, found = strings.Cut(rest, "."); !found {
+				return parts, false
+			}
+		} else {
+			parts[i] = rest
+		}
+		p := parts[i]
+		if p == "" || len(p)%4 == 1 || strings.ContainsAny(p, ".=") {
+			return parts, false
+		}
+		d, err := base64.RawURLEncoding.DecodeString(p)
+		if err != nil || base64.RawURLEncoding.EncodeToString(d) != p {
+			return parts, false
+		}
+	}
+	return parts, true
+}
+
+// token is the access token of a compact cookie, as it was sealed: built
+// again from its parts when they were sealed decoded (a fresh string).
+func (c *compactSession) token(v sealed) string {
+	if c.raw[0] == "" && v.Token != "" {
+		return v.Token
+	}
+	enc := base64.RawURLEncoding
+	b := make([]byte, 0, enc.EncodedLen(len(c.raw[0]))+enc.EncodedLen(len(c.raw[1]))+enc.EncodedLen(len(c.raw[2]))+2)
+	for i, part := range c.raw {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = enc.AppendEncode(b, []byte(part))
+	}
+	return string(b)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -260,7 +330,14 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 	d := decoder{s: s, i: fixed}
 	blk := &compactBlock{}
 	u := &blk.user
-	v.Session, v.Token = d.str(), d.str()
+	v.Session = d.str()
+	if flags&rawToken != 0 {
+		for i := range c.raw {
+			c.raw[i] = d.str()
+		}
+	} else {
+		v.Token = d.str()
+	}
 	for _, f := range [...]*string{&u.ID, &u.Tenant, &u.Username, &u.Email, &u.Phone, &u.Name, &u.FirstName, &u.LastName, &u.FullName, &u.ProfileImage} {
 		*f = d.str()
 	}
@@ -287,7 +364,7 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 			d.str()
 		}
 	}
-	if d.err || d.i != len(s) || v.Token == "" || v.Session == "" {
+	if d.err || d.i != len(s) || (v.Token == "" && (c.raw[0] == "" || c.raw[1] == "" || c.raw[2] == "")) || v.Session == "" {
 		return sealed{}, compactSession{}, errCompact
 	}
 	var all []string
