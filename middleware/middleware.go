@@ -300,11 +300,13 @@ func (m *Middleware) skipped(path string) bool {
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *cookieScan) (a *Auth, carried bool, err error) {
 	now := m.now() // the one clock read of a request
 	if key := sc.apiKey; len(key) > 0 && key[0] != "" {
-		if !apiKeyShape(key[0]) {
-			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
-		}
+		// Only a key of Qelos's shape is ever cached: a hit needs no
+		// second look at it.
 		if a, ok := m.cachedIdentity(w, r, qelos.ModeAPIToken, key[0], now); ok {
 			return a, true, nil
+		}
+		if !apiKeyShape(key[0]) {
+			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
 		}
 		return m.identify(w, r, apiKeyCredential(key[0])), true, nil
 	}
