@@ -36,18 +36,21 @@ func (m *Middleware) clientFor(a *Auth) *qelosapi.Client {
 }
 
 // credentials returns the headers that identify a's user to Qelos: the
-// access token in force, else the request's own credential, else the
-// app's Config.APIToken.
+// access token in force (a cached session's is opened from the request's
+// cookie), else the request's own credential. Only the app's own client
+// (a nil) calls with Config.APIToken: a user's client never falls back to
+// the app's credential.
 func (m *Middleware) credentials(a *Auth) http.Header {
-	switch {
-	case a != nil && a.accessToken != "":
-		return http.Header{"Authorization": {"Bearer " + a.accessToken}}
-	case a != nil && a.cred != nil:
-		return a.cred
-	case m.cfg.APIToken != "":
+	if a == nil {
+		if m.cfg.APIToken == "" {
+			return nil
+		}
 		return http.Header{"X-Api-Key": {m.cfg.APIToken}}
 	}
-	return nil
+	if tok := a.AccessToken(); tok != "" {
+		return http.Header{"Authorization": {"Bearer " + tok}}
+	}
+	return a.cred
 }
 
 // apiConn is the middleware's upstream.Conn: the qelosapi.Client calls

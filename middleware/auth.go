@@ -3,6 +3,8 @@ package middleware
 import (
 	"context"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
@@ -31,7 +33,8 @@ type Auth struct {
 	Err error
 
 	mw           *Middleware // for the request-scoped client
-	accessToken  string      // cookie-pair mode: the access token in force
+	accessToken  string      // cookie-pair mode: the access token in force, unless tokenInCookie
+	lazy         *lazyToken  // cookie-pair mode: where AccessToken reads it from, for a tokenInCookie Auth bound to a request
 	refreshToken string      // cookie-pair mode, when this process just issued the pair
 	cred         http.Header // other modes: the headers that identify the user to Qelos
 	expires      time.Time   // the credential's expiry, when known
@@ -39,16 +42,59 @@ type Auth struct {
 	sid          string      // cookie-pair mode: the session id both cookies carry
 	pairTag      string      // cookie-pair mode: pairTag of its refresh cookie; cached, it serves that pair only
 	skipped      bool        // the mark of a request on a SkipPaths prefix
+	// tokenInCookie: a cached cookie-pair session, which keeps no access
+	// token (a third of its bytes); each request's own access cookie holds
+	// it, and bind gives the request a copy that opens it when asked.
+	tokenInCookie bool
 }
 
 // AccessToken returns the Qelos access token in force for the request (the
 // refreshed one if the middleware just refreshed), for calling Qelos on the
 // user's behalf. Never log it.
 func (a *Auth) AccessToken() string {
-	if a == nil {
+	switch {
+	case a == nil:
 		return ""
+	case a.lazy != nil:
+		return a.lazy.get()
 	}
 	return a.accessToken
+}
+
+// lazyToken is the access token of a cached session, in the sealed access
+// cookie of the request it serves: opened at the first AccessToken (a
+// Client call, the proxy), not on every request.
+type lazyToken struct {
+	once   sync.Once
+	mw     *Middleware
+	cookie string // the request's sealed access cookie
+	tok    string
+}
+
+func (l *lazyToken) get() string {
+	l.once.Do(func() {
+		if v, _, err := l.mw.jar.openCompact(l.mw.jar.access, l.cookie); err == nil {
+			l.tok = v.Token
+		}
+		l.cookie = ""
+	})
+	return l.tok
+}
+
+// bind returns a as the request whose sealed access cookie is cookie
+// sees it: for a cached session (tokenInCookie), a copy whose AccessToken
+// opens that cookie when asked; else a itself.
+func bind(a *Auth, cookie string) *Auth {
+	if a == nil || !a.tokenInCookie || a.lazy != nil || cookie == "" || a.mw == nil {
+		return a
+	}
+	v := &struct {
+		Auth
+		lazyToken
+	}{Auth: *a}
+	v.lazyToken.mw, v.lazyToken.cookie = a.mw, cookie
+	v.Auth.lazy = &v.lazyToken
+	return &v.Auth
 }
 
 // Expires returns when the access token expires (zero if unknown). The
@@ -61,12 +107,58 @@ func (a *Auth) Expires() time.Time {
 }
 
 // contextKey is unexported and unique: only this package can set the Auth.
+// Its value is the Auth bound to the request (see bind); rawKey's is the
+// Auth as Handler found it, which may be shared by a session's requests.
 type contextKey struct{}
+
+type rawKey struct{}
+
+// authContext is the context Handler gives a request: its parent, the Auth
+// and the request's sealed access cookie, one allocation (as
+// context.WithValue's). The Auth bound to the cookie (bind) is made only
+// when asked for (FromContext), so a request whose handler reads only
+// its user allocates nothing more.
+type authContext struct {
+	context.Context
+	a      *Auth
+	access string
+	bound  atomic.Pointer[Auth]
+}
+
+func (c *authContext) Value(key any) any {
+	switch key.(type) {
+	case contextKey:
+		return c.auth()
+	case rawKey:
+		return c.a
+	}
+	return c.Context.Value(key)
+}
+
+// auth is c.a bound to the request's access cookie, made once.
+func (c *authContext) auth() *Auth {
+	if c.access == "" || c.a == nil || !c.a.tokenInCookie {
+		return c.a
+	}
+	if b := c.bound.Load(); b != nil {
+		return b
+	}
+	c.bound.CompareAndSwap(nil, bind(c.a, c.access))
+	return c.bound.Load()
+}
+
+func (c *authContext) String() string { return "middleware.authContext" }
 
 // NewContext returns a copy of ctx carrying a. Adapters and tests use it;
 // applications normally let the middleware set it.
 func NewContext(ctx context.Context, a *Auth) context.Context {
-	return context.WithValue(ctx, contextKey{}, a)
+	return &authContext{Context: ctx, a: a}
+}
+
+// requestContext is NewContext for a request whose sealed access cookie
+// is access (empty: none), where a cached session's token is.
+func requestContext(ctx context.Context, a *Auth, access string) context.Context {
+	return &authContext{Context: ctx, a: a, access: access}
 }
 
 // FromContext returns the Auth the middleware attached to the request
@@ -80,6 +172,16 @@ func FromContext(ctx context.Context) (*Auth, bool) {
 	return a, true
 }
 
+// rawFrom returns the Auth in ctx as Handler found it (nil: none), without
+// binding it to the request: for reading its user, workspace and mode.
+func rawFrom(ctx context.Context) *Auth {
+	if c, ok := ctx.(*authContext); ok {
+		return c.a
+	}
+	a, _ := ctx.Value(rawKey{}).(*Auth)
+	return a
+}
+
 // mark reports whether a is only Handler's mark on a request it saw
 // (anonymous, or on a skipped path), not an identity.
 func (a *Auth) mark() bool { return a.mw != nil && a.User == nil && a.Err == nil }
@@ -87,7 +189,7 @@ func (a *Auth) mark() bool { return a.mw != nil && a.User == nil && a.Err == nil
 // UserFrom returns the signed-in user of the request, and false when there
 // is none.
 func UserFrom(ctx context.Context) (*User, bool) {
-	a, _ := FromContext(ctx)
+	a := rawFrom(ctx)
 	if a == nil || a.User == nil {
 		return nil, false
 	}
@@ -97,9 +199,19 @@ func UserFrom(ctx context.Context) (*User, bool) {
 // WorkspaceFrom returns the request's active workspace, and false when there
 // is none.
 func WorkspaceFrom(ctx context.Context) (*Workspace, bool) {
-	a, _ := FromContext(ctx)
+	a := rawFrom(ctx)
 	if a == nil || a.Workspace == nil {
 		return nil, false
 	}
 	return a.Workspace, true
+}
+
+// resolveWorkspace applies Config.ResolveWorkspace.
+func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
+	if m.cfg.ResolveWorkspace == nil || a.User == nil {
+		return a
+	}
+	// The resolver gets a Client: a cached session's token is in r's
+	// access cookie.
+	return bind(a, m.jar.value(r, m.jar.access)).withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
 }

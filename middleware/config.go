@@ -346,6 +346,15 @@ type CookieConfig struct {
 	// subrequests and POSTs (a CSRF defence) but keeps top-level
 	// navigation signed in.
 	SameSite http.SameSite
+	// WriteLegacyFormat seals the access cookie in the JSON format of the
+	// versions before v0.1.0 (its token and session id alone) instead of
+	// the compact one. This version reads both formats either way; a
+	// replica of an earlier version reads only the JSON one, and clears a
+	// pair it cannot open. Set it during a rolling upgrade from a version
+	// before v0.1.0, then remove it once no replica of that version is
+	// left (see README, "Upgrading"). Default: false, the compact format,
+	// whose first sight on a replica is several times cheaper.
+	WriteLegacyFormat bool
 }
 
 // ProxyConfig configures the /api/** proxy and Qelos's own session cookie

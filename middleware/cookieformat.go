@@ -13,7 +13,8 @@ package middleware
 // each a uvarint length and its bytes:
 //
 //	0x02 | refresh digest [16] | exp unix ns [8] | iat unix ns [8] | flags [1]
-//	| session id | token | user: id tenant username email phone name
+//	| session id | token (flags&2: its three JWT parts, base64url-decoded)
+//	| user: id tenant username email phone name
 //	  firstName lastName fullName profileImage | roles (uvarint count, strings)
 //	| workspace, when flags&1: id name roles labels
 //
@@ -26,6 +27,7 @@ package middleware
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -49,7 +51,17 @@ const digestLen = 16
 // digest covers: they encode (at least 31 bytes of) its HMAC-SHA256.
 const macTailLen = 44
 
-const hasWorkspace = 1
+const (
+	hasWorkspace = 1
+	// rawToken: the token is sealed as its three JWT parts decoded from
+	// base64url (a quarter smaller, and the cookie with it), which
+	// re-encode to the very token.
+	rawToken = 2
+)
+
+// maxSessionPlaintext bounds the plaintext of a session cookie within
+// MaxSessionBytes; a scratch buffer grown beyond twice it is let go.
+const maxSessionPlaintext = MaxSessionBytes
 
 var errCompact = errors.New("compact session cookie is malformed")
 
@@ -81,12 +93,24 @@ const pairDigestDomain = "qelos session pair\x00"
 // A compact one sealed beside that very refresh cookie comes back with
 // c.paired set and its session's keys set (setKeys): opened, checked and
 // ready to cache, with nothing more to read.
-func (j *cookieJar) openAccess(value, refreshCookie string) (v sealed, c compactSession, err error) {
-	if v, c, err = j.openCompact(j.access, value); err != nil || c.auth == nil || refreshCookie == "" {
+//
+// The plaintext is opened into a buffer reused across requests: what the
+// session keeps is copied out of it (detach), and its token is kept only
+// when the pair must be read whole (not paired).
+func (j *cookieJar) openAccess(value, refreshCookie, tag string) (v sealed, c compactSession, err error) {
+	bp, _ := j.scratch.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer j.scratch.Put(bp)
+	if v, c, err = j.openInto(bp, j.access, value); err != nil || c.auth == nil {
 		return v, c, err
 	}
-	if c.paired = c.matches(refreshCookie); c.paired {
-		c.setKeys(c.auth, v.Session, refreshCookie)
+	if c.paired = refreshCookie != "" && c.matches(refreshCookie); c.paired {
+		c.setKeys(c.auth, v.Session, tag)
+		v.Token = "" // in the scratch buffer; the cached session keeps none
+	} else {
+		v.Token = strings.Clone(c.token(v)) // out of the scratch buffer
 	}
 	return v, c, nil
 }
@@ -94,15 +118,33 @@ func (j *cookieJar) openAccess(value, refreshCookie string) (v sealed, c compact
 // openCompact is open, also returning the session read from an access
 // cookie in the compact format; its zero value for one sealed as JSON.
 func (j *cookieJar) openCompact(n cookieName, value string) (v sealed, c compactSession, err error) {
+	return j.openInto(nil, n, value)
+}
+
+// openInto is openCompact, opening the plaintext into *scratch (nil: a
+// fresh slice, which the strings returned point into). With a scratch
+// buffer, only the token of a compact cookie still points into it.
+func (j *cookieJar) openInto(scratch *[]byte, n cookieName, value string) (v sealed, c compactSession, err error) {
 	if len(value) > maxCookieSize {
 		return v, c, errors.New("cookie larger than 24 KiB")
 	}
-	p, err := j.opener.Open(n.mac, value)
+	var p []byte
+	if scratch != nil {
+		p, err = j.opener.OpenAppend((*scratch)[:0], n.mac, value)
+		if cap(p) <= 2*maxSessionPlaintext {
+			*scratch = p[:0]
+		}
+	} else {
+		p, err = j.opener.Open(n.mac, value)
+	}
 	if err != nil {
 		return v, c, err
 	}
 	if len(p) > 0 && p[0] == compactVersion {
-		return decodeCompact(p)
+		if v, c, err = decodeCompact(p); err == nil && scratch == nil {
+			v.Token = c.token(v)
+		}
+		return v, c, err
 	}
 	if err := json.Unmarshal(p, &v); err != nil {
 		return v, c, err
@@ -112,20 +154,6 @@ func (j *cookieJar) openCompact(n cookieName, value string) (v sealed, c compact
 	}
 	return v, c, nil
 }
-
-// pairTag fingerprints the refresh cookie a cached session was opened
-// with: the last 24 characters of the sealed value, which encode (at least
-// 132 bits of) its MAC. Nobody can produce them without holding that very
-// cookie, so a cached session serves only the pair it came from; the
-// comparison costs nothing on the warm path and the tag 24 bytes of cache.
-func pairTag(refreshCookie string) string {
-	if len(refreshCookie) < pairTagLen {
-		return refreshCookie
-	}
-	return refreshCookie[len(refreshCookie)-pairTagLen:]
-}
-
-const pairTagLen = 24
 
 // compactSession is an access cookie opened from the compact format; its
 // zero value (auth nil) stands for one sealed as JSON.
@@ -141,11 +169,9 @@ type compactSession struct {
 	// paired is set by openAccess: the cookie was sealed beside the
 	// refresh cookie it came with.
 	paired bool
-}
-
-// token is the access token as readAccess would have read it.
-func (c *compactSession) token() accessToken {
-	return accessToken{user: c.auth.User, expires: c.expires, issued: c.issued}
+	// raw holds the token's decoded JWT parts, in the plaintext, when it
+	// was sealed so (flags&rawToken); see token.
+	raw [3]string
 }
 
 // matches reports whether the access cookie was sealed beside refreshCookie.
@@ -170,8 +196,21 @@ func encodeCompact(b []byte, sid, token string, t accessToken, u *User, digest [
 	if u.Workspace != nil {
 		flags |= hasWorkspace
 	}
+	parts, raw := jwtParts(token)
+	if raw {
+		flags |= rawToken
+	}
 	b = append(b, flags)
-	for _, s := range [...]string{sid, token, u.ID, u.Tenant, u.Username, u.Email, u.Phone, u.Name, u.FirstName, u.LastName, u.FullName, u.ProfileImage} {
+	b = appendString(b, sid)
+	if raw {
+		for _, part := range parts {
+			b = binary.AppendUvarint(b, uint64(base64.RawURLEncoding.DecodedLen(len(part))))
+			b, _ = base64.RawURLEncoding.AppendDecode(b, []byte(part))
+		}
+	} else {
+		b = appendString(b, token)
+	}
+	for _, s := range [...]string{u.ID, u.Tenant, u.Username, u.Email, u.Phone, u.Name, u.FirstName, u.LastName, u.FullName, u.ProfileImage} {
 		b = appendString(b, s)
 	}
 	b = appendStrings(b, u.Roles)
@@ -182,6 +221,49 @@ func encodeCompact(b []byte, sid, token string, t accessToken, u *User, digest [
 		b = appendStrings(b, ws.Labels)
 	}
 	return b
+}
+
+// jwtParts splits a JWT into its three parts, and reports whether each
+// decodes from unpadded base64url and encodes back to itself (so the
+// decoded parts give back the very token).
+func jwtParts(token string) (parts [3]string, ok bool) {
+	rest := token
+	for i := range parts {
+		if i < 2 {
+			var found bool
+			if parts[i], rest, found = strings.Cut(rest, "."); !found {
+				return parts, false
+			}
+		} else {
+			parts[i] = rest
+		}
+		p := parts[i]
+		if p == "" || len(p)%4 == 1 || strings.ContainsAny(p, ".=") {
+			return parts, false
+		}
+		d, err := base64.RawURLEncoding.DecodeString(p)
+		if err != nil || base64.RawURLEncoding.EncodeToString(d) != p {
+			return parts, false
+		}
+	}
+	return parts, true
+}
+
+// token is the access token of a compact cookie, as it was sealed: built
+// again from its parts when they were sealed decoded (a fresh string).
+func (c *compactSession) token(v sealed) string {
+	if c.raw[0] == "" && v.Token != "" {
+		return v.Token
+	}
+	enc := base64.RawURLEncoding
+	b := make([]byte, 0, enc.EncodedLen(len(c.raw[0]))+enc.EncodedLen(len(c.raw[1]))+enc.EncodedLen(len(c.raw[2]))+2)
+	for i, part := range c.raw {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = enc.AppendEncode(b, []byte(part))
+	}
+	return string(b)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -210,22 +292,22 @@ type compactBlock struct {
 // sessionKeys sets a's revocation key (sessionRevocation of sid) and pair
 // tag (pairTag of refreshCookie), in its block when a was decoded from the
 // compact format (nothing to allocate), else as strings of their own.
-func (c *compactSession) setKeys(a *Auth, sid, refreshCookie string) {
+func (c *compactSession) setKeys(a *Auth, sid, tag string) {
 	if c.block == nil {
-		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(pairTag(refreshCookie))
+		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(tag)
 		return
 	}
 	b := c.block
 	var in [len("session:") + 64]byte
 	if len(sid) > len(in)-len("session:") {
-		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(pairTag(refreshCookie))
+		a.session, a.pairTag = sessionRevocation(sid), strings.Clone(tag)
 		return
 	}
 	n := copy(in[:], "session:")
 	n += copy(in[n:], sid)
 	sum := sha256.Sum256(in[:n])
 	hex.Encode(b.revocation[:], sum[:])
-	t := copy(b.tag[:], pairTag(refreshCookie))
+	t := copy(b.tag[:], tag)
 	a.session = unsafe.String(&b.revocation[0], len(b.revocation))
 	a.pairTag = unsafe.String(&b.tag[0], t)
 }
@@ -248,7 +330,14 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 	d := decoder{s: s, i: fixed}
 	blk := &compactBlock{}
 	u := &blk.user
-	v.Session, v.Token = d.str(), d.str()
+	v.Session = d.str()
+	if flags&rawToken != 0 {
+		for i := range c.raw {
+			c.raw[i] = d.str()
+		}
+	} else {
+		v.Token = d.str()
+	}
 	for _, f := range [...]*string{&u.ID, &u.Tenant, &u.Username, &u.Email, &u.Phone, &u.Name, &u.FirstName, &u.LastName, &u.FullName, &u.ProfileImage} {
 		*f = d.str()
 	}
@@ -275,7 +364,7 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 			d.str()
 		}
 	}
-	if d.err || d.i != len(s) || v.Token == "" || v.Session == "" {
+	if d.err || d.i != len(s) || (v.Token == "" && (c.raw[0] == "" || c.raw[1] == "" || c.raw[2] == "")) || v.Session == "" {
 		return sealed{}, compactSession{}, errCompact
 	}
 	var all []string
@@ -294,9 +383,50 @@ func decodeCompact(p []byte) (v sealed, c compactSession, err error) {
 		ws.Labels = d.list(all[nRoles+nWSRoles:], labelsAt)
 		u.Workspace = ws
 	}
-	blk.auth = Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, accessToken: v.Token, expires: c.expires}
+	v.Session = blk.detach(v.Session)
+	// No token: a session is cached without it, and its requests open it
+	// from their own access cookie when asked (bind).
+	blk.auth = Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, expires: c.expires, tokenInCookie: true}
 	c.auth, c.block = &blk.auth, blk
 	return v, c, nil
+}
+
+// detach copies the strings the block's session keeps (sid, which it
+// returns, and its user's and workspace's) out of the plaintext into one
+// allocation of their own, so the session cached does not keep the
+// plaintext, whose largest part is the access token.
+func (blk *compactBlock) detach(sid string) string {
+	u, ws := &blk.user, &blk.ws
+	fields := [...]*string{&sid, &u.ID, &u.Tenant, &u.Username, &u.Email, &u.Phone, &u.Name, &u.FirstName, &u.LastName, &u.FullName, &u.ProfileImage, &ws.ID, &ws.Name}
+	lists := [...][]string{u.Roles, ws.Roles, ws.Labels}
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	for _, l := range lists {
+		for _, s := range l {
+			n += len(s)
+		}
+	}
+	buf := make([]byte, 0, n)
+	move := func(s *string) {
+		if len(*s) == 0 {
+			*s = "" // an empty substring still points into the plaintext, and would keep it
+			return
+		}
+		at := len(buf)
+		buf = append(buf, *s...)
+		*s = unsafe.String(&buf[at], len(*s))
+	}
+	for _, f := range fields {
+		move(f)
+	}
+	for _, l := range lists {
+		for i := range l {
+			move(&l[i])
+		}
+	}
+	return sid
 }
 
 // decoder reads the strings of a compact cookie; err records that one ran

@@ -34,7 +34,7 @@ func TestCompactRoundTrip(t *testing.T) {
 				t.Fatalf("read back %+v %+v %+v", v, c, c.auth.User)
 			}
 			a := &Auth{}
-			c.setKeys(a, "sid", "refresh cookie ending in its MAC tail…")
+			c.setKeys(a, "sid", pairTag("refresh cookie ending in its MAC tail…"))
 			if a.session != sessionRevocation("sid") || a.pairTag != pairTag("refresh cookie ending in its MAC tail…") {
 				t.Errorf("keys %q %q", a.session, a.pairTag)
 			}
@@ -50,4 +50,49 @@ func TestCompactRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompactTokenParts: a JWT is sealed as its three decoded parts only
+// when they give back the very token; anything else is sealed as it is.
+// Either way the cookie opens to the same token, and the decoded parts
+// make the plaintext smaller.
+func TestCompactTokenParts(t *testing.T) {
+	jwtTok := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MSIsInRlbmFudCI6IjAifQ.c2lnbmF0dXJlLW9mLXRoaXJ0eS10d28tYnl0ZXMtLS0"
+	u := &User{ID: "u1", Tenant: "0", Roles: []string{}}
+	tok := accessToken{user: u, expires: time.Unix(1796552065, 0)}
+	for _, tc := range []struct {
+		name  string
+		token string
+		raw   bool
+	}{
+		{"a JWT", jwtTok, true},
+		{"padded", jwtTok + "=", false},
+		{"two parts", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9", false},
+		{"four parts", jwtTok + ".eyJ9", false},
+		{"not canonical base64", "the.access.token", false},
+		{"an empty part", "eyJhbGciOiJIUzI1NiJ9..c2ln", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := encodeCompact(nil, "sid", tc.token, tok, u, pairDigest("r"))
+			if raw := p[1+digestLen+16]&rawToken != 0; raw != tc.raw {
+				t.Fatalf("sealed decoded: %v, want %v", raw, tc.raw)
+			}
+			if plain := encodeCompactPlain(tc.token, tok, u); tc.raw && len(p) >= len(plain) {
+				t.Fatalf("decoded parts take %d bytes, the token as it is %d", len(p), len(plain))
+			}
+			v, c, err := decodeCompact(append([]byte(nil), p...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.token(v); got != tc.token {
+				t.Fatalf("token %q, want %q", got, tc.token)
+			}
+		})
+	}
+}
+
+// encodeCompactPlain is encodeCompact's size with the token sealed as it
+// is: a token of the same length that is not a JWT.
+func encodeCompactPlain(token string, t accessToken, u *User) []byte {
+	return encodeCompact(nil, "sid", string(make([]byte, len(token))), t, u, pairDigest("r"))
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gorilla/securecookie"
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
 )
@@ -93,5 +94,67 @@ func TestCompactPairRefusesMixedHalves(t *testing.T) {
 		if signedIn != tc.ok || r.cleared(accessCookie) == tc.ok {
 			t.Errorf("%s: signed in %v, cleared %v; want signed in %v", tc.name, signedIn, r.cleared(accessCookie), tc.ok)
 		}
+	}
+}
+
+// previousReader opens an access cookie the way the version before the
+// compact format did (ef5730f's cookieJar.open): securecookie with its
+// JSON serializer, into the JSON fields that version knew.
+func previousReader(keys []middleware.CookieKey, value string) (token, sid string, err error) {
+	var codecs []securecookie.Codec
+	for _, k := range keys {
+		sc := securecookie.New(k.Hash, k.Block)
+		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc.MaxAge(0)
+		codecs = append(codecs, sc)
+	}
+	var v struct {
+		Token   string `json:"t"`
+		Session string `json:"s,omitempty"`
+	}
+	if err := securecookie.DecodeMulti(middleware.DefaultAccessCookieName, value, &v, codecs...); err != nil {
+		return "", "", err
+	}
+	return v.Token, v.Session, nil
+}
+
+// TestWriteLegacyFormatForRollingUpgrade: with Cookie.WriteLegacyFormat a
+// pair this version seals (at sign-in, and at a refresh) opens in the
+// previous version's reader, so a replica not yet upgraded keeps the user
+// signed in; this version signs in with it, and does not reseal it in the
+// compact format. Without the field the previous reader cannot open it.
+func TestWriteLegacyFormatForRollingUpgrade(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		legacy     bool
+		wantOpened bool
+	}{
+		{"WriteLegacyFormat: the previous version reads it", true, true},
+		{"default: compact, which the previous version cannot read", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, qelostest.Options{}, func(c *middleware.Config) { c.Cookie.WriteLegacyFormat = tc.legacy })
+			pairs := map[string][]*http.Cookie{"sign-in": h.signIn(qelostest.AdminEmail, qelostest.AdminPassword)}
+			r := h.get("/whoami", h.pair(qelostest.AdminEmail, "", true)...) // expired: refreshed now
+			if r.whoami(t).User == nil {
+				t.Fatalf("the expiring pair did not sign in: %d %s", r.status, r.body)
+			}
+			pairs["refresh"] = h.sessionCookies(r)
+			for when, pair := range pairs {
+				tok, sid, err := previousReader(h.cfg.CookieKeys, pair[0].Value)
+				if opened := err == nil && tok != "" && sid != ""; opened != tc.wantOpened {
+					t.Fatalf("%s: the previous reader opened the access cookie: %v (err %v), want %v", when, opened, err, tc.wantOpened)
+				}
+				if tc.legacy {
+					if want := middleware.SessionID(h.mw, refreshCookie, pair[1].Value); sid != want {
+						t.Fatalf("%s: session id %q, the refresh cookie's %q", when, sid, want)
+					}
+				}
+				r := h.get("/whoami", pair...)
+				if r.whoami(t).User == nil || len(r.cookies) != 0 {
+					t.Fatalf("%s: this version did not sign in with the pair as it is: %d %s %v", when, r.status, r.body, r.cookies)
+				}
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -202,6 +203,7 @@ func newCookieName(base string, prefix bool) cookieName {
 type cookieJar struct {
 	codecs   []securecookie.Codec // seal (the first that may) and open
 	opener   *cookieseal.Opener   // opens what the codecs seal, on the request path
+	scratch  sync.Pool            // *[]byte: openAccess's plaintext buffers
 	access   cookieName
 	refresh  cookieName
 	social   cookieName // the social sign-in state

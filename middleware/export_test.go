@@ -95,8 +95,18 @@ func CacheLen(m *Middleware) int { return m.cache.len() }
 // warm path would after opening cookie: the memory test measures the cache
 // with it, without sealing a million real cookies.
 func PutOpened(m *Middleware, cookie, accessToken string, u *User, refreshAt time.Time) {
-	a := &Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, mw: m, accessToken: accessToken, expires: refreshAt}
+	// As the handler caches it: without its token, which the request's
+	// cookie holds (accessToken only sizes a real session's cookie).
+	_ = accessToken
+	a := &Auth{User: u, Workspace: u.Workspace, Mode: qelos.ModeCookiePair, mw: m, expires: refreshAt, tokenInCookie: true}
 	m.cache.put(cookie, a, refreshAt)
+}
+
+// CachedToken reports whether the session cached for the sealed access
+// cookie keeps an access token of its own.
+func CachedToken(m *Middleware, cookie string) bool {
+	a, ok := m.cache.getKey(sessionKeyOf(cookie), m.now())
+	return !ok || a.accessToken != "" || a.lazy != nil
 }
 
 // PutIdentity inserts what /api/me said about a credential into the

@@ -81,7 +81,7 @@ func HasWorkspace() Rule {
 // on a SkipPaths prefix, where Handler attaches no user, is logged once per
 // Middleware on its Config.Logger.
 func Deny(w http.ResponseWriter, r *http.Request, rule Rule) bool {
-	a, _ := r.Context().Value(contextKey{}).(*Auth)
+	a := rawFrom(r.Context())
 	switch {
 	case a == nil && carriesCredential(r):
 		if rule.warned == nil || rule.warned.CompareAndSwap(false, true) {

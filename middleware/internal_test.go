@@ -3,6 +3,7 @@ package middleware
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 func TestCookieValue(t *testing.T) {
@@ -35,5 +36,22 @@ func TestCookieValueDoesNotAllocate(t *testing.T) {
 	r := &http.Request{Header: http.Header{"Cookie": {"a=1; q_access_token=abc; b=2"}}}
 	if n := testing.AllocsPerRun(100, func() { cookieValue(r, "q_access_token") }); n != 0 {
 		t.Fatalf("cookieValue allocates %v times", n)
+	}
+}
+
+// TestCoarseClockFollowsTheWallClock: the default clock reads what
+// time.Now reads, within the second it may lag (and the millisecond an
+// NTP slew may put between the two clocks in a second).
+func TestCoarseClockFollowsTheWallClock(t *testing.T) {
+	now := coarseClock()
+	for i := range 1000 {
+		// Wall readings (Round(0)): with their monotonic ones, times
+		// compare by those, which would prove nothing here.
+		before := time.Now().Round(0)
+		got := now().Round(0)
+		after := time.Now().Round(0)
+		if got.After(after.Add(time.Millisecond)) || got.Before(before.Add(-time.Second)) {
+			t.Fatalf("call %d: %v, outside [%v - 1s, %v]", i, got, before, after)
+		}
 	}
 }

@@ -169,10 +169,11 @@ func TestSessionCacheBytesBoundAMillionSessions(t *testing.T) {
 }
 
 // maxSessionHeap is what one cached session, opened from a real sealed
-// pair, may hold of live heap: its access token (about 480 bytes, kept for
-// Client and Proxy), its user and workspace read from the compact cookie,
-// and its cache slot.
-const maxSessionHeap = 1600
+// pair, may hold of live heap: its user and workspace read from the
+// compact cookie, its keys and its cache slot. Not its access token (about
+// 480 bytes): each request's own cookie holds it (see
+// TestCachedSessionOpensItsTokenFromTheRequest).
+const maxSessionHeap = 1024
 
 // TestRealSessionsThroughTheHandler pushes twice CacheSize real
 // sessions (each a freshly sealed cookie, opened and parsed by the real

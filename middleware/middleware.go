@@ -1,11 +1,14 @@
 package middleware
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
@@ -48,6 +51,7 @@ type Middleware struct {
 // New validates cfg, applies the defaults, and returns a Middleware. Its
 // errors say which field to fix.
 func New(cfg Config) (*Middleware, error) {
+	systemClock := cfg.Now == nil
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -90,6 +94,9 @@ func New(cfg Config) (*Middleware, error) {
 		log: cfg.Logger,
 		now: cfg.Now,
 	}
+	if systemClock {
+		m.now = coarseClock()
+	}
 	clock := func() time.Time { return m.now() }
 	// Limits.CacheBytes: half for the opened sessions (the warm path of
 	// every signed-in browser), a twelfth for each of the six others.
@@ -118,6 +125,25 @@ func New(cfg Config) (*Middleware, error) {
 		}
 	}
 	return m, nil
+}
+
+// coarseClock is time.Now at half its cost on the request path: the wall
+// clock read once a second, and the monotonic clock (one read, not two)
+// in between. After the wall clock is stepped, or the machine slept (the
+// monotonic clock stops), it follows within a second.
+func coarseClock() func() time.Time {
+	var anchor atomic.Pointer[time.Time]
+	t := time.Now()
+	anchor.Store(&t)
+	return func() time.Time {
+		a := anchor.Load()
+		if d := time.Since(*a); d >= 0 && d < time.Second {
+			return a.Add(d)
+		}
+		n := time.Now()
+		anchor.Store(&n)
+		return n
+	}
 }
 
 // CookieNames returns the names the session cookies have in the browser:
@@ -233,7 +259,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		m.fail(w, r, unavailableError(a.Err))
 		return r, false
 	}
-	return r.WithContext(NewContext(r.Context(), a)), true
+	return r.WithContext(requestContext(r.Context(), a, sc.access)), true
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -274,17 +300,20 @@ func (m *Middleware) skipped(path string) bool {
 // credential that fails does not fall through to the next. The warm path is
 // a cache hit on the sealed access cookie.
 func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *cookieScan) (a *Auth, carried bool, err error) {
+	now := m.now() // the one clock read of a request
 	if key := sc.apiKey; len(key) > 0 && key[0] != "" {
+		// Only a key of Qelos's shape is ever cached: a hit needs no
+		// second look at it.
+		if a, ok := m.cachedIdentity(w, r, qelos.ModeAPIToken, key[0], now); ok {
+			return a, true, nil
+		}
 		if !apiKeyShape(key[0]) {
 			return nil, true, nil // not a Qelos API key (ql_ and hex): Qelos would refuse it, so it is not asked
-		}
-		if a, ok := m.cachedIdentity(w, r, qelos.ModeAPIToken, key[0], m.now()); ok {
-			return a, true, nil
 		}
 		return m.identify(w, r, apiKeyCredential(key[0])), true, nil
 	}
 	if len(sc.cookies) > 0 {
-		if a, ok := m.session(w, r, sc.access, sc.refresh); ok {
+		if a, ok := m.session(w, r, sc.access, sc.refresh, now); ok {
 			return a, true, nil
 		}
 		if sc.qelosCount > 0 { // counted only with passthrough on
@@ -292,7 +321,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 				return nil, true, err
 			}
 			k := passthroughKey(sc)
-			if a, ok := m.cachedIdentity(w, r, qelos.ModePassthrough, k, m.now()); ok {
+			if a, ok := m.cachedIdentity(w, r, qelos.ModePassthrough, k, now); ok {
 				return a, true, nil
 			}
 			if cred, ok := m.passthroughCredential(sc, k); ok {
@@ -305,7 +334,7 @@ func (m *Middleware) authenticate(w http.ResponseWriter, r *http.Request, sc *co
 		return nil, true, err
 	}
 	if authz := sc.authz; len(authz) > 0 && authz[0] != "" {
-		return m.bearer(w, r, authz[0], m.now()), true, nil
+		return m.bearer(w, r, authz[0], now), true, nil
 	}
 	// Without Config.Proxy.Passthrough a Qelos session cookie is ignored, and
 	// the request is marked as looked at, so the guards do not take it
@@ -319,27 +348,154 @@ func (m *Middleware) valid(exp, now time.Time) bool {
 	return now.Before(exp.Add(m.cfg.Refresh.Leeway))
 }
 
-// resolveWorkspace applies Config.ResolveWorkspace.
-func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
-	if m.cfg.ResolveWorkspace == nil || a.User == nil {
-		return a
-	}
-	return a.withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
-}
-
-// privileged reports whether u holds one of Config.PrivilegedRoles.
-func (m *Middleware) privileged(u *User) bool {
-	for _, r := range m.cfg.PrivilegedRoles {
-		if u.HasRole(r) {
-			return true
-		}
-	}
-	return false
-}
-
 func (a *Auth) userID() string {
 	if a == nil || a.User == nil {
 		return ""
 	}
 	return a.User.ID
+}
+
+// The request budgets of Config.Limits: every attacker-sized input is
+// measured here, before any other work, and a request over budget is
+// refused whole (431) rather than read in part.
+
+var (
+	errTooManyCookies      = errors.New("more cookies than Config.Limits.MaxCookies")
+	errCookiesTooLarge     = errors.New("cookie headers larger than Config.Limits.MaxCookieBytes")
+	errTooManyQelosCookies = errors.New("more Qelos session cookies than Config.Limits.MaxQelosCookies")
+	errCredentialTooLarge  = errors.New("a credential larger than Config.Limits.MaxCredentialBytes")
+)
+
+// cookieScan is what admit found: the credential headers (looked up once
+// for the whole request) and what one pass over the Cookie headers finds.
+type cookieScan struct {
+	apiKey, authz, cookies []string // the X-Api-Key, Authorization (once admitAuthorization ran) and Cookie headers
+	// access and refresh are the sealed values of the session pair, as
+	// cookieJar.value would find each.
+	access, refresh string
+	// qelos is the first of Qelos's session cookies ("qlt_0=…"), as sent,
+	// and qelosCount how many there are; both are left empty when
+	// passthrough is off.
+	qelos      string
+	qelosCount int
+	// qelosIgnored is whether a Qelos session cookie was sent and ignored,
+	// passthrough being off.
+	qelosIgnored bool
+}
+
+// admit checks r against the request budgets and scans its cookies, in
+// one pass that stops where a budget is exceeded: the lengths of the
+// credential headers and of the Cookie headers first (no parsing), then
+// the count of cookies, of Qelos cookies and each Qelos cookie's length.
+// A request with an x-api-key is identified by the key alone, so only the
+// key is judged (and the other fields of the scan are left empty); the
+// Authorization header is judged by admitAuthorization when a request
+// that the session pair did not identify comes to read it.
+func (m *Middleware) admit(r *http.Request, s *cookieScan) error {
+	lim := &m.cfg.Limits
+	h := r.Header
+	s.apiKey = h["X-Api-Key"]
+	if len(s.apiKey) > 0 && s.apiKey[0] != "" {
+		// The key alone identifies the request (Qelos's precedence):
+		// nothing else is read, so nothing else is judged.
+		if len(s.apiKey[0]) > lim.MaxCredentialBytes {
+			return errCredentialTooLarge
+		}
+		return nil
+	}
+	s.cookies = h["Cookie"]
+	if len(s.cookies) == 0 {
+		return nil
+	}
+	if len(s.cookies) > lim.MaxCookies {
+		return errTooManyCookies
+	}
+	size := 0
+	for _, line := range s.cookies {
+		if size += len(line); size > lim.MaxCookieBytes {
+			return errCookiesTooLarge
+		}
+	}
+	return m.scanCookies(s)
+}
+
+// admitAuthorization looks up r's Authorization header into s, checking
+// it against Limits.MaxCredentialBytes before anything reads it.
+func (m *Middleware) admitAuthorization(r *http.Request, s *cookieScan) error {
+	s.authz = r.Header["Authorization"]
+	if len(s.authz) > 0 && len(s.authz[0]) > m.cfg.Limits.MaxCredentialBytes {
+		return errCredentialTooLarge
+	}
+	return nil
+}
+
+// scanCookies is admit's pass over the Cookie headers, which must already
+// be within Limits.MaxCookieBytes.
+func (m *Middleware) scanCookies(s *cookieScan) error {
+	lim := &m.cfg.Limits
+	j := m.jar
+	lines := s.cookies
+	passthrough := m.cfg.Proxy.Passthrough
+	n, chunked := 0, false
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			if n++; n > lim.MaxCookies {
+				return errTooManyCookies
+			}
+			part = textproto.TrimString(part)
+			k, v, ok := strings.Cut(part, "=")
+			if qelosCookieName(k) {
+				if !passthrough {
+					s.qelosIgnored = true // looked at, and ignored: see Config.Proxy.Passthrough
+					continue
+				}
+				if s.qelosCount++; s.qelosCount > lim.MaxQelosCookies {
+					return errTooManyQelosCookies
+				}
+				if len(v) > lim.MaxCredentialBytes {
+					return errCredentialTooLarge
+				}
+				if s.qelos == "" {
+					s.qelos = part
+				}
+				continue
+			}
+			if !ok {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			switch k {
+			case j.access.wire:
+				if s.access == "" {
+					s.access = v
+				}
+			case j.refresh.wire:
+				if s.refresh == "" {
+					s.refresh = v
+				}
+			case j.access.chunks[0], j.refresh.chunks[0]:
+				chunked = true
+			}
+		}
+	}
+	if chunked {
+		if s.access == "" {
+			s.access = j.valueIn(lines, j.access)
+		}
+		if s.refresh == "" {
+			s.refresh = j.valueIn(lines, j.refresh)
+		}
+	}
+	return nil
+}
+
+// refuseOverBudget answers a request over one of the request budgets:
+// 431, through Config.ErrorHandler, its cookies untouched.
+func (m *Middleware) refuseOverBudget(w http.ResponseWriter, r *http.Request, err error) {
+	m.log.Debug("qelos limits: request refused", "err", err, "path", r.URL.Path)
+	m.fail(w, r, &qelos.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Code: qelos.CodeHeadersTooLarge, Message: "the request carries more or larger cookies or credentials than this app accepts; clear this site's cookies and try again"})
 }

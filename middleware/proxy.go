@@ -90,7 +90,8 @@ func (m *Middleware) proxyBearer(w http.ResponseWriter, r *http.Request) (string
 			m.refuseOverBudget(w, r, err)
 			return "", false
 		}
-		a, _ = m.session(w, r, sc.access, sc.refresh)
+		a, _ = m.session(w, r, sc.access, sc.refresh, m.now())
+		a = bind(a, sc.access)
 	}
 	if a == nil || a.Mode != qelos.ModeCookiePair {
 		return "", true
@@ -99,7 +100,7 @@ func (m *Middleware) proxyBearer(w http.ResponseWriter, r *http.Request) (string
 		m.fail(w, r, unavailableError(nil)) // a refresh was needed and Qelos could not give one
 		return "", false
 	}
-	return a.accessToken, true
+	return a.AccessToken(), true
 }
 
 // seenBy returns the Auth Handler attached to r, and whether this

@@ -1,37 +1,37 @@
 package middleware
 
-// The cookie-pair session: open it (session, openSession), refresh it
-// (refreshSession, exchange, recheckWorkspace), and issue it (issue, the one
-// step sign-in, refresh and workspace switch share). The handlers that
-// start and end sessions are in signin.go; the session id that binds the
-// pair's two cookies is in sessionid.go.
+// The cookie-pair session, from the sealed cookies to a cached Auth: open
+// it (session, openSession), admit it (admitSession: tenant, sign-out,
+// refresh due), and cache it (sessionCache, on the expiring map every
+// cache of the middleware is built on, with the sizes their byte budgets
+// count). Renewing a session (refresh,
+// issue) is in renew.go; the cookie format in cookieformat.go; the
+// session id that binds the pair's two cookies in sessionid.go.
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
-
-	qelos "github.com/qelos-io/integrator-go"
-	"github.com/qelos-io/integrator-go/refresh"
+	"unsafe"
 )
 
 // session authenticates r by the app's cookie pair, whose sealed values
 // admit found: from the cache when its sealed access cookie was opened
 // before (the warm path), else by opening the pair and refreshing it when
 // it is due. ok is false when r carries neither cookie; a nil Auth with ok
-// is a rejected (now cleared) session. Handler and Proxy both come here.
-func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, refreshCookie string) (a *Auth, ok bool) {
-	var now time.Time
+// is a rejected (now cleared) session. Handler and Proxy both come here,
+// with the request's time.
+func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, refreshCookie string, now time.Time) (a *Auth, ok bool) {
 	var key sessionKey
+	tag := pairTag(refreshCookie)
 	if access != "" {
-		now = m.now()
 		key = sessionKeyOf(access)
 		// A cached Auth serves the pair it was opened from, and no other:
 		// the same access cookie beside another refresh cookie is opened
 		// again, and refused if the halves belong to different sessions.
-		if a, ok := m.cache.getKey(key, now); ok && a.pairTag == pairTag(refreshCookie) {
+		if a, ok := m.cache.getKey(key, now); ok && a.pairTag == tag {
 			if m.refresher.RevokedKey(r.Context(), a.session, false) {
 				m.cache.removeKey(key)
 				m.reject(w, r, errSignedOut)
@@ -43,10 +43,7 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, ref
 	if access == "" && refreshCookie == "" {
 		return nil, false
 	}
-	if now.IsZero() {
-		now = m.now()
-	}
-	return m.openSession(w, r, access, key, refreshCookie, now), true
+	return m.openSession(w, r, access, key, refreshCookie, tag, now), true
 }
 
 // openSession opens the cookie pair, refreshing it when the access token is
@@ -57,17 +54,18 @@ func (m *Middleware) session(w http.ResponseWriter, r *http.Request, access, ref
 // pair is opened whole: both halves must carry the same session id; a pair
 // sealed by an earlier version (no id) is renewed at once, its access
 // cookie not trusted on its own.
-func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access string, key sessionKey, refreshCookie string, now time.Time) *Auth {
+func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access string, key sessionKey, refreshCookie, tag string, now time.Time) *Auth {
 	var as sealed
 	var c compactSession
 	if access != "" {
 		var err error
-		if as, c, err = m.jar.openAccess(access, refreshCookie); err != nil {
+		if as, c, err = m.jar.openAccess(access, refreshCookie, tag); err != nil {
 			m.reject(w, r, err)
 			return nil
 		}
 		if c.paired {
-			return m.admitSession(w, r, key, refreshCookie, as.Session, c.token(), c.auth, nil, now)
+			t := accessToken{user: c.auth.User, expires: c.expires, issued: c.issued} // as readAccess would have read it
+			return m.admitSession(w, r, key, refreshCookie, as.Session, t, c.auth, nil, now)
 		}
 	}
 	var rs sealed
@@ -105,7 +103,7 @@ func (m *Middleware) openSession(w http.ResponseWriter, r *http.Request, access 
 		return nil
 	}
 	a := m.newAuth(t, as.Token, rs)
-	a.session, a.pairTag = sessionRevocation(as.Session), strings.Clone(pairTag(refreshCookie)) // not the request's header
+	a.session, a.pairTag = sessionRevocation(as.Session), strings.Clone(tag) // not the request's header
 	return m.admitSession(w, r, key, refreshCookie, as.Session, t, a, &rs, now)
 }
 
@@ -128,14 +126,20 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key se
 	}
 	a.mw, a.Privileged, a.sid = m, m.privileged(a.User), sid
 	if refreshAt := m.refreshAt(t); now.Before(refreshAt) {
-		if rs != nil {
+		if rs != nil && !m.cfg.Cookie.WriteLegacyFormat {
 			// Opened whole: the access cookie is of today's JSON format (or
 			// of another pair of its session). Re-sealed in the compact
 			// format beside this refresh cookie, so the session's next
-			// first sight on any replica is the fast one.
+			// first sight on any replica is the fast one (unless
+			// Cookie.WriteLegacyFormat keeps earlier replicas reading it).
 			if sa, ok := m.resealAccess(w, r, sid, a, t, *rs, refreshCookie, now); ok {
 				key = sessionKeyOf(sa)
 			}
+		}
+		if a.accessToken != "" {
+			// Cached without its token (see bind): this request's
+			// access cookie, and every later one's, holds it.
+			a.accessToken, a.tokenInCookie = "", true
 		}
 		m.cache.putKey(key, a, refreshAt)
 		return m.resolveWorkspace(r, a)
@@ -174,298 +178,6 @@ func (m *Middleware) resealAccess(w http.ResponseWriter, r *http.Request, sid st
 	return sa, true
 }
 
-// refreshSession exchanges the pair in the refresh cookie s for a new one,
-// writes it back, and returns the refreshed Auth. current is the Auth from
-// the expiring access cookie, if there was one (its session id already
-// checked); legacyAccess is the access token of a pair sealed by an
-// earlier version, if it came with one.
-func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s sealed, current *Auth, legacyAccess string, now time.Time) *Auth {
-	if exp, err := m.tokens.readExpiry(s.Token); err != nil || (!exp.IsZero() && !m.valid(exp, now)) {
-		m.reject(w, r, errors.Join(errors.New("refresh token expired or unreadable"), err))
-		return nil
-	}
-	sid := s.Session
-	if sid == "" {
-		sid = legacySessionID(s.Token)
-	}
-	key := sessionRevocation(sid)
-	if current == nil && m.refresher.RevokedKey(r.Context(), key, true) ||
-		legacyAccess != "" && m.refresher.RevokedKey(r.Context(), legacySessionKey(legacyAccess, s.Token), true) {
-		m.reject(w, r, errSignedOut)
-		return nil
-	}
-	pair, t, err := m.exchange(r.Context(), s.Token, now, key)
-	if errors.Is(err, qelos.ErrSessionTooLarge) {
-		m.endTooLarge(w, r, current.userID())
-		return nil
-	}
-	if err != nil {
-		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
-		switch {
-		case refresh.IsDefinitive(err):
-			m.jar.clear(w, r)
-			return nil
-		case current != nil && m.valid(current.expires, now):
-			return m.resolveWorkspace(r, current) // still valid: serve it, refresh next time
-		}
-		return &Auth{Mode: qelos.ModeCookiePair, Err: err, mw: m}
-	}
-	if t == nil {
-		// Qelos answered with a token this app cannot read: a configuration
-		// error (JWTSecret? Tenant?) that no retry will fix.
-		m.reject(w, r, errors.New("refreshed access token is unreadable"))
-		return nil
-	}
-	ws := sessionWorkspace(s, t.user.Workspace)
-	none := ws == nil
-	if ws != nil {
-		ws = m.recheckWorkspace(r.Context(), pair.AccessToken, ws)
-		none = ws == nil
-	}
-	a, err := m.issue(w, r, pair, *t, sealed{Session: sid, Workspace: ws, NoWorkspace: none, Email: s.Email}, now)
-	switch {
-	case errors.Is(err, qelos.ErrSessionTooLarge):
-		m.endTooLarge(w, r, t.user.ID)
-		return nil
-	case err != nil:
-		return &Auth{Mode: qelos.ModeCookiePair, Err: unavailable(err), mw: m}
-	}
-	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
-	return m.resolveWorkspace(r, a)
-}
-
-// endTooLarge ends a session whose refreshed pair does not fit in its
-// cookies: the refresh token is spent and its successor cannot be kept,
-// for a reason no retry changes.
-func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID string) {
-	m.log.Error("qelos session: the refreshed session does not fit in its cookies (the user's names or picture URL in the access token are too large); signed out", "user", userID)
-	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(qelos.ErrSessionTooLarge), Request: r})
-}
-
-// issue is the one step that starts or renews a session — sign-in,
-// refresh and workspace switch all come here: it seals pair into the
-// cookies on w, both carrying rec's session id and the refresh cookie
-// rec's workspace and email (bounded), and caches and returns the
-// session's Auth until it needs a refresh. t is the access token, read; r
-// is the request being answered (nil: unknown), whose stale cookie chunks
-// are cleared. A pair larger than MaxSessionBytes is not written
-// (qelos.ErrSessionTooLarge).
-func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
-	refreshTok := rec
-	refreshTok.Token = pair.RefreshToken
-	refreshTok.Workspace, refreshTok.Email = boundWorkspace(rec.Workspace), boundEmail(rec.Email)
-	a := m.newAuth(t, pair.AccessToken, refreshTok)
-	sa, sr, err := m.writePair(w, r, pair.AccessToken, rec.Session, t, a.User, refreshTok, now)
-	if err != nil {
-		return nil, err
-	}
-	a.refreshToken, a.pairTag = pair.RefreshToken, strings.Clone(pairTag(sr))
-	a.sid, a.session = rec.Session, sessionRevocation(rec.Session)
-	m.cache.put(sa, a, m.refreshAt(t))
-	return a, nil
-}
-
-// StartSession seals pair into the session cookies on w, recording ws (which
-// may be nil) as the session's active workspace, and returns the new
-// session's Auth. The sign-in handler uses it; use it too for pairs obtained
-// another way (a custom sign-in form, an OAuth callback, a migration from
-// another cookie format). It fails when the access token is unreadable,
-// and with qelos.ErrSessionTooLarge when the pair cannot be kept within
-// MaxSessionBytes. Each call starts a new session, with an id of its own.
-//
-// The returned Auth has a working Client (ClientFrom finds it once the Auth
-// is in a context with NewContext), which makes it the way to build an Auth
-// for unit-testing a handler that calls Qelos; qelostest.Kit does this.
-func (m *Middleware) StartSession(w http.ResponseWriter, pair refresh.Pair, ws *Workspace) (*Auth, error) {
-	return m.startSessionFor(w, nil, pair, ws, "")
-}
-
-// startSessionFor is StartSession answering r, whose stale cookie chunks it
-// clears (nil: unknown), with email standing in for a token that names
-// none.
-//
-// An access token too large for the cookies is exchanged once: at sign-in
-// Qelos puts the workspace's name and labels in it (a workspace renamed to
-// thousands of characters), and its refresh answer names the workspace by
-// id only. Only a token still too large after that is refused.
-func (m *Middleware) startSessionFor(w http.ResponseWriter, r *http.Request, pair refresh.Pair, ws *Workspace, email string) (*Auth, error) {
-	if ws != nil && ws.ID == "" {
-		ws = nil
-	}
-	rec := sealed{Session: newSessionID(), Workspace: ws, Email: email}
-	now := m.now()
-	t, err := m.tokens.readAccess(pair.AccessToken)
-	switch {
-	case errors.Is(err, errTokenTooLarge):
-	case err != nil:
-		return nil, err
-	default:
-		a, err := m.issue(w, r, pair, t, rec.withEmailOf(t), now)
-		if !errors.Is(err, qelos.ErrSessionTooLarge) {
-			return a, err
-		}
-	}
-	ctx := context.Background()
-	if r != nil {
-		ctx = r.Context()
-	}
-	slim, st, err := m.exchange(ctx, pair.RefreshToken, now, sessionRevocation(rec.Session))
-	switch {
-	case err != nil:
-		return nil, err
-	case st == nil:
-		return nil, errors.New("refreshed access token is unreadable")
-	}
-	return m.issue(w, r, slim, *st, rec.withEmailOf(*st), now)
-}
-
-// withEmailOf is rec without its email when the token t names one of its
-// own: the token's wins, and nothing else need be sealed.
-func (rec sealed) withEmailOf(t accessToken) sealed {
-	if t.user.Email != "" {
-		rec.Email = ""
-	}
-	return rec
-}
-
-// maxChain bounds how many recorded outcomes exchange follows: an outcome
-// kept for the grace window may hold an access token that has expired
-// since, and is then exchanged in turn.
-const maxChain = 3
-
-// exchange refreshes refreshToken, of the session whose revocation key is
-// session, and returns the new pair and its access token, read. It never
-// returns a pair whose access token has expired (it follows a stale
-// recorded outcome to the next one) or that a sign-out revoked
-// (ErrRejected): a recorded outcome is checked against the session's
-// revocation, which may have come while this request waited, and against
-// revocations recorded by earlier versions, which named a pair by its
-// tokens. A nil token with a nil error means Qelos answered with an access
-// token this app cannot read.
-func (m *Middleware) exchange(ctx context.Context, refreshToken string, now time.Time, session string) (refresh.Pair, *accessToken, error) {
-	for range maxChain {
-		pair, recorded, err := m.exchangeWithin(ctx, refreshToken)
-		if err != nil {
-			return pair, nil, err
-		}
-		if recorded && (m.refresher.RevokedKey(ctx, session, false) ||
-			m.refresher.RevokedKey(ctx, legacySessionKey(pair.AccessToken, pair.RefreshToken), false)) {
-			return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrRejected, Err: errSignedOut})
-		}
-		t, err := m.tokens.readAccess(pair.AccessToken)
-		if errors.Is(err, errTokenTooLarge) {
-			return refresh.Pair{}, nil, qelos.ErrSessionTooLarge
-		}
-		if err != nil {
-			m.log.Error("qelos session: refreshed access token is unreadable; check Config.JWTSecret and Config.Tenant", "err", err)
-			return pair, nil, nil
-		}
-		if !recorded || now.Before(t.expires) {
-			// A pair Qelos just issued is taken as it is, even if this app's
-			// clock runs ahead of its expiry (that is Leeway's business).
-			return pair, &t, nil
-		}
-		refreshToken = pair.RefreshToken // a recorded outcome gone stale: exchange it in turn
-	}
-	return refresh.Pair{}, nil, classify(&refresh.Error{Kind: refresh.ErrUnavailable, Err: errors.New("every recorded pair has expired")})
-}
-
-// refreshWithin exchanges a refresh token through the coordinator, waiting
-// at most Limits.UpstreamTimeout: the refresh itself goes on detached, so a
-// rotation Qelos completes late is still recorded for the next request.
-func (m *Middleware) refreshWithin(ctx context.Context, refreshToken string) (refresh.Pair, error) {
-	p, _, err := m.exchangeWithin(ctx, refreshToken)
-	return p, err
-}
-
-// exchangeWithin is refreshWithin, also reporting whether the pair is a
-// recorded outcome (see refresh.Coordinator.Exchange).
-func (m *Middleware) exchangeWithin(ctx context.Context, refreshToken string) (refresh.Pair, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.Limits.UpstreamTimeout)
-	defer cancel()
-	p, recorded, err := m.refresher.Exchange(ctx, refreshToken)
-	return p, recorded, classify(err)
-}
-
-// recheckWorkspace checks the workspace recorded in a session against the
-// user's memberships as Qelos lists them now (GET /api/workspaces with the
-// fresh access token), so roles follow a demotion and a removed member
-// loses the workspace within one access-token lifetime. It runs once per
-// refresh: concurrent requests carrying the same pair share one call, and
-// its answer is kept per token. When Qelos cannot answer, the recorded
-// workspace is kept: a transient fault never changes a session.
-func (m *Middleware) recheckWorkspace(ctx context.Context, accessToken string, ws *Workspace) *Workspace {
-	key := hashKey('r', accessToken, ws.ID)
-	if e, ok := m.rechecks.get(key, m.now()); ok {
-		return e.ws
-	}
-	v, _, _ := m.recheckGroup.Do(string(key[:]), func() (any, error) {
-		if e, ok := m.rechecks.get(key, m.now()); ok {
-			return e, nil
-		}
-		e := recheck{ws: ws} // kept when Qelos cannot answer
-		list, err := m.clientFor(&Auth{accessToken: accessToken}).Workspaces(ctx)
-		switch {
-		case err != nil:
-			m.log.Warn("qelos session: could not re-check the workspace at refresh; keeping the recorded one", "err", err)
-		default:
-			e.ws = nil
-			for i := range list {
-				if list[i].ID == ws.ID {
-					fresh := list[i]
-					e.ws = &fresh
-				}
-			}
-			if e.ws == nil {
-				m.log.Info("qelos session: the user is no longer a member of the recorded workspace; dropped it", "workspace", ws.ID)
-			}
-		}
-		// Failures too are remembered, so the requests sharing this refresh
-		// make one call between them.
-		m.rechecks.put(key, e, m.now().Add(m.cfg.Limits.IdentityTTL))
-		return e, nil
-	})
-	return v.(recheck).ws
-}
-
-// recheck is the outcome of one workspace re-check.
-type recheck struct{ ws *Workspace }
-
-// writePair seals the session and sets the cookies, living as long as the
-// refresh token: the refresh cookie refreshTok as JSON, the access cookie
-// in the compact format (the token accessTok, read as t, the session's
-// user u and the refresh cookie's digest; see cookieformat.go), or as
-// JSON, its token alone, when that would not fit MaxSessionBytes. It
-// returns the sealed cookies. r is the request being answered, whose stale
-// cookie chunks are cleared (nil: unknown).
-func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, accessTok, sid string, t accessToken, u *User, refreshTok sealed, now time.Time) (sa, sr string, err error) {
-	if sr, err = m.jar.seal(m.jar.refresh, refreshTok); err != nil {
-		return "", "", err
-	}
-	if sa, err = m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, accessTok, t, u, pairDigest(sr))); err != nil {
-		return "", "", err
-	}
-	if m.jar.pairSize(sa, sr) > MaxSessionBytes {
-		if sa, err = m.jar.seal(m.jar.access, sealed{Token: accessTok, Session: sid}); err != nil {
-			return "", "", err
-		}
-	}
-	expires, _ := m.tokens.readExpiry(refreshTok.Token)
-	if expires.IsZero() {
-		expires = now.Add(sessionLife)
-	}
-	if err := m.jar.write(w, r, sa, sr, expires, now); err != nil {
-		return "", "", err
-	}
-	if r != nil && r.TLS == nil && m.jar.secure && !loopbackHost(r.Host) && r.Header.Get("X-Forwarded-Proto") != "https" {
-		m.plainHTTP.Do(func() {
-			m.log.Info("qelos session: Secure cookies were set on a plain-http request; a browser on http:// (other than localhost) drops them. Behind a TLS proxy all is well; for plain-http development set Cookie.Secure: SecureNever (QELOS_INSECURE_COOKIES=true)", "host", stripPort(r.Host))
-		})
-	}
-	return sa, sr, nil
-}
-
 // refreshAt is when a session needs a refresh: Refresh.Margin before the
 // access token expires, but never sooner than halfway through its life, so
 // a short-lived token is not refreshed on every request.
@@ -479,41 +191,460 @@ func (m *Middleware) refreshAt(t accessToken) time.Time {
 	return t.expires.Add(-margin)
 }
 
-// reject clears a session whose cookies cannot be used.
-func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
-	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventCookieRejected, Err: rejected(err), Request: r})
+// The caches: the session cache, and the expiring map every cache of
+// the middleware is built on.
+
+// expiring is a map whose entries expire, bounded both in entries and in
+// bytes. It backs each of the middleware's caches: opened cookies (the warm
+// path: a hit on the sealed cookie value means the cookie already opened
+// with the app's keys), verified bearer tokens, identities Qelos vouched
+// for, workspace lists and workspace re-checks, each with its own bounds
+// (see Config.Limits.CacheSize and Limits.CacheBytes). An entry's expiry and size
+// are computed when it is put (on a miss); a hit compares one integer.
+// Expired entries are swept every sweepInterval by whichever get or put
+// comes due first, not only when the cache is full, so memory an attacker
+// filled it with is given back once the entries expire. A nil *expiring is
+// a disabled cache: every get misses and put does nothing.
+//
+// The session cache is keyed by a fixed-size key of the sealed access
+// cookie (see sessionKey: a seeded hash, not a SHA-256, which would cost
+// several times the rest of the warm path). The other caches' keys are the
+// credentials as sent: every such credential is bounded
+// before it gets here (Limits.MaxCredentialBytes, Limits.MaxCookieBytes),
+// its bytes count in the cache's byte budget (with the header it is cut
+// from, when it is kept uncopied: see cacheKey), and an entry larger than
+// an eighth of that budget is not kept at all.
+type expiring[K comparable, V any] struct {
+	mu       sync.RWMutex
+	m        map[K]expiringEntry[V]
+	max      int   // entries
+	maxBytes int64 // the sum of the entries' sizes
+	bytes    int64 // the sum now
+	size     func(K, V) int64
+	now      func() time.Time // the injected clock (Config.Now), for eviction
+	// deletes counts the entries deleted since the map was last rebuilt:
+	// a Go map never shrinks, and one whose entries keep being replaced
+	// grows several times larger than its live entries need (tombstones).
+	deletes int
+	// nextSweep is when the next full sweep of expired entries is due,
+	// in unix nanoseconds.
+	nextSweep atomic.Int64
+	// hits and misses count the lookups of request credentials (lookup),
+	// for CacheStats.
+	hits, misses atomic.Uint64
 }
 
-// sessionWorkspace is the workspace of a cookie-pair session, by the rule
-// documented on Workspace: the one recorded in the session (none
-// included), else the one the token names — which Qelos thins to an id
-// after one refresh and drops after two, hence the recording.
-func sessionWorkspace(s sealed, token *Workspace) *Workspace {
-	switch {
-	case s.NoWorkspace:
+type expiringEntry[V any] struct {
+	v     V
+	until int64 // unix nanoseconds
+	size  int64
+}
+
+// sweepInterval is how often a cache drops its expired entries. A sweep
+// holds the cache's lock for one pass over it (about a millisecond for
+// 10,000 entries): every 10 s, that is a ten-thousandth of one core.
+const sweepInterval = 10 * time.Second
+
+// entryOverhead is what an entry costs beyond its key and value: its slot
+// in the map (key header, value, expiry, size, control byte), three times
+// over for a map that grows by doubling and keeps up to twice its live
+// entries in deleted slots before it is rebuilt (see compact).
+const entryOverhead = 256
+
+// newExpiring returns a cache of at most max entries and maxBytes bytes as
+// size counts them, or nil (disabled) when either is not positive.
+func newExpiring[K comparable, V any](max int, maxBytes int64, size func(K, V) int64, now func() time.Time) *expiring[K, V] {
+	if max <= 0 || maxBytes <= 0 {
 		return nil
-	case s.Workspace != nil:
-		return s.Workspace
 	}
-	return token
+	return &expiring[K, V]{m: make(map[K]expiringEntry[V]), max: max, maxBytes: maxBytes, size: size, now: now}
 }
 
-// newAuth builds the Auth of a cookie-pair session from its access token
-// (read as t) and its refresh cookie s, which records the workspace (by
-// sessionWorkspace) and, for a sign-up token, the email.
-func (m *Middleware) newAuth(t accessToken, accessTok string, s sealed) *Auth {
-	t.user.Workspace = sessionWorkspace(s, t.user.Workspace)
-	if t.user.Email == "" {
-		t.user.Email = s.Email
+// get returns the value kept for key, if it has not expired at now.
+func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
+	var zero V
+	if c == nil {
+		return zero, false
 	}
-	return &Auth{
-		User:        t.user,
-		Workspace:   t.user.Workspace,
-		Mode:        qelos.ModeCookiePair,
-		Privileged:  m.privileged(t.user),
-		mw:          m,
-		accessToken: accessTok,
-		expires:     t.expires,
+	t := now.UnixNano()
+	c.mu.RLock()
+	e, ok := c.m[key]
+	c.mu.RUnlock()
+	if next := c.nextSweep.Load(); t >= next && c.nextSweep.CompareAndSwap(next, t+int64(sweepInterval)) {
+		c.mu.Lock()
+		c.sweep(t)
+		c.mu.Unlock()
 	}
+	if !ok || t >= e.until {
+		return zero, false
+	}
+	return e.v, true
+}
+
+// lookup is get for a request's credential, counted in CacheStats.
+func (c *expiring[K, V]) lookup(key K, now time.Time) (V, bool) {
+	v, ok := c.get(key, now)
+	if c != nil {
+		if ok {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+	}
+	return v, ok
+}
+
+// counts returns the hits and misses of lookup.
+func (c *expiring[K, V]) counts() (hits, misses uint64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
+}
+
+// put keeps v for key until the given time, evicting expired entries
+// first, else arbitrary ones, to stay within the cache's bounds. A value
+// too large for the cache (over an eighth of its byte budget) is not kept.
+// A string key must not be cut from a larger string (it would keep all of
+// it): see putPinned.
+func (c *expiring[K, V]) put(key K, v V, until time.Time) { c.putPinned(key, v, until, 0) }
+
+// putPinned is put for a key that keeps pinned bytes alive beyond its own
+// (a substring of a request header keeps the whole header), counted in the
+// cache's byte budget.
+func (c *expiring[K, V]) putPinned(key K, v V, until time.Time, pinned int64) {
+	if c == nil {
+		return
+	}
+	size := entryOverhead + c.size(key, v) + pinned
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delete(key)
+	if size > c.maxBytes/8 {
+		return
+	}
+	now := c.now().UnixNano()
+	if next := c.nextSweep.Load(); now >= next && c.nextSweep.CompareAndSwap(next, now+int64(sweepInterval)) {
+		c.sweep(now)
+	}
+	if len(c.m) >= c.max || c.bytes+size > c.maxBytes {
+		c.evict(now, size)
+	}
+	c.compact()
+	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano(), size: size}
+	c.bytes += size
+}
+
+// delete drops key, if present. The caller holds the lock.
+func (c *expiring[K, V]) delete(key K) {
+	if e, ok := c.m[key]; ok {
+		delete(c.m, key)
+		c.bytes -= e.size
+		c.deletes++
+	}
+}
+
+// compact rebuilds the map once more entries were deleted from it than
+// twice what it holds, so its memory follows its live entries: amortised
+// O(1) per delete. The caller holds the lock, and is not ranging over the
+// map.
+func (c *expiring[K, V]) compact() {
+	if c.deletes <= 2*len(c.m)+64 {
+		return
+	}
+	m := make(map[K]expiringEntry[V], len(c.m))
+	for k, e := range c.m {
+		m[k] = e
+	}
+	c.m, c.deletes = m, 0
+}
+
+func (c *expiring[K, V]) remove(key K) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.delete(key)
+	c.compact()
+	c.mu.Unlock()
+}
+
+// removeIf drops every entry whose value matches.
+func (c *expiring[K, V]) removeIf(match func(V) bool) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.m {
+		if match(e.v) {
+			c.delete(k)
+		}
+	}
+	c.compact()
+}
+
+// sweep drops every entry expired at now. The caller holds the lock.
+func (c *expiring[K, V]) sweep(now int64) {
+	for k, e := range c.m {
+		if now >= e.until {
+			c.delete(k)
+		}
+	}
+	c.compact()
+}
+
+// evict makes room for an entry of size bytes: it drops expired entries
+// first, else arbitrary ones (map order is random), until an eighth of
+// both bounds is free, so eviction is amortised O(1). The caller holds the
+// lock.
+func (c *expiring[K, V]) evict(now, size int64) {
+	entries := len(c.m) - c.max + c.max/8 + 1
+	bytes := c.bytes + size - c.maxBytes + c.maxBytes/8
+	done := func() bool { return entries <= 0 && bytes <= 0 }
+	for k, e := range c.m {
+		if done() {
+			return
+		}
+		if now >= e.until {
+			c.delete(k)
+			entries, bytes = entries-1, bytes-e.size
+		}
+	}
+	for k, e := range c.m {
+		if done() {
+			return
+		}
+		c.delete(k)
+		entries, bytes = entries-1, bytes-e.size
+	}
+}
+
+func (c *expiring[K, V]) len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
+
+// memory is the sum of the entries' sizes, as the byte budget counts them.
+func (c *expiring[K, V]) memory() int64 {
+	if c == nil {
+		return 0
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
+}
+
+// cacheKey is how a credential cut out of a request's Cookie header (lines)
+// is kept as a cache key: as it is, pinning the whole header, when the
+// header is little more than the credential (the usual request: the pair,
+// or Qelos's cookie, and a few small cookies), else as a copy, so that a
+// small credential among large cookies does not keep them all. pinned is
+// what the key keeps alive beyond itself, for putPinned.
+func cacheKey(key string, lines []string) (k string, pinned int64) {
+	total := 0
+	for _, l := range lines {
+		total += len(l)
+	}
+	if total <= 2*len(key)+1<<10 {
+		return key, int64(total)
+	}
+	return strings.Clone(key), 0
+}
+
+// sessionCache keeps the sessions opened from the app's cookie pair, by a
+// fixed-size key of their sealed access cookie (see sessionKeyOf), so an
+// entry costs the same whatever the cookie's length and keeps nothing of
+// the request alive.
+type sessionCache struct {
+	*expiring[sessionKey, *Auth]
+}
+
+// sessionKey names a sealed access cookie by the digest of it the cookie
+// itself carries: its HMAC-SHA256, encoded in its last characters (the
+// last 24 hold at least 128 bits of it). Nobody can produce
+// that MAC without the app's key, nor present it without having seen the
+// very cookie, and an entry only ever serves the pair its cookie came with
+// (the refresh cookie's pairTag is checked on every hit too). A warm
+// request then reads 24 bytes of its cookie, not all of it: hashing the
+// whole 1.3 KB value cost more than the rest of the warm path.
+type sessionKey struct {
+	n    uint16 // the cookie's length (at most maxCookieSize), so a value shorter than the tail is its own key
+	tail [pairTagLen]byte
+}
+
+func sessionKeyOf(cookie string) sessionKey {
+	k := sessionKey{n: uint16(min(len(cookie), 1<<16-1))}
+	if len(cookie) > pairTagLen {
+		cookie = cookie[len(cookie)-pairTagLen:]
+	}
+	copy(k.tail[:], cookie)
+	return k
+}
+
+func newSessionCache(max int, maxBytes int64, now func() time.Time) *sessionCache {
+	c := newExpiring(max, maxBytes, func(_ sessionKey, a *Auth) int64 { return slack(int64(unsafe.Sizeof(sessionKey{})) + authSize(a)) }, now)
+	if c == nil {
+		return &sessionCache{}
+	}
+	return &sessionCache{c}
+}
+
+func (c *sessionCache) getKey(k sessionKey, now time.Time) (*Auth, bool) {
+	if c.expiring == nil {
+		return nil, false
+	}
+	return c.expiring.lookup(k, now)
+}
+
+func (c *sessionCache) put(cookie string, a *Auth, until time.Time) {
+	c.putKey(sessionKeyOf(cookie), a, until)
+}
+
+func (c *sessionCache) putKey(k sessionKey, a *Auth, until time.Time) {
+	if c.expiring == nil {
+		return
+	}
+	c.expiring.put(k, a, until)
+}
+
+func (c *sessionCache) remove(cookie string) {
+	c.removeKey(sessionKeyOf(cookie))
+}
+
+func (c *sessionCache) removeKey(k sessionKey) {
+	if c.expiring == nil {
+		return
+	}
+	c.expiring.remove(k)
+}
+
+// privileged reports whether u holds one of Config.PrivilegedRoles.
+func (m *Middleware) privileged(u *User) bool {
+	for _, r := range m.cfg.PrivilegedRoles {
+		if u.HasRole(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// pairTag fingerprints the refresh cookie a cached session was opened
+// with: the last 24 characters of the sealed value, which encode (at least
+// 132 bits of) its MAC. Nobody can produce them without holding that very
+// cookie, so a cached session serves only the pair it came from; the
+// comparison costs nothing on the warm path and the tag 24 bytes of cache.
+func pairTag(refreshCookie string) string {
+	if len(refreshCookie) < pairTagLen {
+		return refreshCookie
+	}
+	return refreshCookie[len(refreshCookie)-pairTagLen:]
+}
+
+const pairTagLen = 24
+
+// The sizes the caches' byte budgets count (Limits.CacheBytes): what an
+// entry's key and value hold on the heap, estimated from above. Strings
+// count their bytes plus their header; slices and maps their backing
+// arrays; an allocation is rounded up to its size class (at most an eighth
+// more, hence the final slack).
+
+func stringKeySize[V any](size func(V) int64) func(string, V) int64 {
+	return func(k string, v V) int64 { return slack(16 + int64(len(k)) + size(v)) }
+}
+
+func credKeySize[V any](size func(V) int64) func(credKey, V) int64 {
+	return func(_ credKey, v V) int64 { return slack(int64(unsafe.Sizeof(credKey{})) + size(v)) }
+}
+
+// slack rounds an estimate up for allocator size classes and the
+// pointers between the allocations.
+func slack(n int64) int64 { return n + n/4 + 64 }
+
+func authSize(a *Auth) int64 {
+	if a == nil {
+		return 0
+	}
+	n := int64(unsafe.Sizeof(*a)) + int64(len(a.accessToken)+len(a.refreshToken)+len(a.session)) + headerSize(a.cred) + userSize(a.User)
+	if a.Workspace != nil && (a.User == nil || a.Workspace != a.User.Workspace) {
+		n += workspaceSize(a.Workspace)
+	}
+	return n
+}
+
+func identitySize(e identityEntry) int64 { return authSize(e.auth) + stringsSize(e.cookies) }
+
+func recheckSize(r recheck) int64 { return workspaceSize(r.ws) }
+
+func workspacesSize(list []Workspace) int64 {
+	n := int64(cap(list)) * int64(unsafe.Sizeof(Workspace{}))
+	for i := range list {
+		n += workspaceSize(&list[i]) - int64(unsafe.Sizeof(Workspace{}))
+	}
+	return n
+}
+
+func userSize(u *User) int64 {
+	if u == nil {
+		return 0
+	}
+	n := int64(unsafe.Sizeof(*u))
+	for _, s := range []string{u.ID, u.Tenant, u.Username, u.Email, u.Phone, u.Name, u.FirstName, u.LastName, u.FullName, u.ProfileImage, u.BirthDate} {
+		n += int64(len(s))
+	}
+	return n + stringsSize(u.Roles) + anySize(u.Metadata) + workspaceSize(u.Workspace)
+}
+
+func workspaceSize(w *Workspace) int64 {
+	if w == nil {
+		return 0
+	}
+	return int64(unsafe.Sizeof(*w)) + int64(len(w.ID)+len(w.Name)) + stringsSize(w.Roles) + stringsSize(w.Labels)
+}
+
+func stringsSize(s []string) int64 {
+	n := int64(cap(s)) * 16
+	for _, v := range s {
+		n += int64(len(v))
+	}
+	return n
+}
+
+func headerSize(h http.Header) int64 {
+	if h == nil {
+		return 0
+	}
+	n := int64(64)
+	for k, v := range h {
+		n += 64 + int64(len(k)) + stringsSize(v)
+	}
+	return n
+}
+
+// anySize estimates a value decoded from JSON into an any: maps, slices,
+// strings, numbers and booleans.
+func anySize(v any) int64 {
+	switch t := v.(type) {
+	case nil:
+		return 0
+	case string:
+		return 16 + int64(len(t))
+	case map[string]any:
+		n := int64(64)
+		for k, e := range t {
+			n += 64 + int64(len(k)) + anySize(e)
+		}
+		return n
+	case []any:
+		n := int64(24 + 16*cap(t))
+		for _, e := range t {
+			n += anySize(e)
+		}
+		return n
+	}
+	return 16
 }

@@ -54,7 +54,10 @@ const (
 //     than mw/bare on a machine other processes load;
 //   - first-sight/op: the share of requests whose session the middleware
 //     had never seen, each of them a cold open (requests whose session
-//     the cache evicted are cold too and are not counted here).
+//     the cache evicted are cold too and are not counted here);
+//   - hit-rate, cached-sessions: CacheStats at the end of the run: the
+//     share of requests the session cache answered (evictions included)
+//     and the sessions it holds.
 func BenchmarkWorkloadZipf(b *testing.B) {
 	prev := runtime.GOMAXPROCS(1)
 	b.Cleanup(func() { runtime.GOMAXPROCS(prev) })
@@ -133,6 +136,9 @@ func BenchmarkWorkloadZipf(b *testing.B) {
 	b.ReportMetric(median(bareCPU), "bare-cpu-ns/req")
 	b.ReportMetric(median(cpuRatio), "mw/bare-cpu")
 	b.ReportMetric(float64(firstSights)/float64(b.N), "first-sight/op")
+	st := mw.CacheStats()
+	b.ReportMetric(st.HitRate(), "hit-rate")
+	b.ReportMetric(float64(st.Sessions), "cached-sessions")
 }
 
 // workload is one in-process server on loopback and a keep-alive client

@@ -21,12 +21,12 @@ func (m *Middleware) recordWorkspace(w http.ResponseWriter, r *http.Request, a *
 		}
 		refreshTok = s.Token
 	}
-	t, err := m.tokens.readAccess(a.accessToken)
+	t, err := m.tokens.readAccess(a.AccessToken())
 	if err != nil {
 		return nil, err
 	}
 	old := m.jar.value(r, m.jar.access)
-	b, err := m.issue(w, r, refresh.Pair{AccessToken: a.accessToken, RefreshToken: refreshTok}, t, sealed{Session: a.sid, Workspace: ws}, m.now())
+	b, err := m.issue(w, r, refresh.Pair{AccessToken: a.AccessToken(), RefreshToken: refreshTok}, t, sealed{Session: a.sid, Workspace: ws}, m.now())
 	if err != nil {
 		return nil, err
 	}

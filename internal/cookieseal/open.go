@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -72,6 +73,13 @@ func New(keys ...Key) (*Opener, error) {
 // plaintext: a fresh slice, the caller's to keep. maxAge is not checked
 // (the tokens inside carry their own expiry); the timestamp must parse.
 func (o *Opener) Open(name, value string) ([]byte, error) {
+	return o.OpenAppend(nil, name, value)
+}
+
+// OpenAppend is Open, appending the plaintext to dst (which it may grow)
+// and returning the extended slice: a caller that copies out what it keeps
+// can reuse one buffer for every value.
+func (o *Opener) OpenAppend(dst []byte, name, value string) ([]byte, error) {
 	bp, _ := o.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -106,7 +114,7 @@ func (o *Opener) Open(name, value string) ([]byte, error) {
 		if !op.verify(name, signed, mac) {
 			continue
 		}
-		return op.decrypt(raw[i+1 : j])
+		return op.decrypt(dst, raw[i+1:j])
 	}
 	return nil, ErrInvalid
 }
@@ -125,18 +133,21 @@ func (op *opener) verify(name string, signed, mac []byte) bool {
 	return hmac.Equal(st.h.Sum(st.sum[:0]), mac)
 }
 
-// decrypt decodes the sealed value's inner base64 into a fresh slice and
-// decrypts it in place.
-func (op *opener) decrypt(v []byte) ([]byte, error) {
+// decrypt decodes the sealed value's inner base64 after dst (a fresh
+// slice when dst is nil) and decrypts it in place, returning dst extended
+// by the plaintext.
+func (op *opener) decrypt(dst, v []byte) ([]byte, error) {
 	enc := base64.URLEncoding
-	out := make([]byte, enc.DecodedLen(len(v)))
+	at := len(dst)
+	dst = slices.Grow(dst, enc.DecodedLen(len(v)))
+	out := dst[at : at+enc.DecodedLen(len(v))]
 	n, err := enc.Decode(out, v)
 	if err != nil {
 		return nil, ErrInvalid
 	}
 	out = out[:n]
 	if op.block == nil {
-		return out, nil
+		return dst[:at+n], nil
 	}
 	size := op.block.BlockSize()
 	if len(out) <= size {
@@ -144,7 +155,9 @@ func (op *opener) decrypt(v []byte) ([]byte, error) {
 	}
 	iv, body := out[:size], out[size:]
 	cipher.NewCTR(op.block, iv).XORKeyStream(body, body)
-	return body, nil
+	// The plaintext follows dst's own bytes, where the IV was.
+	copy(out, body)
+	return dst[:at+len(body)], nil
 }
 
 var pipe = []byte{'|'}

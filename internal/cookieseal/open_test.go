@@ -61,6 +61,13 @@ func TestOpenMatchesSecurecookie(t *testing.T) {
 				if err != nil || !bytes.Equal(got, plain) {
 					t.Fatalf("Open = %q, %v; want %q", got, err, plain)
 				}
+				// OpenAppend keeps what dst held and appends the same
+				// plaintext, in a buffer used before and too small.
+				dst := append(make([]byte, 0, 8), "kept"...)
+				got, err = o.OpenAppend(dst, "session", v)
+				if err != nil || string(got) != "kept"+string(plain) {
+					t.Fatalf("OpenAppend = %q, %v; want %q", got, err, "kept"+string(plain))
+				}
 			}
 		})
 	}
