@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/qelos-io/integrator-go/internal/testenv"
 )
 
 // clusterSlots is the number of hash slots of a Redis Cluster.
@@ -127,15 +125,7 @@ func LaunchCluster(masters int, withReplicas bool) (*Cluster, error) {
 // ends.
 func StartCluster(tb testing.TB, masters int, withReplicas bool) *Cluster {
 	tb.Helper()
-	c, err := LaunchCluster(masters, withReplicas)
-	if errors.Is(err, ErrNotFound) {
-		testenv.Missing(tb, SkipMessage)
-	}
-	if err != nil {
-		tb.Fatalf("redistest: %v", err)
-	}
-	tb.Cleanup(c.Close)
-	return c
+	return start(tb, func() (*Cluster, error) { return LaunchCluster(masters, withReplicas) })
 }
 
 // Addrs returns host:port of every master, as seeds for a cluster client.

@@ -111,17 +111,23 @@ func launch(conf string, extra ...string) (*Server, error) {
 // Start is [Launch] for one test: it skips tb with [SkipMessage] when
 // redis-server is missing (fails it under the README's test command), fails
 // it on any other error, and stops the server when tb ends.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB) *Server { return start(tb, Launch) }
+
+// start is what the Start functions share: launch, skip tb with
+// [SkipMessage] when redis-server is missing (fail it under the README's
+// test command), fail it on any other error, and close what was launched
+// when tb ends.
+func start[T interface{ Close() }](tb testing.TB, launch func() (T, error)) T {
 	tb.Helper()
-	s, err := Launch()
+	v, err := launch()
 	if errors.Is(err, ErrNotFound) {
 		testenv.Missing(tb, SkipMessage)
 	}
 	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
-	tb.Cleanup(s.Close)
-	return s
+	tb.Cleanup(v.Close)
+	return v
 }
 
 // URL returns the Redis to use for a package's tests: the value of [EnvURL]

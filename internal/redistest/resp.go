@@ -70,26 +70,20 @@ func readReply(r *bufio.Reader) (any, error) {
 		return nil, replyError(line[1:])
 	case ':':
 		return strconv.ParseInt(line[1:], 10, 64)
-	case '$':
+	case '$', '*':
 		n, err := strconv.Atoi(line[1:])
 		if err != nil || n > maxBulk {
-			return nil, fmt.Errorf("redistest: bad bulk length %q", line)
+			return nil, fmt.Errorf("redistest: bad length %q", line)
 		}
-		if n < 0 {
-			return nil, nil
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n > maxBulk {
-			return nil, fmt.Errorf("redistest: bad array length %q", line)
-		}
-		if n < 0 {
-			return nil, nil
+		switch {
+		case n < 0:
+			return nil, nil // a nil bulk string or array
+		case line[0] == '$':
+			buf := make([]byte, n+2)
+			if _, err := io.ReadFull(r, buf); err != nil {
+				return nil, err
+			}
+			return string(buf[:n]), nil
 		}
 		out := make([]any, n)
 		for i := range out {

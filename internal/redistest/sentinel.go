@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-
-	"github.com/qelos-io/integrator-go/internal/testenv"
 )
 
 // SentinelMaster is the name under which a [Sentinel] watches its master.
@@ -62,15 +60,7 @@ func LaunchSentinel() (*Sentinel, error) {
 // tb ends.
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
-	st, err := LaunchSentinel()
-	if errors.Is(err, ErrNotFound) {
-		testenv.Missing(tb, SkipMessage)
-	}
-	if err != nil {
-		tb.Fatalf("redistest: %v", err)
-	}
-	tb.Cleanup(st.Close)
-	return st
+	return start(tb, LaunchSentinel)
 }
 
 // URL returns the deployment in the form go-redis's ParseFailoverURL reads:

@@ -280,29 +280,32 @@ func clientFromURL(rawURL string, opTimeout time.Duration) (redis.UniversalClien
 	q := u.Query()
 	switch {
 	case q.Has("master_name"):
-		o, err := redis.ParseFailoverURL(rawURL)
-		if err != nil {
-			return nil, err
-		}
-		tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
-			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
-		return redis.NewFailoverClient(o), nil
+		return tuned(rawURL, opTimeout, redis.ParseFailoverURL, func(o *redis.FailoverOptions) clientTuning {
+			return clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+				&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries}
+		}, func(o *redis.FailoverOptions) redis.UniversalClient { return redis.NewFailoverClient(o) })
 	case q.Has("addr"):
-		o, err := redis.ParseClusterURL(rawURL)
-		if err != nil {
-			return nil, err
-		}
-		tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
-			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
-		return redis.NewClusterClient(o), nil
+		return tuned(rawURL, opTimeout, redis.ParseClusterURL, func(o *redis.ClusterOptions) clientTuning {
+			return clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+				&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries}
+		}, func(o *redis.ClusterOptions) redis.UniversalClient { return redis.NewClusterClient(o) })
 	}
-	o, err := redis.ParseURL(rawURL)
+	return tuned(rawURL, opTimeout, redis.ParseURL, func(o *redis.Options) clientTuning {
+		return clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
+			&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries}
+	}, func(o *redis.Options) redis.UniversalClient { return redis.NewClient(o) })
+}
+
+// tuned parses rawURL into go-redis options of kind O, gives the fields
+// knobs points at the Store's defaults (tune), and only then builds the
+// client, which copies its options when it is made.
+func tuned[O any](rawURL string, opTimeout time.Duration, parse func(string) (*O, error), knobs func(*O) clientTuning, build func(*O) redis.UniversalClient) (redis.UniversalClient, error) {
+	o, err := parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	tune(opTimeout, clientTuning{&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout,
-		&o.PoolSize, &o.MaxActiveConns, &o.PipelinePoolSize, &o.MinIdleConns, &o.MaxRetries, &o.MinRetryBackoff, &o.MaxRetryBackoff, &o.DialerRetries})
-	return redis.NewClient(o), nil
+	tune(opTimeout, knobs(o))
+	return build(o), nil
 }
 
 // clientTuning points at the fields of go-redis's Options, ClusterOptions
