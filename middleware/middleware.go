@@ -102,7 +102,7 @@ func New(cfg Config) (*Middleware, error) {
 	// every signed-in browser), a twelfth for each of the six others.
 	share := cfg.Limits.CacheBytes / 12
 	m.cache = newSessionCache(cfg.Limits.CacheSize, cfg.Limits.CacheBytes/2, clock)
-	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock)
+	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock).withRecent(stringSlot)
 	m.identities = newIdentityCache(cfg.Limits.CacheSize, share, clock)
 	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.Limits.CacheSize, share, credKeySize(workspacesSize), clock)}
 	m.rechecks = newExpiring(cfg.Limits.CacheSize, share, credKeySize(recheckSize), clock)
