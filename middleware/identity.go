@@ -46,9 +46,9 @@ type identityCache struct {
 // entries and bytes bytes.
 func newIdentityCache(size int, bytes int64, now func() time.Time) *identityCache {
 	return &identityCache{
-		apiKeys:     newExpiring(size, bytes, stringKeySize(identitySize), now),
-		bearers:     newExpiring(size, bytes, stringKeySize(identitySize), now),
-		passthrough: newExpiring(size, bytes, stringKeySize(identitySize), now),
+		apiKeys:     newExpiring(size, bytes, stringKeySize(identitySize), now).withRecent(stringSlot),
+		bearers:     newExpiring(size, bytes, stringKeySize(identitySize), now).withRecent(stringSlot),
+		passthrough: newExpiring(size, bytes, stringKeySize(identitySize), now).withRecent(stringSlot),
 	}
 }
 

@@ -102,7 +102,7 @@ func New(cfg Config) (*Middleware, error) {
 	// every signed-in browser), a twelfth for each of the six others.
 	share := cfg.Limits.CacheBytes / 12
 	m.cache = newSessionCache(cfg.Limits.CacheSize, cfg.Limits.CacheBytes/2, clock)
-	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock)
+	m.bearers = newExpiring(cfg.Limits.CacheSize, share, stringKeySize(authSize), clock).withRecent(stringSlot)
 	m.identities = newIdentityCache(cfg.Limits.CacheSize, share, clock)
 	m.workspaces = &workspaceCache{expiring: newExpiring(cfg.Limits.CacheSize, share, credKeySize(workspacesSize), clock)}
 	m.rechecks = newExpiring(cfg.Limits.CacheSize, share, credKeySize(recheckSize), clock)
@@ -440,13 +440,18 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 	for _, line := range lines {
 		for line != "" {
 			var part string
-			part, line, _ = strings.Cut(line, ";")
+			if i := strings.IndexByte(line, ';'); i >= 0 {
+				part, line = line[:i], line[i+1:]
+			} else {
+				part, line = line, ""
+			}
 			if n++; n > lim.MaxCookies {
 				return errTooManyCookies
 			}
 			part = textproto.TrimString(part)
-			k, v, ok := strings.Cut(part, "=")
-			if qelosCookieName(k) {
+			// The names are matched on the cookie as sent (a valid cookie
+			// name holds no '='), so a value is never searched for one.
+			if strings.HasPrefix(part, "qlt_") || strings.HasPrefix(part, "token") && (len(part) == 5 || part[5] == '=') {
 				if !passthrough {
 					s.qelosIgnored = true // looked at, and ignored: see Config.Proxy.Passthrough
 					continue
@@ -454,7 +459,7 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 				if s.qelosCount++; s.qelosCount > lim.MaxQelosCookies {
 					return errTooManyQelosCookies
 				}
-				if len(v) > lim.MaxCredentialBytes {
+				if _, v, _ := strings.Cut(part, "="); len(v) > lim.MaxCredentialBytes {
 					return errCredentialTooLarge
 				}
 				if s.qelos == "" {
@@ -462,22 +467,17 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 				}
 				continue
 			}
-			if !ok {
-				continue
-			}
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			switch k {
-			case j.access.wire:
+			if v, ok := cookieNamed(part, j.access.wire); ok {
 				if s.access == "" {
-					s.access = v
+					s.access = unquoteCookie(v)
 				}
-			case j.refresh.wire:
+			} else if v, ok := cookieNamed(part, j.refresh.wire); ok {
 				if s.refresh == "" {
-					s.refresh = v
+					s.refresh = unquoteCookie(v)
 				}
-			case j.access.chunks[0], j.refresh.chunks[0]:
+			} else if _, ok := cookieNamed(part, j.access.chunks[0]); ok {
+				chunked = true
+			} else if _, ok := cookieNamed(part, j.refresh.chunks[0]); ok {
 				chunked = true
 			}
 		}
@@ -491,6 +491,23 @@ func (m *Middleware) scanCookies(s *cookieScan) error {
 		}
 	}
 	return nil
+}
+
+// cookieNamed returns the value of the cookie part ("name=value", trimmed)
+// when it is named name, a valid cookie name.
+func cookieNamed(part, name string) (string, bool) {
+	if len(part) <= len(name) || part[len(name)] != '=' || part[:len(name)] != name {
+		return "", false
+	}
+	return part[len(name)+1:], true
+}
+
+// unquoteCookie drops the double quotes around a cookie value.
+func unquoteCookie(v string) string {
+	if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
 }
 
 // refuseOverBudget answers a request over one of the request budgets:

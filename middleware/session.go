@@ -232,6 +232,59 @@ type expiring[K comparable, V any] struct {
 	// hits and misses count the lookups of request credentials (lookup),
 	// for CacheStats.
 	hits, misses atomic.Uint64
+	// recent holds, when slot is set, entries as they were put, read
+	// without the lock: a slot keeps the first entry put into it until
+	// that entry is deleted (every delete clears its slot, under the lock)
+	// or expires, so a hit there is an entry the map holds. The warm path
+	// of a returning credential is then one atomic load and one comparison
+	// of keys instead of the read lock, a hash and the map.
+	recent [recentSlots]atomic.Pointer[recentEntry[K, V]]
+	slot   func(K) uint // which slot of recent a key may take; nil: recent is unused
+}
+
+// recentEntry is a copy of an entry of the map, with its key as the map
+// holds it (never a longer string it was cut from).
+type recentEntry[K comparable, V any] struct {
+	key   K
+	v     V
+	until int64 // unix nanoseconds
+}
+
+// recentSlots is how many entries expiring.recent holds: a few hundred
+// bytes of pointers a cache.
+const recentSlots = 64
+
+// withRecent turns on c's lock-free front (see expiring.recent), slot
+// choosing a key's place in it. It returns c.
+func (c *expiring[K, V]) withRecent(slot func(K) uint) *expiring[K, V] {
+	if c != nil {
+		c.slot = slot
+	}
+	return c
+}
+
+// recentSlot returns the slot of recent key may take, or nil when c has
+// no front.
+func (c *expiring[K, V]) recentSlot(key K) *atomic.Pointer[recentEntry[K, V]] {
+	if c.slot == nil {
+		return nil
+	}
+	return &c.recent[c.slot(key)%recentSlots]
+}
+
+// stringSlot places a string key in expiring.recent by its length and
+// last bytes (the signature's end, for a token).
+func stringSlot(k string) uint {
+	if k == "" {
+		return 0
+	}
+	return uint(len(k)) ^ uint(k[len(k)-1])<<2 ^ uint(k[len(k)/2])<<4
+}
+
+// sessionSlot places a session key in expiring.recent by the last bytes
+// of its cookie (a MAC's end).
+func sessionSlot(k sessionKey) uint {
+	return uint(k.tail[pairTagLen-1]) ^ uint(k.tail[pairTagLen-2])<<3
 }
 
 type expiringEntry[V any] struct {
@@ -267,14 +320,19 @@ func (c *expiring[K, V]) get(key K, now time.Time) (V, bool) {
 		return zero, false
 	}
 	t := now.UnixNano()
-	c.mu.RLock()
-	e, ok := c.m[key]
-	c.mu.RUnlock()
 	if next := c.nextSweep.Load(); t >= next && c.nextSweep.CompareAndSwap(next, t+int64(sweepInterval)) {
 		c.mu.Lock()
 		c.sweep(t)
 		c.mu.Unlock()
 	}
+	if s := c.recentSlot(key); s != nil {
+		if r := s.Load(); r != nil && t < r.until && r.key == key {
+			return r.v, true
+		}
+	}
+	c.mu.RLock()
+	e, ok := c.m[key]
+	c.mu.RUnlock()
 	if !ok || t >= e.until {
 		return zero, false
 	}
@@ -333,6 +391,11 @@ func (c *expiring[K, V]) putPinned(key K, v V, until time.Time, pinned int64) {
 	c.compact()
 	c.m[key] = expiringEntry[V]{v: v, until: until.UnixNano(), size: size}
 	c.bytes += size
+	if s := c.recentSlot(key); s != nil {
+		if r := s.Load(); r == nil || now >= r.until {
+			s.Store(&recentEntry[K, V]{key: key, v: v, until: until.UnixNano()})
+		}
+	}
 }
 
 // delete drops key, if present. The caller holds the lock.
@@ -341,6 +404,11 @@ func (c *expiring[K, V]) delete(key K) {
 		delete(c.m, key)
 		c.bytes -= e.size
 		c.deletes++
+		if s := c.recentSlot(key); s != nil {
+			if r := s.Load(); r != nil && r.key == key {
+				s.Store(nil)
+			}
+		}
 	}
 }
 
@@ -487,7 +555,7 @@ func sessionKeyOf(cookie string) sessionKey {
 }
 
 func newSessionCache(max int, maxBytes int64, now func() time.Time) *sessionCache {
-	c := newExpiring(max, maxBytes, func(_ sessionKey, a *Auth) int64 { return slack(int64(unsafe.Sizeof(sessionKey{})) + authSize(a)) }, now)
+	c := newExpiring(max, maxBytes, func(_ sessionKey, a *Auth) int64 { return slack(int64(unsafe.Sizeof(sessionKey{})) + authSize(a)) }, now).withRecent(sessionSlot)
 	if c == nil {
 		return &sessionCache{}
 	}
