@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
@@ -106,59 +105,10 @@ func (a *Auth) Expires() time.Time {
 	return a.expires
 }
 
-// contextKey is unexported and unique: only this package can set the Auth.
-// Its value is the Auth bound to the request (see bind); rawKey's is the
-// Auth as Handler found it, which may be shared by a session's requests.
-type contextKey struct{}
-
-type rawKey struct{}
-
-// authContext is the context Handler gives a request: its parent, the Auth
-// and the request's sealed access cookie, one allocation (as
-// context.WithValue's). The Auth bound to the cookie (bind) is made only
-// when asked for (FromContext), so a request whose handler reads only
-// its user allocates nothing more.
-type authContext struct {
-	context.Context
-	a      *Auth
-	access string
-	bound  atomic.Pointer[Auth]
-}
-
-func (c *authContext) Value(key any) any {
-	switch key.(type) {
-	case contextKey:
-		return c.auth()
-	case rawKey:
-		return c.a
-	}
-	return c.Context.Value(key)
-}
-
-// auth is c.a bound to the request's access cookie, made once.
-func (c *authContext) auth() *Auth {
-	if c.access == "" || c.a == nil || !c.a.tokenInCookie {
-		return c.a
-	}
-	if b := c.bound.Load(); b != nil {
-		return b
-	}
-	c.bound.CompareAndSwap(nil, bind(c.a, c.access))
-	return c.bound.Load()
-}
-
-func (c *authContext) String() string { return "middleware.authContext" }
-
 // NewContext returns a copy of ctx carrying a. Adapters and tests use it;
 // applications normally let the middleware set it.
 func NewContext(ctx context.Context, a *Auth) context.Context {
 	return &authContext{Context: ctx, a: a}
-}
-
-// requestContext is NewContext for a request whose sealed access cookie
-// is access (empty: none), where a cached session's token is.
-func requestContext(ctx context.Context, a *Auth, access string) context.Context {
-	return &authContext{Context: ctx, a: a, access: access}
 }
 
 // FromContext returns the Auth the middleware attached to the request
@@ -204,14 +154,4 @@ func WorkspaceFrom(ctx context.Context) (*Workspace, bool) {
 		return nil, false
 	}
 	return a.Workspace, true
-}
-
-// resolveWorkspace applies Config.ResolveWorkspace.
-func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
-	if m.cfg.ResolveWorkspace == nil || a.User == nil {
-		return a
-	}
-	// The resolver gets a Client: a cached session's token is in r's
-	// access cookie.
-	return bind(a, m.jar.value(r, m.jar.access)).withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
 }

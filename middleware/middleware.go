@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -515,4 +516,53 @@ func unquoteCookie(v string) string {
 func (m *Middleware) refuseOverBudget(w http.ResponseWriter, r *http.Request, err error) {
 	m.log.Debug("qelos limits: request refused", "err", err, "path", r.URL.Path)
 	m.fail(w, r, &qelos.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Code: qelos.CodeHeadersTooLarge, Message: "the request carries more or larger cookies or credentials than this app accepts; clear this site's cookies and try again"})
+}
+
+// contextKey is unexported and unique: only this package can set the Auth.
+// Its value is the Auth bound to the request (see bind); rawKey's is the
+// Auth as Handler found it, which may be shared by a session's requests.
+type contextKey struct{}
+
+type rawKey struct{}
+
+// authContext is the context Handler gives a request: its parent, the Auth
+// and the request's sealed access cookie, one allocation (as
+// context.WithValue's). The Auth bound to the cookie (bind) is made only
+// when asked for (FromContext), so a request whose handler reads only
+// its user allocates nothing more.
+type authContext struct {
+	context.Context
+	a      *Auth
+	access string
+	bound  atomic.Pointer[Auth]
+}
+
+func (c *authContext) Value(key any) any {
+	switch key.(type) {
+	case contextKey:
+		return c.auth()
+	case rawKey:
+		return c.a
+	}
+	return c.Context.Value(key)
+}
+
+// auth is c.a bound to the request's access cookie, made once.
+func (c *authContext) auth() *Auth {
+	if c.access == "" || c.a == nil || !c.a.tokenInCookie {
+		return c.a
+	}
+	if b := c.bound.Load(); b != nil {
+		return b
+	}
+	c.bound.CompareAndSwap(nil, bind(c.a, c.access))
+	return c.bound.Load()
+}
+
+func (c *authContext) String() string { return "middleware.authContext" }
+
+// requestContext is NewContext for a request whose sealed access cookie
+// is access (empty: none), where a cached session's token is.
+func requestContext(ctx context.Context, a *Auth, access string) context.Context {
+	return &authContext{Context: ctx, a: a, access: access}
 }

@@ -207,8 +207,9 @@ func (m *Middleware) refreshAt(t accessToken) time.Time {
 // a disabled cache: every get misses and put does nothing.
 //
 // The session cache is keyed by a fixed-size key of the sealed access
-// cookie (see sessionKey: a seeded hash, not a SHA-256, which would cost
-// several times the rest of the warm path). The other caches' keys are the
+// cookie (see sessionKey: its length and the tail of its MAC, not a hash
+// of the whole value, which would cost several times the rest of the warm
+// path). The other caches' keys are the
 // credentials as sent: every such credential is bounded
 // before it gets here (Limits.MaxCredentialBytes, Limits.MaxCookieBytes),
 // its bytes count in the cache's byte budget (with the header it is cut
@@ -715,4 +716,14 @@ func anySize(v any) int64 {
 		return n
 	}
 	return 16
+}
+
+// resolveWorkspace applies Config.ResolveWorkspace.
+func (m *Middleware) resolveWorkspace(r *http.Request, a *Auth) *Auth {
+	if m.cfg.ResolveWorkspace == nil || a.User == nil {
+		return a
+	}
+	// The resolver gets a Client: a cached session's token is in r's
+	// access cookie.
+	return bind(a, m.jar.value(r, m.jar.access)).withResolvedWorkspace(r, m.cfg.ResolveWorkspace)
 }
