@@ -112,6 +112,8 @@ fi
         what["bare-cpu-ns/req"] = "CPU per request of the bare handler (client included)"
         what["mw/bare-cpu"] = "CPU per request with the middleware, as a multiple of the bare one"
         what["first-sight/op"] = "share of requests whose session was new to the middleware"
+        what["hit-rate"] = "share of session lookups the cache answered (CacheStats)"
+        what["cached-sessions"] = "sessions in the cache at the end of a run (CacheStats; Limits.CacheSize, 10,000 by default, binds first)"
       }
       $1 ~ /^Workload/ && $2 != "ns/op" && $2 != "B/op" && $2 != "allocs/op" {
         if ($3 >= 100) printf "| `%s` | %.0f | %s |\n", $2, $3, what[$2]; else printf "| `%s` | %.3f | %s |\n", $2, $3, what[$2]
