@@ -10,7 +10,6 @@ import (
 
 	"github.com/qelos-io/integrator-go"
 	"github.com/qelos-io/integrator-go/internal/upstream"
-	"github.com/qelos-io/integrator-go/middleware/internal/account"
 	"github.com/qelos-io/integrator-go/refresh"
 )
 
@@ -84,17 +83,6 @@ func (m *Middleware) SignUpHandler() http.Handler { return m.account.SignUp() }
 // path, even when the access token had expired, the refresh at sign-out
 // failed, or Qelos's logout failed or timed out.
 func (m *Middleware) SignOutHandler() http.Handler { return m.account.SignOut() }
-
-// SocialLoginURL returns the same-origin path that starts a Qelos social
-// sign-in with provider ("google", "github", "linkedin", "facebook")
-// through the app's /api proxy, as the Qelos SDK's getSocialLoginUrl builds
-// it: /api/auth/<provider>?state=…&returnUrl=…&redirectUrl=…. Qelos sends
-// the browser back to returnURL with ?rt=<refreshToken>&state=<state>;
-// redirectURL is the provider's callback, normally
-// <app origin>/api/auth/<provider>/callback. Empty values are left out.
-func SocialLoginURL(provider, state, returnURL, redirectURL string) string {
-	return account.LoginURL(provider, state, returnURL, redirectURL)
-}
 
 // SocialLoginHandler returns a handler that starts a social sign-in with
 // provider. It remembers a random state and the same-origin "returnTo" of
@@ -187,11 +175,11 @@ func (c accountCore) End(w http.ResponseWriter, r *http.Request) string {
 }
 
 func (c accountCore) Emit(r *http.Request, signedIn bool, userID string) {
-	kind := EventSignedOut
+	kind := qelos.EventSignedOut
 	if signedIn {
-		kind = EventSignedIn
+		kind = qelos.EventSignedIn
 	}
-	c.m.emit(Event{Kind: kind, UserID: userID, Request: r})
+	c.m.emit(qelos.Event{Kind: kind, UserID: userID, Request: r})
 }
 
 func (c accountCore) Seal(state string) (string, error) {

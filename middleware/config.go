@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	qelos "github.com/qelos-io/integrator-go"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -297,13 +298,13 @@ type Config struct {
 	// guards' misconfiguration warnings. No token or cookie value is ever
 	// logged. Default: slog.Default().
 	Logger *slog.Logger
-	// OnEvent, when set, is called synchronously for each Event: a
+	// OnEvent, when set, is called synchronously for each qelos.Event: a
 	// refresh, a failed refresh, a rejected cookie, a sign-in, a sign-out,
 	// a failed identity, and every call to Qelos with its kind, outcome
-	// and duration (EventUpstreamCall). Wire it to metrics; wire
+	// and duration (qelos.EventUpstreamCall). Wire it to metrics; wire
 	// HTTPClient's Transport to tracing. Keep it fast and safe for
 	// concurrent use. Default: none.
-	OnEvent func(Event)
+	OnEvent func(qelos.Event)
 
 	// Now is the middleware's clock, for token expiry and its caches.
 	// Tests share one with qelostest (qelostest.Kit sets it to the kit's
@@ -319,7 +320,7 @@ type CookieConfig struct {
 	// "q_access_token" and "q_refresh_token", the names Qelos's first
 	// integrators used. In the browser they carry the __Host- prefix (see
 	// DisableHostPrefix); see Middleware.CookieNames. The two together stay
-	// within MaxSessionBytes (4,096 bytes): a session that would be larger
+	// within 4,096 bytes: a session that would be larger
 	// is refused (qelos.ErrSessionTooLarge), never split.
 	AccessName  string
 	RefreshName string

@@ -21,7 +21,7 @@ package middleware
 // The decoded strings are substrings of the opened plaintext (one
 // allocation that the session then keeps), so a cached session holds one
 // buffer, not a dozen. Cookies of earlier formats (JSON, starting '{') are
-// still opened; a session that does not fit MaxSessionBytes with its
+// still opened; a session that does not fit maxSessionBytes with its
 // identity beside the token is sealed as before (the token alone).
 
 import (
@@ -60,8 +60,8 @@ const (
 )
 
 // maxSessionPlaintext bounds the plaintext of a session cookie within
-// MaxSessionBytes; a scratch buffer grown beyond twice it is let go.
-const maxSessionPlaintext = MaxSessionBytes
+// maxSessionBytes; a scratch buffer grown beyond twice it is let go.
+const maxSessionPlaintext = maxSessionBytes
 
 var errCompact = errors.New("compact session cookie is malformed")
 

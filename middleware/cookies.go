@@ -20,7 +20,7 @@ import (
 )
 
 // maxCookieSize caps a sealed cookie value (all its chunks together)
-// before it is opened. This app writes pairs of at most MaxSessionBytes;
+// before it is opened. This app writes pairs of at most maxSessionBytes;
 // earlier versions split a larger session over several cookies (see
 // maxChunks), which are still read so those sessions can be renewed.
 const maxCookieSize = 24 << 10
@@ -30,11 +30,11 @@ const maxCookieSize = 24 << 10
 // 3.9 KB held maxCookieSize, one more was headroom for long attributes.
 const maxChunks = 8
 
-// HostPrefix is the cookie-name prefix browsers reserve for cookies that
+// hostPrefix is the cookie-name prefix browsers reserve for cookies that
 // are Secure, Path=/ and host-only: a sibling subdomain (or a plain-http
 // page on the same host) cannot set or overwrite them. The session cookies
 // carry it by default; see Config.Cookie.DisableHostPrefix.
-const HostPrefix = "__Host-"
+const hostPrefix = "__Host-"
 
 // CookieKey is one key set for sealing the session cookies with
 // gorilla/securecookie.
@@ -191,7 +191,7 @@ type cookieName struct {
 func newCookieName(base string, prefix bool) cookieName {
 	n := cookieName{mac: base, wire: base}
 	if prefix {
-		n.wire = HostPrefix + base
+		n.wire = hostPrefix + base
 	}
 	for i := range maxChunks {
 		n.chunks = append(n.chunks, n.wire+"_"+strconv.Itoa(i))
@@ -332,14 +332,14 @@ func (j *cookieJar) valueIn(lines []string, n cookieName) string {
 
 // write sets both cookies, living until expires, and answers uncacheable
 // by shared caches (the answer carries a session). It refuses a pair
-// larger than MaxSessionBytes as the browser would send it: such a pair is
+// larger than maxSessionBytes as the browser would send it: such a pair is
 // never written, whole or in chunks.
 func (j *cookieJar) write(w http.ResponseWriter, r *http.Request, access, refresh string, expires time.Time, now time.Time) error {
 	maxAge := int(expires.Sub(now).Seconds())
 	if maxAge <= 0 {
 		maxAge = 1
 	}
-	if j.pairSize(access, refresh) > MaxSessionBytes {
+	if j.pairSize(access, refresh) > maxSessionBytes {
 		return qelos.ErrSessionTooLarge
 	}
 	noStoreCookies(w)
@@ -361,7 +361,7 @@ func (j *cookieJar) pairSize(access, refresh string) int {
 }
 
 // set writes one sealed value, whole (write keeps the pair within
-// MaxSessionBytes, so no cookie nears the browsers' 4,096-byte limit).
+// maxSessionBytes, so no cookie nears the browsers' 4,096-byte limit).
 // Chunks of it (name_0, name_1, …) that the request carried, written by an
 // earlier version for a larger session, are cleared; without a request a
 // whole cookie wins over chunks, and stale ones do no harm.

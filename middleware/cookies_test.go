@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/base64"
+	qelos "github.com/qelos-io/integrator-go"
 	"net/http"
 	"strings"
 	"testing"
@@ -76,8 +77,8 @@ func TestBadCookiesAreRejected(t *testing.T) {
 			}
 		})
 	}
-	if h.eventCount(middleware.EventCookieRejected) < len(tests) {
-		t.Fatalf("%d rejection events for %d bad sessions", h.eventCount(middleware.EventCookieRejected), len(tests))
+	if h.eventCount(qelos.EventCookieRejected) < len(tests) {
+		t.Fatalf("%d rejection events for %d bad sessions", h.eventCount(qelos.EventCookieRejected), len(tests))
 	}
 }
 

@@ -57,7 +57,7 @@
 // The cookies are HttpOnly, Secure (browsers accept Secure cookies on
 // http://localhost), SameSite=Lax and named with the __Host- prefix, so no
 // sibling subdomain can plant one; the pair carries one session id in both
-// cookies and stays within 4,096 bytes (MaxSessionBytes). Cross-origin
+// cookies and stays within 4,096 bytes. Cross-origin
 // state-changing browser requests are refused. Tokens must carry
 // Config.Tenant. Error bodies carry a stable code and a generic message;
 // details go to the Logger. Each has an opt-out field in Config,

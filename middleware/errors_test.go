@@ -115,9 +115,9 @@ func TestRejectionsMatchErrUnauthorized(t *testing.T) {
 	bearer.Header.Set("Authorization", "Bearer "+tok)
 	authOf(mw, bearer)
 
-	kinds := map[middleware.EventKind]bool{}
+	kinds := map[qelos.EventKind]bool{}
 	for _, e := range rec.take() {
-		if e.Err == nil || e.Kind == middleware.EventUpstreamCall {
+		if e.Err == nil || e.Kind == qelos.EventUpstreamCall {
 			continue
 		}
 		kinds[e.Kind] = true
@@ -125,7 +125,7 @@ func TestRejectionsMatchErrUnauthorized(t *testing.T) {
 			t.Errorf("%v: Err %v should match ErrUnauthorized only", e.Kind, e.Err)
 		}
 	}
-	for _, want := range []middleware.EventKind{middleware.EventCookieRejected, middleware.EventRefreshFailed, middleware.EventIdentityFailed} {
+	for _, want := range []qelos.EventKind{qelos.EventCookieRejected, qelos.EventRefreshFailed, qelos.EventIdentityFailed} {
 		if !kinds[want] {
 			t.Errorf("no %v event with an Err", want)
 		}

@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	qelos "github.com/qelos-io/integrator-go"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,16 +19,16 @@ import (
 // recorder keeps the events OnEvent receives.
 type recorder struct {
 	mu     sync.Mutex
-	events []middleware.Event
+	events []qelos.Event
 }
 
-func (r *recorder) on(e middleware.Event) {
+func (r *recorder) on(e qelos.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
 }
 
-func (r *recorder) take() []middleware.Event {
+func (r *recorder) take() []qelos.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := r.events
@@ -71,7 +72,7 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 	signin.Header.Set("Content-Type", "application/json")
 
 	type want struct {
-		kind   middleware.EventKind
+		kind   qelos.EventKind
 		call   string
 		status int
 	}
@@ -80,17 +81,17 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 		do   func()
 		want []want
 	}{
-		{"sign-in", func() { serve(signin) }, []want{{middleware.EventUpstreamCall, "signin", 200}, {middleware.EventSignedIn, "", 0}}},
-		{"refresh", func() { k.Expire(); serve(s.Request("GET", "/whoami", nil)) }, []want{{middleware.EventUpstreamCall, "refresh", 200}, {middleware.EventRefreshed, "", 0}}},
-		{"proxy", func() { serve(httptest.NewRequest("GET", "/api/me", nil)) }, []want{{middleware.EventUpstreamCall, "proxy", 401}}},
-		{"a bearer Qelos refuses", func() { serve(forged()) }, []want{{middleware.EventUpstreamCall, "me", 401}, {middleware.EventIdentityFailed, "", 0}}},
-		{"a bearer that is no token", func() { serve(garbage) }, []want{{middleware.EventIdentityFailed, "", 0}}},
+		{"sign-in", func() { serve(signin) }, []want{{qelos.EventUpstreamCall, "signin", 200}, {qelos.EventSignedIn, "", 0}}},
+		{"refresh", func() { k.Expire(); serve(s.Request("GET", "/whoami", nil)) }, []want{{qelos.EventUpstreamCall, "refresh", 200}, {qelos.EventRefreshed, "", 0}}},
+		{"proxy", func() { serve(httptest.NewRequest("GET", "/api/me", nil)) }, []want{{qelos.EventUpstreamCall, "proxy", 401}}},
+		{"a bearer Qelos refuses", func() { serve(forged()) }, []want{{qelos.EventUpstreamCall, "me", 401}, {qelos.EventIdentityFailed, "", 0}}},
+		{"a bearer that is no token", func() { serve(garbage) }, []want{{qelos.EventIdentityFailed, "", 0}}},
 		{"Qelos down", func() {
 			u := k.SignIn(mw, qelostest.UserEmail, "")
 			k.Expire()
 			k.InjectFault(qelostest.EndpointRefresh, qelostest.Fault{Drop: true, Times: 1})
 			serve(u.Request("GET", "/whoami", nil))
-		}, []want{{middleware.EventUpstreamCall, "refresh", 0}, {middleware.EventRefreshFailed, "", 0}}},
+		}, []want{{qelos.EventUpstreamCall, "refresh", 0}, {qelos.EventRefreshFailed, "", 0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestOnEventReportsEveryUpstreamCall(t *testing.T) {
 				if e.Kind != w.kind || e.Call != w.call || e.Status != w.status {
 					t.Fatalf("event %d: %v %q %d, want %v %q %d", i, e.Kind, e.Call, e.Status, w.kind, w.call, w.status)
 				}
-				if e.Kind == middleware.EventUpstreamCall && (e.Duration <= 0 || (e.Status == 0) != (e.Err != nil)) {
+				if e.Kind == qelos.EventUpstreamCall && (e.Duration <= 0 || (e.Status == 0) != (e.Err != nil)) {
 					t.Fatalf("upstream event %+v: want a duration, and an Err exactly when no answer came", e)
 				}
 			}

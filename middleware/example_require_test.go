@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"fmt"
+	qelos "github.com/qelos-io/integrator-go"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,8 +52,8 @@ func ExampleConfig_onEvent() {
 
 	var mu sync.Mutex         // OnEvent runs concurrently
 	calls := map[string]int{} // a real app: a counter vector, labelled by e.Call and e.Status
-	mw := k.Middleware(middleware.Config{OnEvent: func(e middleware.Event) {
-		if e.Kind == middleware.EventUpstreamCall {
+	mw := k.Middleware(middleware.Config{OnEvent: func(e qelos.Event) {
+		if e.Kind == qelos.EventUpstreamCall {
 			mu.Lock()
 			defer mu.Unlock()
 			calls[fmt.Sprint(e.Call, " ", e.Status)]++ // e.Duration for a histogram

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"github.com/qelos-io/integrator-go/middleware/internal/account"
 	"time"
 
 	qelos "github.com/qelos-io/integrator-go"
@@ -146,4 +147,16 @@ const (
 	DefaultSignInWindow       = defaultSignInWindow
 	DefaultTenant             = defaultTenant
 	DefaultUpstreamTimeout    = defaultUpstreamTimeout
+)
+
+// Names the package keeps to itself, for its tests.
+const (
+	HostPrefix      = hostPrefix
+	MaxSessionBytes = maxSessionBytes
+)
+
+var (
+	RewriteSetCookieDomain = rewriteSetCookieDomain
+	SafeRedirect           = account.SafeRedirect
+	SocialLoginURL         = account.LoginURL
 )

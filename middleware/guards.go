@@ -155,7 +155,7 @@ func carriesCredential(r *http.Request) bool {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			name, _, _ := strings.Cut(textproto.TrimString(part), "=")
-			name = strings.TrimPrefix(name, HostPrefix)
+			name = strings.TrimPrefix(name, hostPrefix)
 			if name == defaultAccessCookieName || name == defaultRefreshCookieName || strings.HasPrefix(name, "qlt_") {
 				return true
 			}

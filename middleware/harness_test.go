@@ -44,7 +44,7 @@ type harness struct {
 	logs  *syncBuffer
 
 	mu     sync.Mutex
-	events []middleware.Event
+	events []qelos.Event
 }
 
 type syncBuffer struct {
@@ -74,7 +74,7 @@ func newHarness(t *testing.T, qopts qelostest.Options, mutate func(*middleware.C
 		AppURL:     h.qelos.URL,
 		CookieKeys: []middleware.CookieKey{middleware.GenerateCookieKey()},
 		Logger:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnEvent: func(e middleware.Event) {
+		OnEvent: func(e qelos.Event) {
 			h.mu.Lock()
 			h.events = append(h.events, e)
 			h.mu.Unlock()
@@ -265,7 +265,7 @@ func openTok(mw *middleware.Middleware, c *http.Cookie) (string, error) {
 	return tok, err
 }
 
-func (h *harness) eventCount(kind middleware.EventKind) int {
+func (h *harness) eventCount(kind qelos.EventKind) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0

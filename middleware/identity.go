@@ -108,7 +108,7 @@ func (m *Middleware) identify(w http.ResponseWriter, r *http.Request, cred crede
 				m.log.Warn("qelos identity: Qelos unavailable", "mode", cred.mode.String(), "err", err)
 			}
 			err = unavailable(err)
-			m.emit(Event{Kind: EventIdentityFailed, Mode: cred.mode, Err: err, Request: r})
+			m.emit(qelos.Event{Kind: qelos.EventIdentityFailed, Mode: cred.mode, Err: err, Request: r})
 			return &Auth{Mode: cred.mode, Err: err, mw: m}
 		}
 		e = v.(identityEntry)
@@ -130,7 +130,7 @@ func (m *Middleware) cachedIdentity(w http.ResponseWriter, r *http.Request, mode
 func (m *Middleware) identified(w http.ResponseWriter, r *http.Request, mode qelos.Mode, e identityEntry) *Auth {
 	m.relayCookies(w, r, e.cookies)
 	if e.auth == nil {
-		m.emit(Event{Kind: EventIdentityFailed, Mode: mode, Err: errIdentityRefused, Request: r})
+		m.emit(qelos.Event{Kind: qelos.EventIdentityFailed, Mode: mode, Err: errIdentityRefused, Request: r})
 		return nil
 	}
 	return m.resolveWorkspace(r, e.auth)
@@ -347,7 +347,7 @@ func qelosCookieName(name string) bool { return strings.HasPrefix(name, "qlt_") 
 // to Path=/.
 func (m *Middleware) relayCookies(w http.ResponseWriter, r *http.Request, cookies []string) {
 	for _, c := range cookies {
-		c = RewriteSetCookieDomain(c, r.Host)
+		c = rewriteSetCookieDomain(c, r.Host)
 		if m.cfg.Proxy.PassthroughCookiePath {
 			c = rewriteSetCookiePath(c)
 		}
@@ -376,7 +376,7 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 			err = errTokenExpired
 		}
 		if err != nil {
-			m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(err), Request: r})
+			m.emit(qelos.Event{Kind: qelos.EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(err), Request: r})
 			return nil
 		}
 		a := &Auth{User: t.user, Workspace: t.user.Workspace, Mode: qelos.ModeBearer, Privileged: m.privileged(t.user),
@@ -391,12 +391,12 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 	tok = strings.TrimSpace(tok)
 	if !strings.EqualFold(scheme, "Bearer") || !jwtShape(tok) {
 		// Not a Qelos access token: Qelos would refuse it, so it is not asked.
-		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: errNotAToken, Request: r})
+		m.emit(qelos.Event{Kind: qelos.EventIdentityFailed, Mode: qelos.ModeBearer, Err: errNotAToken, Request: r})
 		return nil
 	}
 	if exp, err := m.tokens.readExpiry(tok); err != nil || exp.IsZero() || !now.Before(exp.Add(m.cfg.Refresh.Leeway)) {
 		// Another algorithm, no exp, or expired: refused without asking.
-		m.emit(Event{Kind: EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
+		m.emit(qelos.Event{Kind: qelos.EventIdentityFailed, Mode: qelos.ModeBearer, Err: rejected(errors.Join(errTokenExpired, err)), Request: r})
 		return nil
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))

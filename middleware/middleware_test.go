@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"context"
+	qelos "github.com/qelos-io/integrator-go"
 	"net/http"
 	"regexp"
 	"strings"
@@ -177,7 +178,7 @@ func TestExpiredAccessTokenIsRefreshed(t *testing.T) {
 	if n := h.qelos.Calls(qelostest.EndpointRefresh); n != 1 {
 		t.Fatalf("%d refresh calls after using the new pair, want 1", n)
 	}
-	if h.eventCount(middleware.EventRefreshed) != 1 {
+	if h.eventCount(qelos.EventRefreshed) != 1 {
 		t.Fatal("no refreshed event")
 	}
 }

@@ -73,7 +73,7 @@ func (m *Middleware) Proxy() http.Handler {
 		Fail:          m.fail,
 		NoStore:       cookieResponse,
 		NoStoreHeader: noStore,
-		RewriteDomain: RewriteSetCookieDomain,
+		RewriteDomain: rewriteSetCookieDomain,
 	})
 }
 

@@ -42,7 +42,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 		return nil
 	}
 	if err != nil {
-		m.emit(Event{Kind: EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
+		m.emit(qelos.Event{Kind: qelos.EventRefreshFailed, UserID: current.userID(), Err: err, Request: r})
 		switch {
 		case refresh.IsDefinitive(err):
 			m.jar.clear(w, r)
@@ -72,7 +72,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 	case err != nil:
 		return &Auth{Mode: qelos.ModeCookiePair, Err: unavailable(err), mw: m}
 	}
-	m.emit(Event{Kind: EventRefreshed, UserID: a.User.ID, Request: r})
+	m.emit(qelos.Event{Kind: qelos.EventRefreshed, UserID: a.User.ID, Request: r})
 	return m.resolveWorkspace(r, a)
 }
 
@@ -82,7 +82,7 @@ func (m *Middleware) refreshSession(w http.ResponseWriter, r *http.Request, s se
 func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID string) {
 	m.log.Error("qelos session: the refreshed session does not fit in its cookies (the user's names or picture URL in the access token are too large); signed out", "user", userID)
 	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventRefreshFailed, UserID: userID, Err: rejected(qelos.ErrSessionTooLarge), Request: r})
+	m.emit(qelos.Event{Kind: qelos.EventRefreshFailed, UserID: userID, Err: rejected(qelos.ErrSessionTooLarge), Request: r})
 }
 
 // issue is the one step that starts or renews a session — sign-in,
@@ -91,7 +91,7 @@ func (m *Middleware) endTooLarge(w http.ResponseWriter, r *http.Request, userID 
 // rec's workspace and email (bounded), and caches and returns the
 // session's Auth until it needs a refresh. t is the access token, read; r
 // is the request being answered (nil: unknown), whose stale cookie chunks
-// are cleared. A pair larger than MaxSessionBytes is not written
+// are cleared. A pair larger than maxSessionBytes is not written
 // (qelos.ErrSessionTooLarge).
 func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.Pair, t accessToken, rec sealed, now time.Time) (*Auth, error) {
 	refreshTok := rec
@@ -119,7 +119,7 @@ func (m *Middleware) issue(w http.ResponseWriter, r *http.Request, pair refresh.
 // another way (a custom sign-in form, an OAuth callback, a migration from
 // another cookie format). It fails when the access token is unreadable,
 // and with qelos.ErrSessionTooLarge when the pair cannot be kept within
-// MaxSessionBytes. Each call starts a new session, with an id of its own.
+// maxSessionBytes. Each call starts a new session, with an id of its own.
 //
 // The returned Auth has a working Client (ClientFrom finds it once the Auth
 // is in a context with NewContext), which makes it the way to build an Auth
@@ -283,7 +283,7 @@ type recheck struct{ ws *Workspace }
 // refresh token: the refresh cookie refreshTok as JSON, the access cookie
 // in the compact format (the token accessTok, read as t, the session's
 // user u and the refresh cookie's digest; see cookieformat.go), or as
-// JSON, its token alone, when that would not fit MaxSessionBytes. It
+// JSON, its token alone, when that would not fit maxSessionBytes. It
 // returns the sealed cookies. With Cookie.WriteLegacyFormat the access
 // cookie is always the JSON one, which earlier versions read. r is the
 // request being answered, whose stale cookie chunks are cleared (nil:
@@ -297,7 +297,7 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, accessTok
 			return "", "", err
 		}
 	}
-	if sa == "" || m.jar.pairSize(sa, sr) > MaxSessionBytes {
+	if sa == "" || m.jar.pairSize(sa, sr) > maxSessionBytes {
 		if sa, err = m.jar.seal(m.jar.access, sealed{Token: accessTok, Session: sid}); err != nil {
 			return "", "", err
 		}
@@ -320,7 +320,7 @@ func (m *Middleware) writePair(w http.ResponseWriter, r *http.Request, accessTok
 // reject clears a session whose cookies cannot be used.
 func (m *Middleware) reject(w http.ResponseWriter, r *http.Request, err error) {
 	m.jar.clear(w, r)
-	m.emit(Event{Kind: EventCookieRejected, Err: rejected(err), Request: r})
+	m.emit(qelos.Event{Kind: qelos.EventCookieRejected, Err: rejected(err), Request: r})
 }
 
 // sessionWorkspace is the workspace of a cookie-pair session, by the rule

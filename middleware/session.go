@@ -158,11 +158,11 @@ func (m *Middleware) admitSession(w http.ResponseWriter, r *http.Request, key se
 // resealAccess writes the access cookie of session sid (its Auth a, its
 // token read as t) again, in the compact format beside the refresh cookie
 // rs (sealed as refreshCookie), which is left as it is. ok is false when
-// it was not written (the pair would not fit MaxSessionBytes, or sealing
+// it was not written (the pair would not fit maxSessionBytes, or sealing
 // failed): the session goes on with the cookie it has.
 func (m *Middleware) resealAccess(w http.ResponseWriter, r *http.Request, sid string, a *Auth, t accessToken, rs sealed, refreshCookie string, now time.Time) (string, bool) {
 	sa, err := m.jar.sealBytes(m.jar.access, encodeCompact(nil, sid, a.accessToken, t, a.User, pairDigest(refreshCookie)))
-	if err != nil || m.jar.pairSize(sa, refreshCookie) > MaxSessionBytes {
+	if err != nil || m.jar.pairSize(sa, refreshCookie) > maxSessionBytes {
 		return "", false
 	}
 	expires, _ := m.tokens.readExpiry(rs.Token)

@@ -57,12 +57,12 @@ var (
 	errLegacyAccessOnly = errors.New("an access cookie sealed by an earlier version came without its refresh cookie")
 )
 
-// MaxSessionBytes bounds the session's two cookies together as the browser
+// maxSessionBytes bounds the session's two cookies together as the browser
 // sends them ("name=value; name=value"): whatever Qelos puts in names,
 // labels or profile fields, a signed-in browser sends at most this many
 // bytes of session cookies, well under the 8 KiB header limits of common
 // proxies. A pair that would be larger is never written (qelos.ErrSessionTooLarge).
-const MaxSessionBytes = 4096
+const maxSessionBytes = 4096
 
 // Bounds on the display data sealed with a session (see boundWorkspace).
 const (
@@ -75,7 +75,7 @@ const (
 
 // boundWorkspace returns the workspace as a session seals it: its id and
 // the user's roles in it, with the display data bounded so the pair stays
-// within MaxSessionBytes whatever Qelos returns:
+// within maxSessionBytes whatever Qelos returns:
 //
 //   - the name is cut at a character boundary to at most 128 bytes once
 //     JSON-encoded (128 ASCII characters);

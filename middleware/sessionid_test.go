@@ -7,6 +7,7 @@ package middleware_test
 import (
 	"bytes"
 	"encoding/json"
+	qelos "github.com/qelos-io/integrator-go"
 	"net/http"
 	"testing"
 	"time"
@@ -64,12 +65,12 @@ func TestThreatSignOutBypassMixedPair(t *testing.T) {
 		return r.status == 200 && r.whoami(t).User != nil && r.whoami(t).User.ID == qelostest.AdminID
 	}
 	t.Run("cached path", func(t *testing.T) {
-		rejected := h.eventCount(middleware.EventCookieRejected)
+		rejected := h.eventCount(qelos.EventCookieRejected)
 		r := h.get("/whoami", mix(victim, attacker)...)
 		if asVictim(r) || r.whoami(t).User != nil || !r.cleared(accessCookie) {
 			t.Fatalf("mixed pair on the cached path: %d %s, cleared %v", r.status, r.body, r.cleared(accessCookie))
 		}
-		if h.eventCount(middleware.EventCookieRejected) != rejected+1 {
+		if h.eventCount(qelos.EventCookieRejected) != rejected+1 {
 			t.Fatal("no EventCookieRejected for the mixed pair")
 		}
 		if r := h.get("/private", victim...); r.status != 200 {

@@ -10,7 +10,7 @@ import (
 // value, which is kept byte for byte.
 var domainAttr = regexp.MustCompile(`(?i)(;\s*domain\s*=\s*)[^;]+`)
 
-// RewriteSetCookieDomain rewrites the Domain attribute of a Set-Cookie
+// rewriteSetCookieDomain rewrites the Domain attribute of a Set-Cookie
 // header value so the browser stores the cookie for this app's host rather
 // than Qelos's, by the exact rule of the Node and Python integrators:
 //
@@ -26,7 +26,7 @@ var domainAttr = regexp.MustCompile(`(?i)(;\s*domain\s*=\s*)[^;]+`)
 //     commas, Max-Age, Secure, SameSite, HttpOnly) are kept as they are.
 //
 // Pass the inbound request's Host as newDomain.
-func RewriteSetCookieDomain(setCookie, newDomain string) string {
+func rewriteSetCookieDomain(setCookie, newDomain string) string {
 	loc := domainAttr.FindStringSubmatchIndex(setCookie)
 	if loc == nil {
 		return setCookie

@@ -20,6 +20,7 @@
 package main
 
 import (
+	qelos "github.com/qelos-io/integrator-go"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -89,9 +90,9 @@ func app(mw *middleware.Middleware) http.Handler {
 }
 
 // record is Config.OnEvent: it turns each Event into metrics.
-func record(e middleware.Event) {
+func record(e qelos.Event) {
 	events.Add(e.Kind.String(), 1)
-	if e.Kind == middleware.EventUpstreamCall {
+	if e.Kind == qelos.EventUpstreamCall {
 		upstreamCalls.Add(e.Call+" "+strconv.Itoa(e.Status), 1)
 		upstreamSeconds.AddFloat(e.Call, e.Duration.Seconds())
 	}
