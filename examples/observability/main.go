@@ -20,12 +20,12 @@
 package main
 
 import (
-	qelos "github.com/qelos-io/integrator-go"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"expvar"
 	"fmt"
+	qelos "github.com/qelos-io/integrator-go"
 	"log/slog"
 	"net"
 	"net/http"
