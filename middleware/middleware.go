@@ -260,7 +260,7 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request) (*http
 		m.fail(w, r, unavailableError(a.Err))
 		return r, false
 	}
-	return r.WithContext(requestContext(r.Context(), a, sc.access)), true
+	return withAuth(r, a, sc.access), true
 }
 
 // removeMultipart removes the temporary files of a multipart form parsed on
@@ -561,8 +561,19 @@ func (c *authContext) auth() *Auth {
 
 func (c *authContext) String() string { return "middleware.authContext" }
 
-// requestContext is NewContext for a request whose sealed access cookie
-// is access (empty: none), where a cached session's token is.
-func requestContext(ctx context.Context, a *Auth, access string) context.Context {
-	return &authContext{Context: ctx, a: a, access: access}
+// withAuth returns a copy of r whose context carries a, for a request
+// whose sealed access cookie is access (empty: none), where a cached
+// session's token is. The copy and its context are one allocation:
+// WithContext's own copy is inlined and does not escape.
+func withAuth(r *http.Request, a *Auth, access string) *http.Request {
+	ar := &authRequest{ctx: authContext{Context: r.Context(), a: a, access: access}}
+	ar.req = *r.WithContext(&ar.ctx)
+	return &ar.req
+}
+
+// authRequest is a request and the context Handler gives it, allocated
+// together.
+type authRequest struct {
+	req http.Request
+	ctx authContext
 }

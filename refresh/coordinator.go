@@ -253,6 +253,9 @@ func (c *Coordinator) Revoked(ctx context.Context, accessToken string, shared bo
 // RevokedKey is [Coordinator.Revoked] for a token already hashed with
 // [Key], for callers that hash once and ask on every request.
 func (c *Coordinator) RevokedKey(ctx context.Context, key string, shared bool) bool {
+	if !shared && c.revoked.len() == 0 {
+		return false // the warm path: nothing revoked in this process
+	}
 	rv, ok := c.store.(Revoker)
 	shared = shared && ok
 	if c.revoked.len() == 0 && !shared {
