@@ -401,17 +401,3 @@ func (m *Middleware) bearer(w http.ResponseWriter, r *http.Request, authorizatio
 	}
 	return m.identify(w, r, m.bearerCredential(authorization))
 }
-
-// hasQelosCookie reports whether r carries a Qelos session cookie.
-func hasQelosCookie(r *http.Request) bool {
-	for _, line := range r.Header["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			if name, _, _ := strings.Cut(textproto.TrimString(part), "="); qelosCookieName(name) {
-				return true
-			}
-		}
-	}
-	return false
-}

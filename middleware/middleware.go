@@ -272,14 +272,37 @@ func removeMultipart(r, r2 *http.Request) {
 }
 
 // carriesCredentials reports whether r carries a credential Handler would
-// look at: an x-api-key or Authorization header, a cookie of the pair, or
-// with passthrough Qelos's own session cookie.
+// look at: an x-api-key or Authorization header, a cookie of the pair (or
+// its first chunk), or with passthrough Qelos's own session cookie. It runs
+// on SkipPaths, where no budget was checked: one pass over the cookie
+// names, allocating nothing, and a Cookie header over
+// Limits.MaxCookieBytes is taken as carrying one without being read.
 func (m *Middleware) carriesCredentials(r *http.Request) bool {
-	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 ||
-		m.jar.value(r, m.jar.access) != "" || m.jar.value(r, m.jar.refresh) != "" {
+	if len(r.Header["X-Api-Key"]) > 0 || len(r.Header["Authorization"]) > 0 {
 		return true
 	}
-	return m.cfg.Proxy.Passthrough && hasQelosCookie(r)
+	lines := r.Header["Cookie"]
+	size := 0
+	for _, line := range lines {
+		if size += len(line); size > m.cfg.Limits.MaxCookieBytes {
+			return true
+		}
+	}
+	j := m.jar
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, _, _ := strings.Cut(textproto.TrimString(part), "=")
+			switch {
+			case name == j.access.wire, name == j.refresh.wire, name == j.access.chunks[0], name == j.refresh.chunks[0]:
+				return true
+			case m.cfg.Proxy.Passthrough && qelosCookieName(name):
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // spoofable are the identity headers other integrators pass downstream;
