@@ -3,6 +3,7 @@ package redistest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -88,6 +89,12 @@ func (st *Sentinel) FailOver() error {
 		return errors.New("redistest: no replica left to fail over to")
 	}
 	old.Stop()
+	// Hold the dead master's port until the replica is promoted: the
+	// replica keeps reconnecting to it, and a redis-server another test
+	// starts there meanwhile would make it resync from an empty master.
+	if hold, err := net.Listen("tcp", old.Addr()); err == nil {
+		defer hold.Close()
+	}
 	if _, err := command(st.sentinel.Addr(), "SENTINEL", "FAILOVER", SentinelMaster); err != nil {
 		return fmt.Errorf("redistest: sentinel failover: %w", err)
 	}
