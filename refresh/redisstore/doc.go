@@ -88,7 +88,9 @@
 //
 // Every method returns an error instead of hanging or panicking. A circuit
 // breaker opens on a refused or reset connection (or three timeouts in a
-// row) and fails every method at once with [ErrStoreDown] until a probe,
+// row while Redis answered nothing: operations that time out queueing
+// behind a burst, while Redis answers the others, meet a busy Redis, not a
+// dead one) and fails every method at once with [ErrStoreDown] until a probe,
 // every [Options.ProbeInterval], or the subscription reaches Redis again.
 // No token is spent without the lock: while Redis is down, restarted
 // moments ago (its run_id changed) or unreadable, the Coordinator answers

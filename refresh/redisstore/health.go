@@ -37,6 +37,7 @@ func run[T any](s *Store, ctx context.Context, op func(context.Context) (T, erro
 		var zero T
 		return zero, ErrStoreDown
 	}
+	started := time.Now()
 	v, err := call(ctx, s.opTimeout, op)
 	if err != nil && ctx.Err() == nil && isOutage(err) && s.cluster != nil {
 		// A master may have failed over: go-redis learns the new slot map
@@ -45,11 +46,18 @@ func run[T any](s *Store, ctx context.Context, op func(context.Context) (T, erro
 		s.cluster.ReloadState(context.Background())
 	}
 	switch {
-	case err == nil || ctx.Err() != nil || !isOutage(err):
+	case err == nil || !isOutage(err): // Redis answered
+		s.answered.Store(time.Now().UnixNano())
 		s.slow.Store(0)
+	case ctx.Err() != nil: // the caller gave up: says nothing about Redis
 	case isTimeout(err):
 		// A slow Redis is a healthy one: only timeouts in a row, with no
-		// answer between them, open the breaker.
+		// answer between them, open the breaker. An operation that waited
+		// while Redis answered others (a storm queueing for the pool on a
+		// loaded machine) met a busy Redis, not a dead one.
+		if s.answered.Load() >= started.UnixNano() {
+			break
+		}
 		if s.slow.Add(1) >= timeoutsToTrip {
 			s.trip(err)
 		}
@@ -63,10 +71,12 @@ func run[T any](s *Store, ctx context.Context, op func(context.Context) (T, erro
 // breaker opens.
 const timeoutsToTrip = 3
 
-// isTimeout reports whether err is an operation that got no answer in time.
+// isTimeout reports whether err is an operation that got no answer in time,
+// or no pooled connection to send it on (the pool's connections all busy
+// with a slow Redis, or being dialled).
 func isTimeout(err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redis.ErrPoolTimeout) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // isOutage reports whether err means Redis could not be reached or did not

@@ -120,6 +120,7 @@ type Store struct {
 	probeEvery time.Duration
 	down       atomic.Bool   // the breaker: open while Redis is unreachable
 	slow       atomic.Int32  // operations timed out in a row
+	answered   atomic.Int64  // unix ns: Redis's latest answer to an operation
 	unsure     atomic.Bool   // the subscription dropped and is not back yet
 	doubtUntil atomic.Int64  // unix ns: Redis restarted; in doubt until then
 	closing    chan struct{} // closed by Close
