@@ -87,6 +87,9 @@ func (c claims) date(name string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%w: %q is not a JSON number", errClaimType, name)
 }
 
+// workspaceClaims names the members of the workspace claim.
+var workspaceClaims = [...]string{"_id", "name", "roles", "labels"}
+
 // workspace returns the workspace claim, an object {_id, name, roles,
 // labels}; absent or null is nil.
 func (c claims) workspace() (*Workspace, error) {
@@ -95,23 +98,24 @@ func (c claims) workspace() (*Workspace, error) {
 		return nil, nil
 	case map[string]any:
 		w := claims(v)
-		var ws Workspace
-		var err error
-		var errs [4]error
-		ws.ID, errs[0] = w.str("_id")
-		ws.Name, errs[1] = w.str("name")
-		ws.Roles, errs[2] = w.strs("roles")
-		ws.Labels, errs[3] = w.strs("labels")
-		if err = errors.Join(errs[:]...); err != nil {
+		id, idErr := w.str("_id")
+		name, nameErr := w.str("name")
+		roles, rolesErr := w.strs("roles")
+		labels, labelsErr := w.strs("labels")
+		if err := errors.Join(idErr, nameErr, rolesErr, labelsErr); err != nil {
 			return nil, err
 		}
-		if ws.ID == "" {
-			return nil, nil
-		}
-		ws.Name = wire.DecodeName(ws.Name)
-		return &ws, nil
+		return newWorkspace(id, name, roles, labels), nil
 	}
 	return nil, fmt.Errorf("%w: \"workspace\" is not an object", errClaimType)
+}
+
+// newWorkspace is the workspace a token's claim names; an empty id is none.
+func newWorkspace(id, name string, roles, labels []string) *Workspace {
+	if id == "" {
+		return nil
+	}
+	return &Workspace{ID: id, Name: wire.DecodeName(name), Roles: roles, Labels: labels}
 }
 
 // tokenReader reads Qelos tokens with the algorithm pinned. With a secret it
@@ -172,36 +176,37 @@ func (tr *tokenReader) readAccess(token string) (accessToken, error) {
 // read reads the claims an access token is read for.
 func (c claims) read() (fastClaims, error) {
 	var f fastClaims
-	var errs [7]error
-	f.exp, errs[0] = c.date("exp")
-	f.nbf, errs[1] = c.date("nbf")
-	f.iat, errs[2] = c.date("iat")
-	f.sub, errs[3] = c.str("sub")
-	f.tenant, errs[4] = c.str("tenant")
-	f.roles, errs[5] = c.strs("roles")
-	f.ws, errs[6] = c.workspace()
-	var fields [len(userClaims)]error
-	for i, name := range userClaims {
-		f.user[i], fields[i] = c.str(name)
+	var errs [len(accessClaims)]error
+	for i, name := range accessClaims {
+		switch {
+		case i < claimSub:
+			f.dates[i], errs[i] = c.date(name)
+		case i < claimRoles:
+			f.strs[i-claimSub], errs[i] = c.str(name)
+		case i == claimRoles:
+			f.roles, errs[i] = c.strs(name)
+		default:
+			f.ws, errs[i] = c.workspace()
+		}
 	}
-	return f, errors.Join(errors.Join(errs[:]...), errors.Join(fields[:]...))
+	return f, errors.Join(errs[:]...)
 }
 
 // access checks the claims c of an access token and builds what it says.
 func (tr *tokenReader) access(c fastClaims) (accessToken, error) {
 	switch {
-	case c.exp.IsZero():
+	case c.date(claimExp).IsZero():
 		return accessToken{}, errTokenNoExpiry
-	case c.sub == "":
+	case c.str(claimSub) == "":
 		return accessToken{}, errTokenNoSubject
-	case c.tenant != tr.tenant:
+	case c.str(claimTenant) != tr.tenant:
 		return accessToken{}, errTokenTenant
-	case !c.nbf.IsZero() && tr.now().Add(tr.leeway).Before(c.nbf):
+	case !c.date(claimNbf).IsZero() && tr.now().Add(tr.leeway).Before(c.date(claimNbf)):
 		return accessToken{}, errTokenNotYet
 	}
-	u := &User{ID: c.sub, Tenant: c.tenant, Username: c.user[0], Email: c.user[1], Phone: c.user[2], Name: c.user[3],
-		FirstName: c.user[4], LastName: c.user[5], FullName: c.user[6], ProfileImage: c.user[7]}
-	u.Name, u.FirstName, u.LastName, u.FullName = wire.DecodeName(u.Name), wire.DecodeName(u.FirstName), wire.DecodeName(u.LastName), wire.DecodeName(u.FullName)
+	u := &User{ID: c.str(claimSub), Tenant: c.str(claimTenant), Username: c.str(claimUsername), Email: c.str(claimEmail),
+		Phone: c.str(claimPhone), Name: wire.DecodeName(c.str(claimName)), FirstName: wire.DecodeName(c.str(claimFirstName)),
+		LastName: wire.DecodeName(c.str(claimLastName)), FullName: wire.DecodeName(c.str(claimFullName)), ProfileImage: c.str(claimProfileImage)}
 	u.Roles = c.roles
 	// Qelos's /api/me derives fullName and name from the first and last
 	// name when the profile has none; do the same so the user reads alike.
@@ -215,7 +220,7 @@ func (tr *tokenReader) access(c fastClaims) (accessToken, error) {
 		u.Roles = []string{}
 	}
 	u.Workspace = c.ws
-	return accessToken{user: u, expires: c.exp, issued: c.iat}, nil
+	return accessToken{user: u, expires: c.date(claimExp), issued: c.date(claimIat)}, nil
 }
 
 // readExpiry returns a token's exp without verifying its signature (a
@@ -225,7 +230,7 @@ func (tr *tokenReader) access(c fastClaims) (accessToken, error) {
 func (tr *tokenReader) readExpiry(token string) (time.Time, error) {
 	if len(token) <= maxTokenSize {
 		if c, ok := tr.readFast(token, false); ok {
-			return c.exp, nil
+			return c.date(claimExp), nil
 		}
 	}
 	c, err := tr.parse(token, false)

@@ -15,31 +15,92 @@ import (
 	"encoding/base64"
 	"hash"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
-
-	"github.com/qelos-io/integrator-go/internal/wire"
 )
 
 // qelosHeader is the header segment jsonwebtoken writes for HS256:
 // {"alg":"HS256","typ":"JWT"}.
 const qelosHeader = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
-// fastClaims is what readFast found in a claim set.
-type fastClaims struct {
-	exp, nbf, iat time.Time
-	sub, tenant   string
-	user          [8]string // username email phone name firstName lastName fullName profileImage
-	roles         []string
-	ws            *Workspace
+// accessClaims names the claims an access token is read for, by their
+// index in fastClaims: the dates, the strings (the user's in User's order),
+// then roles and the workspace. Both readers work from it: by hand
+// (claimParser.claims) and from jwt/v5's map (claims.read).
+var accessClaims = [...]string{
+	"exp", "nbf", "iat",
+	"sub", "tenant", "username", "email", "phone", "name", "firstName", "lastName", "fullName", "profileImage",
+	"roles", "workspace",
 }
 
-// userClaims names fastClaims.user, in order.
-var userClaims = [...]string{"username", "email", "phone", "name", "firstName", "lastName", "fullName", "profileImage"}
+// accessIndex and workspaceIndex find a claim's index by its name.
+var accessIndex, workspaceIndex = newNameIndex(accessClaims[:]), newNameIndex(workspaceClaims[:])
+
+// nameIndex finds a name's index in a list of at most 16 names, comparing
+// only the names of its length: a claim set's keys are read one by one.
+type nameIndex struct {
+	names []string
+	byLen [16]uint16 // bit i of byLen[n]: names[i] is n bytes long
+}
+
+func newNameIndex(names []string) nameIndex {
+	x := nameIndex{names: names}
+	for i, n := range names {
+		x.byLen[len(n)] |= 1 << i
+	}
+	return x
+}
+
+// find returns k's index, or -1.
+func (x *nameIndex) find(k string) int {
+	if len(k) >= len(x.byLen) {
+		return -1
+	}
+	for m := x.byLen[len(k)]; m != 0; m &= m - 1 {
+		if i := bits.TrailingZeros16(m); x.names[i] == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Indexes into accessClaims.
+const (
+	claimExp = iota // the dates
+	claimNbf
+	claimIat
+	claimSub // the strings
+	claimTenant
+	claimUsername
+	claimEmail
+	claimPhone
+	claimName
+	claimFirstName
+	claimLastName
+	claimFullName
+	claimProfileImage
+	claimRoles
+	claimWorkspace
+)
+
+// fastClaims is what a reader found in a claim set.
+type fastClaims struct {
+	dates [claimSub]time.Time           // exp, nbf, iat
+	strs  [claimRoles - claimSub]string // sub, tenant, then the user's
+	roles []string
+	ws    *Workspace
+}
+
+// date returns date claim i (claimExp, claimNbf or claimIat).
+func (c *fastClaims) date(i int) time.Time { return c.dates[i] }
+
+// str returns string claim i (claimSub to claimProfileImage).
+func (c *fastClaims) str(i int) string { return c.strs[i-claimSub] }
 
 // macPool keeps HMAC states keyed with the reader's secret.
 type macPool struct{ sync.Pool }
@@ -316,53 +377,23 @@ func once(seen *uint32, bit uint32) bool {
 // claims reads the whole claim set.
 func (p *claimParser) claims() (c fastClaims, ok bool) {
 	var seen uint32
-	str := func(i int, bit uint32) bool {
-		var ok bool
-		c.user[i], ok = p.optStr()
-		return ok && once(&seen, bit)
-	}
 	ok = p.object(func(k string) bool {
-		var ok bool
-		switch k {
-		case "exp":
-			c.exp, ok = p.date()
-			return ok && once(&seen, 1<<0)
-		case "nbf":
-			c.nbf, ok = p.date()
-			return ok && once(&seen, 1<<1)
-		case "iat":
-			c.iat, ok = p.date()
-			return ok && once(&seen, 1<<2)
-		case "sub":
-			c.sub, ok = p.optStr()
-			return ok && once(&seen, 1<<3)
-		case "tenant":
-			c.tenant, ok = p.optStr()
-			return ok && once(&seen, 1<<4)
-		case "roles":
-			c.roles, ok = p.strs()
-			return ok && once(&seen, 1<<5)
-		case "workspace":
-			c.ws, ok = p.workspace()
-			return ok && once(&seen, 1<<6)
-		case "username":
-			return str(0, 1<<7)
-		case "email":
-			return str(1, 1<<8)
-		case "phone":
-			return str(2, 1<<9)
-		case "name":
-			return str(3, 1<<10)
-		case "firstName":
-			return str(4, 1<<11)
-		case "lastName":
-			return str(5, 1<<12)
-		case "fullName":
-			return str(6, 1<<13)
-		case "profileImage":
-			return str(7, 1<<14)
+		i := accessIndex.find(k)
+		if i < 0 {
+			return p.skip()
 		}
-		return p.skip()
+		var ok bool
+		switch {
+		case i < claimSub:
+			c.dates[i], ok = p.date()
+		case i < claimRoles:
+			c.strs[i-claimSub], ok = p.optStr()
+		case i == claimRoles:
+			c.roles, ok = p.strs()
+		default:
+			c.ws, ok = p.workspace()
+		}
+		return ok && once(&seen, 1<<i)
 	})
 	p.ws()
 	return c, ok && p.i == len(p.s)
@@ -374,32 +405,26 @@ func (p *claimParser) workspace() (*Workspace, bool) {
 	if p.null() {
 		return nil, true
 	}
-	var ws Workspace
+	var id, name string
+	var lists [2][]string // roles, labels
 	var seen uint32
 	ok := p.object(func(k string) bool {
+		i := workspaceIndex.find(k)
 		var ok bool
-		switch k {
-		case "_id":
-			ws.ID, ok = p.optStr()
-			return ok && once(&seen, 1<<0)
-		case "name":
-			ws.Name, ok = p.optStr()
-			return ok && once(&seen, 1<<1)
-		case "roles":
-			ws.Roles, ok = p.strs()
-			return ok && once(&seen, 1<<2)
-		case "labels":
-			ws.Labels, ok = p.strs()
-			return ok && once(&seen, 1<<3)
+		switch i {
+		case -1:
+			return p.skip()
+		case 0:
+			id, ok = p.optStr()
+		case 1:
+			name, ok = p.optStr()
+		default:
+			lists[i-2], ok = p.strs()
 		}
-		return p.skip()
+		return ok && once(&seen, 1<<i)
 	})
 	if !ok {
 		return nil, false
 	}
-	if ws.ID == "" {
-		return nil, true
-	}
-	ws.Name = wire.DecodeName(ws.Name)
-	return &ws, true
+	return newWorkspace(id, name, lists[0], lists[1]), true
 }
