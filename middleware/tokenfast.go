@@ -41,8 +41,9 @@ var accessClaims = [...]string{
 // accessIndex and workspaceIndex find a claim's index by its name.
 var accessIndex, workspaceIndex = newNameIndex(accessClaims[:]), newNameIndex(workspaceClaims[:])
 
-// nameIndex finds a name's index in a list of at most 16 names, comparing
-// only the names of its length: a claim set's keys are read one by one.
+// nameIndex finds a name's index in a list of at most 16 names, each
+// shorter than 16 bytes, comparing only the names of its length: a claim
+// set's keys are read one by one.
 type nameIndex struct {
 	names []string
 	byLen [16]uint16 // bit i of byLen[n]: names[i] is n bytes long
@@ -51,6 +52,9 @@ type nameIndex struct {
 func newNameIndex(names []string) nameIndex {
 	x := nameIndex{names: names}
 	for i, n := range names {
+		if i >= 16 || len(n) >= len(x.byLen) {
+			panic("middleware: a nameIndex holds at most 16 names, each shorter than 16 bytes")
+		}
 		x.byLen[len(n)] |= 1 << i
 	}
 	return x
