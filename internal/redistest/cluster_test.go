@@ -34,10 +34,7 @@ func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
 			t.Fatalf("GET %s on master %d, which does not own it: no MOVED", key, (i+1)%3)
 		}
 	}
-	// The replica has the value before its master dies.
-	if _, err := command(c.Master(0).Addr(), "WAIT", "1", "2000"); err != nil {
-		t.Fatal(err)
-	}
+	setReplicated(t, c.Master(0).Addr(), owners[0], "v") // the replica has it before its master dies
 	old := c.Master(0).Addr()
 	if err := c.FailOver(0); err != nil {
 		t.Fatal(err)

@@ -24,21 +24,41 @@ const maxBulk = 16 << 20
 // error reply is returned as an error. It is the package's stand-in for
 // redis-cli, so that the root module needs no Redis client.
 func command(addr string, args ...string) (any, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	c, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	defer c.Close()
+	return c.do(args...)
+}
+
+// A conn is one connection to a Redis, for commands that must share it:
+// WAIT counts the acknowledgements of its own connection's writes only.
+type conn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func dial(addr string) (*conn, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c, r: bufio.NewReader(c)}, nil
+}
+
+// do sends one command and returns its reply, as command does.
+func (c *conn) do(args ...string) (any, error) {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
-	if _, err := io.WriteString(conn, b.String()); err != nil {
+	if _, err := io.WriteString(c, b.String()); err != nil {
 		return nil, err
 	}
-	return readReply(bufio.NewReader(conn))
+	return readReply(c.r)
 }
 
 // commandString is command for a reply that is a string.
