@@ -30,30 +30,9 @@ func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
 				q := qelostest.New(qelostest.Options{})
 				t.Cleanup(q.Close)
 				prefix := testPrefix(t)
-				key := middleware.GenerateCookieKey()
-				heard := make(chan string, 16) // revocations replica 1's store heard of
-				var apps []*httptest.Server
-				for i := range 2 {
-					store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
-					mw, err := middleware.New(middleware.Config{
-						AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
-						Limits: middleware.Limits{IdentityTTL: time.Hour}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if i == 1 {
-						// Registered after the middleware's, so called after it.
-						store.OnRevoke(func(k string, _ time.Time) {
-							select {
-							case heard <- k:
-							default:
-							}
-						})
-					}
-					mux := http.NewServeMux()
-					mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
-					mux.Handle("POST /auth/signin", mw.SignInHandler())
+				apps, heard, _ := twoReplicas(t, url, prefix, q, func(int) middleware.Config {
+					return middleware.Config{Limits: middleware.Limits{IdentityTTL: time.Hour}}
+				}, func(mux *http.ServeMux, mw *middleware.Middleware) {
 					mux.Handle("/api/", mw.Proxy())
 					mux.HandleFunc("POST /test/revoke", func(w http.ResponseWriter, r *http.Request) {
 						c, _ := middleware.ClientFrom(r.Context())
@@ -61,11 +40,7 @@ func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
 							http.Error(w, err.Error(), 500)
 						}
 					})
-					app := httptest.NewServer(mw.Handler(mux))
-					t.Cleanup(app.Close)
-					apps = append(apps, app)
-				}
-				subscribed(t, url, prefix, key.Hash, heard)
+				})
 				send := func(req *http.Request) *http.Response {
 					t.Helper()
 					resp, err := http.DefaultClient.Do(req)
@@ -154,6 +129,46 @@ func TestRevokedAPIKeyOnEveryReplica(t *testing.T) {
 			})
 		}
 	})
+}
+
+// twoReplicas starts two apps in front of q, sharing a cookie key and the
+// Redis at url under prefix. Each one's Config is cfg(i) with the store,
+// the key, q's URL and a silent logger set; each serves GET /private
+// (RequireUser), POST /auth/signin and what mount adds, behind Handler.
+// heard gets every revocation replica 1's store hears of, after its
+// middleware has. It returns once the stores hear revocations, with the
+// key subscribed revoked to find that out.
+func twoReplicas(t *testing.T, url, prefix string, q *qelostest.Server, cfg func(i int) middleware.Config, mount func(*http.ServeMux, *middleware.Middleware)) (apps []*httptest.Server, heard chan string, warmUp string) {
+	t.Helper()
+	key := middleware.GenerateCookieKey()
+	heard = make(chan string, 16)
+	for i := range 2 {
+		store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
+		c := cfg(i)
+		c.AppURL, c.CookieKeys, c.Refresh.Store = q.URL, []middleware.CookieKey{key}, store
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		mw, err := middleware.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			// Registered after the middleware's, so called after it.
+			store.OnRevoke(func(k string, _ time.Time) {
+				select {
+				case heard <- k:
+				default:
+				}
+			})
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+		mux.Handle("POST /auth/signin", mw.SignInHandler())
+		mount(mux, mw)
+		app := httptest.NewServer(mw.Handler(mux))
+		t.Cleanup(app.Close)
+		apps = append(apps, app)
+	}
+	return apps, heard, subscribed(t, url, prefix, key.Hash, heard)
 }
 
 // subscribed waits until the stores on prefix hear revocations: a Redis

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/qelos-io/integrator-go/middleware"
 	"github.com/qelos-io/integrator-go/qelostest"
-	"github.com/qelos-io/integrator-go/refresh/redisstore"
 )
 
 // TestSignOutFinalOnEveryReplica: the user signs out on replica 0 while
@@ -27,37 +24,12 @@ func TestSignOutFinalOnEveryReplica(t *testing.T) {
 		t.Cleanup(q.Close)
 		q.InjectFault(qelostest.EndpointLogout, qelostest.Fault{Status: 503})
 		prefix := testPrefix(t)
-		key := middleware.GenerateCookieKey()
-		heard := make(chan string, 16) // revocations replica 1's store heard of
 		offset := make([]time.Duration, 2)
-		var apps []*httptest.Server
-		for i := range 2 {
-			store := newStore(t, url, redisstore.Options{Prefix: prefix, Secret: key.Hash})
-			mw, err := middleware.New(middleware.Config{
-				AppURL: q.URL, CookieKeys: []middleware.CookieKey{key}, Refresh: middleware.RefreshConfig{Store: store},
-				Now:    func() time.Time { return time.Now().Add(offset[i]) },
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i == 1 {
-				store.OnRevoke(func(k string, _ time.Time) {
-					select {
-					case heard <- k:
-					default:
-					}
-				})
-			}
-			mux := http.NewServeMux()
-			mux.Handle("GET /private", middleware.RequireUser(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
-			mux.Handle("POST /auth/signin", mw.SignInHandler())
+		apps, heard, warmUp := twoReplicas(t, url, prefix, q, func(i int) middleware.Config {
+			return middleware.Config{Now: func() time.Time { return time.Now().Add(offset[i]) }}
+		}, func(mux *http.ServeMux, mw *middleware.Middleware) {
 			mux.Handle("POST /auth/signout", mw.SignOutHandler())
-			app := httptest.NewServer(mw.Handler(mux))
-			t.Cleanup(app.Close)
-			apps = append(apps, app)
-		}
-		warmUp := subscribed(t, url, prefix, key.Hash, heard)
+		})
 		do := func(i int, method, path string, body io.Reader, cookies []*http.Cookie) *http.Response {
 			t.Helper()
 			req := newRequest(t, method, apps[i].URL+path, body)
